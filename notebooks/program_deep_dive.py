@@ -1,0 +1,70 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Program deep dive
+#
+# One program, every estimate and every check: the main design's estimate for each outcome with its
+# diagnostics and sub-estimates (event study or counterfactual path), the alternative estimators beside
+# it, and the naive comparisons with the reason they mislead.
+
+# %% tags=["parameters"]
+# Parameters (names and defaults are those of salesinsight.report.params.RunParams).
+quarter = "2026Q2"
+data_dir = "../data/demo"
+title = "Quarterly sales program evaluation"
+programs = ["P_COACH"]  # the first program listed is examined
+outcomes = ["win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"]
+min_effect = {"win_rate": 0.01, "revenue": "3%", "follow_ups": "5%", "csat": 0.01, "attrition": 0.02}
+alpha = 0.05
+correction = "holm"
+grain = "week"
+history_quarters = 4
+seed = 0
+mask_names = False
+fiscal_year_start_month = 1
+warning_as_of = None
+warning_fdr = 0.1
+attrition_risk_threshold = 0.3
+top_n = 10
+
+# %%
+from IPython.display import HTML, display
+
+from salesinsight.report import deep_dive
+from salesinsight.report.params import RunParams
+
+params = RunParams.model_validate({name: globals()[name] for name in RunParams.model_fields})
+dive = deep_dive.build_deep_dive(params)
+dive.save(".")  # results.json and CSV tables beside the executed notebook
+display(HTML(deep_dive.header_html(dive)))
+
+# %% [markdown]
+# ## Estimates, outcome by outcome
+
+# %%
+for outcome in dive.outcomes:
+    display(HTML(deep_dive.outcome_html(dive, outcome)))
+    deep_dive.plot_outcome(dive, outcome)
+
+# %% [markdown]
+# ## Naive comparisons and why they mislead
+
+# %%
+display(HTML(deep_dive.naive_html(dive)))
+
+# %% [markdown]
+# ## Specification and data
+
+# %%
+display(HTML(deep_dive.appendix_html(dive)))

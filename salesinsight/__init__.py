@@ -1,0 +1,7 @@
+"""salesinsight: did the sales organisation's programs work? Quarterly, with evidence."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,16 @@
+"""`salesinsight metrics` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `metrics` sub-command."""
+    p = sub.add_parser("metrics", help="(not yet available)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit code."""
+    raise SystemExit("salesinsight metrics: not yet available in this version")

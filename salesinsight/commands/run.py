@@ -1,0 +1,51 @@
+"""`salesinsight run PARAMS.yaml`: execute the quarterly notebook into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `run` sub-command."""
+    p = sub.add_parser(
+        "run",
+        help="run the quarterly evaluation notebook for a params file",
+        description="Validate the params and the data, fingerprint the inputs, execute the "
+        "notebook with papermill and write report.html, the executed notebook, results.json, "
+        "result tables (CSV) and manifest.json into a run folder.",
+    )
+    p.add_argument("params", help="params YAML file, e.g. params/2026Q3.yaml")
+    p.add_argument("--out", help="destination folder (default reports/<quarter>/<run id>/)")
+    p.add_argument("--force", action="store_true", help="replace an existing destination")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument(
+        "--notebook",
+        default="quarterly_evaluation",
+        choices=["quarterly_evaluation", "program_deep_dive"],
+        help="which notebook to run",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute the run; returns the exit code."""
+    import sys
+
+    from salesinsight.report.params import ParamsError
+    from salesinsight.report.run import RunError, execute_run
+
+    try:
+        result = execute_run(
+            args.params,
+            out=args.out,
+            force=args.force,
+            timeout=args.timeout,
+            notebook=args.notebook,
+        )
+    except (ParamsError, RunError) as exc:
+        print(f"salesinsight run: {exc}", file=sys.stderr)
+        return 1
+    print(f"report:   {result.report_html}")
+    print(f"results:  {result.results_json}")
+    print(f"run id:   {result.run_id}")
+    return 0

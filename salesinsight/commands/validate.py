@@ -1,0 +1,34 @@
+"""`salesinsight validate DIR [--json]`: check a data folder against the data contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from salesinsight.data import validate
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the `validate` sub-command."""
+    p = sub.add_parser(
+        "validate",
+        help="check a data folder against the data contract",
+        description=(
+            "Check every rule of the data contract and report all problems at once. "
+            "Exit code 1 when errors are found, 0 when only warnings remain. "
+            "The folder is only read, never modified."
+        ),
+    )
+    p.add_argument("folder", metavar="DIR", help="data folder (one CSV or Parquet file per table)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate ``args.folder``, print the report; returns 1 on errors, else 0."""
+    report = validate(args.folder)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report)
+    return 0 if report.ok else 1

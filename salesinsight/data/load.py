@@ -1,0 +1,353 @@
+"""Read a data folder through DuckDB: one typed VIEW per table, nothing loaded into pandas.
+
+CSV files are read with every column as VARCHAR (explicit column list) and typed in SQL with
+``TRY_CAST``; Parquet files are read with their own types and cast to the contract types. Non-UTF-8
+CSV files (GBK/GB18030, UTF-16) are transcoded to a temporary UTF-8 copy, never in the input folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from salesinsight.data import contract as C
+from salesinsight.data.encoding import UTF8, UTF8_SIG, detect_encoding, transcode_to_utf8
+from salesinsight.data.problems import ERROR, WARNING, DataError, Problem, ValidationReport
+
+__all__ = ["Dataset", "Source", "load", "open_folder", "typed_expr", "quote_ident"]
+
+#: Schema holding the internal raw views (``_si.<table>``: ``_row`` + the file's columns as read).
+RAW_SCHEMA = "_si"
+
+_NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+_NUMERIC_PREFIXES += ("UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a SQL identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One table file found in the folder.
+
+    Attributes
+    ----------
+    table : contract table name.
+    path : the file in the input folder.
+    fmt : ``"csv"`` or ``"parquet"``.
+    read_path : the file DuckDB reads (a temporary UTF-8 copy for non-UTF-8 CSV).
+    encoding : detected encoding (CSV) or ``None`` (Parquet).
+    columns : column names as in the file, in file order.
+    types : DuckDB type of each column as read (all ``VARCHAR`` for CSV).
+    """
+
+    table: str
+    path: Path
+    fmt: str
+    read_path: Path
+    encoding: str | None
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    def scan_sql(self, row_numbers: bool = False) -> str:
+        """SQL table function reading the file (with ``file_row_number`` when asked, Parquet)."""
+        path = _quote_str(str(self.read_path))
+        if self.fmt == "parquet":
+            extra = ", file_row_number=true" if row_numbers else ""
+            return f"read_parquet({path}{extra})"
+        cols = ", ".join(f"{_quote_str(c)}: 'VARCHAR'" for c in self.columns)
+        return (
+            f"read_csv({path}, header=true, auto_detect=false, delim=',', quote='\"', "
+            f"escape='\"', columns={{{cols}}})"
+        )
+
+    def type_of(self, column: str) -> str:
+        """DuckDB type of ``column`` as read from the file."""
+        return self.types[self.columns.index(column)]
+
+
+def typed_expr(column: C.Column, source_type: str, ref: str) -> str:
+    """SQL expression giving the contract-typed value of ``ref`` (a column read as ``source_type``).
+
+    Empty or blank text is missing (NULL); unparseable values become NULL (validation reports them).
+    """
+    t = source_type.upper()
+    is_text = t == "VARCHAR"
+    if column.kind in (C.ID, C.STR):
+        expr = f"CASE WHEN trim({ref}) = '' THEN NULL ELSE {ref} END" if is_text else None
+        expr = expr or f"CAST({ref} AS VARCHAR)"
+    elif column.kind == C.DATE:
+        if t == "DATE":
+            expr = ref
+        elif t.startswith("TIMESTAMP"):
+            expr = f"CAST({ref} AS DATE)"
+        else:
+            expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DATE)"
+    else:  # number
+        if t.startswith(_NUMERIC_PREFIXES):
+            expr = f"CAST({ref} AS DOUBLE)"
+        else:
+            expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DOUBLE)"
+    if column.default is not None:
+        expr = f"COALESCE({expr}, {float(column.default)!r})"
+    return expr
+
+
+def _read_csv_header(path: Path) -> list[str] | None:
+    with path.open("r", encoding=UTF8_SIG, newline="") as fh:
+        try:
+            return next(csv.reader(fh))
+        except StopIteration:
+            return None
+
+
+def _find_source(
+    con: duckdb.DuckDBPyConnection, folder: Path, name: str, tmpdir: Path, problems: list[Problem]
+) -> Source | None:
+    csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+    has_csv, has_pq = csv_path.is_file(), pq_path.is_file()
+    if has_csv and has_pq:
+        problems.append(
+            Problem(
+                ERROR,
+                name,
+                None,
+                "duplicate_file",
+                f"both {csv_path.name} and {pq_path.name} exist; keep exactly one file per table",
+            )
+        )
+        return None
+    if has_pq:
+        try:
+            rel = con.sql(f"SELECT * FROM read_parquet({_quote_str(str(pq_path))}) LIMIT 0")
+            cols, types = tuple(rel.columns), tuple(str(t) for t in rel.types)
+        except duckdb.Error as exc:
+            problems.append(
+                Problem(ERROR, name, None, "unreadable", f"{pq_path.name} cannot be read: {exc}")
+            )
+            return None
+        return Source(name, pq_path, "parquet", pq_path, None, cols, types)
+    if not has_csv:
+        return None
+    encoding = detect_encoding(csv_path)
+    if encoding is None:
+        problems.append(
+            Problem(
+                ERROR,
+                name,
+                None,
+                "encoding",
+                f"{csv_path.name} is not UTF-8 (nor GBK/GB18030): save it as UTF-8 CSV",
+            )
+        )
+        return None
+    read_path = csv_path
+    if encoding not in (UTF8, UTF8_SIG):
+        read_path = transcode_to_utf8(csv_path, tmpdir / csv_path.name, encoding)
+        problems.append(
+            Problem(
+                WARNING,
+                name,
+                None,
+                "encoding",
+                f"{csv_path.name} is not UTF-8; decoded as {encoding.upper()} "
+                "(check that names read correctly)",
+            )
+        )
+    header = _read_csv_header(read_path)
+    if not header:
+        problems.append(
+            Problem(ERROR, name, None, "unreadable", f"{csv_path.name} is empty (no header row)")
+        )
+        return None
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        problems.append(
+            Problem(
+                ERROR,
+                name,
+                dupes[0],
+                "duplicate_column",
+                f"{csv_path.name} has duplicate column name(s): {', '.join(dupes)}",
+            )
+        )
+        return None
+    return Source(
+        name, csv_path, "csv", read_path, encoding, tuple(header), ("VARCHAR",) * len(header)
+    )
+
+
+def open_folder(
+    con: duckdb.DuckDBPyConnection, folder: Path, tmpdir: Path
+) -> tuple[dict[str, Source], list[Problem]]:
+    """Find the table files of ``folder`` and create the views on ``con``.
+
+    Creates ``main.<table>`` (typed per the contract, optional columns filled with NULL, extra
+    columns kept) and ``_si.<table>`` (``_row`` = 1-based data row number, then the file's columns
+    as read). Returns the sources found and the file-level problems (duplicates, encoding, ...).
+    """
+    problems: list[Problem] = []
+    sources: dict[str, Source] = {}
+    if not folder.is_dir():
+        problems.append(
+            Problem(ERROR, None, None, "folder", f"data folder {folder} does not exist")
+        )
+        return sources, problems
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    for spec in C.TABLES:
+        src = _find_source(con, folder, spec.name, tmpdir, problems)
+        if src is None:
+            continue
+        try:
+            _create_views(con, spec, src)
+        except duckdb.Error as exc:
+            problems.append(
+                Problem(ERROR, spec.name, None, "unreadable", f"{src.path.name}: {exc}")
+            )
+            continue
+        sources[spec.name] = src
+    known = {f"{t}.{ext}" for t in C.TABLE_NAMES for ext in ("csv", "parquet")}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in (".csv", ".parquet") and path.name not in known:
+            problems.append(
+                Problem(
+                    WARNING,
+                    None,
+                    None,
+                    "unknown_file",
+                    f"{path.name} is not a contract table file and is ignored "
+                    f"(tables: {', '.join(C.TABLE_NAMES)})",
+                )
+            )
+    return sources, problems
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, spec: C.Table, src: Source) -> None:
+    present = set(src.columns)
+    select = []
+    for col in spec.columns:
+        if col.name in present:
+            expr = typed_expr(col, src.type_of(col.name), quote_ident(col.name))
+        elif col.default is not None:
+            expr = f"CAST({float(col.default)!r} AS {col.sql_type})"
+        else:
+            expr = f"CAST(NULL AS {col.sql_type})"
+        select.append(f"{expr} AS {quote_ident(col.name)}")
+    contract_cols = set(spec.column_names)
+    select += [quote_ident(c) for c in src.columns if c not in contract_cols]
+    name = quote_ident(spec.name)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {src.scan_sql()}"
+    )
+    if src.fmt == "parquet":
+        raw = f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row FROM {src.scan_sql(True)}"
+    else:
+        raw = f"SELECT *, row_number() OVER () AS _row FROM {src.scan_sql()}"
+    con.execute(f"CREATE OR REPLACE VIEW {RAW_SCHEMA}.{name} AS {raw}")
+    con.execute(f"SELECT * FROM {name} LIMIT 1").fetchall()  # surface read errors early
+
+
+class Dataset:
+    """A data folder opened through DuckDB, one typed view per present table.
+
+    Attributes
+    ----------
+    folder : the data folder.
+    con : DuckDB connection with one view per present table (``reps``, ``opportunities``, ...).
+    tables : names of the present tables.
+    report : the validation report (``None`` when loaded with ``validate=False``).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        con: duckdb.DuckDBPyConnection,
+        tables: frozenset[str],
+        report: ValidationReport | None = None,
+        tmpdir: tempfile.TemporaryDirectory[str] | None = None,
+        sources: dict[str, Source] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.con = con
+        self.tables = tables
+        self.report = report
+        self.sources = dict(sources or {})
+        self._tmpdir = tmpdir  # keeps transcoded copies alive as long as the dataset
+
+    def has(self, name: str) -> bool:
+        """True when table ``name`` is present in the folder."""
+        return name in self.tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The whole table as a DataFrame (fine for small tables; never for activities)."""
+        if name not in self.tables:
+            raise KeyError(f"table {name!r} is not present in {self.folder}")
+        return self.con.execute(f"SELECT * FROM {quote_ident(name)}").df()
+
+    def sql(self, query: str, params: Any = None) -> pd.DataFrame:
+        """Run SQL against the table views; returns a DataFrame."""
+        return self.con.execute(query, params).df()
+
+    def close(self) -> None:
+        """Close the connection and remove temporary files."""
+        self.con.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Dataset(folder={str(self.folder)!r}, tables={sorted(self.tables)})"
+
+
+def load(folder: str | Path, validate: bool = True) -> Dataset:
+    """Open a data folder as a typed :class:`Dataset`.
+
+    Parameters
+    ----------
+    folder : folder with one ``<table>.csv`` or ``<table>.parquet`` per table.
+    validate : check every contract rule first and raise :class:`DataError` on errors.
+
+    Raises
+    ------
+    DataError
+        When the folder breaks the contract (the message is the full report; ``.report`` has it).
+    """
+    from salesinsight.data.validate import run_checks
+
+    folder = Path(folder)
+    tmp = tempfile.TemporaryDirectory(prefix="salesinsight-")
+    con = duckdb.connect(":memory:")
+    try:
+        sources, problems = open_folder(con, folder, Path(tmp.name))
+        report: ValidationReport | None
+        if validate:
+            report = run_checks(con, folder, sources, problems)
+        else:
+            fatal = [p for p in problems if p.severity == ERROR and p.table is None]
+            report = ValidationReport(folder, tuple(fatal), tuple(sources)) if fatal else None
+            if report is not None:
+                raise DataError(report)
+        if report is not None and not report.ok:
+            raise DataError(report)
+    except BaseException:
+        con.close()
+        tmp.cleanup()
+        raise
+    return Dataset(folder, con, frozenset(sources), report, tmp, sources)

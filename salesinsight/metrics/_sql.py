@@ -1,0 +1,340 @@
+"""SQL text of the KPI panel (DuckDB), built from small pieces.
+
+The query aggregates each table once per (rep, period), joins the aggregates onto the balanced
+rep x period grid, and rolls the grid up to the requested level by summing numerators and
+denominators. Only the final panel (one row per entity and period) leaves DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from salesinsight.calendar import sql_period_start
+
+#: activity type -> KPI column
+ACTIVITY_TYPES: dict[str, str] = {
+    "call": "calls",
+    "visit": "visits",
+    "email": "emails",
+    "meeting": "meetings",
+    "demo": "demos",
+    "follow_up": "follow_ups",
+    "other": "other",
+}
+
+#: exact arithmetic for the running pipeline balances (money with up to 6 decimals)
+_MONEY = "DECIMAL(38, 6)"
+
+_WON, _CLOSED = "status = 'won'", "status IN ('won', 'lost')"
+#: an opportunity that can be in the pipeline: open, or closed on/after its creation
+_PIPELINE_ELIGIBLE = f"(status = 'open' OR ({_CLOSED} AND close_date >= created_date))"
+
+
+@dataclass(frozen=True)
+class PanelQuery:
+    """Everything the SQL depends on.
+
+    Attributes
+    ----------
+    grain, fiscal_year_start_month : the calendar.
+    level : ``"rep"``, ``"team"`` or ``"company"``.
+    periods : ``(period_start, period_end, quarter_start)`` of every period, in order.
+    has_activities, has_quotas, has_csat : optional tables present.
+    """
+
+    grain: str
+    fiscal_year_start_month: int
+    level: str
+    periods: tuple[tuple[dt.date, dt.date, dt.date], ...]
+    has_activities: bool
+    has_quotas: bool
+    has_csat: bool
+
+    @property
+    def lo(self) -> dt.date:
+        """First day of the first period."""
+        return self.periods[0][0]
+
+    @property
+    def hi(self) -> dt.date:
+        """Last day of the last period."""
+        return self.periods[-1][1]
+
+    @property
+    def quarter_lo(self) -> dt.date:
+        """First day of the quarter containing the first period's start."""
+        return self.periods[0][2]
+
+    def p(self, column: str) -> str:
+        """Period start of a DATE column."""
+        return sql_period_start(column, self.grain, self.fiscal_year_start_month)
+
+    def q(self, column: str) -> str:
+        """(Fiscal) quarter start of a DATE column."""
+        return sql_period_start(column, "quarter", self.fiscal_year_start_month)
+
+
+def _date(d: dt.date) -> str:
+    return f"DATE '{d.isoformat()}'"
+
+
+def _keys(level: str) -> list[str]:
+    return {"rep": ["rep_id", "team_id"], "team": ["team_id"], "company": []}[level]
+
+
+def _periods_cte(pq: PanelQuery) -> str:
+    rows = ",\n    ".join(f"({_date(s)}, {_date(e)}, {_date(q)})" for s, e, q in pq.periods)
+    return f"periods(period_start, period_end, q_start) AS (VALUES\n    {rows})"
+
+
+def _grid_cte() -> str:
+    return """grid AS (
+  SELECT r.rep_id, r.team_id, p.period_start, p.period_end, p.q_start,
+         COALESCE(r.hire_date <= p.period_end, TRUE)
+           AND (r.termination_date IS NULL OR r.termination_date >= p.period_start) AS active,
+         COALESCE(r.termination_date BETWEEN p.period_start AND p.period_end, FALSE) AS terminated
+  FROM reps AS r CROSS JOIN periods AS p)"""
+
+
+def _activities_cte(pq: PanelQuery) -> str:
+    counts = ",\n         ".join(
+        f"count(*) FILTER (WHERE type = '{t}') AS {col}" for t, col in ACTIVITY_TYPES.items()
+    )
+    return f"""act AS MATERIALIZED (
+  SELECT rep_id, {pq.p("activity_date")} AS period_start, count(*) AS activities,
+         {counts}
+  FROM activities
+  WHERE activity_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}
+  GROUP BY ALL)"""
+
+
+def _opportunity_ctes(pq: PanelQuery) -> list[str]:
+    lo, hi, qlo = _date(pq.lo), _date(pq.hi), _date(pq.quarter_lo)
+    # Quarter aggregates (quarter-end concentration) need whole quarters, so closed deals are read
+    # from the first day of the first quarter; the period aggregates keep only the grid's periods.
+    quarter_end = f"(CAST({pq.q('close_date')} + INTERVAL 3 MONTH AS DATE) - 1)"
+    amount = f"CAST(COALESCE(amount, 0) AS {_MONEY})"
+    created = f"""created AS MATERIALIZED (
+  SELECT rep_id, {pq.p("created_date")} AS period_start, count(*) AS opps_created,
+         sum({amount}) FILTER (WHERE {_PIPELINE_ELIGIBLE}) AS pipe_add_value,
+         count(*) FILTER (WHERE {_PIPELINE_ELIGIBLE}) AS pipe_add_n
+  FROM opportunities
+  WHERE created_date BETWEEN {lo} AND {hi}
+  GROUP BY ALL)"""
+    closed_pq = f"""closed_pq AS MATERIALIZED (
+  SELECT rep_id, {pq.p("close_date")} AS period_start, {pq.q("close_date")} AS q_start,
+         count(*) FILTER (WHERE {_WON}) AS opps_won,
+         count(*) FILTER (WHERE status = 'lost') AS opps_lost,
+         sum(amount) FILTER (WHERE {_WON}) AS revenue,
+         sum(amount) FILTER (WHERE {_WON} AND close_date >= {quarter_end} - 13) AS rev_last14,
+         sum(close_date - created_date) FILTER (WHERE {_WON}) AS cycle_sum,
+         sum({amount}) FILTER (WHERE close_date >= created_date) AS pipe_rm_value,
+         count(*) FILTER (WHERE close_date >= created_date) AS pipe_rm_n
+  FROM opportunities
+  WHERE {_CLOSED} AND close_date BETWEEN {qlo} AND {hi}
+  GROUP BY ALL)"""
+    closed = """closed AS (
+  SELECT rep_id, period_start, sum(opps_won) AS opps_won, sum(opps_lost) AS opps_lost,
+         sum(revenue) AS revenue, sum(cycle_sum) AS cycle_sum,
+         sum(pipe_rm_value) AS pipe_rm_value, sum(pipe_rm_n) AS pipe_rm_n
+  FROM closed_pq GROUP BY ALL)"""
+    quarterly = """quarterly AS (
+  SELECT rep_id, q_start, sum(revenue) AS q_revenue, sum(rev_last14) AS q_rev_last14
+  FROM closed_pq GROUP BY ALL)"""
+    opening = f"""opening AS (
+  SELECT rep_id, sum({amount}) AS open_value, count(*) AS open_n
+  FROM opportunities
+  WHERE created_date < {lo} AND {_PIPELINE_ELIGIBLE}
+    AND (status = 'open' OR close_date >= {lo})
+  GROUP BY ALL)"""
+    return [created, closed_pq, closed, quarterly, opening]
+
+
+def _csat_cte(pq: PanelQuery) -> str:
+    ratio = "score / NULLIF(scale, 0)"
+    return f"""csat_agg AS (
+  SELECT rep_id, {pq.p("response_date")} AS period_start,
+         sum({ratio}) AS csat_sum, count({ratio}) AS csat_n
+  FROM csat
+  WHERE response_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}
+  GROUP BY ALL)"""
+
+
+def _quota_cte() -> str:
+    overlap = "(least(q.period_end, p.period_end) - greatest(q.period_start, p.period_start) + 1)"
+    return f"""quota_agg AS (
+  SELECT q.rep_id, p.period_start,
+         sum(q.quota_amount * {overlap} / (q.period_end - q.period_start + 1)) AS quota
+  FROM quotas AS q JOIN periods AS p
+    ON q.period_start <= p.period_end AND q.period_end >= p.period_start
+  WHERE q.period_end >= q.period_start
+  GROUP BY ALL)"""
+
+
+def _base_cte(pq: PanelQuery) -> str:
+    def count(src: str, col: str, present: bool = True) -> str:
+        return f"COALESCE({src}.{col}, 0)" if present else "CAST(NULL AS BIGINT)"
+
+    cols = ["g.*"]
+    cols.append(f"{count('a', 'activities', pq.has_activities)} AS activities")
+    cols += [f"{count('a', c, pq.has_activities)} AS {c}" for c in ACTIVITY_TYPES.values()]
+    cols += [
+        "COALESCE(c.opps_created, 0) AS opps_created",
+        "COALESCE(cl.opps_won, 0) AS opps_won",
+        "COALESCE(cl.opps_lost, 0) AS opps_lost",
+        "COALESCE(cl.revenue, 0) AS revenue",
+        "cl.cycle_sum AS cycle_sum",
+        "qa.quota AS quota" if pq.has_quotas else "CAST(NULL AS DOUBLE) AS quota",
+        "cs.csat_sum AS csat_sum" if pq.has_csat else "CAST(NULL AS DOUBLE) AS csat_sum",
+        "COALESCE(cs.csat_n, 0) AS csat_n" if pq.has_csat else "CAST(NULL AS BIGINT) AS csat_n",
+        "qr.q_revenue AS q_revenue",
+        "qr.q_rev_last14 AS q_rev_last14",
+        "COALESCE(c.pipe_add_value, 0) - COALESCE(cl.pipe_rm_value, 0) AS pipe_delta_value",
+        "COALESCE(c.pipe_add_n, 0) - COALESCE(cl.pipe_rm_n, 0) AS pipe_delta_n",
+        "COALESCE(o.open_value, 0) AS open_value",
+        "COALESCE(o.open_n, 0) AS open_n",
+    ]
+    joins = [
+        "LEFT JOIN created AS c ON c.rep_id = g.rep_id AND c.period_start = g.period_start",
+        "LEFT JOIN closed AS cl ON cl.rep_id = g.rep_id AND cl.period_start = g.period_start",
+        "LEFT JOIN quarterly AS qr ON qr.rep_id = g.rep_id AND qr.q_start = g.q_start",
+        "LEFT JOIN opening AS o ON o.rep_id = g.rep_id",
+    ]
+    if pq.has_activities:
+        joins.append("LEFT JOIN act AS a ON a.rep_id = g.rep_id AND a.period_start = g.period_start")
+    if pq.has_quotas:
+        joins.append(
+            "LEFT JOIN quota_agg AS qa ON qa.rep_id = g.rep_id AND qa.period_start = g.period_start"
+        )
+    if pq.has_csat:
+        joins.append(
+            "LEFT JOIN csat_agg AS cs ON cs.rep_id = g.rep_id AND cs.period_start = g.period_start"
+        )
+    joined = "\n  ".join(joins)
+    select = ",\n         ".join(cols)
+    # running pipeline balance: opening balance + all (created - closed) up to this period's end
+    return f"""joined AS (
+  SELECT {select}
+  FROM grid AS g
+  {joined}),
+base AS (
+  SELECT *,
+         open_value + sum(pipe_delta_value) OVER w AS pipeline_end,
+         open_n + sum(pipe_delta_n) OVER w AS n_open_end
+  FROM joined
+  WINDOW w AS (PARTITION BY rep_id ORDER BY period_start
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"""
+
+
+def _level_cte(pq: PanelQuery) -> str:
+    keys = _keys(pq.level)
+    group = ", ".join([*keys, "period_start"])
+    sums = ["activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost"]
+    sums += ["revenue", "cycle_sum", "quota", "csat_sum", "csat_n", "q_revenue", "q_rev_last14"]
+    cols = [f"sum({c}) AS {c}" for c in sums]
+    has_quota = "quota IS NOT NULL"
+    cols += [
+        "CAST(sum(pipeline_end) AS DOUBLE) AS pipeline_value",
+        "sum(n_open_end) AS n_open_end",
+        f"sum(revenue) FILTER (WHERE {has_quota}) AS revenue_with_quota",
+        # pipeline open at the period's start = end balance minus this period's net change
+        "CAST(sum(pipeline_end - pipe_delta_value) FILTER (WHERE quota IS NOT NULL) AS DOUBLE)"
+        " AS pipeline_start_with_quota",
+        "bool_or(active) AS active",
+        "count(*) FILTER (WHERE active) AS n_active_reps",
+        "count(*) FILTER (WHERE terminated) AS terminations",
+        "count(*) FILTER (WHERE active AND quota > 0) AS n_with_quota",
+        "count(*) FILTER (WHERE active AND quota > 0 AND revenue >= quota) AS n_at_quota",
+    ]
+    select = ",\n         ".join(cols)
+    return f"""lvl AS (
+  SELECT {group},
+         {select}
+  FROM base
+  GROUP BY {group})"""
+
+
+def _median_cte(pq: PanelQuery) -> str:
+    keys = [f"r.{k}" for k in _keys(pq.level)]
+    sel = ", ".join([*keys, f"{pq.p('o.close_date')} AS period_start"])
+    return f"""med AS (
+  SELECT {sel}, median(o.amount) AS median_deal_size
+  FROM opportunities AS o JOIN reps AS r ON r.rep_id = o.rep_id
+  WHERE o.{_WON} AND o.close_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}
+  GROUP BY ALL)"""
+
+
+def _final_select(pq: PanelQuery) -> str:
+    keys = _keys(pq.level)
+    win_rate = "opps_won / NULLIF(opps_won + opps_lost, 0)"
+    avg_deal = "revenue / NULLIF(opps_won, 0)"
+    cycle = "cycle_sum / NULLIF(opps_won, 0)"
+    cols = ["l.period_start", *[f"l.{k}" for k in keys]]
+    cols += ["activities", *ACTIVITY_TYPES.values()]
+    cols += [
+        "opps_created",
+        "opps_won",
+        "opps_lost",
+        "opps_won + opps_lost AS opps_closed",
+        f"{win_rate} AS win_rate",
+        "revenue",
+        f"{avg_deal} AS avg_deal_size",
+        "m.median_deal_size",
+        f"{cycle} AS cycle_days",
+        "quota",
+        "revenue_with_quota / NULLIF(quota, 0) AS attainment",
+        "pipeline_value",
+        "csat_sum / NULLIF(csat_n, 0) AS csat",
+        "csat_n AS csat_responses",
+    ]
+    if pq.level == "rep":
+        cols += ["active", "terminations"]
+    else:
+        cols += [
+            "n_active_reps",
+            "terminations",
+            "terminations / NULLIF(n_active_reps, 0) AS attrition",
+        ]
+    cols += [
+        "follow_ups / NULLIF(n_open_end, 0) AS follow_ups_per_open_opp",
+        "pipeline_start_with_quota / NULLIF(quota, 0) AS pipeline_coverage",
+        f"n_open_end * ({win_rate}) * ({avg_deal}) / NULLIF({cycle}, 0) AS pipeline_velocity",
+        "q_rev_last14 / NULLIF(q_revenue, 0) AS quarter_end_concentration",
+        "n_at_quota / NULLIF(n_with_quota, 0) AS share_at_quota",
+    ]
+    on = " AND ".join(f"m.{k} IS NOT DISTINCT FROM l.{k}" for k in [*keys, "period_start"])
+    order = ", ".join([*[f"l.{k}" for k in keys], "l.period_start"])
+    select = ",\n       ".join(cols)
+    return f"""SELECT {select}
+FROM lvl AS l LEFT JOIN med AS m ON {on}
+ORDER BY {order}"""
+
+
+def panel_sql(pq: PanelQuery) -> str:
+    """The whole panel query for ``pq`` (one statement)."""
+    ctes = [_periods_cte(pq), _grid_cte()]
+    if pq.has_activities:
+        ctes.append(_activities_cte(pq))
+    ctes += _opportunity_ctes(pq)
+    if pq.has_csat:
+        ctes.append(_csat_cte(pq))
+    if pq.has_quotas:
+        ctes.append(_quota_cte())
+    ctes += [_base_cte(pq), _level_cte(pq), _median_cte(pq)]
+    return "WITH " + ",\n".join(ctes) + "\n" + _final_select(pq)
+
+
+def data_range_sql(has_activities: bool, has_csat: bool) -> str:
+    """Earliest and latest event date: activities, opportunities created/closed, CSAT responses."""
+    parts = [
+        "SELECT least(min(created_date), min(close_date) FILTER (WHERE "
+        f"{_CLOSED})) AS lo, greatest(max(created_date), max(close_date) FILTER (WHERE {_CLOSED})) "
+        "AS hi FROM opportunities"
+    ]
+    if has_activities:
+        parts.append("SELECT min(activity_date), max(activity_date) FROM activities")
+    if has_csat:
+        parts.append("SELECT min(response_date), max(response_date) FROM csat")
+    union = "\n  UNION ALL ".join(parts)
+    return f"SELECT min(lo) AS lo, max(hi) AS hi FROM (\n  {union})"

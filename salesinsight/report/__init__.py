@@ -1,0 +1,1 @@
+"""salesinsight.report."""

@@ -1,0 +1,84 @@
+"""Small HTML helpers for the report: escaping, pseudonyms, verdict badges, tables.
+
+Every string that comes from data (names, ids, program names) goes through :func:`html.escape`
+before it reaches the page; tables are rendered with ``escape=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+__all__ = [
+    "VERDICT_COLOURS",
+    "badge",
+    "esc",
+    "mask_frame",
+    "pseudonym",
+    "table_html",
+]
+
+VERDICT_COLOURS: Mapping[str, str] = {
+    "worked": "#1b7f3b",
+    "harmed": "#b3261e",
+    "no detectable effect": "#5f6368",
+    "inconclusive": "#b26a00",
+    "not evaluated": "#5f6368",
+}
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value's text (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+def pseudonym(identifier: object, *, prefix: str = "Rep") -> str:
+    """A stable pseudonym for an identifier: the same id always maps to the same label.
+
+    Parameters
+    ----------
+    identifier
+        The rep id (or any id) to hide.
+    prefix
+        Word put before the 6-character hash.
+    """
+    digest = hashlib.sha256(f"salesinsight:{identifier}".encode()).hexdigest()[:6].upper()
+    return f"{prefix}-{digest}"
+
+
+def mask_frame(
+    df: pd.DataFrame, *, id_columns: Iterable[str] = ("rep_id", "mentor_id", "manager_id")
+) -> pd.DataFrame:
+    """Return a copy with rep ids replaced by pseudonyms and the ``name`` column dropped."""
+    out = df.copy()
+    for col in id_columns:
+        if col in out.columns:
+            out[col] = [None if pd.isna(v) else pseudonym(v) for v in out[col]]
+    if "name" in out.columns:
+        out = out.drop(columns="name")
+    return out
+
+
+def badge(label: str) -> str:
+    """A coloured verdict badge (``worked``, ``harmed``, ...)."""
+    colour = VERDICT_COLOURS.get(label, "#5f6368")
+    return (
+        f'<span style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;'
+        f'font-weight:600;white-space:nowrap">{esc(label)}</span>'
+    )
+
+
+def table_html(df: pd.DataFrame, *, float_format: str = "{:,.3g}", max_rows: int = 50) -> str:
+    """Render a small table with every cell escaped."""
+    shown = df.head(max_rows)
+    formatters = {
+        c: (lambda v, f=float_format: "" if pd.isna(v) else f.format(v))
+        for c in shown.columns
+        if pd.api.types.is_float_dtype(shown[c])
+    }
+    return shown.to_html(
+        index=False, escape=True, formatters=formatters, border=0, classes="si-table", na_rep=""
+    )

@@ -1,0 +1,265 @@
+"""Run parameters: one YAML file per quarterly run, validated before anything executes.
+
+The pydantic model :class:`RunParams` is the single definition of the parameters; the notebooks'
+``parameters`` cells use exactly its field names (a test checks they agree).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_MIN_EFFECT",
+    "DEFAULT_OUTCOMES",
+    "KNOWN_OUTCOMES",
+    "ParamsError",
+    "RunParams",
+    "load_params",
+    "params_schema_text",
+]
+
+#: outcomes the program evaluation understands (names of KPI panel columns or derived outcomes).
+KNOWN_OUTCOMES: tuple[str, ...] = (
+    "win_rate",
+    "revenue",
+    "opps_created",
+    "opps_won",
+    "activities",
+    "calls",
+    "visits",
+    "emails",
+    "meetings",
+    "demos",
+    "follow_ups",
+    "avg_deal_size",
+    "cycle_days",
+    "attainment",
+    "pipeline_value",
+    "csat",
+    "attrition",
+)
+DEFAULT_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat", "attrition")
+#: smallest effect worth acting on, per outcome: a number in the outcome's units, or "N%" of the
+#: untreated baseline.
+DEFAULT_MIN_EFFECT: dict[str, float | str] = {
+    "win_rate": 0.01,
+    "revenue": "3%",
+    "follow_ups": "5%",
+    "csat": 0.01,
+    "attrition": 0.02,
+}
+
+_QUARTER = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})Q(?P<q>[1-4])$")
+_RELATIVE = re.compile(r"^\s*(?P<pct>\d+(\.\d+)?)\s*%\s*$")
+
+
+class ParamsError(ValueError):
+    """Raised when a params file is unreadable or invalid; the message lists every problem."""
+
+
+class RunParams(BaseModel):
+    """Parameters of one quarterly evaluation run (``params/<name>.yaml``).
+
+    A relative ``data_dir`` is resolved against the folder of the params file (not the working
+    directory), so a params file and its data travel together.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quarter: str = Field(
+        description="Quarter to evaluate: '2026Q2' (calendar) or 'FY2027Q1' when "
+        "fiscal_year_start_month is not 1 (labelled by the fiscal year in which it ends)."
+    )
+    data_dir: Path = Field(description="Canonical data folder (see docs/data-contract.md).")
+    title: str = Field("Quarterly sales program evaluation", description="Report title.")
+    programs: list[str] | None = Field(
+        None, description="program_ids to evaluate; default: every program in programs.csv."
+    )
+    outcomes: list[str] | dict[str, list[str]] = Field(
+        default_factory=lambda: list(DEFAULT_OUTCOMES),
+        description="Outcomes for every program (a list), or per program_id (a mapping).",
+    )
+    min_effect: dict[str, float | str] = Field(
+        default_factory=lambda: dict(DEFAULT_MIN_EFFECT),
+        description="Smallest meaningful effect per outcome, in the outcome's units or as 'N%' of "
+        "the untreated baseline; used by the verdicts. Outcomes not listed use 0.",
+    )
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Significance level of the verdicts.")
+    correction: Literal["holm", "bh"] = Field(
+        "holm", description="Multiple-testing correction across one program's outcomes."
+    )
+    grain: Literal["week", "month"] = Field("week", description="Panel grain for the models.")
+    history_quarters: int = Field(
+        4, ge=1, le=12, description="Previous quarters shown in the KPI overview."
+    )
+    seed: int = Field(0, ge=0, description="Seed for every random step (bootstrap, permutations).")
+    mask_names: bool = Field(
+        False, description="Replace rep names and ids by stable pseudonyms in the report."
+    )
+    fiscal_year_start_month: int = Field(
+        1, ge=1, le=12, description="First month of the fiscal year (1 = calendar quarters)."
+    )
+    warning_as_of: date | None = Field(
+        None,
+        description="Date of the early-warning snapshot; default: the quarter's midpoint.",
+    )
+    warning_fdr: float = Field(
+        0.1, gt=0, lt=1, description="False-discovery rate of early-warning alerts across reps."
+    )
+    attrition_risk_threshold: float = Field(
+        0.3, gt=0, lt=1, description="Attrition probability above which a rep is listed."
+    )
+    top_n: int = Field(10, ge=1, le=200, description="Rows shown in the report's top-N tables.")
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter_label(cls, value: str) -> str:
+        if not _QUARTER.match(value):
+            raise ValueError(f"quarter {value!r} is not a label like '2026Q2' or 'FY2027Q1'")
+        return value
+
+    @field_validator("outcomes")
+    @classmethod
+    def _known_outcomes(cls, value: list[str] | dict[str, list[str]]) -> Any:
+        lists = value.values() if isinstance(value, dict) else [value]
+        bad = sorted({o for lst in lists for o in lst if o not in KNOWN_OUTCOMES})
+        if bad:
+            raise ValueError(f"unknown outcome(s) {bad}; known: {list(KNOWN_OUTCOMES)}")
+        if any(len(lst) == 0 for lst in lists):
+            raise ValueError("an outcome list is empty")
+        return value
+
+    @field_validator("min_effect")
+    @classmethod
+    def _min_effect(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+        problems = []
+        for outcome, spec in value.items():
+            if outcome not in KNOWN_OUTCOMES:
+                problems.append(f"min_effect for unknown outcome {outcome!r}")
+            elif isinstance(spec, str) and not _RELATIVE.match(spec):
+                problems.append(f"min_effect[{outcome!r}] = {spec!r} is neither a number nor 'N%'")
+            elif not isinstance(spec, str) and spec < 0:
+                problems.append(f"min_effect[{outcome!r}] = {spec} is negative")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> RunParams:
+        fiscal = self.quarter.startswith("FY")
+        if fiscal and self.fiscal_year_start_month == 1:
+            raise ValueError(
+                f"quarter {self.quarter!r} is a fiscal label but fiscal_year_start_month is 1; "
+                "use a calendar label like '2026Q2' or set fiscal_year_start_month"
+            )
+        if not fiscal and self.fiscal_year_start_month != 1:
+            raise ValueError(
+                f"fiscal_year_start_month is {self.fiscal_year_start_month}, so quarter must be a "
+                f"fiscal label like 'FY2027Q1', not {self.quarter!r}"
+            )
+        if self.warning_as_of is not None:
+            first, last = self.quarter_bounds()
+            if not first <= self.warning_as_of <= last:
+                raise ValueError(
+                    f"warning_as_of {self.warning_as_of} is outside quarter {self.quarter} "
+                    f"({first} to {last})"
+                )
+        return self
+
+    # -- derived values -------------------------------------------------------------------
+    def quarter_bounds(self) -> tuple[date, date]:
+        """First and last day (inclusive) of :attr:`quarter`."""
+        from salesinsight.calendar import quarter_bounds
+
+        return quarter_bounds(self.quarter, fiscal_year_start_month=self.fiscal_year_start_month)
+
+    def outcomes_for(self, program_id: str) -> list[str]:
+        """Outcomes to evaluate for one program."""
+        if isinstance(self.outcomes, dict):
+            return list(self.outcomes.get(program_id, DEFAULT_OUTCOMES))
+        return list(self.outcomes)
+
+    def min_effect_for(self, outcome: str, baseline: float | None) -> float:
+        """Absolute minimum meaningful effect for ``outcome`` given the untreated ``baseline``.
+
+        A relative spec ("3%") needs a baseline; without one it resolves to 0.
+        """
+        spec = self.min_effect.get(outcome, 0.0)
+        if isinstance(spec, str):
+            pct = float(_RELATIVE.match(spec).group("pct"))  # type: ignore[union-attr]
+            return abs(baseline) * pct / 100 if baseline is not None else 0.0
+        return float(spec)
+
+    def notebook_parameters(self) -> dict[str, Any]:
+        """The parameters as plain JSON-able values for papermill (names = field names)."""
+        return self.model_dump(mode="json")
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s) in the run parameters:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(file)"
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"  - {where}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def load_params(path: str | Path, *, check_data_dir: bool = True) -> RunParams:
+    """Read and validate a params YAML file.
+
+    Parameters
+    ----------
+    path
+        The YAML file. A relative ``data_dir`` inside it is resolved against the file's folder.
+    check_data_dir
+        Also require that ``data_dir`` exists.
+
+    Raises
+    ------
+    ParamsError
+        Listing every problem at once (unknown keys, wrong types, bad dates, cross-checks).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ParamsError(f"params file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values")
+    data_dir = raw.get("data_dir")
+    if isinstance(data_dir, str) and not Path(data_dir).is_absolute():
+        raw["data_dir"] = str((path.parent / data_dir).resolve())
+    try:
+        params = RunParams.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(exc, str(path))) from None
+    if check_data_dir and not params.data_dir.is_dir():
+        raise ParamsError(f"{path}: data_dir {params.data_dir} is not a folder")
+    return params
+
+
+def params_schema_text() -> str:
+    """Human-readable schema of :class:`RunParams`: name, type, default and help per field."""
+    lines = ["Run parameters (params/<name>.yaml); unknown keys are rejected.", ""]
+    for name, field in RunParams.model_fields.items():
+        ann = getattr(field.annotation, "__name__", None) or str(field.annotation)
+        ann = ann.replace("typing.", "").replace("pathlib.", "").replace("datetime.", "")
+        if field.is_required():
+            default = "required"
+        elif field.default_factory is not None:
+            default = f"default {field.default_factory()!r}"  # type: ignore[call-arg]
+        else:
+            default = f"default {field.default!r}"
+        lines.append(f"{name}: {ann}  ({default})")
+        lines.append(f"    {field.description}")
+    return "\n".join(lines)

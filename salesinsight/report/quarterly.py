@@ -1,0 +1,445 @@
+"""Assemble every section of the quarterly report from the package's models.
+
+:func:`build_quarter` is the one call the notebook makes: it loads and validates the data folder,
+builds the KPI panels, evaluates each program, attributes the quarter's change, and computes
+capability profiles and early warnings. A section whose input tables are missing is switched off with
+a note (never a crash); a section that fails is reported with its error in the appendix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesinsight.report.params import RunParams
+
+__all__ = ["ProgramRow", "QuarterReport", "build_quarter"]
+
+#: company KPIs shown in the overview, in order.
+OVERVIEW_KPIS: tuple[str, ...] = (
+    "revenue",
+    "opps_created",
+    "opps_won",
+    "win_rate",
+    "avg_deal_size",
+    "activities",
+    "follow_ups",
+    "attainment",
+    "share_at_quota",
+    "csat",
+    "attrition",
+)
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    """One program × outcome line of the executive summary."""
+
+    program_id: str
+    name: str
+    kind: str
+    design: str
+    unit: str
+    outcome: str
+    verdict: str
+    reason: str
+    estimate: float | None = None
+    se: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    baseline: float | None = None
+    min_effect: float | None = None
+    method: str = ""
+    n_units: int | None = None
+    n_obs: int | None = None
+    naive_estimate: float | None = None
+
+
+@dataclass(frozen=True)
+class QuarterReport:
+    """Everything the quarterly report shows, computed once.
+
+    Attributes
+    ----------
+    params : RunParams
+    quarter_start, quarter_end : date
+        Bounds of the evaluated quarter (inclusive).
+    kpi_company, kpi_team, kpi_rep : DataFrame
+        Quarter-grain panels (company: this and previous quarters; team and rep: this quarter).
+    programs : DataFrame
+        The programs table (possibly empty).
+    evaluations : dict
+        program_id -> ProgramEvaluation object (or None when it could not be evaluated).
+    rows : tuple of ProgramRow
+        One row per program and outcome: the verdict table.
+    sections : dict
+        Other section results by name (``attribution``, ``funnel``, ``activity``, ``profiles``,
+        ``warnings``); a missing key means the section is switched off (see ``notes``).
+    notes : tuple of str
+        Sections switched off and why, and sections that failed with their error.
+    validation : Any
+        The data folder's ValidationReport.
+    fingerprint : dict
+        sha256 per data file.
+    """
+
+    params: RunParams
+    quarter_start: date
+    quarter_end: date
+    kpi_company: pd.DataFrame
+    kpi_team: pd.DataFrame
+    kpi_rep: pd.DataFrame
+    programs: pd.DataFrame
+    evaluations: dict[str, Any]
+    rows: tuple[ProgramRow, ...]
+    sections: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    validation: Any = None
+    fingerprint: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def program_ids(self) -> list[str]:
+        """Evaluated program ids, in the programs table's order."""
+        return list(self.evaluations)
+
+    # -- outputs ----------------------------------------------------------------------------
+    def effects_frame(self) -> pd.DataFrame:
+        """One row per program and outcome: estimate, interval, p-values, verdict."""
+        return pd.DataFrame([r.__dict__ for r in self.rows])
+
+    def results(self) -> dict[str, Any]:
+        """Every headline number as plain JSON-able values (no timestamps: reproducible)."""
+        programs: dict[str, Any] = {}
+        for r in self.rows:
+            p = programs.setdefault(
+                r.program_id,
+                {"name": r.name, "kind": r.kind, "design": r.design, "unit": r.unit, "outcomes": {}},
+            )
+            p["outcomes"][r.outcome] = {
+                k: _json_num(getattr(r, k))
+                for k in (
+                    "estimate",
+                    "se",
+                    "ci_low",
+                    "ci_high",
+                    "p_value",
+                    "p_adjusted",
+                    "baseline",
+                    "min_effect",
+                    "n_units",
+                    "n_obs",
+                    "naive_estimate",
+                )
+            } | {"method": r.method, "verdict": r.verdict, "reason": r.reason}
+        this_q = self.kpi_company[self.kpi_company["period"] == self.params.quarter]
+        kpis = {}
+        if len(this_q):
+            row = this_q.iloc[0]
+            kpis = {k: _json_num(row[k]) for k in OVERVIEW_KPIS if k in row.index}
+        return {
+            "quarter": self.params.quarter,
+            "quarter_start": self.quarter_start.isoformat(),
+            "quarter_end": self.quarter_end.isoformat(),
+            "title": self.params.title,
+            "programs": programs,
+            "kpis": kpis,
+            "notes": list(self.notes),
+            "data_sha256": self.fingerprint,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Result tables for researchers, by file stem (names masked when asked)."""
+        out = {
+            "program_effects": self.effects_frame(),
+            "kpi_company": self.kpi_company,
+            "kpi_team": self.kpi_team,
+            "kpi_rep": self._mask(self.kpi_rep),
+        }
+        for name, obj in self.sections.items():
+            frame = obj.to_frame() if hasattr(obj, "to_frame") else None
+            if isinstance(frame, pd.DataFrame):
+                out[name] = self._mask(frame)
+        return out
+
+    def _mask(self, df: pd.DataFrame) -> pd.DataFrame:
+        if not self.params.mask_names:
+            return df
+        from salesinsight.report.html import mask_frame
+
+        return mask_frame(df)
+
+    def save(self, folder: str | Path) -> None:
+        """Write ``results.json`` and ``tables/<name>.csv`` into ``folder``."""
+        from salesinsight.export import write_table
+
+        folder = Path(folder)
+        (folder / "results.json").write_text(
+            json.dumps(self.results(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        tables = folder / "tables"
+        tables.mkdir(exist_ok=True)
+        for name, frame in self.tables().items():
+            write_table(frame, tables / f"{name}.csv")
+
+
+def _json_num(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+# -- building -------------------------------------------------------------------------------
+def build_quarter(params: RunParams) -> QuarterReport:
+    """Compute every section of the quarterly report for ``params``.
+
+    Parameters
+    ----------
+    params : RunParams
+        Validated run parameters.
+
+    Returns
+    -------
+    QuarterReport
+    """
+    from salesinsight.data import load, validate
+    from salesinsight.metrics import panel
+    from salesinsight.report.run import data_fingerprint
+
+    report = validate(params.data_dir)
+    ds = load(params.data_dir, validate=False)
+    q_start, q_end = params.quarter_bounds()
+    fy = params.fiscal_year_start_month
+    notes: list[str] = []
+
+    history_start = _quarters_back(q_start, params.history_quarters)
+    company = panel(ds, grain="quarter", by="company", fiscal_year_start_month=fy,
+                    start=history_start, end=q_end)
+    team = panel(ds, grain="quarter", by="team", fiscal_year_start_month=fy, start=q_start, end=q_end)
+    rep = panel(ds, grain="quarter", by="rep", fiscal_year_start_month=fy, start=q_start, end=q_end)
+    if not len(company) or params.quarter not in set(company["period"]):
+        notes.append(f"The data hold no activity for {params.quarter}; its KPIs are empty.")
+
+    programs = ds.table("programs") if ds.has("programs") else pd.DataFrame()
+    evaluations, rows = _evaluate_programs(ds, params, programs, q_end, notes)
+
+    sections: dict[str, Any] = {}
+    _run_section(sections, notes, "attribution", lambda: _attribution(ds, params, q_start))
+    _run_section(sections, notes, "funnel", lambda: _funnel(rep))
+    if ds.has("activities"):
+        _run_section(sections, notes, "activity", lambda: _activity(ds, q_start, q_end))
+    else:
+        notes.append("Activity attribution is off: the data folder has no activities table.")
+    _run_section(sections, notes, "profiles", lambda: _profiles(ds, params))
+    if ds.has("quotas"):
+        _run_section(sections, notes, "warnings", lambda: _warnings(ds, params, q_start, q_end))
+    else:
+        notes.append("Early warnings are off: the data folder has no quotas table.")
+
+    return QuarterReport(
+        params=params,
+        quarter_start=q_start,
+        quarter_end=q_end,
+        kpi_company=company,
+        kpi_team=team,
+        kpi_rep=rep,
+        programs=programs,
+        evaluations=evaluations,
+        rows=tuple(rows),
+        sections=sections,
+        notes=tuple(notes),
+        validation=report,
+        fingerprint=data_fingerprint(params.data_dir),
+    )
+
+
+def _quarters_back(q_start: date, n: int) -> date:
+    month = q_start.month - 3 * n
+    year = q_start.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, 1)
+
+
+def _run_section(
+    sections: dict[str, Any], notes: list[str], name: str, compute: Callable[[], Any]
+) -> None:
+    try:
+        result = compute()
+    except Exception as exc:  # a failing section is reported, the rest of the report stands
+        notes.append(f"Section '{name}' could not be computed: {type(exc).__name__}: {exc}")
+        return
+    if result is not None:
+        sections[name] = result
+
+
+def _evaluate_programs(
+    ds: Any, params: RunParams, programs: pd.DataFrame, q_end: date, notes: list[str]
+) -> tuple[dict[str, Any], list[ProgramRow]]:
+    from salesinsight.evaluate import evaluate
+
+    evaluations: dict[str, Any] = {}
+    rows: list[ProgramRow] = []
+    if programs.empty:
+        notes.append("No programs to evaluate: the data folder has no programs table.")
+        return evaluations, rows
+    wanted = params.programs or list(programs["program_id"])
+    unknown = sorted(set(wanted) - set(programs["program_id"]))
+    if unknown:
+        notes.append(f"Programs not in programs.csv were skipped: {', '.join(unknown)}.")
+    for _, prog in programs.iterrows():
+        pid = prog["program_id"]
+        if pid not in wanted:
+            continue
+        if pd.Timestamp(prog["start_date"]).date() > q_end:
+            notes.append(f"Program {pid} starts after {params.quarter}; not evaluated.")
+            continue
+        outcomes = params.outcomes_for(pid)
+        try:
+            ev = evaluate(
+                ds,
+                pid,
+                outcomes=outcomes,
+                grain=params.grain,
+                alpha=params.alpha,
+                seed=params.seed,
+                correction=params.correction,
+                end=q_end,
+            )
+        except Exception as exc:
+            notes.append(f"Program {pid} could not be evaluated: {type(exc).__name__}: {exc}")
+            evaluations[pid] = None
+            for o in outcomes:
+                rows.append(_row_without_effect(prog, o, "could not be evaluated: " + str(exc)))
+            continue
+        evaluations[pid] = ev
+        rows.extend(_rows_from_evaluation(prog, ev, params))
+    return evaluations, rows
+
+
+def _row_without_effect(prog: pd.Series, outcome: str, reason: str) -> ProgramRow:
+    return ProgramRow(
+        program_id=str(prog["program_id"]),
+        name=str(prog["name"]),
+        kind=str(prog["kind"]),
+        design=str(prog["design"]),
+        unit=str(prog["unit"]),
+        outcome=outcome,
+        verdict="inconclusive",
+        reason=reason,
+    )
+
+
+def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[ProgramRow]:
+    rows = []
+    for res in ev.outcomes:
+        effect = res.effect
+        if effect is None:
+            rows.append(_row_without_effect(prog, res.outcome, res.note or "not evaluated"))
+            continue
+        min_eff = params.min_effect_for(res.outcome, effect.baseline)
+        verdict = _verdict_with_adjusted_p(effect, res, min_eff, params.alpha)
+        naive = getattr(res, "naive", None)
+        naive_est = None
+        if naive is not None and len(naive):
+            naive_est = _json_num(naive["estimate"].iloc[0])
+        rows.append(
+            ProgramRow(
+                program_id=str(prog["program_id"]),
+                name=str(prog["name"]),
+                kind=str(prog["kind"]),
+                design=str(prog["design"]),
+                unit=str(prog["unit"]),
+                outcome=res.outcome,
+                verdict=verdict.label,
+                reason=verdict.reason,
+                estimate=_json_num(effect.estimate),
+                se=_json_num(effect.se),
+                ci_low=_json_num(effect.ci_low),
+                ci_high=_json_num(effect.ci_high),
+                p_value=_json_num(effect.p_value),
+                p_adjusted=_json_num(getattr(res, "p_adjusted", None)),
+                baseline=_json_num(effect.baseline),
+                min_effect=min_eff,
+                method=effect.method,
+                n_units=effect.n_units,
+                n_obs=effect.n_obs,
+                naive_estimate=naive_est,
+            )
+        )
+    return rows
+
+
+def _verdict_with_adjusted_p(effect: Any, res: Any, min_effect: float, alpha: float) -> Any:
+    """The verdict at ``alpha``; a win that does not survive the multiple-testing correction is
+    downgraded to inconclusive."""
+    from salesinsight.causal import Verdict
+
+    verdict = effect.verdict(min_effect=min_effect, alpha=alpha)
+    p_adj = getattr(res, "p_adjusted", None)
+    if verdict.label in ("worked", "harmed") and p_adj is not None and p_adj > alpha:
+        return Verdict(
+            "inconclusive",
+            f"{verdict.reason} But after correcting for testing several outcomes the p-value is "
+            f"{p_adj:.3g} > {alpha}, so it may be chance.",
+        )
+    return verdict
+
+
+def _attribution(ds: Any, params: RunParams, q_start: date) -> Any:
+    from salesinsight.attribution import decompose_change
+    from salesinsight.metrics import panel
+
+    prev_start = _quarters_back(q_start, 1)
+    q_end = params.quarter_bounds()[1]
+    team = panel(ds, grain="quarter", by="team", fiscal_year_start_month=params.fiscal_year_start_month,
+                 start=prev_start, end=q_end)
+    labels = sorted(team["period"].unique())
+    if len(labels) < 2:
+        return None
+    return decompose_change(team, kpi="revenue", base=labels[-2], current=labels[-1], by="team_id")
+
+
+def _funnel(rep: pd.DataFrame) -> Any:
+    from salesinsight.attribution import funnel_gap
+
+    active = rep[rep["active"]] if "active" in rep else rep
+    if active.empty:
+        return None
+    return funnel_gap(active, entity="rep_id", benchmark="team_median")
+
+
+def _activity(ds: Any, q_start: date, q_end: date) -> Any:
+    from salesinsight.attribution import activity_attribution
+
+    return activity_attribution(ds, start=_quarters_back(q_start, 3), end=q_end)
+
+
+def _profiles(ds: Any, params: RunParams) -> Any:
+    from salesinsight.metrics import profiles
+
+    return profiles(ds, period=params.quarter)
+
+
+def _warnings(ds: Any, params: RunParams, q_start: date, q_end: date) -> Any:
+    from salesinsight.metrics import early_warning
+
+    as_of = params.warning_as_of or (q_start + timedelta(days=(q_end - q_start).days // 2))
+    return early_warning(ds, as_of=as_of, fdr=params.warning_fdr)

@@ -1,0 +1,312 @@
+"""HTML blocks and figures of the quarterly report, one function per section.
+
+Each ``*_html`` function returns an HTML string in which every piece of text from the data is
+escaped; each ``plot_*`` function draws a matplotlib figure, shows it in the notebook and closes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from salesinsight.report.html import badge, esc, mask_frame, pseudonym, table_html
+from salesinsight.report.quarterly import OVERVIEW_KPIS, QuarterReport
+
+__all__ = [
+    "appendix_html",
+    "attribution_html",
+    "executive_summary_html",
+    "header_html",
+    "kpi_overview_html",
+    "people_html",
+    "plot_attribution",
+    "plot_kpi_trends",
+    "plot_program",
+    "program_section_html",
+]
+
+_STYLE = """<style>
+.si-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
+.si-table th,.si-table td{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}
+.si-table th:first-child,.si-table td:first-child{text-align:left}
+.si-note{color:#555;font-size:13px}
+</style>"""
+
+_PERCENT_OUTCOMES = {"win_rate", "attainment", "share_at_quota", "csat", "attrition"}
+VERDICT_RULES = (
+    "worked — the interval excludes zero and the estimate clears the minimum meaningful effect in "
+    "the good direction; harmed — the interval excludes zero in the bad direction; no detectable "
+    "effect — the whole interval lies within ± the minimum meaningful effect (a confident null); "
+    "inconclusive — anything else, or when a required check (pre-trends, balance, overlap, pre-period "
+    "fit) failed, or when a result does not survive the correction for testing several outcomes."
+)
+
+
+def _fmt(value: Any, outcome: str = "", signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    v = float(value)
+    sign = "+" if signed else ""
+    if outcome in _PERCENT_OUTCOMES:
+        return f"{v * 100:{sign}.2f} pp" if signed else f"{v * 100:.1f}%"
+    if abs(v) >= 1000:
+        return f"{v:{sign},.0f}"
+    return f"{v:{sign}.3g}"
+
+
+def _show(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+def header_html(report: QuarterReport) -> str:
+    """Title, quarter, its dates and the data folder."""
+    p = report.params
+    return (
+        f"{_STYLE}<h1>{esc(p.title)}</h1><p class='si-note'>Quarter {esc(p.quarter)} "
+        f"({report.quarter_start} to {report.quarter_end}) · data: {esc(p.data_dir.name)} · "
+        f"significance level {p.alpha} · seed {p.seed}</p>"
+    )
+
+
+def executive_summary_html(report: QuarterReport) -> str:
+    """One verdict line per program and outcome, in plain language."""
+    if not report.rows:
+        return "<p>No programs were evaluated this quarter.</p>" + _notes_html(report.notes[:3])
+    items = []
+    for r in report.rows:
+        if r.estimate is None:
+            effect = ""
+        else:
+            rel = ""
+            if r.baseline not in (None, 0) and r.outcome not in _PERCENT_OUTCOMES:
+                rel = f" ({r.estimate / abs(r.baseline):+.1%} of baseline)"
+            effect = (
+                f" Effect on {esc(r.outcome)}: {_fmt(r.estimate, r.outcome, signed=True)}{rel}, "
+                f"95% interval {_fmt(r.ci_low, r.outcome, True)} to "
+                f"{_fmt(r.ci_high, r.outcome, True)}."
+            )
+        items.append(
+            f"<li>{badge(r.verdict)} <b>{esc(r.name)}</b> ({esc(r.kind)}, {esc(r.design)}) — "
+            f"{esc(r.outcome)}.{effect} <span class='si-note'>{esc(r.reason)}</span></li>"
+        )
+    return f"{_STYLE}<ul>{''.join(items)}</ul>"
+
+
+def kpi_overview_html(report: QuarterReport) -> str:
+    """Company KPIs for this and previous quarters, and teams this quarter."""
+    cols = ["period", *[k for k in OVERVIEW_KPIS if k in report.kpi_company.columns]]
+    company = report.kpi_company[cols]
+    team_cols = ["team_id", *[k for k in OVERVIEW_KPIS if k in report.kpi_team.columns]]
+    team = report.kpi_team[[c for c in team_cols if c in report.kpi_team.columns]]
+    return (
+        f"{_STYLE}<h3>Company</h3>{table_html(company)}"
+        f"<h3>Teams in {esc(report.params.quarter)}</h3>{table_html(team)}"
+    )
+
+
+def plot_kpi_trends(report: QuarterReport) -> None:
+    """Small multiples of company KPIs by quarter and the reps' attainment distribution."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    kpis = [
+        k
+        for k in ("revenue", "win_rate", "activities", "csat", "attrition")
+        if k in report.kpi_company
+    ]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
+    for ax, k in zip(axes.flat, kpis, strict=False):
+        sns.lineplot(data=report.kpi_company, x="period", y=k, marker="o", ax=ax)
+        ax.set_title(k.replace("_", " "))
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=45)
+    ax = axes.flat[5]
+    att = report.kpi_rep.get("attainment")
+    if att is not None and att.notna().any():
+        sns.histplot(att.dropna().clip(upper=3), bins=30, ax=ax)
+        ax.axvline(1.0, color="k", linestyle="--", linewidth=1)
+        ax.set_title(f"rep attainment {report.params.quarter} (capped at 300%)")
+    else:
+        ax.set_axis_off()
+    fig.tight_layout()
+    _show(fig)
+
+
+def program_section_html(report: QuarterReport, program_id: str) -> str:
+    """Verdict, effect, diagnostics and the naive comparison for one program."""
+    rows = [r for r in report.rows if r.program_id == program_id]
+    if not rows:
+        return ""
+    head = rows[0]
+    prog = report.programs[report.programs["program_id"] == program_id]
+    desc = ""
+    if len(prog) and "description" in prog and pd.notna(prog["description"].iloc[0]):
+        desc = f"<p>{esc(prog['description'].iloc[0])}</p>"
+    parts = [
+        f"{_STYLE}<h3>{esc(head.name)} <span class='si-note'>({esc(program_id)}; {esc(head.kind)}, "
+        f"design {esc(head.design)}, assigned per {esc(head.unit)})</span></h3>{desc}"
+    ]
+    table = []
+    for r in rows:
+        table.append(
+            {
+                "outcome": r.outcome,
+                "verdict": r.verdict,
+                "effect": _fmt(r.estimate, r.outcome, True),
+                "95% interval": f"{_fmt(r.ci_low, r.outcome, True)} to "
+                f"{_fmt(r.ci_high, r.outcome, True)}",
+                "p": "–" if r.p_value is None else f"{r.p_value:.3g}",
+                "p (adjusted)": "–" if r.p_adjusted is None else f"{r.p_adjusted:.3g}",
+                "naive comparison": _fmt(r.naive_estimate, r.outcome, True),
+                "method": r.method,
+            }
+        )
+    parts.append(table_html(pd.DataFrame(table)))
+    parts.append("<ul>")
+    for r in rows:
+        parts.append(f"<li>{badge(r.verdict)} {esc(r.outcome)}: {esc(r.reason)}</li>")
+    parts.append("</ul>")
+    ev = report.evaluations.get(program_id)
+    if ev is not None:
+        parts.append(_diagnostics_html(ev))
+        naive_text = getattr(ev, "naive_explanation", None)
+        if naive_text:
+            parts.append(f"<p class='si-note'><b>Why not the naive comparison?</b> {esc(naive_text)}</p>")
+    return "".join(parts)
+
+
+def _diagnostics_html(ev: Any) -> str:
+    items = []
+    for res in ev.outcomes:
+        effect = res.effect
+        if effect is None:
+            continue
+        for d in effect.diagnostics:
+            state = "n/a" if d.passed is None else ("passed" if d.passed else "FAILED")
+            items.append(
+                {"outcome": res.outcome, "check": d.name, "result": state,
+                 "p": d.p_value, "note": d.note}
+            )
+    if not items:
+        return ""
+    return "<h4>Checks behind the estimates</h4>" + table_html(pd.DataFrame(items))
+
+
+def plot_program(report: QuarterReport, program_id: str) -> None:
+    """The event study or counterfactual picture of each outcome that has one."""
+    import matplotlib.pyplot as plt
+
+    ev = report.evaluations.get(program_id)
+    if ev is None:
+        return
+    drawable = [
+        res
+        for res in ev.outcomes
+        if res.effect is not None and (res.effect.terms is not None or res.effect.path is not None)
+    ]
+    if not drawable:
+        return
+    fig, axes = plt.subplots(1, len(drawable), figsize=(5.2 * len(drawable), 3.6), squeeze=False)
+    for ax, res in zip(axes[0], drawable, strict=True):
+        try:
+            res.effect.plot(ax=ax)
+        except Exception as exc:  # a picture that cannot be drawn is said in words
+            ax.text(0.5, 0.5, f"no picture: {exc}", ha="center", va="center", wrap=True)
+        ax.set_title(res.outcome.replace("_", " "))
+    fig.tight_layout()
+    _show(fig)
+
+
+def attribution_html(report: QuarterReport) -> str:
+    """The quarter's revenue change split into drivers, funnel gaps and activity attribution."""
+    parts = [_STYLE]
+    for key, title in (
+        ("attribution", "Revenue change vs the previous quarter, by driver (Shapley)"),
+        ("funnel", "Where each rep's revenue gap to the team median sits in the funnel"),
+        ("activity", "Which activities go with won deals (associational)"),
+    ):
+        obj = report.sections.get(key)
+        if obj is None:
+            continue
+        frame = obj.to_frame()
+        if report.params.mask_names:
+            frame = mask_frame(frame)
+        parts.append(f"<h3>{esc(title)}</h3>")
+        parts.append(f"<pre class='si-note'>{esc(_summary_text(obj, report))}</pre>")
+        parts.append(table_html(frame, max_rows=report.params.top_n * 3))
+    if len(parts) == 1:
+        parts.append("<p>Attribution is not available for this data (see the appendix).</p>")
+    return "".join(parts)
+
+
+def plot_attribution(report: QuarterReport) -> None:
+    """Waterfall of the revenue change."""
+    obj = report.sections.get("attribution")
+    if obj is None or not hasattr(obj, "plot"):
+        return
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    obj.plot(ax=ax)
+    fig.tight_layout()
+    _show(fig)
+
+
+def _summary_text(obj: Any, report: QuarterReport) -> str:
+    text = obj.summary() if hasattr(obj, "summary") else ""
+    if report.params.mask_names and "rep_id" in report.kpi_rep:
+        for rid in report.kpi_rep["rep_id"].dropna().unique():
+            text = text.replace(str(rid), pseudonym(rid))
+        if "name" in report.kpi_rep:
+            for name in report.kpi_rep["name"].dropna().unique():
+                text = text.replace(str(name), "[name]")
+    return text
+
+
+def people_html(report: QuarterReport) -> str:
+    """Capability profiles and early warnings (top items; names masked when asked)."""
+    parts = [_STYLE]
+    n = report.params.top_n
+    for key, title in (("profiles", "Capability profiles"), ("warnings", "Early warnings")):
+        obj = report.sections.get(key)
+        if obj is None:
+            parts.append(f"<p>{esc(title)}: not available for this data (see the appendix).</p>")
+            continue
+        parts.append(f"<h3>{esc(title)}</h3>")
+        parts.append(f"<pre class='si-note'>{esc(_summary_text(obj, report))}</pre>")
+        frame = obj.to_frame()
+        if report.params.mask_names:
+            frame = mask_frame(frame)
+        parts.append(table_html(frame, max_rows=n))
+    return "".join(parts)
+
+
+def _notes_html(notes: Any) -> str:
+    if not notes:
+        return ""
+    return "<ul class='si-note'>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+
+
+def appendix_html(report: QuarterReport) -> str:
+    """Verdict rules, notes, data checks and the data fingerprint."""
+    v = report.validation
+    checks = "not run"
+    if v is not None:
+        checks = f"{len(v.errors)} error(s), {len(v.warnings)} warning(s)"
+    fp = pd.DataFrame(
+        {"file": list(report.fingerprint), "sha256": list(report.fingerprint.values())}
+    )
+    warn = ""
+    if v is not None and v.warnings:
+        warn = "<ul class='si-note'>" + "".join(f"<li>{esc(w)}</li>" for w in v.warnings) + "</ul>"
+    return (
+        f"{_STYLE}<h3>How verdicts are decided</h3><p>{esc(VERDICT_RULES)}</p>"
+        f"<h3>Notes on this run</h3>{_notes_html(report.notes) or '<p>None.</p>'}"
+        f"<h3>Data checks</h3><p>Validation of the data folder: {esc(checks)}.</p>{warn}"
+        f"<h3>Data fingerprint</h3>{table_html(fp)}"
+    )
