@@ -20,7 +20,7 @@
 
 # %% tags=["parameters"]
 # Parameters (names and defaults are those of salesinsight.report.params.RunParams).
-quarter = "2026Q2"
+quarter = "2026Q4"
 data_dir = "../data/demo"
 title = "Quarterly sales program evaluation"
 programs = ["P_COACH"]  # the first program listed is examined

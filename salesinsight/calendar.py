@@ -258,7 +258,7 @@ def _as_datetimes(dates: object) -> pd.Series:
 
 def _start_vector(d: pd.Series, grain: str, m: int) -> pd.Series:
     if grain == "week":
-        return d - pd.to_timedelta(d.dt.dayofweek, unit="D")
+        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
     month_idx = d.dt.year * 12 + d.dt.month - 1
     if grain == "quarter":
         month_idx = month_idx - (d.dt.month - m) % 3

@@ -264,7 +264,10 @@ def oaxaca_blinder(
         draws = np.empty((n_boot, len(COMPONENTS)))
         for r in range(n_boot):
             idx = np.concatenate(
-                [rng.choice(idx_a, size=n_a, replace=True), rng.choice(idx_b, size=n_b, replace=True)]
+                [
+                    rng.choice(idx_a, size=n_a, replace=True),
+                    rng.choice(idx_b, size=n_b, replace=True),
+                ]
             )
             draws[r], _ = _decompose(y[idx], x[idx], is_a[idx], ref)
         se = draws.std(axis=0, ddof=1)

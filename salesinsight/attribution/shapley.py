@@ -153,6 +153,26 @@ def waterfall(
     return ax
 
 
+def stacked_contributions(ax: Any, wide: pd.DataFrame, totals: pd.Series) -> Any:
+    """Stacked bars: one bar per row of ``wide`` (entities), one segment per column (factors),
+    positive and negative parts stacked separately, with ``totals`` as black diamonds."""
+    x = np.arange(len(wide))
+    bottom_pos = np.zeros(len(wide))
+    bottom_neg = np.zeros(len(wide))
+    for factor in wide.columns:
+        v = np.nan_to_num(wide[factor].to_numpy(dtype=float))
+        bottom = np.where(v >= 0, bottom_pos, bottom_neg)
+        ax.bar(x, v, bottom=bottom, label=str(factor))
+        bottom_pos = bottom_pos + np.where(v >= 0, v, 0)
+        bottom_neg = bottom_neg + np.where(v < 0, v, 0)
+    ax.scatter(x, totals.to_numpy(dtype=float), color="black", marker="D", zorder=3, label="total")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(i) for i in wide.index], rotation=30, ha="right")
+    ax.axhline(0.0, color="black", linewidth=0.5)
+    ax.legend()
+    return ax
+
+
 def _new_ax(ax: Any) -> Any:
     if ax is None:
         import matplotlib.pyplot as plt
@@ -279,22 +299,9 @@ class Decomposition:
             wide = f.pivot_table(
                 index=self.by, columns="factor", values="contribution", sort=False
             )[list(self.factors)]
-            bottom_pos = np.zeros(len(wide))
-            bottom_neg = np.zeros(len(wide))
-            x = np.arange(len(wide))
-            for factor in self.factors:
-                v = wide[factor].to_numpy()
-                bottom = np.where(v >= 0, bottom_pos, bottom_neg)
-                ax.bar(x, v, bottom=bottom, label=factor)
-                bottom_pos = bottom_pos + np.where(v >= 0, v, 0)
-                bottom_neg = bottom_neg + np.where(v < 0, v, 0)
             totals = f.groupby(self.by, sort=False)["total_change"].first().loc[wide.index]
-            ax.scatter(x, totals.to_numpy(), color="black", marker="D", zorder=3, label="total")
-            ax.set_xticks(x)
-            ax.set_xticklabels([str(i) for i in wide.index], rotation=30, ha="right")
-            ax.axhline(0.0, color="black", linewidth=0.5)
+            stacked_contributions(ax, wide, totals)
             ax.set_ylabel(f"change in {self.kpi}")
-            ax.legend()
             ax.set_title(f"{self.kpi}: {self.base} -> {self.current} by {self.by}")
             return ax
         if self.by is not None:

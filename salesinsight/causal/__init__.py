@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
+from salesinsight.causal.did import staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict
+from salesinsight.causal.experiment import experiment
+from salesinsight.causal.synth import synthetic_control
+from salesinsight.causal.twfe import twfe
 
-__all__ = ["Diagnostic", "Effect", "Verdict"]
+__all__ = [
+    "Diagnostic",
+    "Effect",
+    "Verdict",
+    "experiment",
+    "staggered_did",
+    "synthetic_control",
+    "twfe",
+]
 
 # Estimator modules still being written are imported only once they exist (guards removed then).
-try:
-    from salesinsight.causal.experiment import experiment
-
-    __all__ += ["experiment"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass
-try:
-    from salesinsight.causal.twfe import twfe
-
-    __all__ += ["twfe"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass
-try:
-    from salesinsight.causal.did import staggered_did
-
-    __all__ += ["staggered_did"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass
-try:
-    from salesinsight.causal.synth import synthetic_control
-
-    __all__ += ["synthetic_control"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass
 try:
     from salesinsight.causal.impact import impact
 

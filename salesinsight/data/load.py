@@ -20,13 +20,20 @@ from salesinsight.data import contract as C
 from salesinsight.data.encoding import UTF8, UTF8_SIG, detect_encoding, transcode_to_utf8
 from salesinsight.data.problems import ERROR, WARNING, DataError, Problem, ValidationReport
 
-__all__ = ["Dataset", "Source", "load", "open_folder", "typed_expr", "quote_ident"]
+__all__ = ["Dataset", "Source", "connect", "load", "open_folder", "typed_expr", "quote_ident"]
 
 #: Schema holding the internal raw views (``_si.<table>``: ``_row`` + the file's columns as read).
 RAW_SCHEMA = "_si"
 
 _NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
 _NUMERIC_PREFIXES += ("UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
+
+
+def connect(tmpdir: Path) -> duckdb.DuckDBPyConnection:
+    """New in-memory DuckDB connection: no progress bar, spills (if any) under ``tmpdir``."""
+    con = duckdb.connect(":memory:", config={"temp_directory": str(tmpdir / "duckdb-spill")})
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def quote_ident(name: str) -> str:
@@ -61,16 +68,26 @@ class Source:
     columns: tuple[str, ...]
     types: tuple[str, ...]
 
-    def scan_sql(self, row_numbers: bool = False) -> str:
-        """SQL table function reading the file (with ``file_row_number`` when asked, Parquet)."""
+    def scan_sql(self, row_numbers: bool = False, rejects: str | None = None) -> str:
+        """SQL table function reading the file.
+
+        ``row_numbers`` adds ``file_row_number`` (Parquet); ``rejects`` (CSV) stores unparseable
+        lines in the tables ``<rejects>_errors``/``<rejects>_scans`` instead of failing.
+        """
         path = _quote_str(str(self.read_path))
         if self.fmt == "parquet":
             extra = ", file_row_number=true" if row_numbers else ""
             return f"read_parquet({path}{extra})"
         cols = ", ".join(f"{_quote_str(c)}: 'VARCHAR'" for c in self.columns)
+        store = ""
+        if rejects:
+            store = (
+                f", store_rejects=true, rejects_table='{rejects}_errors', "
+                f"rejects_scan='{rejects}_scans'"
+            )
         return (
             f"read_csv({path}, header=true, auto_detect=false, delim=',', quote='\"', "
-            f"escape='\"', columns={{{cols}}})"
+            f"escape='\"', columns={{{cols}}}{store})"
         )
 
     def type_of(self, column: str) -> str:
@@ -95,11 +112,12 @@ def typed_expr(column: C.Column, source_type: str, ref: str) -> str:
             expr = f"CAST({ref} AS DATE)"
         else:
             expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DATE)"
-    else:  # number
+    else:  # number; NaN and infinities are not numbers here
         if t.startswith(_NUMERIC_PREFIXES):
-            expr = f"CAST({ref} AS DOUBLE)"
+            value = f"CAST({ref} AS DOUBLE)"
         else:
-            expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DOUBLE)"
+            value = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DOUBLE)"
+        expr = f"CASE WHEN isfinite({value}) THEN {value} END"
     if column.default is not None:
         expr = f"COALESCE({expr}, {float(column.default)!r})"
     return expr
@@ -256,7 +274,6 @@ def _create_views(con: duckdb.DuckDBPyConnection, spec: C.Table, src: Source) ->
     else:
         raw = f"SELECT *, row_number() OVER () AS _row FROM {src.scan_sql()}"
     con.execute(f"CREATE OR REPLACE VIEW {RAW_SCHEMA}.{name} AS {raw}")
-    con.execute(f"SELECT * FROM {name} LIMIT 1").fetchall()  # surface read errors early
 
 
 class Dataset:
@@ -333,7 +350,7 @@ def load(folder: str | Path, validate: bool = True) -> Dataset:
 
     folder = Path(folder)
     tmp = tempfile.TemporaryDirectory(prefix="salesinsight-")
-    con = duckdb.connect(":memory:")
+    con = connect(Path(tmp.name))
     try:
         sources, problems = open_folder(con, folder, Path(tmp.name))
         report: ValidationReport | None

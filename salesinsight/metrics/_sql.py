@@ -39,14 +39,15 @@ class PanelQuery:
     ----------
     grain, fiscal_year_start_month : the calendar.
     level : ``"rep"``, ``"team"`` or ``"company"``.
-    periods : ``(period_start, period_end, quarter_start)`` of every period, in order.
+    periods : ``(period_start, period_end, quarter_start, quarter_end)`` of every period, in
+        order; the quarter is the (fiscal) quarter containing ``period_start``.
     has_activities, has_quotas, has_csat : optional tables present.
     """
 
     grain: str
     fiscal_year_start_month: int
     level: str
-    periods: tuple[tuple[dt.date, dt.date, dt.date], ...]
+    periods: tuple[tuple[dt.date, dt.date, dt.date, dt.date], ...]
     has_activities: bool
     has_quotas: bool
     has_csat: bool
@@ -66,6 +67,11 @@ class PanelQuery:
         """First day of the quarter containing the first period's start."""
         return self.periods[0][2]
 
+    @property
+    def quarter_hi(self) -> dt.date:
+        """Last day of the last quarter touched by a period."""
+        return max(self.hi, self.periods[-1][3])
+
     def p(self, column: str) -> str:
         """Period start of a DATE column."""
         return sql_period_start(column, self.grain, self.fiscal_year_start_month)
@@ -84,7 +90,7 @@ def _keys(level: str) -> list[str]:
 
 
 def _periods_cte(pq: PanelQuery) -> str:
-    rows = ",\n    ".join(f"({_date(s)}, {_date(e)}, {_date(q)})" for s, e, q in pq.periods)
+    rows = ",\n    ".join(f"({_date(s)}, {_date(e)}, {_date(q)})" for s, e, q, _ in pq.periods)
     return f"periods(period_start, period_end, q_start) AS (VALUES\n    {rows})"
 
 
@@ -110,9 +116,11 @@ def _activities_cte(pq: PanelQuery) -> str:
 
 
 def _opportunity_ctes(pq: PanelQuery) -> list[str]:
-    lo, hi, qlo = _date(pq.lo), _date(pq.hi), _date(pq.quarter_lo)
+    lo, hi = _date(pq.lo), _date(pq.hi)
+    qlo, qhi = _date(pq.quarter_lo), _date(pq.quarter_hi)
     # Quarter aggregates (quarter-end concentration) need whole quarters, so closed deals are read
-    # from the first day of the first quarter; the period aggregates keep only the grid's periods.
+    # from the first day of the first quarter to the last day of the last one; the period
+    # aggregates keep only the grid's periods.
     quarter_end = f"(CAST({pq.q('close_date')} + INTERVAL 3 MONTH AS DATE) - 1)"
     amount = f"CAST(COALESCE(amount, 0) AS {_MONEY})"
     created = f"""created AS MATERIALIZED (
@@ -127,14 +135,15 @@ def _opportunity_ctes(pq: PanelQuery) -> list[str]:
          count(*) FILTER (WHERE {_WON}) AS opps_won,
          count(*) FILTER (WHERE status = 'lost') AS opps_lost,
          sum(amount) FILTER (WHERE {_WON}) AS revenue,
-         sum(amount) FILTER (WHERE {_WON} AND close_date >= {quarter_end} - 13) AS rev_last14,
+         COALESCE(sum(amount) FILTER (WHERE {_WON} AND close_date >= {quarter_end} - 13), 0)
+           AS rev_last14,
          sum(close_date - created_date) FILTER (WHERE {_WON}) AS cycle_sum,
          sum({amount}) FILTER (WHERE close_date >= created_date) AS pipe_rm_value,
          count(*) FILTER (WHERE close_date >= created_date) AS pipe_rm_n
   FROM opportunities
-  WHERE {_CLOSED} AND close_date BETWEEN {qlo} AND {hi}
+  WHERE {_CLOSED} AND close_date BETWEEN {qlo} AND {qhi}
   GROUP BY ALL)"""
-    closed = """closed AS (
+    closed = """closed AS MATERIALIZED (
   SELECT rep_id, period_start, sum(opps_won) AS opps_won, sum(opps_lost) AS opps_lost,
          sum(revenue) AS revenue, sum(cycle_sum) AS cycle_sum,
          sum(pipe_rm_value) AS pipe_rm_value, sum(pipe_rm_n) AS pipe_rm_n
@@ -172,11 +181,32 @@ def _quota_cte() -> str:
   GROUP BY ALL)"""
 
 
+def _running_cte() -> str:
+    # Running pipeline balance per rep: the opening balance (open on the day before the first
+    # period) plus every (created - closed) change up to the period's end. Computed on a narrow
+    # table so that the window operator sorts four columns, not the whole grid.
+    return """pipe_delta AS (
+  SELECT rep_id, period_start, sum(dv) AS dv, sum(dn) AS dn
+  FROM (SELECT rep_id, period_start, pipe_add_value AS dv, pipe_add_n AS dn FROM created
+        UNION ALL
+        SELECT rep_id, period_start, -pipe_rm_value, -pipe_rm_n FROM closed)
+  GROUP BY ALL),
+running AS (
+  SELECT g.rep_id, g.period_start, COALESCE(d.dv, 0) AS pipe_delta_value,
+         COALESCE(o.open_value, 0) + sum(COALESCE(d.dv, 0)) OVER w AS pipeline_end,
+         COALESCE(o.open_n, 0) + sum(COALESCE(d.dn, 0)) OVER w AS n_open_end
+  FROM grid AS g
+  LEFT JOIN pipe_delta AS d ON d.rep_id = g.rep_id AND d.period_start = g.period_start
+  LEFT JOIN opening AS o ON o.rep_id = g.rep_id
+  WINDOW w AS (PARTITION BY g.rep_id ORDER BY g.period_start
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"""
+
+
 def _base_cte(pq: PanelQuery) -> str:
     def count(src: str, col: str, present: bool = True) -> str:
         return f"COALESCE({src}.{col}, 0)" if present else "CAST(NULL AS BIGINT)"
 
-    cols = ["g.*"]
+    cols = ["g.rep_id", "g.team_id", "g.period_start", "g.active", "g.terminated"]
     cols.append(f"{count('a', 'activities', pq.has_activities)} AS activities")
     cols += [f"{count('a', c, pq.has_activities)} AS {c}" for c in ACTIVITY_TYPES.values()]
     cols += [
@@ -190,19 +220,21 @@ def _base_cte(pq: PanelQuery) -> str:
         "COALESCE(cs.csat_n, 0) AS csat_n" if pq.has_csat else "CAST(NULL AS BIGINT) AS csat_n",
         "qr.q_revenue AS q_revenue",
         "qr.q_rev_last14 AS q_rev_last14",
-        "COALESCE(c.pipe_add_value, 0) - COALESCE(cl.pipe_rm_value, 0) AS pipe_delta_value",
-        "COALESCE(c.pipe_add_n, 0) - COALESCE(cl.pipe_rm_n, 0) AS pipe_delta_n",
-        "COALESCE(o.open_value, 0) AS open_value",
-        "COALESCE(o.open_n, 0) AS open_n",
+        "ru.pipeline_end",
+        # pipeline open at the period's start = end balance minus this period's net change
+        "ru.pipeline_end - ru.pipe_delta_value AS pipeline_start",
+        "ru.n_open_end",
     ]
     joins = [
         "LEFT JOIN created AS c ON c.rep_id = g.rep_id AND c.period_start = g.period_start",
         "LEFT JOIN closed AS cl ON cl.rep_id = g.rep_id AND cl.period_start = g.period_start",
         "LEFT JOIN quarterly AS qr ON qr.rep_id = g.rep_id AND qr.q_start = g.q_start",
-        "LEFT JOIN opening AS o ON o.rep_id = g.rep_id",
+        "LEFT JOIN running AS ru ON ru.rep_id = g.rep_id AND ru.period_start = g.period_start",
     ]
     if pq.has_activities:
-        joins.append("LEFT JOIN act AS a ON a.rep_id = g.rep_id AND a.period_start = g.period_start")
+        joins.append(
+            "LEFT JOIN act AS a ON a.rep_id = g.rep_id AND a.period_start = g.period_start"
+        )
     if pq.has_quotas:
         joins.append(
             "LEFT JOIN quota_agg AS qa ON qa.rep_id = g.rep_id AND qa.period_start = g.period_start"
@@ -213,39 +245,52 @@ def _base_cte(pq: PanelQuery) -> str:
         )
     joined = "\n  ".join(joins)
     select = ",\n         ".join(cols)
-    # running pipeline balance: opening balance + all (created - closed) up to this period's end
-    return f"""joined AS (
+    return f"""base AS (
   SELECT {select}
   FROM grid AS g
-  {joined}),
-base AS (
-  SELECT *,
-         open_value + sum(pipe_delta_value) OVER w AS pipeline_end,
-         open_n + sum(pipe_delta_n) OVER w AS n_open_end
-  FROM joined
-  WINDOW w AS (PARTITION BY rep_id ORDER BY period_start
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"""
+  {joined})"""
+
+
+#: columns summed from reps to teams / the company
+_SUMMED = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
+_SUMMED += ("revenue", "cycle_sum", "quota", "csat_sum", "csat_n", "q_revenue", "q_rev_last14")
 
 
 def _level_cte(pq: PanelQuery) -> str:
     keys = _keys(pq.level)
+    with_quota = "quota IS NOT NULL"
+    at_quota = "active AND quota > 0 AND revenue >= quota"
+    if pq.level == "rep":  # one grid row per rep and period already: no aggregation
+        cols = [*keys, "period_start", *_SUMMED]
+        cols += [
+            "CAST(pipeline_end AS DOUBLE) AS pipeline_value",
+            "n_open_end",
+            f"CASE WHEN {with_quota} THEN revenue END AS revenue_with_quota",
+            f"CAST(CASE WHEN {with_quota} THEN pipeline_start END AS DOUBLE)"
+            " AS pipeline_start_with_quota",
+            "active",
+            "CAST(active AS BIGINT) AS n_active_reps",
+            "CAST(terminated AS BIGINT) AS terminations",
+            "CAST(active AND quota > 0 AS BIGINT) AS n_with_quota",
+            f"CAST({at_quota} AS BIGINT) AS n_at_quota",
+        ]
+        select = ",\n         ".join(cols)
+        return f"""lvl AS (
+  SELECT {select}
+  FROM base)"""
     group = ", ".join([*keys, "period_start"])
-    sums = ["activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost"]
-    sums += ["revenue", "cycle_sum", "quota", "csat_sum", "csat_n", "q_revenue", "q_rev_last14"]
-    cols = [f"sum({c}) AS {c}" for c in sums]
-    has_quota = "quota IS NOT NULL"
+    cols = [f"sum({c}) AS {c}" for c in _SUMMED]
     cols += [
         "CAST(sum(pipeline_end) AS DOUBLE) AS pipeline_value",
         "sum(n_open_end) AS n_open_end",
-        f"sum(revenue) FILTER (WHERE {has_quota}) AS revenue_with_quota",
-        # pipeline open at the period's start = end balance minus this period's net change
-        "CAST(sum(pipeline_end - pipe_delta_value) FILTER (WHERE quota IS NOT NULL) AS DOUBLE)"
+        f"sum(revenue) FILTER (WHERE {with_quota}) AS revenue_with_quota",
+        f"CAST(sum(pipeline_start) FILTER (WHERE {with_quota}) AS DOUBLE)"
         " AS pipeline_start_with_quota",
         "bool_or(active) AS active",
         "count(*) FILTER (WHERE active) AS n_active_reps",
         "count(*) FILTER (WHERE terminated) AS terminations",
         "count(*) FILTER (WHERE active AND quota > 0) AS n_with_quota",
-        "count(*) FILTER (WHERE active AND quota > 0 AND revenue >= quota) AS n_at_quota",
+        f"count(*) FILTER (WHERE {at_quota}) AS n_at_quota",
     ]
     select = ",\n         ".join(cols)
     return f"""lvl AS (
@@ -321,7 +366,7 @@ def panel_sql(pq: PanelQuery) -> str:
         ctes.append(_csat_cte(pq))
     if pq.has_quotas:
         ctes.append(_quota_cte())
-    ctes += [_base_cte(pq), _level_cte(pq), _median_cte(pq)]
+    ctes += [_running_cte(), _base_cte(pq), _level_cte(pq), _median_cte(pq)]
     return "WITH " + ",\n".join(ctes) + "\n" + _final_select(pq)
 
 

@@ -67,18 +67,30 @@ def fit_beta_binomial(
     if k.size == 1:
         return p * max_kappa, (1 - p) * max_kappa
 
+    lo_k, hi_k = np.log(0.1), np.log(max_kappa)
+    const = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
     def nll(theta: np.ndarray) -> float:
-        mu = special.expit(theta[0])
-        kappa = np.exp(theta[1])
-        return -float(np.sum(stats.betabinom.logpmf(k, n, mu * kappa, (1 - mu) * kappa)))
+        mu = special.expit(np.clip(theta[0], -12.0, 12.0))
+        kappa = np.exp(np.clip(theta[1], lo_k, hi_k))
+        a, b = mu * kappa, (1 - mu) * kappa
+        ll = (
+            const
+            + special.gammaln(k + a)
+            + special.gammaln(n - k + b)
+            - special.gammaln(n + kappa)
+            - special.gammaln(a)
+            - special.gammaln(b)
+            + special.gammaln(kappa)
+        )
+        return -float(np.sum(ll))
 
     start = np.array([special.logit(p), np.log(20.0)])
+    # Nelder-Mead on a 2-parameter smooth likelihood: robust and cheap; bounds by clipping
     res = optimize.minimize(
-        nll,
-        start,
-        method="L-BFGS-B",
-        bounds=[(-12.0, 12.0), (np.log(0.1), np.log(max_kappa))],
+        nll, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000}
     )
+    res.x = np.array([np.clip(res.x[0], -12.0, 12.0), np.clip(res.x[1], lo_k, hi_k)])
     mu = float(special.expit(res.x[0]))
     kappa = float(np.exp(res.x[1]))
     return mu * kappa, (1 - mu) * kappa
@@ -105,19 +117,29 @@ def fit_gamma_poisson(
     if y.size == 1:
         return max_shape, max_shape / rate
 
-    def nll(theta: np.ndarray) -> float:
-        mu = np.exp(theta[0])
-        a = np.exp(theta[1])
-        b = a / mu
-        return -float(np.sum(stats.nbinom.logpmf(y, a, b / (b + e))))
+    lo_a, hi_a = np.log(0.05), np.log(max_shape)
+    lr = np.log(rate)
+    const = -special.gammaln(y + 1)
 
-    start = np.array([np.log(rate), np.log(5.0)])
+    def nll(theta: np.ndarray) -> float:
+        mu = np.exp(np.clip(theta[0], lr - 10, lr + 10))
+        a = np.exp(np.clip(theta[1], lo_a, hi_a))
+        b = a / mu
+        # negative binomial: Gamma(y + a) / (Gamma(a) y!) (b / (b + e))^a (e / (b + e))^y
+        ll = (
+            special.gammaln(y + a)
+            - special.gammaln(a)
+            + const
+            + a * np.log(b / (b + e))
+            + special.xlogy(y, e / (b + e))
+        )
+        return -float(np.sum(ll))
+
+    start = np.array([lr, np.log(5.0)])
     res = optimize.minimize(
-        nll,
-        start,
-        method="L-BFGS-B",
-        bounds=[(np.log(rate) - 10, np.log(rate) + 10), (np.log(0.05), np.log(max_shape))],
+        nll, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000}
     )
+    res.x = np.array([np.clip(res.x[0], lr - 10, lr + 10), np.clip(res.x[1], lo_a, hi_a)])
     mu = float(np.exp(res.x[0]))
     a = float(np.exp(res.x[1]))
     return a, a / mu

@@ -72,3 +72,110 @@ def fake_panel(
         {"rep_id": reps, "team_id": teams, "win_rate": p, "activity": act, "opp_creation": c}
     )
     return panel, truth
+
+
+def fake_folder(
+    out: str,
+    *,
+    seed: int,
+    n_reps: int = 80,
+    n_teams: int = 4,
+    start: str = "2025-01-01",
+    quarters: int = 6,
+    data_end: str = "2026-05-15",
+    drop: dict[str, float] | None = None,
+    drop_from: str = "2026-04-01",
+) -> None:
+    """Write a small contract-shaped data folder (reps, opportunities, activities, quotas; Parquet).
+
+    Daily model: rep i does Poisson(A_i) activities per working day (season factor per quarter of year);
+    each activity opens an opportunity with probability c; an opportunity is won with probability p_i
+    after a cycle of 20-120 days, amount lognormal (mean d_i). Quotas equal the rep's expected quarterly
+    revenue. Attrition: after each quarter a rep leaves during the next quarter with probability
+    expit(-3.5 - 1.5 (attainment - 1)) (low attainers leave more). ``drop`` maps rep_id -> factor applied
+    to that rep's activity rate from ``drop_from`` on (a planted drop; those reps never leave). Data after ``data_end`` are
+    cut: later closes become ``open``.
+    """
+    import pathlib
+
+    rng = np.random.default_rng(seed)
+    drop = drop or {}
+    folder = pathlib.Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    days = pd.bdate_range(start, data_end)
+    end = pd.Timestamp(data_end)
+    reps = [f"R{i:03d}" for i in range(n_reps)]
+    teams = [f"T{i % n_teams}" for i in range(n_reps)]
+    p = 1 / (1 + np.exp(-(-1.2 + rng.normal(0, 0.4, n_reps))))
+    act = rng.lognormal(np.log(4.0), 0.3, n_reps)
+    d = rng.lognormal(np.log(20000), 0.3, n_reps)
+    c = 0.06
+    hire = [pd.Timestamp(start) - pd.Timedelta(days=int(rng.integers(30, 900))) for _ in reps]
+    term: list[pd.Timestamp | None] = [None] * n_reps
+    acts, opps, quotas = [], [], []
+    qstarts = pd.date_range(start, periods=quarters, freq="QS")
+    oid = aid = 0
+    for qs in qstarts:
+        qe = qs + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        qdays = days[(days >= qs) & (days <= qe)]
+        season = SEASON[qs.quarter]
+        for i, r in enumerate(reps):
+            if term[i] is not None and term[i] < qs:
+                continue
+            exp_rev = 63 * act[i] * season * c * p[i] * d[i]
+            quotas.append(
+                {
+                    "rep_id": r,
+                    "period_start": qs.date(),
+                    "period_end": qe.date(),
+                    "quota_amount": round(exp_rev, 2),
+                }
+            )
+            live = qdays if term[i] is None else qdays[qdays <= term[i]]
+            factor = np.where(live >= pd.Timestamp(drop_from), drop.get(r, 1.0), 1.0)
+            k = rng.poisson(act[i] * season * factor)
+            adays = np.repeat(live.to_numpy(), k)
+            acts.extend(
+                (f"A{aid + j + 1}", r, day, "call")
+                for j, day in enumerate(pd.DatetimeIndex(adays).date)
+            )
+            aid += len(adays)
+            odays = pd.DatetimeIndex(adays[rng.random(len(adays)) < c])
+            won = rng.random(len(odays)) < p[i]
+            close = odays + pd.to_timedelta(rng.integers(20, 121, len(odays)), unit="D")
+            amt = rng.lognormal(np.log(d[i]) - 0.18, 0.6, len(odays))
+            for j in range(len(odays)):
+                oid += 1
+                status = ("won" if won[j] else "lost") if close[j] <= end else "open"
+                opps.append(
+                    {
+                        "opp_id": f"O{oid}",
+                        "rep_id": r,
+                        "created_date": odays[j].date(),
+                        "status": status,
+                        "close_date": close[j].date() if status != "open" else None,
+                        "amount": round(float(amt[j]), 2),
+                    }
+                )
+            rev = float(amt[won & (close >= qs) & (close <= qe)].sum())
+            if qe < end and term[i] is None and r not in drop:
+                att = rev / exp_rev
+                if rng.random() < 1 / (1 + np.exp(3.5 + 1.5 * (att - 1))):
+                    term[i] = qe + pd.Timedelta(days=int(rng.integers(1, 90)))
+                    if term[i] > end:
+                        term[i] = None
+    pd.DataFrame(
+        {
+            "rep_id": reps,
+            "team_id": teams,
+            "hire_date": [h.date() for h in hire],
+            "termination_date": [t.date() if t is not None else None for t in term],
+        }
+    ).to_parquet(folder / "reps.parquet")
+    o = pd.DataFrame(opps)
+    o["close_date"] = pd.to_datetime(o["close_date"]).dt.date
+    o.to_parquet(folder / "opportunities.parquet")
+    pd.DataFrame(acts, columns=["activity_id", "rep_id", "activity_date", "type"]).to_parquet(
+        folder / "activities.parquet"
+    )
+    pd.DataFrame(quotas).to_parquet(folder / "quotas.parquet")

@@ -1,0 +1,205 @@
+"""KPI panels: one row per entity (rep, team or company) and period, computed in DuckDB SQL.
+
+Every KPI of the data contract plus follow-ups per open opportunity, median deal size, pipeline
+coverage, pipeline velocity, quarter-end concentration and share of reps at quota. Definitions:
+``docs/metrics.md``. Roll-ups (team, company) are ratios of sums, never means of rep ratios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from salesinsight.calendar import (
+    check_fiscal_year_start_month,
+    check_grain,
+    period_end,
+    period_range,
+    period_start,
+    to_date,
+)
+from salesinsight.metrics._sql import ACTIVITY_TYPES, PanelQuery, data_range_sql, panel_sql
+
+if TYPE_CHECKING:
+    from salesinsight.data import Dataset
+
+__all__ = ["KPI_COLUMNS", "LEVELS", "panel", "panel_columns"]
+
+LEVELS: tuple[str, ...] = ("rep", "team", "company")
+
+#: KPI columns shared by every level, in order, split where the level-specific columns go.
+_KPI_HEAD: tuple[str, ...] = (
+    "activities",
+    *ACTIVITY_TYPES.values(),
+    "opps_created",
+    "opps_won",
+    "opps_lost",
+    "opps_closed",
+    "win_rate",
+    "revenue",
+    "avg_deal_size",
+    "median_deal_size",
+    "cycle_days",
+    "quota",
+    "attainment",
+    "pipeline_value",
+    "csat",
+    "csat_responses",
+)
+_KPI_TAIL: tuple[str, ...] = (
+    "follow_ups_per_open_opp",
+    "pipeline_coverage",
+    "pipeline_velocity",
+    "quarter_end_concentration",
+    "share_at_quota",
+)
+_LEVEL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rep": ("active", "terminations"),
+    "team": ("n_active_reps", "terminations", "attrition"),
+    "company": ("n_active_reps", "terminations", "attrition"),
+}
+_KEYS: dict[str, tuple[str, ...]] = {
+    "rep": ("rep_id", "team_id"),
+    "team": ("team_id",),
+    "company": (),
+}
+
+#: every KPI column name (any level), for reference
+KPI_COLUMNS: tuple[str, ...] = (
+    *_KPI_HEAD,
+    "active",
+    "n_active_reps",
+    "terminations",
+    "attrition",
+    *_KPI_TAIL,
+)
+
+_COUNT_COLUMNS = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
+_COUNT_COLUMNS += ("opps_closed", "csat_responses", "n_active_reps", "terminations")
+
+
+def panel_columns(by: str) -> list[str]:
+    """Column names of a panel at level ``by``, in order."""
+    if by not in LEVELS:
+        raise ValueError(f"by must be one of {', '.join(LEVELS)}; got {by!r}")
+    return ["period_start", "period", *_KEYS[by], *_KPI_HEAD, *_LEVEL_COLUMNS[by], *_KPI_TAIL]
+
+
+def panel(
+    data: Dataset | str | Path,
+    grain: Literal["week", "month", "quarter"] = "week",
+    by: Literal["rep", "team", "company"] = "rep",
+    fiscal_year_start_month: int = 1,
+    start: object = None,
+    end: object = None,
+) -> pd.DataFrame:
+    """KPI panel: one row per entity and period, balanced.
+
+    Parameters
+    ----------
+    data : Dataset or path of a data folder
+        A folder path is opened with ``salesinsight.data.load`` (validated) and closed afterwards.
+    grain : {"week", "month", "quarter"}
+        ISO weeks (labelled by their Monday), months, or (fiscal) quarters.
+    by : {"rep", "team", "company"}
+        Entity. Teams are ``reps.team_id``; team and company rows sum numerators and denominators.
+    fiscal_year_start_month : int, default 1
+        First month of the fiscal year; quarters are labelled ``FYyyyyQn`` by the fiscal year in
+        which they end when it is not 1.
+    start, end : date-like, optional
+        Every period overlapping ``[start, end]`` is returned, each computed over its whole length.
+        Defaults: the earliest and latest event date in the data (activities, opportunities created
+        or closed, CSAT responses).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``period_start`` (datetime64), ``period`` (label), the entity keys (``rep_id``,
+        ``team_id`` for reps; ``team_id`` for teams; none for the company), then the KPIs (see
+        ``panel_columns(by)`` and ``docs/metrics.md``). One row per entity and period in range,
+        sorted by entity then period; reps outside their employment have ``active=False``.
+        Count columns are int64 (float NaN when their optional table is absent); rates are float
+        with NaN where the denominator is 0 or missing.
+    """
+    grain = check_grain(grain)
+    m = check_fiscal_year_start_month(fiscal_year_start_month)
+    columns = panel_columns(by)
+    if isinstance(data, str | Path):
+        from salesinsight.data import load
+
+        with load(data) as ds:
+            return panel(ds, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
+    ds = data
+    for required in ("reps", "opportunities"):
+        if not ds.has(required):
+            raise ValueError(f"the KPI panel needs table {required!r}, absent from {ds.folder}")
+    has_activities, has_csat = ds.has("activities"), ds.has("csat")
+
+    lo = None if start is None else to_date(start)
+    hi = None if end is None else to_date(end)
+    if lo is None or hi is None:
+        row = ds.con.execute(data_range_sql(has_activities, has_csat)).fetchone()
+        data_lo, data_hi = (None, None) if row is None else row
+        lo = data_lo if lo is None else lo
+        hi = data_hi if hi is None else hi
+    if lo is None or hi is None:  # no events at all and no bounds given
+        return _empty(columns)
+    if lo > hi:
+        raise ValueError(f"start ({lo}) is after end ({hi})")
+
+    periods = period_range(lo, hi, grain, m)
+    q_starts = [period_start(s, "quarter", m) for s in periods["period_start"]]
+    query = PanelQuery(
+        grain=grain,
+        fiscal_year_start_month=m,
+        level=by,
+        periods=tuple(
+            (s, e, q, period_end(q, "quarter", m))
+            for s, e, q in zip(
+                periods["period_start"], periods["period_end"], q_starts, strict=True
+            )
+        ),
+        has_activities=has_activities,
+        has_quotas=ds.has("quotas"),
+        has_csat=has_csat,
+    )
+    df = ds.con.execute(panel_sql(query)).df()
+    labels = dict(zip(periods["period_start"], periods["period"], strict=True))
+    return _finish(df, labels, columns, query)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    df["period_start"] = pd.Series(dtype="datetime64[us]")
+    for c in ("period", "rep_id", "team_id"):
+        if c in df:
+            df[c] = pd.Series(dtype="str")
+    if "active" in df:
+        df["active"] = pd.Series(dtype=bool)
+    return df
+
+
+def _finish(
+    df: pd.DataFrame, labels: dict[dt.date, str], columns: list[str], query: PanelQuery
+) -> pd.DataFrame:
+    """Labels, dtypes and column order of the raw SQL result."""
+    df["period_start"] = pd.to_datetime(df["period_start"])
+    df["period"] = [labels[ts.date()] for ts in df["period_start"]]
+    absent = set()
+    if not query.has_activities:
+        absent |= {"activities", *ACTIVITY_TYPES.values()}
+    if not query.has_csat:
+        absent.add("csat_responses")
+    for c in _COUNT_COLUMNS:
+        if c in df:
+            df[c] = df[c].astype("float64") if c in absent else df[c].astype("int64")
+    floats = [c for c in columns if c not in _COUNT_COLUMNS and c not in ("active", "period")]
+    for c in floats:
+        if c not in ("period_start", "rep_id", "team_id"):
+            df[c] = df[c].astype("float64")
+    if "active" in df:
+        df["active"] = df["active"].astype(bool)
+    return df[columns].reset_index(drop=True)

@@ -1,0 +1,80 @@
+"""CRM simulator with known ground truth: ``crm(out_dir, seed=...)`` writes a contract folder.
+
+The generative model and its parameters are documented in ``docs/simulator.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig, merge_effects
+from ._engine import simulate
+from ._tables import build_tables, truth, write
+
+__all__ = ["ACTIVITY_TYPES", "EFFECT_SCALE", "PROGRAMS", "SimConfig", "crm", "default_effects"]
+
+
+def default_effects() -> dict[str, dict[str, float]]:
+    """The default true effect of every planted program, ``{program_id: {kpi: value}}``."""
+    return merge_effects(None)
+
+
+def crm(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    n_reps: int = 360,
+    start: str | dt.date = "2025-01-06",
+    quarters: int = 8,
+    effects: Mapping[str, Mapping[str, float]] | None = None,
+    **params: Any,
+) -> Path:
+    """Simulate a CRM and write a contract-valid data folder plus ``truth.json``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder to write (created if missing; existing table files are overwritten).
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same arguments give byte-identical files.
+    n_reps : int
+        Account-executive seats (head count at any time; leavers are replaced). Managers come on top,
+        one per team of about ``team_size`` (9) seats.
+    start : str or date
+        First day of the data (ISO date). The first quarter runs from it to its calendar-quarter end.
+    quarters : int
+        Number of calendar quarters to simulate (at least 3).
+    effects : mapping, optional
+        Overrides of the default true effects, ``{"P_COACH": {"win_rate": 0.05}}``; KPIs are those
+        of ``EFFECT_SCALE`` (win_rate and csat absolute, revenue and follow_ups relative).
+    **params
+        Any other field of ``SimConfig`` (e.g. ``team_size=8``, ``quota_factor=0.9``).
+
+    Returns
+    -------
+    Path
+        The data folder.
+    """
+    if quarters < 3:
+        raise ValueError(f"quarters must be at least 3, got {quarters}")
+    if n_reps < 20:
+        raise ValueError(f"n_reps must be at least 20 (two teams with a control arm), got {n_reps}")
+    start_s = start.isoformat() if isinstance(start, dt.date) else str(start)
+    try:
+        dt.date.fromisoformat(start_s)
+    except ValueError:
+        raise ValueError(f"start: expected an ISO date like 2025-01-06, got {start_s!r}") from None
+    unknown = sorted(set(params) - {f.name for f in dataclasses.fields(SimConfig)})
+    if unknown:
+        raise TypeError(f"crm() got unknown parameters: {', '.join(unknown)}")
+    eff = merge_effects(effects)
+    cfg = SimConfig(n_reps=n_reps, start=start_s, quarters=quarters, effects=eff, **params)
+    raw = simulate(cfg, eff, seed)
+    tables = build_tables(raw)
+    folder = Path(out_dir)
+    write(folder, tables, truth(raw, cfg, seed, tables))
+    return folder

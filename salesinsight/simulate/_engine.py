@@ -1,0 +1,390 @@
+"""The simulation loop: quarter by quarter, people -> activities -> opportunities -> outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _programs as prog
+from ._calendar import day_features, quarters
+from ._config import ACTIVITY_TYPES, SimConfig
+from ._org import NEVER, Org, Reps, attrition, initial_reps, make_org, ramp
+from ._sales import (
+    activity_paths,
+    concat,
+    create_opportunities,
+    prospecting,
+    stage_entries,
+    to_weekday,
+    win_probability,
+)
+
+FOLLOW_UP = ACTIVITY_TYPES.index("follow_up")
+
+
+@dataclass
+class Raw:
+    """Everything the simulation produced, as integer-coded arrays (turned into tables later)."""
+
+    start: dt.date
+    periods: list[tuple[int, int, str]]
+    org: Org
+    reps: dict[str, np.ndarray]
+    opps: dict[str, np.ndarray]
+    activities: dict[str, np.ndarray]
+    stages: dict[str, np.ndarray]
+    csat: dict[str, np.ndarray]
+    quotas: dict[str, np.ndarray]
+    reviews: dict[str, np.ndarray]
+    state: prog.ProgramState
+
+
+def _quota(
+    cfg: SimConfig,
+    *,
+    lo: int,
+    hi: int,
+    hire: np.ndarray,
+    ramp_len: np.ndarray,
+    territory: np.ndarray,
+    season_d: np.ndarray,
+    workday: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quota of each rep for a quarter: expected revenue from territory, season and ramp (not ability).
+
+    Returns (period start day, quota amount).
+    """
+    days = np.arange(lo, hi + 1)
+    rp = ramp(days[None, :], hire[:, None], ramp_len[:, None])
+    on = (days[None, :] >= hire[:, None]) & workday[None, :]
+    opps = (on * territory[:, None] * season_d[None, :] * (0.5 + 0.5 * rp) * (0.6 + 0.4 * rp)).sum(
+        1
+    )
+    mean_amount = (
+        cfg.amount_median
+        * territory**cfg.amount_territory_elasticity
+        * np.exp(cfg.amount_sigma**2 / 2 + (cfg.amount_ability_slope * cfg.ability_sd) ** 2 / 2)
+    )
+    expected = opps * 0.22 * mean_amount
+    noise = np.exp(rng.normal(0.0, cfg.quota_noise_sd, len(hire)))
+    return np.maximum(hire, lo), np.maximum(cfg.quota_factor * expected * noise, 1000.0)
+
+
+def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) -> Raw:
+    """Run the generative model; see ``docs/simulator.md`` for every step and parameter."""
+    rng = np.random.default_rng(seed)
+    start = dt.date.fromisoformat(cfg.start)
+    real = quarters(start, cfg.quarters)
+    burn = cfg.burn_in_days
+    periods = [(-burn, -1, "")] + real
+    last_day = real[-1][1]
+    feats = day_features(start, -burn, last_day)
+    season_all = np.asarray(cfg.season)[feats["cal_quarter"]] * np.exp(
+        cfg.trend_per_year * feats["offset"] / 365.25
+    )
+
+    def calq(day: np.ndarray) -> np.ndarray:
+        return feats["cal_quarter"][day + burn]
+
+    org = make_org(cfg, rng)
+    reps = initial_reps(cfg, rng, -burn)
+    state = prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams)
+    sched = prog.schedule(cfg.quarters)
+    opps: dict[str, np.ndarray] = {}
+    unlinked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    quota_rows: list[tuple[np.ndarray, ...]] = []
+    review_rows: list[tuple[np.ndarray, ...]] = []
+    history: list[dict[str, np.ndarray]] = []  # per real quarter, per rep
+
+    for pi, (lo, hi, _label) in enumerate(periods):
+        qi = pi - 1
+        if pi > 0:
+            form = np.asarray(reps.form)
+            reps.form = (cfg.form_rho * form + rng.normal(0.0, cfg.form_sd, len(form))).tolist()
+        R = reps.arrays()
+        team_of_rep = org.seat_team[R["seat"]]
+        if qi >= 1:
+            _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history)
+
+        idx = np.flatnonzero((R["hire"] <= hi) & (R["term"] >= lo))
+        days = np.arange(lo, hi + 1)
+        fi = days + burn
+        workday = feats["weekday"][fi] < 5
+        hire, term = R["hire"][idx][:, None], R["term"][idx][:, None]
+        active = (days[None, :] >= hire) & (days[None, :] <= term) & workday[None, :]
+        rp = ramp(days[None, :], hire, R["ramp_len"][idx][:, None])
+        counts = prospecting(
+            cfg, rng, active=active, act_mult=R["effort"][idx][:, None] * (0.5 + 0.5 * rp)
+        )
+        territory = org.seat_territory[R["seat"][idx]]
+        conv = territory[:, None] * season_all[fi][None, :] * (0.6 + 0.4 * rp)
+        r_pos, d_pos, k_pos = np.nonzero(counts * (days >= 0)[None, :, None])
+        c = counts[r_pos, d_pos, k_pos]
+        unlinked.append((np.repeat(idx[r_pos], c), np.repeat(k_pos, c), np.repeat(days[d_pos], c)))
+        new = create_opportunities(
+            cfg,
+            rng,
+            counts=counts,
+            conv_mult=conv,
+            rep_index=idx,
+            day_offsets=days,
+            reps=R,
+            seat_territory=org.seat_territory,
+            team_of_rep=team_of_rep,
+            team_effect=org.team_effect,
+        )
+        opps = concat(opps, new)
+
+        quota = np.zeros(len(reps))
+        if qi >= 0:
+            q_start, q_amount = _quota(
+                cfg,
+                lo=lo,
+                hi=hi,
+                hire=R["hire"][idx],
+                ramp_len=R["ramp_len"][idx],
+                territory=territory,
+                season_d=season_all[fi],
+                workday=workday,
+                rng=rng,
+            )
+            quota[idx] = q_amount
+            quota_rows.append((idx, q_start, np.full(len(idx), hi), q_amount))
+
+        due = np.flatnonzero((opps["status"] < 0) & (opps["close"] <= hi))
+        _resolve(cfg, opps, due, R, state, team_of_rep, calq)
+        if qi >= 0:
+            pulled = _hockey_stick(cfg, rng, opps, due, quota, R, hi, feats, burn)
+            _resolve(cfg, opps, pulled, R, state, team_of_rep, calq)
+            due = np.concatenate([due, pulled])
+
+        wins = np.bincount(opps["rep"][due], weights=opps["status"][due] == 1, minlength=len(reps))
+        closed = np.bincount(opps["rep"][due], minlength=len(reps)).astype(float)
+        won = due[opps["status"][due] == 1]
+        revenue = np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=len(reps))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            attain = np.where(quota > 0, revenue / quota, np.nan)
+        if qi >= 0:
+            history.append({"wins": wins, "closed": closed, "revenue": revenue, "quota": quota})
+            review_rows.append(_reviews(cfg, rng, R, idx, attain, hi, qi))
+        if pi < len(periods) - 1:
+            nlo, nhi = periods[pi + 1][:2]
+            cand = np.flatnonzero((R["hire"] <= hi) & (R["term"] > hi))
+            leavers = attrition(
+                reps,
+                cfg,
+                rng,
+                candidates=cand,
+                attainment=attain[cand] if qi >= 0 else np.ones(len(cand)),
+                decided_on=hi,
+                next_lo=nlo,
+                next_hi=nhi,
+                last_day=last_day,
+            )
+            term_now = np.asarray(reps.term)
+            pend = np.flatnonzero((opps["status"] < 0) & np.isin(opps["rep"], leavers))
+            opps["close"][pend] = np.minimum(opps["close"][pend], term_now[opps["rep"][pend]])
+
+    R = reps.arrays()
+    team_of_rep = org.seat_team[R["seat"]]
+    open_ = np.flatnonzero(opps["status"] < 0)
+    opps["status"][open_] = 2
+    opps["amount"][open_] = opps["amount_base"][open_] * state.shifts(
+        "revenue", opps["rep"][open_], opps["close"][open_], team_of_rep
+    )
+    keep = (opps["status"] == 2) | (opps["close"] >= 0)
+    opps = {k: v[keep] for k, v in opps.items()}
+    wd0 = start.weekday()
+    activities = _activities(cfg, rng, opps, unlinked, R, state, team_of_rep, last_day, wd0)
+    s_opp, s_name, s_day = stage_entries(
+        status=np.where(opps["status"] == 2, -1, opps["status"]),
+        created=opps["created"],
+        close=opps["close"],
+        u_stage=opps["u_stage"],
+        last_day=last_day,
+    )
+    return Raw(
+        start=start,
+        periods=real,
+        org=org,
+        reps=R,
+        opps=opps,
+        activities=activities,
+        stages={"opp": s_opp, "stage": s_name, "day": s_day},
+        csat=_csat(cfg, rng, opps, R, state, team_of_rep, last_day),
+        quotas=_stack(quota_rows, ("rep", "start", "end", "amount")),
+        reviews=_stack(review_rows, ("rep", "quarter", "score")),
+        state=state,
+    )
+
+
+def _stack(rows: list[tuple[np.ndarray, ...]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {n: np.concatenate([r[i] for r in rows]) for i, n in enumerate(names)}
+
+
+def _resolve(cfg, opps, idx, R, state, team_of_rep, calq) -> None:
+    """Draw won/lost for opportunities ``idx`` at their close day, with program effects."""
+    if len(idx) == 0:
+        return
+    rep, close = opps["rep"][idx], opps["close"][idx]
+    shift = state.shifts("win_rate", rep, close, team_of_rep)
+    p = win_probability(cfg, opps, idx, R, shift, calq(close))
+    opps["p_win"][idx] = p
+    opps["status"][idx] = (opps["u_win"][idx] < p).astype(np.int64)
+    opps["amount"][idx] = opps["amount_base"][idx] * state.shifts(
+        "revenue", rep, close, team_of_rep
+    )
+
+
+def _hockey_stick(cfg, rng, opps, due, quota, R, hi, feats, burn) -> np.ndarray:
+    """Reps short of quota pull deals due within ``hockey_pull_days`` into the quarter's last days."""
+    won = due[opps["status"][due] == 1]
+    revenue = np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=len(quota))
+    short = (quota > 0) & (revenue < quota) & (R["term"] > hi)
+    cand = np.flatnonzero(
+        (opps["status"] < 0)
+        & (opps["close"] > hi)
+        & (opps["close"] <= hi + cfg.hockey_pull_days)
+        & short[opps["rep"]]
+    )
+    new_close = hi - rng.integers(0, cfg.hockey_window_days, len(cand))
+    wd = feats["weekday"][new_close + burn]
+    new_close = new_close - np.where(wd == 5, 1, 0) - np.where(wd == 6, 2, 0)
+    ok = (rng.random(len(cand)) < cfg.hockey_pull_prob) & (
+        new_close - opps["created"][cand] >= cfg.cycle_min_days
+    )
+    pulled = cand[ok]
+    opps["close"][pulled] = new_close[ok]
+    opps["pulled"][pulled] = True
+    opps["discount"][pulled] = np.minimum(opps["discount"][pulled] + 0.05, 1.0)
+    return pulled
+
+
+def _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history) -> None:
+    """Enroll units of every program scheduled at the start of real quarter ``qi``."""
+    n = len(R["hire"])
+
+    def pad(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([x, np.zeros(n - len(x))])
+
+    prev = {k: pad(v) for k, v in history[qi - 1].items()}
+    prev2 = {k: pad(v) for k, v in history[max(qi - 2, 0)].items()} if qi >= 2 else prev
+    active = (R["hire"] <= lo) & (R["term"] >= lo)
+    tenure = lo - R["hire"]
+    if qi in sched["P_TRAIN"]:
+        taken = np.isin(np.arange(n), list(state.enrolled_reps()))
+        elig = np.flatnonzero(active & (tenure >= 90) & ~taken)
+        prog.enroll_training(
+            state,
+            cfg,
+            rng,
+            eligible=elig,
+            team=team_of_rep[elig],
+            ability=R["ability"][elig],
+            day=lo,
+        )
+    if qi in sched["P_COACH"]:
+        prog.enroll_coaching(state, rng, day=lo)
+    if qi in sched["P_INCENT"]:
+        prog.enroll_incentive(state, org.team_region, day=lo)
+    rev2, quota2 = prev["revenue"] + prev2["revenue"], prev["quota"] + prev2["quota"]
+    if qi in sched["P_MENTOR"]:
+        taken = np.isin(np.arange(n), list(state.enrolled_reps()))
+        base = active & (quota2 > 0)
+        elig = np.flatnonzero(base & (tenure >= 120) & ~taken)
+        pool = np.flatnonzero(base & (tenure >= 365))
+        att = np.divide(rev2, quota2, out=np.zeros(n), where=quota2 > 0)
+        prog.enroll_mentoring(
+            state,
+            cfg,
+            rng,
+            eligible=elig,
+            attainment=att[elig],
+            mentor_pool=pool,
+            mentor_attainment=att[pool],
+            day=lo,
+        )
+    if qi in sched["P_PLACEBO"]:
+        taken = np.isin(np.arange(n), list(state.enrolled_reps()))
+        elig = np.flatnonzero(active & (prev["quota"] > 0) & (tenure >= 120) & ~taken)
+        att = prev["revenue"][elig] / prev["quota"][elig]
+        prog.enroll_placebo(state, cfg, rng, eligible=elig, attainment=att, day=lo)
+
+
+def _reviews(cfg, rng, R, idx, attain, hi, qi) -> tuple[np.ndarray, ...]:
+    """Quarterly review score (0-100): latent ability and form plus realized attainment, with noise."""
+    sel = idx[(R["hire"][idx] <= hi - 30) & (R["term"][idx] >= hi)]
+    latent = (R["ability"][sel] + R["form"][sel]) / np.sqrt(
+        cfg.ability_sd**2 + cfg.form_sd**2 / (1 - cfg.form_rho**2)
+    )
+    att = np.clip(np.nan_to_num(attain[sel], nan=1.0) - 1.0, -1.0, 1.5)
+    score = np.clip(60 + 10 * latent + 12 * att + rng.normal(0.0, 6.0, len(sel)), 0, 100)
+    return sel, np.full(len(sel), qi), np.round(score, 1)
+
+
+def _activities(cfg, rng, opps, unlinked, R, state, team_of_rep, last_day, wd0):
+    """All activity rows: prospecting (no opportunity) plus dated paths on each opportunity."""
+    close = opps["close"]
+    o_idx, o_typ, o_day = activity_paths(
+        rng, counts=opps["counts"], created=opps["created"], close=close
+    )
+    o_day = to_weekday(o_day, wd0)
+    parts_opp, parts_typ, parts_day = [o_idx], [o_typ], [o_day]
+    for pid in state.effects:
+        eff = state.effects[pid].get("follow_ups", 0.0)
+        if eff == 0.0:
+            continue
+        start = state.start_days(pid, opps["rep"], team_of_rep)
+        if eff > 0:
+            lam = np.where(close >= start, eff * np.sqrt(R["effort"][opps["rep"]]), 0.0)
+            extra = np.zeros_like(opps["counts"])
+            extra[:, FOLLOW_UP] = rng.poisson(lam * cfg.opp_activity_means[FOLLOW_UP])
+            e_idx, e_typ, e_day = activity_paths(
+                rng, counts=extra, created=opps["created"], close=close
+            )
+            e_day = to_weekday(e_day, wd0)
+            ok = e_day >= start[e_idx]
+            parts_opp.append(e_idx[ok])
+            parts_typ.append(e_typ[ok])
+            parts_day.append(e_day[ok])
+        else:
+            d = parts_day[0]
+            hit = (parts_typ[0] == FOLLOW_UP) & (d >= start[parts_opp[0]])
+            drop = hit & (rng.random(len(d)) < -eff)
+            parts_opp[0], parts_typ[0], parts_day[0] = (
+                x[~drop] for x in (parts_opp[0], parts_typ[0], parts_day[0])
+            )
+    opp = np.concatenate(parts_opp)
+    typ = np.concatenate(parts_typ)
+    day = np.concatenate(parts_day)
+    rep = opps["rep"][opp]
+    ok = (day >= 0) & (day <= last_day)
+    u_rep = np.concatenate([u[0] for u in unlinked])
+    u_typ = np.concatenate([u[1] for u in unlinked])
+    u_day = np.concatenate([u[2] for u in unlinked])
+    return {
+        "rep": np.concatenate([u_rep, rep[ok]]),
+        "type": np.concatenate([u_typ, typ[ok]]),
+        "day": np.concatenate([u_day, day[ok]]),
+        "opp": np.concatenate([np.full(len(u_rep), -1), opp[ok]]),
+    }
+
+
+def _csat(cfg, rng, opps, R, state, team_of_rep, last_day) -> dict[str, np.ndarray]:
+    """CSAT after won deals: randomized rounding of a latent 1-5 score keeps program shifts exact."""
+    won = np.flatnonzero(opps["status"] == 1)
+    won = won[rng.random(len(won)) < cfg.csat_response_prob]
+    day = opps["close"][won] + rng.integers(3, 22, len(won))
+    rep = opps["rep"][won]
+    hw = cfg.csat_noise_halfwidth
+    shift = 5.0 * state.shifts("csat", rep, opps["close"][won], team_of_rep)
+    y = np.clip(R["csat_mu"][rep] + rng.uniform(-hw, hw, len(won)) + shift, 1.0, 5.0)
+    score = np.floor(y) + (rng.random(len(won)) < y - np.floor(y))
+    ok = day <= last_day
+    return {"opp": won[ok], "rep": rep[ok], "day": day[ok], "score": np.minimum(score[ok], 5.0)}
+
+
+__all__ = ["NEVER", "Raw", "Reps", "simulate"]

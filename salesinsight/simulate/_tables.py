@@ -1,0 +1,329 @@
+"""Turn the simulator's integer-coded arrays into contract tables and ``truth.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ._calendar import to_iso
+from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig
+from ._engine import Raw
+from ._org import NEVER, REGIONS
+from ._programs import REP_PROGRAMS
+
+SOURCES: tuple[str, ...] = ("outbound", "inbound", "referral")
+STATUS: dict[int, str] = {0: "lost", 1: "won", 2: "open"}
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    width = max(width, len(str(n)))
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+
+
+def _money(x: np.ndarray) -> np.ndarray:
+    return np.array([f"{v:.2f}" for v in np.round(x, 2).tolist()], dtype=object)
+
+
+def _order_ids(keys: tuple[np.ndarray, ...], prefix: str, width: int) -> np.ndarray:
+    """Ids numbered in the order given by ``keys`` (first key most significant); index -> id."""
+    order = np.lexsort(tuple(reversed(keys)))
+    out = np.empty(len(order), dtype=object)
+    out[order] = _ids(prefix, len(order), width)
+    return out
+
+
+def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
+    """Every contract table as a string-typed DataFrame in a stable row order."""
+    start, R, org, o = raw.start, raw.reps, raw.org, raw.opps
+    n_reps = len(R["seat"])
+    team_ids = _ids("T", org.n_teams, 2)
+    manager_ids = _ids("M", org.n_teams, 2)
+    rep_team = org.seat_team[R["seat"]]
+    rep_ids = _order_ids((R["hire"], R["seat"], np.arange(n_reps)), "R", 4)
+    iso = lambda d: to_iso(start, d)  # noqa: E731
+
+    term = np.where(R["term"] >= NEVER, "", iso(np.minimum(R["term"], 10**6)))
+    reps = pd.DataFrame(
+        {
+            "rep_id": np.concatenate([manager_ids, rep_ids]),
+            "team_id": np.concatenate([team_ids, team_ids[rep_team]]),
+            "hire_date": np.concatenate([iso(-2000 - 30 * np.arange(org.n_teams)), iso(R["hire"])]),
+            "termination_date": np.concatenate([np.full(org.n_teams, "", dtype=object), term]),
+            "name": np.concatenate(
+                [
+                    np.array([f"Manager {m}" for m in manager_ids], dtype=object),
+                    np.array([f"Rep {r}" for r in rep_ids], dtype=object),
+                ]
+            ),
+            "region": np.array(REGIONS, dtype=object)[
+                np.concatenate([org.team_region, org.team_region[rep_team]])
+            ],
+            "role": np.concatenate(
+                [np.full(org.n_teams, "manager", dtype=object), np.full(n_reps, "ae", dtype=object)]
+            ),
+            "manager_id": np.concatenate(
+                [np.full(org.n_teams, "", dtype=object), manager_ids[rep_team]]
+            ),
+        }
+    ).sort_values("rep_id", kind="stable", ignore_index=True)
+
+    n_opps = len(o["rep"])
+    rep_rank = np.argsort(np.argsort(rep_ids.astype(str), kind="stable"), kind="stable")
+    opp_ids = _order_ids((o["created"], rep_rank[o["rep"]], np.arange(n_opps)), "O", 7)
+    account_ids = np.array([f"AC{a:06d}" for a in o["account"].tolist()], dtype=object)
+    stages = raw.stages
+    is_last = np.r_[stages["opp"][1:] != stages["opp"][:-1], True]
+    current = np.empty(n_opps, dtype=object)
+    current[stages["opp"][is_last]] = stages["stage"][is_last]
+    open_ = o["status"] == 2
+    opps = pd.DataFrame(
+        {
+            "opp_id": opp_ids,
+            "rep_id": rep_ids[o["rep"]],
+            "created_date": iso(o["created"]),
+            "status": np.array([STATUS[s] for s in o["status"].tolist()], dtype=object),
+            "close_date": np.where(open_, "", iso(o["close"])),
+            "amount": _money(o["amount"]),
+            "account_id": account_ids,
+            "stage": current,
+            "source": np.array(SOURCES, dtype=object)[o["source"]],
+            "discount": np.array([f"{v:.2f}" for v in np.round(o["discount"], 2).tolist()]),
+        }
+    ).sort_values("opp_id", kind="stable", ignore_index=True)
+
+    stage_df = pd.DataFrame(
+        {
+            "opp_id": opp_ids[stages["opp"]],
+            "stage": stages["stage"],
+            "entered_date": iso(stages["day"]),
+            "_k": np.arange(len(stages["opp"])),
+        }
+    ).sort_values(["opp_id", "_k"], kind="stable", ignore_index=True)
+    stage_df = stage_df.drop(columns="_k")
+
+    a = raw.activities
+    linked = a["opp"] >= 0
+    opp_rank = np.argsort(np.argsort(opp_ids.astype(str), kind="stable"), kind="stable")
+    a_opp_rank = np.where(linked, opp_rank[np.maximum(a["opp"], 0)], -1)
+    order = np.lexsort((a["type"], a_opp_rank, rep_rank[a["rep"]], a["day"]))
+    act = pd.DataFrame(
+        {
+            "activity_id": _ids("A", len(order), 8),
+            "rep_id": rep_ids[a["rep"][order]],
+            "activity_date": iso(a["day"][order]),
+            "type": np.array(ACTIVITY_TYPES, dtype=object)[a["type"][order]],
+            "opp_id": np.where(linked[order], opp_ids[np.maximum(a["opp"][order], 0)], ""),
+            "account_id": np.where(linked[order], account_ids[np.maximum(a["opp"][order], 0)], ""),
+        }
+    )
+
+    q = raw.quotas
+    quotas = pd.DataFrame(
+        {
+            "rep_id": rep_ids[q["rep"]],
+            "period_start": iso(q["start"]),
+            "period_end": iso(q["end"]),
+            "quota_amount": _money(q["amount"]),
+        }
+    ).sort_values(["period_start", "rep_id"], kind="stable", ignore_index=True)
+
+    c = raw.csat
+    c_order = np.lexsort((opp_rank[c["opp"]], c["day"]))
+    csat = pd.DataFrame(
+        {
+            "response_id": _ids("S", len(c_order), 6),
+            "rep_id": rep_ids[c["rep"][c_order]],
+            "response_date": iso(c["day"][c_order]),
+            "score": np.array([f"{int(s)}" for s in c["score"][c_order].tolist()], dtype=object),
+            "scale": "5",
+            "account_id": account_ids[c["opp"][c_order]],
+            "opp_id": opp_ids[c["opp"][c_order]],
+        }
+    )
+
+    rv = raw.reviews
+    labels = np.array([p[2] for p in raw.periods], dtype=object)
+    score = rv["score"]
+    rating = np.select([score >= 75, score >= 60, score >= 45], ["a", "b", "c"], default="d")
+    reviews = pd.DataFrame(
+        {
+            "rep_id": rep_ids[rv["rep"]],
+            "period": labels[rv["quarter"]],
+            "score": np.array([f"{s:.1f}" for s in score.tolist()], dtype=object),
+            "rating": rating.astype(object),
+        }
+    ).sort_values(["period", "rep_id"], kind="stable", ignore_index=True)
+
+    programs, enrollments = _program_tables(raw, rep_ids, team_ids)
+    return {
+        "reps": reps,
+        "opportunities": opps,
+        "stage_history": stage_df,
+        "activities": act,
+        "quotas": quotas,
+        "programs": programs,
+        "enrollments": enrollments,
+        "csat": csat,
+        "reviews": reviews,
+    }
+
+
+def _program_tables(
+    raw: Raw, rep_ids: np.ndarray, team_ids: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    state, start = raw.state, raw.start
+    rows: list[dict[str, str]] = []
+    for pid in PROGRAMS:
+        if pid in REP_PROGRAMS:
+            for r, d in state.rep_start[pid].items():
+                mentor = rep_ids[state.mentor_of[r]] if pid == "P_MENTOR" else ""
+                rows.append(_enr(pid, rep_ids[r], "treatment", d, mentor, start))
+        else:
+            ts = state.team_start[pid]
+            for t in np.flatnonzero(ts < NEVER).tolist():
+                rows.append(_enr(pid, team_ids[t], "treatment", int(ts[t]), "", start))
+            if pid in state.control_teams:
+                control, d = state.control_teams[pid]
+                for t in control.tolist():
+                    rows.append(_enr(pid, team_ids[t], "control", d, "", start))
+    enr = pd.DataFrame(rows, columns=["program_id", "unit_id", "arm", "start_date", "mentor_id"])
+    rank = {pid: i for i, pid in enumerate(PROGRAMS)}
+    enr["_p"] = enr["program_id"].map(rank)
+    enr = enr.sort_values(["_p", "unit_id"], kind="stable", ignore_index=True).drop(columns="_p")
+    prog_rows = []
+    for pid, meta in PROGRAMS.items():
+        first = enr.loc[enr["program_id"] == pid, "start_date"].min()
+        prog_rows.append(
+            {
+                "program_id": pid,
+                "name": meta["name"],
+                "kind": meta["kind"],
+                "design": meta["design"],
+                "unit": meta["unit"],
+                "start_date": first,
+                "end_date": "",
+                "description": meta["description"],
+            }
+        )
+    return pd.DataFrame(prog_rows), enr
+
+
+def _enr(pid: str, unit: str, arm: str, day: int, mentor: str, start) -> dict[str, str]:
+    return {
+        "program_id": pid,
+        "unit_id": unit,
+        "arm": arm,
+        "start_date": str(to_iso(start, np.array([day]))[0]),
+        "mentor_id": mentor,
+    }
+
+
+def summary(raw: Raw, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Realized headline numbers of the simulated folder (for the docs and sanity checks)."""
+    o = raw.opps
+    closed = (o["status"] <= 1) & (o["close"] >= 0)
+    years = (raw.periods[-1][1] + 1) / 365.25
+    R = raw.reps
+    last = raw.periods[-1][1]
+    days_employed = np.clip(np.minimum(R["term"], last) - np.maximum(R["hire"], 0) + 1, 0, None)
+    headcount = days_employed.sum() / (last + 1)
+    n_term = int(((R["term"] >= 0) & (R["term"] <= last)).sum())
+    won = closed & (o["status"] == 1)
+    rev = pd.DataFrame({"rep": o["rep"][won], "day": o["close"][won], "amount": o["amount"][won]})
+    q = raw.quotas
+    att = []
+    for lo, hi, _ in raw.periods:
+        sel = (q["end"] == hi) & (q["start"] == lo)
+        r = rev[(rev["day"] >= lo) & (rev["day"] <= hi)].groupby("rep")["amount"].sum()
+        got = r.reindex(q["rep"][sel]).fillna(0.0).to_numpy()
+        att.append(got / q["amount"][sel])
+    att_all = np.concatenate(att)
+    qe = [
+        rev[(rev["day"] >= hi - 13) & (rev["day"] <= hi)]["amount"].sum()
+        / max(rev[(rev["day"] >= lo) & (rev["day"] <= hi)]["amount"].sum(), 1.0)
+        for lo, hi, _ in raw.periods
+    ]
+    cycle = o["close"][won] - o["created"][won]
+    return {
+        "n_reps_ever": int(len(R["seat"])),
+        "n_teams": int(raw.org.n_teams),
+        "n_opportunities": int(len(tables["opportunities"])),
+        "n_open_at_end": int((o["status"] == 2).sum()),
+        "n_activities": int(len(tables["activities"])),
+        "win_rate": round(float(won.sum() / closed.sum()), 4),
+        "annual_attrition": round(float(n_term / headcount / years), 4),
+        "share_at_quota_full_quarters": round(float((att_all >= 1).mean()), 4),
+        "cycle_days_median_won": float(np.median(cycle)),
+        "cycle_days_range_won": [int(cycle.min()), int(cycle.max())],
+        "quarter_end_concentration": round(float(np.mean(qe)), 4),
+        "csat_mean_0_1": round(float(raw.csat["score"].mean() / 5), 4),
+    }
+
+
+def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The ground truth: true effects of every program, activity effects and latent rep traits."""
+    enr = tables["enrollments"]
+    programs = {}
+    for pid, meta in PROGRAMS.items():
+        eff = raw.state.effects[pid]
+        sel = enr[enr["program_id"] == pid]
+        programs[pid] = {
+            "kind": meta["kind"],
+            "design": meta["design"],
+            "unit": meta["unit"],
+            "effects": {k: eff[k] for k in eff},
+            "effect_scale": {k: EFFECT_SCALE[k] for k in eff},
+            "ramp_weeks": cfg.train_ramp_weeks if pid == "P_TRAIN" else None,
+            "notes": meta["notes"],
+            "n_treated": int((sel["arm"] == "treatment").sum()),
+            "n_control": int((sel["arm"] == "control").sum()),
+            "start_dates": sorted(set(sel["start_date"])),
+        }
+    R, org = raw.reps, raw.org
+    rep_ids = tables["reps"]
+    ae = rep_ids[rep_ids["role"] == "ae"]["rep_id"].to_numpy()
+    order = np.lexsort((np.arange(len(R["seat"])), R["seat"], R["hire"]))
+    latent = {}
+    for pos, i in enumerate(order.tolist()):
+        latent[ae[pos]] = {
+            "ability": round(float(R["ability"][i]), 4),
+            "effort": round(float(R["effort"][i]), 4),
+            "territory": round(float(org.seat_territory[R["seat"][i]]), 4),
+            "ramp_days": int(R["ramp_len"][i]),
+        }
+    return {
+        "seed": int(seed),
+        "config": cfg.to_dict(),
+        "programs": programs,
+        "activity_effects": dict(zip(ACTIVITY_TYPES, cfg.activity_effects, strict=True)),
+        "win_model": {
+            "base_logodds": cfg.base_logodds,
+            "source_effects": dict(zip(SOURCES, cfg.source_effects, strict=True)),
+            "ramp_logodds_penalty": cfg.ramp_logodds_penalty,
+            "team_effects": {
+                t: round(float(e), 4)
+                for t, e in zip(_ids("T", org.n_teams, 2), org.team_effect, strict=True)
+            },
+        },
+        "rep_latent": latent,
+        "summary": summary(raw, tables),
+    }
+
+
+def write(folder: Path, tables: dict[str, pd.DataFrame], truth_obj: dict[str, Any]) -> None:
+    """Write each table as ``<name>.csv`` (UTF-8, ``\\n`` line ends) and ``truth.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    for name, df in tables.items():
+        table = pa.Table.from_pandas(df.astype(str), preserve_index=False)
+        with open(folder / f"{name}.csv", "wb") as fh:
+            fh.write((",".join(df.columns) + "\n").encode("utf-8"))
+            pacsv.write_csv(table, fh, write_options=options)
+    text = json.dumps(truth_obj, indent=2, sort_keys=True, ensure_ascii=False)
+    (folder / "truth.json").write_text(text + "\n", encoding="utf-8")
