@@ -139,11 +139,11 @@ def measure(name: str, folder: Path, threads: int, memory_limit: str) -> dict:
     if name == "floor_raw":
         con = duckdb.connect()
         _configure(con, threads, memory_limit)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         df = con.execute(_floor_sql(f"read_parquet('{folder / 'activities.parquet'}')")).df()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         n_in = con.execute(f"SELECT count(*) FROM '{folder / 'activities.parquet'}'").fetchone()[0]
-        return {"seconds": seconds, "rows_out": len(df), "rows_in": n_in}
+        return {"seconds": seconds, "cpu": cpu, "rows_out": len(df), "rows_in": n_in}
     if name in ("floor_view", "panel"):
         from salesinsight.data import load
         from salesinsight.metrics import panel
@@ -154,16 +154,17 @@ def measure(name: str, folder: Path, threads: int, memory_limit: str) -> dict:
         _configure(ds.con, threads, memory_limit)
         n_act = ds.con.execute("SELECT count(*) FROM activities").fetchone()[0]
         n_opp = ds.con.execute("SELECT count(*) FROM opportunities").fetchone()[0]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         if name == "panel":
             df = panel(ds, grain="week", by="rep")
             n_in = n_act + n_opp
         else:
             df = ds.con.execute(_floor_sql("activities")).df()
             n_in = n_act
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         ds.close()
-        return {"seconds": seconds, "rows_out": len(df), "rows_in": n_in, "load": load_seconds}
+        out = {"seconds": seconds, "cpu": cpu, "rows_out": len(df), "rows_in": n_in}
+        return out | {"load": load_seconds}
     if name == "pandas":
         import pandas as pd
 
@@ -174,13 +175,18 @@ def measure(name: str, folder: Path, threads: int, memory_limit: str) -> dict:
             f"read_parquet('{folder / 'activities.parquet'}') LIMIT 5000000"
         ).df()
         con.close()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         dates = pd.to_datetime(sample["activity_date"])
         week = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
         out = sample.groupby([sample["rep_id"], week]).size()
-        seconds = time.perf_counter() - t0
-        return {"seconds": seconds, "rows_out": len(out), "rows_in": len(sample)}
+        seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+        return {"seconds": seconds, "cpu": cpu, "rows_out": len(out), "rows_in": len(sample)}
     raise ValueError(name)
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -221,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only:
             r = _run_child(name, args)
             results.setdefault(name, []).append(r)
-            print(f"  {name:<10} {r['seconds']:7.2f} s  peak {r['peak_rss_mb']:7.0f} MB", flush=True)
+            print(
+                f"  {name:<10} {r['seconds']:7.2f} s  cpu {r['cpu']:7.2f} s  "
+                f"peak {r['peak_rss_mb']:7.0f} MB  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     print(f"load average after: {os.getloadavg()}")
     print()
     print(f"{'measurement':<12}{'median s':>10}{'min s':>9}{'rows in':>14}{'rows/s':>14}{'peak MB':>10}")

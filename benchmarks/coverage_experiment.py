@@ -12,7 +12,8 @@ Scenarios (all with a known, constant true effect):
 * ``cluster60``: 60 teams x 8 reps, team-randomized, ICC ~ 0.2, CR1 analytic;
 * ``cluster12``: 12 teams x 10 reps, team-randomized -> wild cluster restricted bootstrap (Webb);
 * ``cluster24``: 24 teams x 10 reps -> wild cluster restricted bootstrap (Rademacher);
-* ``ratio40``: win rate (won / closed) with 40 teams, team-randomized, delta-method SE on team totals.
+* ``ratio40``: win rate (won / closed) with 40 teams, team-randomized, delta-method SE on team totals;
+* ``ratio20``: the same with 20 teams x 9 reps (the simulator's coaching design) -> wild bootstrap.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ SCENARIOS: list[Scenario] = [
         "ratio40",
         ratio,
         {"outcome": "won", "treatment": "d", "cluster": "team", "ratio_denominator": "closed"},
+        WIN_EFFECT,
+    ),
+    (
+        "ratio20",
+        lambda r: ratio(r, g=20, m=9),
+        {
+            "outcome": "won",
+            "treatment": "d",
+            "cluster": "team",
+            "ratio_denominator": "closed",
+            "bootstrap_reps": 1999,
+        },
         WIN_EFFECT,
     ),
 ]

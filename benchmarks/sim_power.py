@@ -142,7 +142,9 @@ def estimate(folder: Path) -> dict[str, tuple[float, float, float]]:
     q = t["quotas"].copy()
     q["ps"] = pd.to_datetime(q["period_start"])
     q["amt"] = q["quota_amount"].astype(float)
-    q_pre = q[(q["ps"] >= s - pd.Timedelta(days=185)) & (q["ps"] < s)].groupby("rep_id")["amt"].sum()
+    q_pre = (
+        q[(q["ps"] >= s - pd.Timedelta(days=185)) & (q["ps"] < s)].groupby("rep_id")["amt"].sum()
+    )
     q_post = q[q["ps"] >= s].groupby("rep_id")["amt"].sum()
     df["q_pre"] = q_pre.reindex(df.index).fillna(0.0)
     df["q_post"] = q_post.reindex(df.index).fillna(0.0)

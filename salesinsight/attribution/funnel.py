@@ -222,6 +222,8 @@ def funnel_gap(
     stages it is what makes the identity exact. A ratio whose denominator is 0 (e.g. no wins, so no
     revenue per win) is taken at the benchmark's value, which leaves the product 0; an entity with
     a later stage above 0 after a zero stage cannot be decomposed and gets NaN contributions.
+    Entities with every stage 0 in the window (managers, reps not yet hired) are left out of the
+    result, the benchmark and the percentiles, and named in ``notes``.
     """
     stages = tuple(stages)
     if len(stages) < 2:
@@ -245,8 +247,18 @@ def funnel_gap(
     neg = {s: n for s, n in neg.items() if n}
     if neg:
         raise ValueError(f"stage columns must be >= 0; negative values: {neg}")
+    notes: list[str] = []
     sums = sub.groupby(entity, sort=True)[list(stages)].sum(min_count=1).fillna(0.0)
     sums = sums.astype(float)
+    idle = (sums == 0).all(axis=1)
+    if idle.any():
+        notes.append(
+            f"left out, every stage 0 in the window (e.g. managers, reps not yet hired): "
+            f"{entity} {', '.join(map(str, sums.index[idle]))}"
+        )
+        sums = sums[~idle]
+    if sums.empty:
+        raise ValueError(f"every {entity} has all stages {list(stages)} equal to 0")
     words = _stage_words(stages)
     factor_names = tuple(w[0] for w in words)
     s = sums.to_numpy()
@@ -255,7 +267,6 @@ def funnel_gap(
     with np.errstate(divide="ignore", invalid="ignore"):
         x[:, 1:] = np.where(s[:, :-1] > 0, s[:, 1:] / np.where(s[:, :-1] > 0, s[:, :-1], 1), np.nan)
     entities = sums.index.to_numpy()
-    notes: list[str] = []
     # identity broken: a stage > 0 after a stage that is 0
     broken = np.any((s[:, :-1] == 0) & (s[:, 1:] > 0), axis=1)
     if broken.any():

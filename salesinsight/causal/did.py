@@ -12,9 +12,10 @@ Differences from R ``did`` (all documented in ``spec["notes"]`` of each result):
   here the analytic standard errors sum the unit influence functions within clusters,
   ``se = sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` (no small-sample factor), and the multiplier
   bootstrap draws one weight per cluster.
-- Uniform bands: sup-t critical value from a seeded Mammen multiplier bootstrap of the analytic
-  influence functions, normalised by the analytic standard errors (R normalises by bootstrap IQR
-  standard errors); pointwise standard errors are the analytic ones.
+- Uniform bands: sup-t critical value from a seeded Gaussian multiplier bootstrap of the analytic
+  influence functions (drawn exactly from their covariance), normalised by the analytic standard
+  errors; R uses Mammen multipliers and bootstrap IQR standard errors. Pointwise standard errors are
+  the analytic ones, as R's with ``bstrap = FALSE``.
 - Group-time cells that cannot be estimated (no comparison units, no overlap) are dropped from the
   aggregations (R: ``na.rm = TRUE``) and listed in ``spec["notes"]``.
 """
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from salesinsight.causal import _drdid
 from salesinsight.causal.did_aggregate import (
@@ -431,7 +433,7 @@ def _one_cell(
     if method in ("dr", "ipw"):
         try:
             beta = _drdid.logit_mle(d, x, np.ones(n1))
-            if np.max(1 / (1 + np.exp(-(x @ beta)))) >= 0.999:
+            if np.max(expit(x @ beta)) >= 0.999:
                 return np.nan, np.full(n, np.nan), "overlap violated (propensity score >= 0.999)"
         except np.linalg.LinAlgError:
             return np.nan, np.full(n, np.nan), "propensity score model failed"
@@ -625,7 +627,7 @@ class StaggeredDiD:
         }[kind]
         band = (
             f"terms: simultaneous {100 * (1 - alpha):g}% band (sup-t critical value {crit:.3f} "
-            f"from {self.spec['bstrap_iters']} Mammen multiplier draws, seed {self.spec['seed']})"
+            f"from {self.spec['bstrap_iters']} Gaussian multiplier draws, seed {self.spec['seed']})"
             if terms is not None and uniform and int(self.spec["bstrap_iters"]) > 0
             else "terms: pointwise intervals"
         )

@@ -30,7 +30,7 @@ import statsmodels.api as sm
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 
-__all__ = ["balance_table", "experiment", "wild_cluster_bootstrap"]
+__all__ = ["balance_table", "experiment", "randomization_check", "wild_cluster_bootstrap"]
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 
@@ -210,7 +210,7 @@ def experiment(
             ),
         )
         extras["balance"] = bal
-        diagnostics: tuple[Diagnostic, ...] = (diag, _randomization_check(d, cov_mat, groups))
+        diagnostics: tuple[Diagnostic, ...] = (diag, randomization_check(d, cov_mat, groups))
     else:
         diag = Diagnostic(
             name="balance",
@@ -505,7 +505,7 @@ def _randomization_p(
     }
 
 
-def _randomization_check(d: np.ndarray, cov: np.ndarray, groups: np.ndarray | None) -> Diagnostic:
+def randomization_check(d: np.ndarray, cov: np.ndarray, groups: np.ndarray | None) -> Diagnostic:
     """Joint Wald test that the covariates do not predict treatment (CR1 or HC1, F reference)."""
     k = cov.shape[1]
     X = np.column_stack([np.ones_like(d), cov - cov.mean(axis=0)])

@@ -252,7 +252,7 @@ def _rmspe(g: np.ndarray) -> float:
 
 
 def _null_averages(values: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Averages of ``values`` (B, ...) over all (or up to _MAX_SUBSETS random) subsets of ``size``."""
+    """Averages of ``values`` (B, ...) over all (or _MAX_SUBSETS random) subsets of ``size``."""
     n = values.shape[0]
     if size == 1:
         return values.copy()

@@ -1,16 +1,104 @@
-"""`salesinsight evaluate` (placeholder until its issue lands)."""
+"""`salesinsight evaluate DIR --program ID`: did one program work? Verdict per outcome."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `evaluate` sub-command."""
-    p = sub.add_parser("evaluate", help="(not yet available)")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate one program: effect, interval, diagnostics and verdict per outcome",
+        description=(
+            "Evaluate one program of a data folder with the estimator its design calls for "
+            "(randomized: experiment; staggered: Callaway-Sant'Anna DiD; ...)."
+        ),
+    )
+    p.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    p.add_argument("--program", required=True, metavar="ID", help="program_id in programs")
+    p.add_argument(
+        "--outcome",
+        action="append",
+        dest="outcomes",
+        metavar="O",
+        help="KPI to evaluate (repeatable); default win_rate, revenue, follow_ups, csat",
+    )
+    p.add_argument("--grain", default="week", choices=["week", "month", "quarter"])
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--min-effect", type=float, default=None, dest="min_effect")
+    p.add_argument("--correction", default="holm", choices=["holm", "bh"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object per outcome")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the exit code."""
-    raise SystemExit("salesinsight evaluate: not yet available in this version")
+    """Run the sub-command; returns the exit code (0 ok, 1 bad input)."""
+    from salesinsight.data import DataError
+    from salesinsight.evaluate import evaluate
+
+    try:
+        ev = evaluate(
+            args.data_dir,
+            args.program,
+            outcomes=args.outcomes,
+            grain=args.grain,
+            alpha=args.alpha,
+            min_effect=args.min_effect,
+            seed=args.seed,
+            correction=args.correction,
+        )
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        print(f"salesinsight evaluate: {exc}")
+        return 1
+    if args.json:
+        print(json.dumps(to_json(ev), indent=2))
+    else:
+        print(ev.summary())
+    return 0
+
+
+def to_json(ev: Any) -> list[dict[str, Any]]:
+    """One object per outcome: estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics."""
+    out = []
+    for o in ev.outcomes:
+        e = ev.effects.get(o)
+        v = ev.verdicts[o]
+        out.append(
+            {
+                "program_id": ev.program["program_id"],
+                "outcome": o,
+                "estimate": _num(e.estimate) if e else None,
+                "se": _num(e.se) if e else None,
+                "ci_low": _num(e.ci_low) if e else None,
+                "ci_high": _num(e.ci_high) if e else None,
+                "p_value": _num(e.p_value) if e else None,
+                "p_adjusted": _num(ev.p_adjusted.get(o)),
+                "method": e.method if e else None,
+                "verdict": v.label,
+                "reason": v.reason,
+                "diagnostics": [
+                    {
+                        "name": d.name,
+                        "passed": d.passed,
+                        "statistic": _num(d.statistic),
+                        "p_value": _num(d.p_value),
+                        "required": d.required,
+                        "note": d.note,
+                    }
+                    for d in (e.diagnostics if e else ())
+                ],
+            }
+        )
+    return out
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None

@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="run the quarterly evaluation notebook for a params file",
         description="Validate the params and the data, fingerprint the inputs, execute the "
         "notebook with papermill and write report.html, the executed notebook, results.json, "
-        "result tables (CSV) and manifest.json into a run folder.",
+        "result tables (CSV) and manifest.json into a run folder. Exit codes: 0 success, "
+        "2 invalid params, 3 invalid data or existing destination, 4 notebook error, 5 timeout.",
     )
     p.add_argument("params", help="params YAML file, e.g. params/2026Q3.yaml")
     p.add_argument("--out", help="destination folder (default reports/<quarter>/<run id>/)")
@@ -24,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=["quarterly_evaluation", "program_deep_dive"],
         help="which notebook to run",
     )
+    p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
     p.set_defaults(handler=run)
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from salesinsight.report.params import ParamsError
-    from salesinsight.report.run import RunError, execute_run
+    from salesinsight.report.run import EXIT_BAD_PARAMS, RunError, execute_run
 
     try:
         result = execute_run(
@@ -42,10 +44,18 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             notebook=args.notebook,
         )
-    except (ParamsError, RunError) as exc:
+    except ParamsError as exc:
         print(f"salesinsight run: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_BAD_PARAMS
+    except RunError as exc:
+        print(f"salesinsight run: {exc}", file=sys.stderr)
+        return exc.exit_code
     print(f"report:   {result.report_html}")
     print(f"results:  {result.results_json}")
     print(f"run id:   {result.run_id}")
+    if args.pdf:
+        from salesinsight.report.pdf import print_pdf
+
+        pdf = print_pdf(result.report_html)
+        print(f"pdf:      {pdf}" if pdf else "pdf:      skipped (chromium not found)")
     return 0

@@ -581,11 +581,13 @@ def _quota_outlook(
 def _attrition_features(data: Any, reps: pd.DataFrame, m: int, current: str) -> pd.DataFrame:
     """Rep-quarter features and the next-quarter-leaver label from the quarter panel."""
     from salesinsight.calendar import next_quarter, quarter_bounds
+    from salesinsight.metrics.forecast import observed_periods
     from salesinsight.metrics.panel import panel
 
-    p = panel(data, grain="quarter", by="rep", fiscal_year_start_month=m)
-    p = p[p["active"].astype(bool)].copy()
-    p["period"] = p["period"].astype(str)
+    full = panel(data, grain="quarter", by="rep", fiscal_year_start_month=m)
+    full["period"] = full["period"].astype(str)
+    full = full[full["period"].isin(set(observed_periods(full)))]
+    p = full[full["active"].astype(bool)].copy()
     p = p.sort_values(["rep_id", "period_start"])
     bounds = {q: quarter_bounds(q, m) for q in p["period"].unique()}
     p["q_end"] = p["period"].map(lambda q: bounds[q][1])
@@ -611,9 +613,7 @@ def _attrition_features(data: Any, reps: pd.DataFrame, m: int, current: str) -> 
     p["log_revenue"] = np.log1p(pd.to_numeric(p["revenue"], errors="coerce").astype(float))
     p["tenure_quarters"] = (q_end - hire).dt.days / 91.3
     # team attrition in the quarter (leavers among the team's reps active that quarter), from reps
-    all_rows = panel(data, grain="quarter", by="rep", fiscal_year_start_month=m)
-    all_rows = all_rows[all_rows["active"].astype(bool)].copy()
-    all_rows["period"] = all_rows["period"].astype(str)
+    all_rows = full[full["active"].astype(bool)].copy()
     s_e = all_rows["period"].map(lambda q: bounds.get(q, quarter_bounds(q, m)))
     t_all = pd.to_datetime(all_rows["rep_id"].map(r["termination_date"]))
     left = (t_all >= pd.to_datetime(s_e.map(lambda b: b[0]))) & (
@@ -719,7 +719,7 @@ def early_warning(
     n_al = alerts.groupby("rep_id").size()
     out["n_alerts"] = out["rep_id"].map(n_al).fillna(0).astype(int)
     msgs = alerts.groupby("rep_id")["message"].agg("; ".join)
-    out["alerts"] = out["rep_id"].map(msgs).fillna("")
+    out["alerts"] = [str(msgs.get(r, "")) for r in out["rep_id"]]
     out["p_attrition"] = out["rep_id"].map(p_attr).astype(float)
     spec = {
         "as_of": as_of_d.isoformat(),

@@ -11,9 +11,14 @@ Model (deliberately simple, every part checked by the rolling-origin backtest re
   twice; the next effect is the mean of the last four deseasonalised effects plus the target's seasonal
   term, with a common shock of variance ``var(g_t - s_q)`` shared by all reps (so team totals are not
   falsely precise).
+* Rep levels drift: a random-walk variance ``q`` per quarter is estimated from the variogram of
+  within-rep deviations (``E[(u_is - u_ir)^2] = 2 sigma^2 + q |s - r|``) and added to each rep's
+  predictive variance in proportion to the distance from the centre of its history to the target.
 * Rep levels ``a_i``: normal-normal empirical-Bayes shrinkage of each rep's mean toward the team (company
   when the team has fewer than ``min_group_size`` reps with history), sampling variance ``sigma^2 / n_i``.
   Reps without history get the group prior.
+* Only periods inside the data's coverage are used (:func:`observed_periods`: leading/trailing quarters
+  with less than a quarter of the median company activity are dropped).
 * The predictive distribution is simulated (``n_draws``, seeded); team totals are sums of rep draws.
 
 Suggested quota: ``quota_i = k x median_i`` with one common multiplier ``k`` chosen so that the expected
@@ -31,7 +36,7 @@ import pandas as pd
 
 from salesinsight.metrics.profiles import fit_normal_normal
 
-__all__ = ["QuotaPlan", "forecast"]
+__all__ = ["QuotaPlan", "forecast", "observed_periods"]
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,32 @@ class _Fit:
     rep_var: pd.Series
     group_prior: dict[str, tuple[float, float]]
     n_hist: pd.Series
+    drift: float = 0.0
+
+
+def _drift_variance(u: np.ndarray, i: np.ndarray, t: np.ndarray) -> float:
+    """Per-quarter random-walk variance of rep levels from the variogram of ``u = y - g_t`` within reps:
+    ``E[(u_is - u_ir)^2] = 2 sigma^2 + q |s - r|``; returns ``max(q, 0)`` by least squares."""
+    order = np.lexsort((t, i))
+    u, i, t = u[order], i[order], t[order]
+    d2, lag = [], []
+    starts = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
+    ends = np.r_[starts[1:], len(i)]
+    for a, b in zip(starts, ends, strict=True):
+        if b - a < 2:
+            continue
+        uu, tt = u[a:b], t[a:b]
+        jj, kk = np.triu_indices(b - a, 1)
+        d2.append((uu[jj] - uu[kk]) ** 2)
+        lag.append(np.abs(tt[jj] - tt[kk]).astype(float))
+    if not d2:
+        return 0.0
+    dd, ll = np.concatenate(d2), np.concatenate(lag)
+    if np.ptp(ll) == 0:
+        return 0.0
+    x = np.column_stack([np.ones_like(ll), ll])
+    coef, *_ = np.linalg.lstsq(x, dd, rcond=None)
+    return float(max(coef[1], 0.0))
 
 
 def _fit(
@@ -203,6 +234,10 @@ def _fit(
     shock_var = shock * (1 + 1 / len(last))
 
     n_i = np.bincount(i, minlength=len(reps)).astype(float)
+    drift = _drift_variance(y - g[t], i, t)
+    # horizon from the centre of each rep's history to the target (one quarter after the last period)
+    t_mean = np.bincount(i, weights=t.astype(float), minlength=len(reps)) / np.maximum(n_i, 1)
+    extra = drift * (len(per_idx) - t_mean)
     s2 = sigma2 / n_i
     groups = hist.groupby("rep_id")[by_group].last().reindex(reps).astype(str)
     company = fit_normal_normal(a, s2)
@@ -227,9 +262,10 @@ def _fit(
         g_next=g_next,
         shock_var=shock_var,
         rep_mean=pd.Series(post_mean, index=reps),
-        rep_var=pd.Series(post_var, index=reps),
+        rep_var=pd.Series(post_var + extra, index=reps),
         group_prior=group_prior,
         n_hist=pd.Series(n_i, index=reps),
+        drift=drift,
     )
 
 
@@ -269,8 +305,32 @@ def _multiplier(draws: np.ndarray, med: np.ndarray, share: float) -> float:
     return lo
 
 
+def observed_periods(pnl: pd.DataFrame, *, min_share: float = 0.25) -> list[str]:
+    """Periods inside the data's coverage: leading and trailing periods whose company total (activities
+    when recorded, else revenue) is below ``min_share`` x the median period total are dropped (a data
+    extract that starts or ends inside a quarter, or pipeline that predates the activity log)."""
+    col = (
+        "activities" if "activities" in pnl and pnl["activities"].fillna(0).sum() > 0 else "revenue"
+    )
+    tot = (
+        pnl.assign(_v=pd.to_numeric(pnl[col], errors="coerce").fillna(0))
+        .groupby(["period_start", "period"], sort=True)["_v"]
+        .sum()
+        .reset_index()
+    )
+    if tot.empty:
+        return []
+    pos = tot["_v"][tot["_v"] > 0]
+    if pos.empty:
+        return []
+    ok = (tot["_v"] >= min_share * float(pos.median())).to_numpy()
+    first, last = int(np.argmax(ok)), len(ok) - int(np.argmax(ok[::-1])) - 1
+    return [str(p) for p in tot["period"].iloc[first : last + 1]]
+
+
 def _history(pnl: pd.DataFrame) -> pd.DataFrame:
-    h = pnl[pnl["active"].astype(bool) & pnl["revenue"].notna()].copy()
+    keep = set(observed_periods(pnl))
+    h = pnl[pnl["active"].astype(bool) & pnl["revenue"].notna() & pnl["period"].isin(keep)].copy()
     h["revenue"] = pd.to_numeric(h["revenue"]).astype(float)
     return h
 
@@ -428,6 +488,7 @@ def forecast(
         "seed": seed,
         "sigma2": fit.sigma2,
         "shock_var": fit.shock_var,
+        "drift_var": fit.drift,
         "history_quarters": sorted(hist["period"].unique()),
     }
     return QuotaPlan(

@@ -17,6 +17,7 @@ __all__ = [
     "badge",
     "esc",
     "mask_frame",
+    "number",
     "pseudonym",
     "table_html",
 ]
@@ -71,14 +72,18 @@ def badge(label: str) -> str:
     )
 
 
-def table_html(df: pd.DataFrame, *, float_format: str = "{:,.3g}", max_rows: int = 50) -> str:
-    """Render a small table with every cell escaped."""
+def number(value: float) -> str:
+    """A number for people: thousands separators for large values, 3 significant digits else."""
+    if pd.isna(value):
+        return ""
+    v = float(value)
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
+    """Render a small table with every cell escaped and numbers formatted for reading."""
     shown = df.head(max_rows)
-    formatters = {
-        c: (lambda v, f=float_format: "" if pd.isna(v) else f.format(v))
-        for c in shown.columns
-        if pd.api.types.is_float_dtype(shown[c])
-    }
+    formatters = {c: number for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
     return shown.to_html(
         index=False, escape=True, formatters=formatters, border=0, classes="si-table", na_rep=""
     )

@@ -123,7 +123,13 @@ class QuarterReport:
         for r in self.rows:
             p = programs.setdefault(
                 r.program_id,
-                {"name": r.name, "kind": r.kind, "design": r.design, "unit": r.unit, "outcomes": {}},
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "design": r.design,
+                    "unit": r.unit,
+                    "outcomes": {},
+                },
             )
             p["outcomes"][r.outcome] = {
                 k: _json_num(getattr(r, k))
@@ -231,9 +237,17 @@ def build_quarter(params: RunParams) -> QuarterReport:
     notes: list[str] = []
 
     history_start = _quarters_back(q_start, params.history_quarters)
-    company = panel(ds, grain="quarter", by="company", fiscal_year_start_month=fy,
-                    start=history_start, end=q_end)
-    team = panel(ds, grain="quarter", by="team", fiscal_year_start_month=fy, start=q_start, end=q_end)
+    company = panel(
+        ds,
+        grain="quarter",
+        by="company",
+        fiscal_year_start_month=fy,
+        start=history_start,
+        end=q_end,
+    )
+    team = panel(
+        ds, grain="quarter", by="team", fiscal_year_start_month=fy, start=q_start, end=q_end
+    )
     rep = panel(ds, grain="quarter", by="rep", fiscal_year_start_month=fy, start=q_start, end=q_end)
     if not len(company) or params.quarter not in set(company["period"]):
         notes.append(f"The data hold no activity for {params.quarter}; its KPIs are empty.")
@@ -312,6 +326,14 @@ def _evaluate_programs(
             notes.append(f"Program {pid} starts after {params.quarter}; not evaluated.")
             continue
         outcomes = params.outcomes_for(pid)
+        if prog["unit"] == "rep" and "attrition" in outcomes:
+            outcomes = [o for o in outcomes if o != "attrition"]
+            notes.append(f"Program {pid}: attrition is evaluated for team programs only; skipped.")
+        absolute = {
+            o: params.min_effect_for(o, None)
+            for o in outcomes
+            if not isinstance(params.min_effect.get(o, 0.0), str)
+        }
         try:
             ev = evaluate(
                 ds,
@@ -319,9 +341,9 @@ def _evaluate_programs(
                 outcomes=outcomes,
                 grain=params.grain,
                 alpha=params.alpha,
+                min_effect=absolute,
                 seed=params.seed,
                 correction=params.correction,
-                end=q_end,
             )
         except Exception as exc:
             notes.append(f"Program {pid} could not be evaluated: {type(exc).__name__}: {exc}")
@@ -349,17 +371,20 @@ def _row_without_effect(prog: pd.Series, outcome: str, reason: str) -> ProgramRo
 
 def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[ProgramRow]:
     rows = []
-    for res in ev.outcomes:
-        effect = res.effect
+    naive = ev.naive
+    for outcome in ev.outcomes:
+        effect = ev.effects.get(outcome)
+        verdict = ev.verdicts[outcome]
         if effect is None:
-            rows.append(_row_without_effect(prog, res.outcome, res.note or "not evaluated"))
+            reason = ev.messages.get(outcome) or verdict.reason
+            rows.append(_row_without_effect(prog, outcome, reason))
             continue
-        min_eff = params.min_effect_for(res.outcome, effect.baseline)
-        verdict = _verdict_with_adjusted_p(effect, res, min_eff, params.alpha)
-        naive = getattr(res, "naive", None)
-        naive_est = None
-        if naive is not None and len(naive):
-            naive_est = _json_num(naive["estimate"].iloc[0])
+        min_eff = params.min_effect_for(outcome, effect.baseline)
+        p_adj = ev.p_adjusted.get(outcome)
+        if isinstance(params.min_effect.get(outcome, 0.0), str):
+            # relative minimum effect: resolved against this effect's own baseline
+            verdict = _verdict_with_adjusted_p(effect, p_adj, min_eff, params.alpha)
+        nv = naive[naive["outcome"] == outcome].set_index("comparison")["estimate"]
         rows.append(
             ProgramRow(
                 program_id=str(prog["program_id"]),
@@ -367,7 +392,7 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
                 kind=str(prog["kind"]),
                 design=str(prog["design"]),
                 unit=str(prog["unit"]),
-                outcome=res.outcome,
+                outcome=outcome,
                 verdict=verdict.label,
                 reason=verdict.reason,
                 estimate=_json_num(effect.estimate),
@@ -375,25 +400,26 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
                 ci_low=_json_num(effect.ci_low),
                 ci_high=_json_num(effect.ci_high),
                 p_value=_json_num(effect.p_value),
-                p_adjusted=_json_num(getattr(res, "p_adjusted", None)),
+                p_adjusted=_json_num(p_adj),
                 baseline=_json_num(effect.baseline),
                 min_effect=min_eff,
                 method=effect.method,
                 n_units=effect.n_units,
                 n_obs=effect.n_obs,
-                naive_estimate=naive_est,
+                naive_estimate=_json_num(nv.get("naive treated vs untreated", None)),
             )
         )
     return rows
 
 
-def _verdict_with_adjusted_p(effect: Any, res: Any, min_effect: float, alpha: float) -> Any:
-    """The verdict at ``alpha``; a win that does not survive the multiple-testing correction is
-    downgraded to inconclusive."""
+def _verdict_with_adjusted_p(
+    effect: Any, p_adj: float | None, min_effect: float, alpha: float
+) -> Any:
+    """The verdict at ``alpha``; a win or harm that does not survive the multiple-testing
+    correction is downgraded to inconclusive (as in :func:`salesinsight.evaluate.evaluate`)."""
     from salesinsight.causal import Verdict
 
     verdict = effect.verdict(min_effect=min_effect, alpha=alpha)
-    p_adj = getattr(res, "p_adjusted", None)
     if verdict.label in ("worked", "harmed") and p_adj is not None and p_adj > alpha:
         return Verdict(
             "inconclusive",
@@ -409,8 +435,14 @@ def _attribution(ds: Any, params: RunParams, q_start: date) -> Any:
 
     prev_start = _quarters_back(q_start, 1)
     q_end = params.quarter_bounds()[1]
-    team = panel(ds, grain="quarter", by="team", fiscal_year_start_month=params.fiscal_year_start_month,
-                 start=prev_start, end=q_end)
+    team = panel(
+        ds,
+        grain="quarter",
+        by="team",
+        fiscal_year_start_month=params.fiscal_year_start_month,
+        start=prev_start,
+        end=q_end,
+    )
     labels = sorted(team["period"].unique())
     if len(labels) < 2:
         return None

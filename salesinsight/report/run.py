@@ -1,7 +1,8 @@
 """Execute a quarterly run: params -> validation -> fingerprint -> papermill -> HTML -> run folder.
 
 The run folder is built in a staging folder beside its destination and moved into place only when
-everything succeeded, so a failed run leaves nothing behind but the error message.
+everything succeeded. A failed run never replaces the last good report: its staging folder is kept
+as ``<destination>-FAILED`` for inspection, and the error says which cell failed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -22,10 +24,30 @@ from typing import Any
 
 from salesinsight.report.params import RunParams, load_params
 
-__all__ = ["RunError", "RunResult", "data_fingerprint", "execute_run", "notebook_path"]
+__all__ = [
+    "EXIT_BAD_DATA",
+    "EXIT_BAD_PARAMS",
+    "EXIT_NOTEBOOK_ERROR",
+    "EXIT_TIMEOUT",
+    "NotebookError",
+    "NotebookTimeout",
+    "RunError",
+    "RunResult",
+    "data_fingerprint",
+    "execute_run",
+    "notebook_path",
+    "render_html",
+]
+
+#: exit codes of ``salesinsight run`` (0 = success).
+EXIT_BAD_PARAMS = 2
+EXIT_BAD_DATA = 3
+EXIT_NOTEBOOK_ERROR = 4
+EXIT_TIMEOUT = 5
 
 #: the repository's notebooks/ folder (the package is installed editable from the repository).
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _VERSIONED = (
     "salesinsight",
     "numpy",
@@ -45,7 +67,21 @@ _VERSIONED = (
 
 
 class RunError(RuntimeError):
-    """A run could not be carried out; nothing was written to the destination."""
+    """A run could not be carried out; the last good report is untouched."""
+
+    exit_code = EXIT_BAD_DATA
+
+
+class NotebookError(RunError):
+    """A notebook cell raised; the partial run is kept as a ``-FAILED`` folder."""
+
+    exit_code = EXIT_NOTEBOOK_ERROR
+
+
+class NotebookTimeout(RunError):
+    """A notebook cell ran longer than the allowed timeout."""
+
+    exit_code = EXIT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -60,7 +96,7 @@ class RunResult:
 
 
 def notebook_path(name: str = "quarterly_evaluation") -> Path:
-    """Path of a packaged notebook (jupytext percent ``.py``) by name."""
+    """Path of a notebook (jupytext percent ``.py`` under ``notebooks/``) by name."""
     path = NOTEBOOK_DIR / f"{name}.py"
     if not path.is_file():
         known = sorted(p.stem for p in NOTEBOOK_DIR.glob("*.py"))
@@ -76,8 +112,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(folder: Path) -> dict[str, str]:
-    """sha256 of every file in the data folder (sorted by name; sub-folders ignored)."""
+def data_fingerprint(folder: str | Path) -> dict[str, str]:
+    """sha256 of every file in the data folder, by file name (sub-folders ignored)."""
     return {p.name: _sha256(p) for p in sorted(Path(folder).iterdir()) if p.is_file()}
 
 
@@ -91,9 +127,28 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(NOTEBOOK_DIR.parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def _params_hash(params: RunParams) -> str:
+    payload = json.dumps(params.notebook_parameters(), sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def _run_id(params: RunParams, fingerprint: dict[str, str], notebook: str) -> str:
     payload = json.dumps(
-        {"params": params.notebook_parameters(), "data": fingerprint, "notebook": notebook},
+        {"params": _params_hash(params), "data": fingerprint, "notebook": notebook},
         sort_keys=True,
     )
     return "run-" + hashlib.sha256(payload.encode()).hexdigest()[:12]
@@ -104,22 +159,56 @@ def _to_ipynb(py_path: Path, dest: Path) -> None:
     import nbformat
 
     nb = jupytext.read(py_path)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, dest)
 
 
-def render_html(executed: Path, dest: Path, *, title: str) -> None:
-    """Render an executed notebook to a self-contained HTML page without code."""
+def render_html(executed: str | Path, dest: str | Path, *, title: str) -> None:
+    """Render an executed notebook to a self-contained, script-free HTML page without code.
+
+    Uses the package's ``salesinsight`` nbconvert template (JupyterLab styling inlined, no
+    JavaScript, no external URLs, charts with alt text).
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["title"] = title
+    # drop papermill's injected-parameters cell and the parameters cell entirely, and the
+    # warnings printed on stderr (they stay in the executed notebook for analysts)
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))
+    ]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
+            ]
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="salesinsight",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    dest.write_text(body, encoding="utf-8")
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
+    Path(dest).write_text(_strip_css_comments(body), encoding="utf-8")
+
+
+def _strip_css_comments(page: str) -> str:
+    """Remove comments inside <style> blocks (the theme CSS cites URLs in its comments)."""
+    import re
+
+    def clean(match: re.Match[str]) -> str:
+        return re.sub(r"/\*.*?\*/", "", match.group(0), flags=re.S)
+
+    return re.sub(r"<style[^>]*>.*?</style>", clean, page, flags=re.S | re.I)
 
 
 def execute_run(
@@ -130,6 +219,7 @@ def execute_run(
     timeout: float | None = None,
     notebook: str = "quarterly_evaluation",
     reports_root: str | Path = "reports",
+    progress: bool | None = None,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -144,17 +234,29 @@ def execute_run(
     timeout
         Seconds allowed per notebook cell (None: no limit).
     notebook
-        Packaged notebook name: ``quarterly_evaluation`` or ``program_deep_dive``.
+        Notebook name: ``quarterly_evaluation`` or ``program_deep_dive``.
     reports_root
         Root of the default destinations.
+    progress
+        Show a progress bar of executing cells; default: when stderr is a terminal.
 
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    ParamsError
+        Invalid params (nothing runs, nothing is written).
+    RunError
+        Invalid data folder or existing destination (nothing is written).
+    NotebookError, NotebookTimeout
+        A cell failed or timed out; the partial run is kept as ``<destination>-FAILED``.
     """
     from salesinsight.data import validate
 
     started = datetime.now(UTC)
+    t0 = time.perf_counter()
     params = load_params(params_path)
     report = validate(params.data_dir)
     if not report.ok:
@@ -162,6 +264,7 @@ def execute_run(
     nb_src = notebook_path(notebook)
     fingerprint = data_fingerprint(params.data_dir)
     run_id = _run_id(params, fingerprint, notebook)
+    t_checks = time.perf_counter() - t0
 
     if out is not None:
         dest = Path(out)
@@ -176,37 +279,46 @@ def execute_run(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.parent / f".staging-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "status": "running",
+        "notebook": notebook,
+        "params_file": str(Path(params_path).resolve()),
+        "params": params.notebook_parameters(),
+        "params_sha256": _params_hash(params),
+        "seed": params.seed,
+        "data_dir": str(params.data_dir),
+        "data_sha256": fingerprint,
+        "validation": {"errors": len(report.errors), "warnings": len(report.warnings)},
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "platform": platform.platform(),
+        "argv": sys.argv,
+        "started_utc": started.isoformat(),
+    }
+    if progress is None:
+        progress = sys.stderr.isatty()
     try:
-        seconds = _execute_into(staging, params, nb_src, timeout=timeout)
-        manifest = {
-            "run_id": run_id,
-            "notebook": notebook,
-            "params_file": str(Path(params_path).resolve()),
-            "params": params.notebook_parameters(),
-            "data_dir": str(params.data_dir),
-            "data_sha256": fingerprint,
-            "validation": {"errors": len(report.errors), "warnings": len(report.warnings)},
-            "versions": _versions(),
-            "platform": platform.platform(),
-            "argv": sys.argv,
-            "started_utc": started.isoformat(),
-            "finished_utc": datetime.now(UTC).isoformat(),
-            "notebook_seconds": round(seconds, 1),
-        }
-        manifest["outputs_sha256"] = {
-            p.relative_to(staging).as_posix(): _sha256(p)
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        if dest.exists():
-            trash = dest.parent / f".replaced-{uuid.uuid4().hex[:8]}"
-            os.replace(dest, trash)
-            shutil.rmtree(trash)
-        os.replace(staging, dest)
+        timings = _execute_into(staging, params, nb_src, timeout=timeout, progress=progress)
+    except (NotebookError, NotebookTimeout) as exc:
+        manifest |= {"status": "failed", "error": str(exc)}
+        _finish_manifest(staging, manifest, started, {"checks": t_checks})
+        failed = dest.parent / f"{dest.name}-FAILED"
+        if failed.exists():
+            shutil.rmtree(failed)
+        os.replace(staging, failed)
+        msg = f"{exc}\n(partial run kept in {failed}; the last good report is untouched)"
+        raise type(exc)(msg) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    manifest["status"] = "succeeded"
+    _finish_manifest(staging, manifest, started, {"checks": t_checks, **timings})
+    if dest.exists():
+        trash = dest.parent / f".replaced-{uuid.uuid4().hex[:8]}"
+        os.replace(dest, trash)
+        shutil.rmtree(trash)
+    os.replace(staging, dest)
     if latest is not None:
         latest.write_text(run_id + "\n")
     return RunResult(
@@ -218,10 +330,24 @@ def execute_run(
     )
 
 
+def _finish_manifest(
+    staging: Path, manifest: dict[str, Any], started: datetime, timings: dict[str, float]
+) -> None:
+    manifest["finished_utc"] = datetime.now(UTC).isoformat()
+    manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    manifest["outputs_sha256"] = {
+        p.relative_to(staging).as_posix(): _sha256(p)
+        for p in sorted(staging.rglob("*"))
+        if p.is_file()
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
 def _execute_into(
-    staging: Path, params: RunParams, nb_src: Path, *, timeout: float | None
-) -> float:
+    staging: Path, params: RunParams, nb_src: Path, *, timeout: float | None, progress: bool
+) -> dict[str, float]:
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
 
     source = staging / "_input.ipynb"
     _to_ipynb(nb_src, source)
@@ -235,15 +361,26 @@ def _execute_into(
             cwd=str(staging),
             kernel_name="python3",
             execution_timeout=timeout,
-            progress_bar=False,
+            progress_bar=progress,
             log_output=False,
         )
     except pm.PapermillExecutionError as exc:
-        raise RunError(
+        last = exc.traceback[-1] if exc.traceback else ""
+        raise NotebookError(
             f"the notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            + (f"\n  {_strip_ansi(last)}" if last and exc.evalue not in last else "")
         ) from exc
+    except (CellTimeoutError, TimeoutError) as exc:
+        raise NotebookTimeout(f"a notebook cell ran longer than {timeout} s: {exc}") from exc
     finally:
         source.unlink(missing_ok=True)
-    elapsed = time.perf_counter() - t0
+    t_notebook = time.perf_counter() - t0
+    t1 = time.perf_counter()
     render_html(executed, staging / "report.html", title=params.title)
-    return elapsed
+    return {"notebook": t_notebook, "render": time.perf_counter() - t1}
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

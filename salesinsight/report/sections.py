@@ -31,6 +31,9 @@ _STYLE = """<style>
 .si-table th,.si-table td{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}
 .si-table th:first-child,.si-table td:first-child{text-align:left}
 .si-note{color:#555;font-size:13px}
+.si-summary>li{margin-bottom:8px}
+.si-outcomes{list-style:none;padding-left:12px;font-size:13px}
+.si-outcomes li{margin:2px 0}
 </style>"""
 
 _PERCENT_OUTCOMES = {"win_rate", "attainment", "share_at_quota", "csat", "attrition"}
@@ -55,12 +58,19 @@ def _fmt(value: Any, outcome: str = "", signed: bool = False) -> str:
     return f"{v:{sign}.3g}"
 
 
-def _show(fig: Any) -> None:
+def _show(fig: Any, alt: str) -> None:
+    """Show a figure as an inline PNG carrying ``alt`` text, then close it."""
+    import base64
+    import io
+
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    display({"image/png": png}, raw=True, metadata={"image/png": {"alt": alt}})
 
 
 def header_html(report: QuarterReport) -> str:
@@ -73,28 +83,57 @@ def header_html(report: QuarterReport) -> str:
     )
 
 
+def _effect_text(r: Any) -> str:
+    if r.estimate is None:
+        return ""
+    rel = ""
+    if r.baseline not in (None, 0) and r.outcome not in _PERCENT_OUTCOMES:
+        rel = f" ({r.estimate / abs(r.baseline):+.1%})"
+    ci = ""
+    if r.ci_low is not None and r.ci_high is not None:
+        ci = f", 95% CI {_fmt(r.ci_low, r.outcome, True)} to {_fmt(r.ci_high, r.outcome, True)}"
+    return f" {_fmt(r.estimate, r.outcome, signed=True)}{rel}{ci}"
+
+
+def _headline(rows: list[Any]) -> str:
+    """One plain sentence per program from its outcome verdicts."""
+    worked = [r.outcome for r in rows if r.verdict == "worked"]
+    harmed = [r.outcome for r in rows if r.verdict == "harmed"]
+    null = [r.outcome for r in rows if r.verdict == "no detectable effect"]
+    parts = []
+    if worked:
+        parts.append("it worked on " + ", ".join(worked))
+    if harmed:
+        parts.append("it harmed " + ", ".join(harmed))
+    if null:
+        parts.append("no effect worth acting on for " + ", ".join(null))
+    if not parts:
+        reasons = {r.reason for r in rows if r.estimate is None}
+        if reasons and all(r.estimate is None for r in rows):
+            return "Not evaluated: " + "; ".join(sorted(reasons))
+        return "Inconclusive: the data cannot yet tell whether it changed anything (details below)."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def executive_summary_html(report: QuarterReport) -> str:
-    """One verdict line per program and outcome, in plain language."""
+    """One verdict line per program, in plain language, with each outcome's effect."""
     if not report.rows:
         return "<p>No programs were evaluated this quarter.</p>" + _notes_html(report.notes[:3])
     items = []
-    for r in report.rows:
-        if r.estimate is None:
-            effect = ""
-        else:
-            rel = ""
-            if r.baseline not in (None, 0) and r.outcome not in _PERCENT_OUTCOMES:
-                rel = f" ({r.estimate / abs(r.baseline):+.1%} of baseline)"
-            effect = (
-                f" Effect on {esc(r.outcome)}: {_fmt(r.estimate, r.outcome, signed=True)}{rel}, "
-                f"95% interval {_fmt(r.ci_low, r.outcome, True)} to "
-                f"{_fmt(r.ci_high, r.outcome, True)}."
-            )
-        items.append(
-            f"<li>{badge(r.verdict)} <b>{esc(r.name)}</b> ({esc(r.kind)}, {esc(r.design)}) — "
-            f"{esc(r.outcome)}.{effect} <span class='si-note'>{esc(r.reason)}</span></li>"
+    for pid in dict.fromkeys(r.program_id for r in report.rows):
+        rows = [r for r in report.rows if r.program_id == pid]
+        head = rows[0]
+        outcomes = "".join(
+            f"<li>{badge(r.verdict)} {esc(r.outcome.replace('_', ' '))}{esc(_effect_text(r))}</li>"
+            for r in rows
         )
-    return f"{_STYLE}<ul>{''.join(items)}</ul>"
+        items.append(
+            f"<li><b>{esc(head.name)}</b> <span class='si-note'>({esc(head.kind)}, "
+            f"{esc(head.design.replace('_', ' '))})</span> — {esc(_headline(rows))}"
+            f"<ul class='si-outcomes'>{outcomes}</ul></li>"
+        )
+    return f"{_STYLE}<ul class='si-summary'>{''.join(items)}</ul>"
 
 
 def kpi_overview_html(report: QuarterReport) -> str:
@@ -134,7 +173,7 @@ def plot_kpi_trends(report: QuarterReport) -> None:
     else:
         ax.set_axis_off()
     fig.tight_layout()
-    _show(fig)
+    _show(fig, f"Company KPIs by quarter up to {report.params.quarter} and rep attainment")
 
 
 def program_section_html(report: QuarterReport, program_id: str) -> str:
@@ -174,27 +213,45 @@ def program_section_html(report: QuarterReport, program_id: str) -> str:
     ev = report.evaluations.get(program_id)
     if ev is not None:
         parts.append(_diagnostics_html(ev))
-        naive_text = getattr(ev, "naive_explanation", None)
-        if naive_text:
-            parts.append(f"<p class='si-note'><b>Why not the naive comparison?</b> {esc(naive_text)}</p>")
+        parts.append(_naive_html(ev))
     return "".join(parts)
 
 
 def _diagnostics_html(ev: Any) -> str:
     items = []
-    for res in ev.outcomes:
-        effect = res.effect
+    for outcome in ev.outcomes:
+        effect = ev.effects.get(outcome)
         if effect is None:
             continue
         for d in effect.diagnostics:
             state = "n/a" if d.passed is None else ("passed" if d.passed else "FAILED")
             items.append(
-                {"outcome": res.outcome, "check": d.name, "result": state,
-                 "p": d.p_value, "note": d.note}
+                {
+                    "outcome": outcome,
+                    "check": d.name,
+                    "result": state,
+                    "p": d.p_value,
+                    "note": d.note,
+                }
             )
     if not items:
         return ""
     return "<h4>Checks behind the estimates</h4>" + table_html(pd.DataFrame(items))
+
+
+def _naive_html(ev: Any) -> str:
+    naive = ev.naive
+    if naive is None or not len(naive):
+        return ""
+    shown = naive[["outcome", "comparison", "estimate", "note"]]
+    return (
+        "<h4>What a naive comparison would have said</h4><p class='si-note'>These compare "
+        "enrolled units with themselves before, or with units that were not enrolled. Enrolled "
+        "units were chosen for a reason (often weaker or stronger performers, who drift back toward "
+        "the average) and everyone moves with the season, so these numbers mix the program's effect "
+        "with selection and trends. They are shown only to explain why the design above is used."
+        "</p>" + table_html(shown)
+    )
 
 
 def plot_program(report: QuarterReport, program_id: str) -> None:
@@ -204,22 +261,24 @@ def plot_program(report: QuarterReport, program_id: str) -> None:
     ev = report.evaluations.get(program_id)
     if ev is None:
         return
-    drawable = [
-        res
-        for res in ev.outcomes
-        if res.effect is not None and (res.effect.terms is not None or res.effect.path is not None)
-    ]
-    if not drawable:
+    pictures = {}
+    for outcome in ev.outcomes:
+        effect = ev.dynamic.get(outcome) or ev.effects.get(outcome)
+        if effect is not None and (effect.terms is not None or effect.path is not None):
+            pictures[outcome] = effect
+    if not pictures:
         return
-    fig, axes = plt.subplots(1, len(drawable), figsize=(5.2 * len(drawable), 3.6), squeeze=False)
-    for ax, res in zip(axes[0], drawable, strict=True):
+    n = len(pictures)
+    fig, axes = plt.subplots(1, n, figsize=(min(5.2 * n, 16), 3.6), squeeze=False)
+    for ax, (outcome, effect) in zip(axes[0], pictures.items(), strict=True):
         try:
-            res.effect.plot(ax=ax)
+            effect.plot(ax=ax)
         except Exception as exc:  # a picture that cannot be drawn is said in words
             ax.text(0.5, 0.5, f"no picture: {exc}", ha="center", va="center", wrap=True)
-        ax.set_title(res.outcome.replace("_", " "))
+        ax.set_title(outcome.replace("_", " "))
     fig.tight_layout()
-    _show(fig)
+    names = ", ".join(pictures)
+    _show(fig, f"Effect of program {program_id} over time on {names}")
 
 
 def attribution_html(report: QuarterReport) -> str:
@@ -254,7 +313,7 @@ def plot_attribution(report: QuarterReport) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     obj.plot(ax=ax)
     fig.tight_layout()
-    _show(fig)
+    _show(fig, "Revenue change versus the previous quarter split into its drivers")
 
 
 def _summary_text(obj: Any, report: QuarterReport) -> str:

@@ -107,16 +107,17 @@ def test_zero_stages_and_broken_identity():
     #   phi_activities = K * 1/2 * [-90 * 0.2 + -90 * 0]      = 3750 * -9  = -33,750
     #   phi_opps/act   = K * 1/2 * [-0.2 * 100 + -0.2 * 10]   = 3750 * -11 = -41,250
     # R6 has no activities but 3 opportunities: not decomposable -> NaN and a note.
+    # M1 (a manager) has every stage 0: left out of the result and of the medians.
     extra = pd.DataFrame(
         {
             "period_start": pd.Timestamp("2026-04-01"),
             "period": "2026Q2",
-            "rep_id": ["R5", "R6"],
-            "team_id": ["T1", "T2"],
-            "activities": [10.0, 0.0],
-            "opps_created": [0.0, 3.0],
-            "opps_won": [0.0, 1.0],
-            "revenue": [0.0, 5000.0],
+            "rep_id": ["R5", "R6", "M1"],
+            "team_id": ["T1", "T2", "T1"],
+            "activities": [10.0, 0.0, 0.0],
+            "opps_created": [0.0, 3.0, 0.0],
+            "opps_won": [0.0, 1.0, 0.0],
+            "revenue": [0.0, 5000.0, 0.0],
         }
     )
     r = funnel_gap(pd.concat([article_team(), extra], ignore_index=True))
@@ -126,6 +127,8 @@ def test_zero_stages_and_broken_identity():
     assert "coach qualifying" in r.messages.set_index("rep_id").loc["R5", "message"]
     assert f[f.rep_id == "R6"]["contribution"].isna().all()
     assert any("cannot decompose rep_id R6" in n for n in r.notes)
+    assert "M1" not in set(f.rep_id)
+    assert any("every stage 0" in n and "M1" in n for n in r.notes)
 
 
 def test_periods_are_summed_and_filtered():

@@ -3,7 +3,6 @@ the fixed-effects regression, and recovery of the simulator's activity ranking."
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -290,27 +289,68 @@ def _simulator():
 
 
 def _spearman(a, b) -> float:
-    ra = pd.Series(a).rank().to_numpy()
-    rb = pd.Series(b).rank().to_numpy()
+    ra = pd.Series(list(a)).rank().to_numpy()
+    rb = pd.Series(list(b)).rank().to_numpy()
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-@pytest.mark.skipif(_simulator() is None, reason="salesinsight.simulate.crm is not available yet")
-def test_simulator_activity_ranking(tmp_path: Path):
+needs_simulator = pytest.mark.skipif(
+    _simulator() is None, reason="salesinsight.simulate.crm is not available yet"
+)
+
+
+def _simulated_attribution(folder: Path):
     from salesinsight.data import load
 
-    crm = _simulator()
-    folder = crm(tmp_path / "sim", seed=0)
     truth = json.loads((Path(folder) / "truth.json").read_text())["activity_effects"]
     ds = load(folder, validate=False)
-    res = activity_attribution(ds)
+    try:
+        res = activity_attribution(ds)
+    finally:
+        ds.close()
     f = res.to_frame().set_index("type")
     types = [t for t in truth if t in f.index]
-    assert len(types) >= 5
-    rho = _spearman([truth[t] for t in types], f.loc[types, "coef"])
-    assert rho >= 0.8, f.loc[types, ["coef", "removal_effect"]].assign(
-        truth=[truth[t] for t in types]
-    )
-    assert list(itertools.islice(f.loc[types, "coef"].sort_values(ascending=False).index, 1)) == [
-        max(types, key=truth.get)
-    ]
+    return res, f.loc[types].assign(truth=[truth[t] for t in types])
+
+
+@pytest.fixture(scope="module")
+def small_simulation(tmp_path_factory):
+    crm = _simulator()
+    folder = crm(tmp_path_factory.mktemp("sim") / "small", seed=0, n_reps=60, quarters=4)
+    return _simulated_attribution(folder)[1]
+
+
+@needs_simulator
+def test_simulator_regression_ranks_activity_types_like_the_truth(small_simulation):
+    # The simulator adds activity_effects[type] * count to each opportunity's win log-odds, with
+    # counts drawn independently of the outcome, so the fixed-effects regression should rank the
+    # types like the truth. Threshold: for 7 types the exact one-sided critical value of
+    # Spearman's rho is 0.714 at 5% and 0.786 at 2.5%, so rho >= 0.75 means the agreement would
+    # be unlikely (p ~ 0.03) if the ranking were unrelated to the truth. On this small simulation
+    # (60 reps, 4 quarters) seeds 1-6 gave rho 0.86-1.0 when the test was written.
+    f = small_simulation
+    assert len(f) == 7
+    rho = _spearman(f["truth"], f["coef"])
+    assert rho >= 0.75, f[["coef", "se", "removal_effect", "truth"]]
+
+
+@needs_simulator
+def test_simulator_removal_effects_follow_frequency_not_effect(small_simulation):
+    # Honest report of the Markov view: a type's removal effect grows with how often it occurs on
+    # paths (every removed visit sends the path to 'lost'), so on the simulator removal effects
+    # rank the types by frequency (rho with mean count >= 0.9), not by their true effect.
+    f = small_simulation
+    assert _spearman(f["mean_count"], f["removal_effect"]) >= 0.9
+    assert _spearman(f["truth"], f["removal_effect"]) < 0.75
+
+
+@pytest.mark.slow
+@needs_simulator
+def test_simulator_full_size_ranking(tmp_path: Path):
+    # Default simulation (360 reps, 8 quarters, ~190k closed opportunities): standard errors of the
+    # coefficients are ~0.001-0.003, small against the gaps between adjacent true effects, so the
+    # ranking should be (nearly) exact and the top type (demo, 0.30) found.
+    crm = _simulator()
+    _, f = _simulated_attribution(crm(tmp_path / "sim", seed=0))
+    assert _spearman(f["truth"], f["coef"]) >= 0.9, f
+    assert f["coef"].idxmax() == f["truth"].idxmax()

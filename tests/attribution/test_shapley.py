@@ -277,3 +277,40 @@ def test_matches_subset_formula_for_four_factors():
                 w = math.factorial(r) * math.factorial(k - r - 1) / math.factorial(k)
                 expected[j] += w * (v(set(S) | {j}) - v(set(S)))
     assert_allclose(shapley_product(base[None], cur[None])[0], expected, rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# On simulated data through the metrics panel
+# ---------------------------------------------------------------------------------------------
+
+
+def _available() -> bool:
+    try:
+        from salesinsight.metrics import panel  # noqa: F401
+        from salesinsight.simulate import crm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _available(), reason="simulator or metrics panel not available yet")
+def test_simulated_quarter_decomposed_exactly(tmp_path):
+    from salesinsight.data import load
+    from salesinsight.metrics import panel
+    from salesinsight.simulate import crm
+
+    folder = crm(tmp_path / "sim", seed=1, n_reps=60, quarters=4)
+    with load(folder, validate=False) as ds:
+        teams = panel(ds, grain="quarter", by="team")
+        company = panel(ds, grain="quarter", by="company")
+    base, current = sorted(teams["period"].unique())[-2:]
+    d = decompose_change(teams, base=base, current=current, by="team_id")
+    tot = d.totals()
+    # each team: contributions sum to its own revenue change (the panel's identity holds)
+    assert_allclose(tot["sum_contributions"], tot["total_change"], rtol=1e-9, atol=1e-6)
+    # the teams' changes add up to the company's change in revenue (revenue is additive)
+    c = company.set_index("period")["revenue"]
+    assert_allclose(tot["total_change"].sum(), c[current] - c[base], rtol=1e-9, atol=1e-6)
+    dc = decompose_change(company, base=base, current=current, by=None)
+    assert_allclose(dc.to_frame()["contribution"].sum(), c[current] - c[base], rtol=1e-9, atol=1e-6)
+    assert d.max_identity_error < 1e-9

@@ -113,3 +113,18 @@ def test_deterministic_and_plot(plan):
     pd.testing.assert_frame_equal(plan.backtest, again.backtest)
     assert plan.plot() is not None
     assert "Backtest" in plan.summary()
+
+
+@pytest.mark.slow
+def test_simulator_backtest_coverage(tmp_path):
+    # on the project's CRM simulator (8 quarters, 3 rolling origins of ~190 reps each): pooled rep-level
+    # 90% coverage; reps share quarter shocks, so allow 0.84-0.96 (about 2.5 binomial sd of n=570
+    # either side, widened for the within-quarter correlation)
+    from salesinsight.data import load
+    from salesinsight.simulate import crm
+
+    ds = load(crm(tmp_path / "sim", seed=6, n_reps=200))
+    plan = forecast(ds, n_draws=2000, seed=2)
+    pooled = plan.backtest.query("target == 'all' and level == 'rep'").iloc[0]
+    assert 0.84 <= pooled["coverage"] <= 0.96, pooled["coverage"]
+    assert pooled["wape"] < 0.6

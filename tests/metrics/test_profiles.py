@@ -207,3 +207,30 @@ def test_deterministic():
     a = profiles(panel, "2025Q1").to_frame()
     b = profiles(panel, "2025Q1").to_frame()
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.slow
+def test_simulator_shrunk_rates_predict_next_quarter_better(tmp_path):
+    # on the project's CRM simulator: profiles of 2026Q2 (from the dataset, so per-deal variances come
+    # from DuckDB) predict 2026Q3's raw rates with lower weighted MSE than the raw 2026Q2 rates
+    from salesinsight.data import load
+    from salesinsight.metrics import panel
+    from salesinsight.simulate import crm
+
+    ds = load(crm(tmp_path / "sim", seed=5, n_reps=200))
+    prof = profiles(ds, "2026Q2").to_frame().set_index("rep_id")
+    q = panel(ds, grain="quarter", by="rep")
+    nxt = q[q["period"].astype(str) == "2026Q3"].set_index("rep_id")
+    idx = prof.index.intersection(nxt.index)
+    for stage, num, den in (
+        ("win_rate", "opps_won", "opps_closed"),
+        ("opp_creation", "opps_created", "activities"),
+        ("follow_up_share", "follow_ups", "activities"),
+    ):
+        d = nxt.loc[idx, den].to_numpy(float)
+        actual = nxt.loc[idx, num].to_numpy(float) / np.where(d > 0, d, np.nan)
+        raw = prof.loc[idx, f"{stage}_raw"].to_numpy(float)
+        raw = np.where(np.isfinite(raw), raw, np.nanmean(raw))
+        assert _weighted_mse(prof.loc[idx, stage].to_numpy(float), actual, d) < _weighted_mse(
+            raw, actual, d
+        ), stage

@@ -1,0 +1,665 @@
+"""One program, every estimate: what the ``program_deep_dive`` notebook shows.
+
+:func:`build_deep_dive` evaluates ``params.programs[0]`` on every outcome of
+``params.outcomes_for(program_id)`` with :func:`salesinsight.evaluate.evaluate` and keeps everything
+it returns: the main design's estimate with its diagnostics, the multiple-testing adjusted p-value,
+and the naive comparisons; for staggered programs also the dynamic event study and the two-way
+fixed-effects (TWFE) estimate on the same panel (so the TWFE bias under staggered timing shows);
+for randomized programs it re-runs the experiment on the evaluation's units with a
+randomization-inference p-value (treatment permuted at the level of assignment).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesinsight.report.html import badge, esc, mask_frame, table_html
+from salesinsight.report.params import RunParams
+
+__all__ = [
+    "DeepDive",
+    "Estimate",
+    "OutcomeDive",
+    "appendix_html",
+    "build_deep_dive",
+    "header_html",
+    "naive_html",
+    "outcome_html",
+    "plot_outcome",
+]
+
+#: randomization-inference permutations for randomized programs.
+RI_PERMUTATIONS = 999
+#: columns of :meth:`DeepDive.estimates_frame`.
+ESTIMATE_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "role",
+    "estimator",
+    "method",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "ri_p_value",
+    "baseline",
+    "n_units",
+    "n_obs",
+    "verdict",
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimator's answer for one outcome.
+
+    Attributes
+    ----------
+    role : str
+        ``"main"`` (the evaluation's design), ``"cs_simple"``, ``"cs_dynamic"``, ``"twfe"`` or
+        ``"randomization"``.
+    label : str
+        Words for the report, e.g. "Two-way fixed effects (TWFE)".
+    effect : Effect
+    """
+
+    role: str
+    label: str
+    effect: Any
+
+
+@dataclass(frozen=True)
+class OutcomeDive:
+    """Everything known about one outcome of the program.
+
+    Attributes
+    ----------
+    outcome : str
+    verdict, reason : str
+        Verdict of the main estimate at ``params.alpha`` (after the multiple-testing correction).
+    min_effect : float or None
+        Absolute minimum meaningful effect used for the verdict.
+    p_adjusted : float or None
+    estimates : tuple of Estimate
+        The main estimate first, then the alternatives.
+    naive : DataFrame or None
+        The evaluation's naive comparisons (labelled as naive).
+    ri_p_value : float or None
+        Randomization-inference p-value (randomized programs).
+    notes : tuple of str
+        Alternatives that could not be computed and why, and other remarks.
+    """
+
+    outcome: str
+    verdict: str
+    reason: str
+    min_effect: float | None = None
+    p_adjusted: float | None = None
+    estimates: tuple[Estimate, ...] = ()
+    naive: pd.DataFrame | None = None
+    ri_p_value: float | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def main(self) -> Any:
+        """The main design's Effect, or None."""
+        return next((e.effect for e in self.estimates if e.role == "main"), None)
+
+
+@dataclass(frozen=True)
+class DeepDive:
+    """The deep dive of one program (built by :func:`build_deep_dive`)."""
+
+    params: RunParams
+    program: dict[str, Any]
+    quarter_start: date
+    quarter_end: date
+    by_outcome: tuple[OutcomeDive, ...]
+    evaluation: Any = None
+    notes: tuple[str, ...] = ()
+    validation: Any = None
+    fingerprint: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def program_id(self) -> str:
+        """The examined program's id."""
+        return str(self.program["program_id"])
+
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcomes examined, in the params' order."""
+        return [o.outcome for o in self.by_outcome]
+
+    def get(self, outcome: str) -> OutcomeDive:
+        """The :class:`OutcomeDive` of one outcome."""
+        for o in self.by_outcome:
+            if o.outcome == outcome:
+                return o
+        raise KeyError(f"outcome {outcome!r} not in this deep dive; have {self.outcomes}")
+
+    # -- outputs ----------------------------------------------------------------------------
+    def estimates_frame(self) -> pd.DataFrame:
+        """One row per outcome and estimator: estimate, interval, p-value, n, method, verdict."""
+        rows = []
+        for o in self.by_outcome:
+            if not o.estimates:
+                rows.append({"outcome": o.outcome, "role": "main", "verdict": o.verdict})
+            for est in o.estimates:
+                e = est.effect
+                rows.append(
+                    {
+                        "outcome": o.outcome,
+                        "role": est.role,
+                        "estimator": est.label,
+                        "method": e.method,
+                        "estimate": e.estimate,
+                        "se": e.se,
+                        "ci_low": e.ci_low,
+                        "ci_high": e.ci_high,
+                        "p_value": e.p_value,
+                        "p_adjusted": o.p_adjusted if est.role == "main" else None,
+                        "ri_p_value": e.extras.get("ri_p_value"),
+                        "baseline": e.baseline,
+                        "n_units": e.n_units,
+                        "n_obs": e.n_obs,
+                        "verdict": o.verdict if est.role == "main" else "",
+                    }
+                )
+        return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+
+    def terms_frame(self) -> pd.DataFrame:
+        """Sub-estimates (event times, cohorts, periods) of every estimator, tidy."""
+        parts = []
+        for o in self.by_outcome:
+            for est in o.estimates:
+                frame = est.effect.to_frame()
+                frame = frame[frame["term"] != "effect"]
+                if len(frame):
+                    parts.append(frame.assign(outcome=o.outcome, role=est.role))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def diagnostics_frame(self) -> pd.DataFrame:
+        """Every diagnostic of every estimator."""
+        rows = [
+            {
+                "outcome": o.outcome,
+                "role": est.role,
+                "check": d.name,
+                "passed": d.passed,
+                "required": d.required,
+                "statistic": d.statistic,
+                "p_value": d.p_value,
+                "value": d.value,
+                "note": d.note,
+            }
+            for o in self.by_outcome
+            for est in o.estimates
+            for d in est.effect.diagnostics
+        ]
+        return pd.DataFrame(rows)
+
+    def naive_frame(self) -> pd.DataFrame:
+        """The naive comparisons of every outcome."""
+        parts = [
+            o.naive.assign(outcome=o.outcome)
+            for o in self.by_outcome
+            if isinstance(o.naive, pd.DataFrame) and len(o.naive)
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def results(self) -> dict[str, Any]:
+        """Every headline number as plain JSON-able values (no timestamps: reproducible)."""
+        outcomes: dict[str, Any] = {}
+        for o in self.by_outcome:
+            outcomes[o.outcome] = {
+                "verdict": o.verdict,
+                "reason": o.reason,
+                "min_effect": _num(o.min_effect),
+                "p_adjusted": _num(o.p_adjusted),
+                "ri_p_value": _num(o.ri_p_value),
+                "estimates": {
+                    est.role: {
+                        "label": est.label,
+                        "method": est.effect.method,
+                        **{
+                            k: _num(getattr(est.effect, k))
+                            for k in (
+                                "estimate",
+                                "se",
+                                "ci_low",
+                                "ci_high",
+                                "p_value",
+                                "baseline",
+                                "n_units",
+                                "n_obs",
+                            )
+                        },
+                    }
+                    for est in o.estimates
+                },
+                "notes": list(o.notes),
+            }
+        return {
+            "quarter": self.params.quarter,
+            "quarter_start": self.quarter_start.isoformat(),
+            "quarter_end": self.quarter_end.isoformat(),
+            "program": {
+                k: _num(v) if not isinstance(v, str) else v for k, v in self.program.items()
+            },
+            "outcomes": outcomes,
+            "notes": list(self.notes),
+            "data_sha256": self.fingerprint,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Result tables for researchers, by file stem (rep ids masked when asked)."""
+        out = {
+            "estimates": self.estimates_frame(),
+            "terms": self.terms_frame(),
+            "diagnostics": self.diagnostics_frame(),
+            "naive": self.naive_frame(),
+        }
+        if self.params.mask_names:
+            out = {k: mask_frame(v) for k, v in out.items()}
+        return out
+
+    def save(self, folder: str | Path) -> None:
+        """Write ``results.json`` and ``tables/<name>.csv`` into ``folder``."""
+        from salesinsight.export import write_table
+
+        folder = Path(folder)
+        (folder / "results.json").write_text(
+            json.dumps(self.results(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        tables = folder / "tables"
+        tables.mkdir(exist_ok=True)
+        for name, frame in self.tables().items():
+            write_table(frame, tables / f"{name}.csv")
+
+
+def _num(value: Any) -> Any:
+    from salesinsight.report.quarterly import _json_num
+
+    return _json_num(value)
+
+
+# -- building -------------------------------------------------------------------------------
+def build_deep_dive(params: RunParams) -> DeepDive:
+    """Evaluate ``params.programs[0]`` on every outcome with every applicable estimator.
+
+    Parameters
+    ----------
+    params : RunParams
+        Validated run parameters; ``programs`` must name the program to examine (the first one
+        listed; when ``None`` the first program in programs.csv is examined).
+
+    Returns
+    -------
+    DeepDive
+
+    Raises
+    ------
+    ValueError
+        When the data folder has no programs table or the program is not in it.
+    """
+    from salesinsight.data import load, validate
+    from salesinsight.report.run import data_fingerprint
+
+    report = validate(params.data_dir)
+    ds = load(params.data_dir, validate=False)
+    if not ds.has("programs"):
+        raise ValueError(f"{params.data_dir}: no programs table, nothing to examine")
+    programs = ds.table("programs")
+    pid = params.programs[0] if params.programs else str(programs["program_id"].iloc[0])
+    match = programs[programs["program_id"] == pid]
+    if match.empty:
+        raise ValueError(
+            f"program {pid!r} is not in {params.data_dir}/programs; "
+            f"known: {sorted(programs['program_id'])}"
+        )
+    prog = {k: (None if pd.isna(v) else v) for k, v in match.iloc[0].to_dict().items()}
+    prog = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in prog.items()}
+    q_start, q_end = params.quarter_bounds()
+    notes: list[str] = []
+    outcomes = params.outcomes_for(pid)
+    if prog.get("unit") != "team" and "attrition" in outcomes:
+        outcomes = [o for o in outcomes if o != "attrition"]
+        notes.append(
+            "Attrition is defined for team programs only; it is left out for this program."
+        )
+
+    ev = None
+    try:
+        from salesinsight.evaluate import evaluate
+
+        ev = evaluate(
+            ds,
+            pid,
+            outcomes=outcomes,
+            grain=params.grain,
+            alpha=params.alpha,
+            seed=params.seed,
+            correction=params.correction,
+        )
+    except Exception as exc:  # reported in the deep dive, never a crash
+        notes.append(f"The program could not be evaluated: {type(exc).__name__}: {exc}")
+    if ev is not None and ev.spec.get("window"):
+        first, last = ev.spec["window"]
+        notes.append(f"Analysis window of the evaluation: {first} to {last} ({params.grain}s).")
+    design = str(prog.get("design"))
+    ri_inputs = None
+    if ev is not None and design == "randomized":
+        try:
+            ri_inputs = _ri_inputs(ds, params, ev)
+        except Exception as exc:  # reported, not fatal
+            notes.append(f"Randomization inference unavailable: {type(exc).__name__}: {exc}")
+    dives = [_outcome_dive(params, design, o, ev, ri_inputs) for o in outcomes]
+    if params.programs and len(params.programs) > 1:
+        notes.append(
+            f"Only the first listed program ({pid}) is examined; "
+            f"{', '.join(params.programs[1:])} ignored."
+        )
+    return DeepDive(
+        params=params,
+        program=prog,
+        quarter_start=q_start,
+        quarter_end=q_end,
+        by_outcome=tuple(dives),
+        evaluation=ev,
+        notes=tuple(notes),
+        validation=report,
+        fingerprint=data_fingerprint(params.data_dir),
+    )
+
+
+_MAIN_LABELS = {
+    "staggered": "Callaway & Sant'Anna, overall (main)",
+    "randomized": "Randomized experiment (main)",
+    "single_rollout": "Synthetic control (main)",
+    "observational": "Doubly robust, AIPW (main)",
+}
+_ALT_LABELS = {"twfe": "Two-way fixed effects (TWFE)"}
+
+
+def _outcome_dive(
+    params: RunParams, design: str, outcome: str, ev: Any, ri_inputs: Any
+) -> OutcomeDive:
+    if ev is None:
+        return OutcomeDive(outcome, "inconclusive", "the program could not be evaluated")
+    main = ev.effects.get(outcome)
+    notes = [ev.messages[outcome]] if ev.messages.get(outcome) else []
+    naive = ev.naive[ev.naive["outcome"] == outcome].drop(columns="outcome").reset_index(drop=True)
+    p_adj = _num(ev.p_adjusted.get(outcome))
+    if main is None:
+        reason = ev.messages.get(outcome) or "the design gave no estimate"
+        return OutcomeDive(outcome, "inconclusive", reason, naive=naive, notes=tuple(notes))
+    min_eff = params.min_effect_for(outcome, main.baseline)
+    verdict = _verdict(main, min_eff, params.alpha, p_adj, params.correction)
+    estimates = [Estimate("main", _MAIN_LABELS.get(design, main.method), main)]
+    if outcome in ev.dynamic:
+        estimates.append(
+            Estimate("cs_dynamic", "Callaway & Sant'Anna, event study", ev.dynamic[outcome])
+        )
+    for role, eff in ev.alternatives.get(outcome, {}).items():
+        estimates.append(Estimate(role, _ALT_LABELS.get(role, role), eff))
+    if ri_inputs is not None:
+        try:
+            estimates.append(_randomization_inference(params, ri_inputs, outcome, main))
+        except Exception as exc:  # reported, not fatal
+            notes.append(f"Randomization inference failed: {type(exc).__name__}: {exc}")
+    ri = next(
+        (e.effect.extras.get("ri_p_value") for e in estimates if "ri_p_value" in e.effect.extras),
+        None,
+    )
+    return OutcomeDive(
+        outcome=outcome,
+        verdict=verdict.label,
+        reason=verdict.reason,
+        min_effect=min_eff,
+        p_adjusted=p_adj,
+        estimates=tuple(estimates),
+        naive=naive,
+        ri_p_value=_num(ri),
+        notes=tuple(notes),
+    )
+
+
+def _verdict(
+    effect: Any, min_effect: float, alpha: float, p_adj: float | None, correction: str
+) -> Any:
+    """The effect's verdict; a win or harm that does not survive the multiple-testing correction
+    across the program's outcomes is downgraded to inconclusive (as in the quarterly report)."""
+    from salesinsight.causal import Verdict
+
+    v = effect.verdict(min_effect=min_effect, alpha=alpha)
+    if v.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
+        name = "Holm" if correction == "holm" else "Benjamini-Hochberg"
+        return Verdict(
+            "inconclusive",
+            f"{v.reason[:-1]}, but the {name}-adjusted p-value {p_adj:.3g} across the program's "
+            f"outcomes is not below {alpha}.",
+        )
+    return v
+
+
+def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
+    """The evaluation's unit panel, enrolment starts and window (built once per deep dive)."""
+    from salesinsight import evaluate as ev_mod
+
+    frame, periods = ev_mod._unit_panel(ds, unit=str(ev.program["unit"]), grain=params.grain)
+    enroll = ds.table("enrollments")
+    enroll = enroll[enroll["program_id"] == ev.program["program_id"]]
+    starts = ev_mod._unit_starts(enroll, frame, periods)
+    window = tuple(pd.Timestamp(w) for w in ev.spec["window"])
+    return frame, starts, window
+
+
+def _randomization_inference(
+    params: RunParams, ri_inputs: tuple, outcome: str, main: Any
+) -> Estimate:
+    """The main experiment re-run with a randomization-inference p-value: same units, window and
+    adjustment as the evaluation, treatment permuted at the level of assignment."""
+    import dataclasses
+
+    from salesinsight import evaluate as ev_mod
+    from salesinsight.causal import experiment
+
+    frame, starts, window = ri_inputs
+    units = ev_mod._randomized_units(frame, *ev_mod._num_den(frame, outcome), starts, window)
+    units = units[units["_den"] > 0].reset_index()
+    effect = experiment(
+        units,
+        outcome="_num",
+        treatment="d",
+        ratio_denominator="_den",
+        covariates=["pre"],
+        cluster="unit_id",
+        permutations=RI_PERMUTATIONS,
+        seed=params.seed,
+        alpha=params.alpha,
+        higher_is_better=main.higher_is_better,
+        balance_required=False,
+    )
+    effect = dataclasses.replace(effect, outcome=outcome)
+    return Estimate("randomization", "Experiment with randomization inference", effect)
+
+
+# -- rendering ------------------------------------------------------------------------------
+def header_html(dive: DeepDive) -> str:
+    """Title, the program, its design and the quarter."""
+    from salesinsight.report.sections import _STYLE
+
+    p, prog = dive.params, dive.program
+    desc = f"<p>{esc(prog['description'])}</p>" if prog.get("description") else ""
+    return (
+        f"{_STYLE}<h1>{esc(p.title)}: {esc(prog.get('name', dive.program_id))}</h1>"
+        f"<p class='si-note'>Program {esc(dive.program_id)} ({esc(prog.get('kind'))}, design "
+        f"{esc(prog.get('design'))}, assigned per {esc(prog.get('unit'))}, started "
+        f"{esc(prog.get('start_date'))}) · evaluated up to the end of {esc(p.quarter)} "
+        f"({dive.quarter_end}) · data: {esc(p.data_dir.name)} · significance level {p.alpha} · "
+        f"seed {p.seed}</p>{desc}"
+        + "<ul>"
+        + "".join(
+            f"<li>{badge(o.verdict)} <b>{esc(o.outcome)}</b>: {esc(o.reason)}</li>"
+            for o in dive.by_outcome
+        )
+        + "</ul>"
+    )
+
+
+def outcome_html(dive: DeepDive, outcome: str) -> str:
+    """Verdict, every estimator's effect and interval, and every diagnostic for one outcome."""
+    from salesinsight.report.sections import _STYLE, _fmt
+
+    o = dive.get(outcome)
+    parts = [f"{_STYLE}<h3>{esc(outcome)} {badge(o.verdict)}</h3><p>{esc(o.reason)}</p>"]
+    if o.estimates:
+        rows = [
+            {
+                "estimator": est.label,
+                "effect": _fmt(est.effect.estimate, outcome, True),
+                f"{100 * (1 - dive.params.alpha):g}% interval": (
+                    f"{_fmt(est.effect.ci_low, outcome, True)} to "
+                    f"{_fmt(est.effect.ci_high, outcome, True)}"
+                ),
+                "p": _p(est.effect.p_value),
+                "units": est.effect.n_units,
+                "obs": est.effect.n_obs,
+            }
+            for est in o.estimates
+        ]
+        parts.append(table_html(pd.DataFrame(rows)))
+    extra = []
+    if o.p_adjusted is not None:
+        extra.append(
+            f"p-value adjusted across outcomes ({dive.params.correction}): {_p(o.p_adjusted)}"
+        )
+    if o.ri_p_value is not None:
+        extra.append(f"randomization-inference p-value: {_p(o.ri_p_value)}")
+    if o.min_effect is not None:
+        extra.append(f"minimum meaningful effect: {_fmt(o.min_effect, outcome, True)}")
+    if _twfe_gap(o):
+        extra.append(_twfe_gap(o))
+    if extra:
+        parts.append(
+            "<ul class='si-note'>" + "".join(f"<li>{esc(t)}</li>" for t in extra) + "</ul>"
+        )
+    diags = [
+        {
+            "estimator": est.label,
+            "check": d.name,
+            "result": "n/a" if d.passed is None else ("passed" if d.passed else "FAILED"),
+            "required": "yes" if d.required else "no",
+            "p": _p(d.p_value),
+            "note": d.note,
+        }
+        for est in o.estimates
+        for d in est.effect.diagnostics
+    ]
+    if diags:
+        parts.append("<h4>Checks</h4>" + table_html(pd.DataFrame(diags)))
+    if o.notes:
+        parts.append(
+            "<ul class='si-note'>" + "".join(f"<li>{esc(n)}</li>" for n in o.notes) + "</ul>"
+        )
+    return "".join(parts)
+
+
+def _p(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.3g}"
+
+
+def _twfe_gap(o: OutcomeDive) -> str:
+    by_role = {e.role: e.effect for e in o.estimates}
+    cs, fe = by_role.get("cs_simple"), by_role.get("twfe")
+    if cs is None or fe is None:
+        return ""
+    return (
+        f"TWFE says {fe.estimate:.4g}, Callaway & Sant'Anna {cs.estimate:.4g} on the same panel; "
+        "with staggered timing and effects that grow over time TWFE mixes in comparisons with "
+        "already-treated units and is biased."
+    )
+
+
+def plot_outcome(dive: DeepDive, outcome: str) -> None:
+    """Every picture of one outcome (event studies, counterfactual paths) side by side."""
+    import matplotlib.pyplot as plt
+
+    from salesinsight.report.sections import _show
+
+    o = dive.get(outcome)
+    drawable = [e for e in o.estimates if e.effect.terms is not None or e.effect.path is not None]
+    if not drawable:
+        return
+    fig, axes = plt.subplots(1, len(drawable), figsize=(5.4 * len(drawable), 3.6), squeeze=False)
+    for ax, est in zip(axes[0], drawable, strict=True):
+        try:
+            est.effect.plot(ax=ax)
+        except Exception as exc:  # a picture that cannot be drawn is said in words
+            ax.text(0.5, 0.5, f"no picture: {exc}", ha="center", va="center", wrap=True)
+        ax.set_title(f"{outcome.replace('_', ' ')}: {est.label}", fontsize=10)
+    fig.tight_layout()
+    _show(fig)
+
+
+def naive_html(dive: DeepDive) -> str:
+    """The naive comparisons next to the main estimate, and why they mislead."""
+    from salesinsight.report.sections import _STYLE
+
+    frame = dive.naive_frame()
+    parts = [_STYLE]
+    if frame.empty:
+        parts.append("<p>No naive comparisons are available for this program.</p>")
+    else:
+        if dive.params.mask_names:
+            frame = mask_frame(frame)
+        parts.append(table_html(frame))
+    text = getattr(dive.evaluation, "naive_explanation", None)
+    if text:
+        parts.append(f"<p class='si-note'><b>Why not the naive comparison?</b> {esc(text)}</p>")
+    else:
+        parts.append(
+            "<p class='si-note'><b>Why not the naive comparison?</b> A before/after change mixes the "
+            "program with everything else that changed (season, market, regression to the mean of "
+            "reps picked for a bad quarter); a treated-vs-untreated gap mixes it with who was "
+            "picked. The designs above compare like with like.</p>"
+        )
+    return "".join(parts)
+
+
+def appendix_html(dive: DeepDive) -> str:
+    """Verdict rules, notes, specification of every estimator, data checks and fingerprint."""
+    from salesinsight.report.sections import _STYLE, VERDICT_RULES
+
+    v = dive.validation
+    checks = "not run" if v is None else f"{len(v.errors)} error(s), {len(v.warnings)} warning(s)"
+    spec_rows = [
+        {
+            "outcome": o.outcome,
+            "estimator": est.label,
+            "method": est.effect.method,
+            "inference": str(est.effect.spec.get("inference", "")),
+        }
+        for o in dive.by_outcome
+        for est in o.estimates
+    ]
+    fp = pd.DataFrame({"file": list(dive.fingerprint), "sha256": list(dive.fingerprint.values())})
+    notes = "".join(f"<li>{esc(n)}</li>" for n in dive.notes) or "<li>None.</li>"
+    return (
+        f"{_STYLE}<h3>How verdicts are decided</h3><p>{esc(VERDICT_RULES)}</p>"
+        f"<h3>Notes on this run</h3><ul class='si-note'>{notes}</ul>"
+        f"<h3>Estimators</h3>{table_html(pd.DataFrame(spec_rows)) if spec_rows else ''}"
+        f"<h3>Data checks</h3><p>Validation of the data folder: {esc(checks)}.</p>"
+        f"<h3>Data fingerprint</h3>{table_html(fp)}"
+    )
