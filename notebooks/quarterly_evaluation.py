@@ -11,12 +11,6 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # Quarterly program evaluation
-#
-# Did this quarter's coaching, training, mentoring and incentive programs work? Each verdict below comes
-# from the design that fits how the program was rolled out, with an interval and the checks behind it.
-
 # %% tags=["parameters"]
 # Parameters (names and defaults are those of salesinsight.report.params.RunParams).
 quarter = "2026Q4"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from salesinsight.attribution.contribution import (
+    ProgramContribution,
+    program_contribution,
+    program_exposure,
+)
 from salesinsight.attribution.funnel import FunnelGap, funnel_gap
 from salesinsight.attribution.markov import ActivityAttribution, activity_attribution
 from salesinsight.attribution.oaxaca import OaxacaResult, oaxaca_blinder
@@ -22,11 +27,14 @@ __all__ = [
     "IdentityError",
     "MixRate",
     "OaxacaResult",
+    "ProgramContribution",
     "activity_attribution",
     "decompose_change",
     "funnel_gap",
     "lmdi_product",
     "mix_rate",
     "oaxaca_blinder",
+    "program_contribution",
+    "program_exposure",
     "shapley_product",
 ]

@@ -338,7 +338,7 @@ def program_contribution(
                     v = row[c]
                     if not (_finite(v) and float(v) >= 0):
                         problems.append(
-                            f"exposure, program {pid!r}, column {c!r}: {v!r} is not a finite "
+                            f"exposure, program {pid!r}, column {c!r}: {v} is not a finite "
                             "number >= 0"
                         )
                 per = row.get("exposure_per") if "exposure_per" in exp.columns else None

@@ -131,9 +131,7 @@ def _same_arm_sigma2(score: np.ndarray, y: np.ndarray) -> np.ndarray:
     return sig
 
 
-def _match(
-    y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str
-) -> tuple[float, float]:
+def _match(y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str) -> tuple[float, float]:
     """1-NN matching with replacement on ``score``; Abadie-Imbens (2006) variance (M = 1)."""
     t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     sig = np.empty(y.size)
@@ -327,10 +325,16 @@ def aipw(
     )
 
     # ------------------------------------------------------------------ diagnostics
-    balance_before = smd_table(X_df, d == 1)
-    balance_after = smd_table(X_df.loc[keep], ds == 1, weights=weights)
-    balance = balance_after.copy()
-    balance["smd_before"] = balance_before["smd_before"].to_numpy()
+    balance = smd_table(X_df, d == 1).drop(columns="balanced")  # before: all rows, unweighted
+    after = smd_table(X_df.loc[keep], ds == 1, weights=weights)
+    # after weighting (trimmed rows); same yardstick as before: the full sample's pooled sd
+    pooled_sd = np.sqrt((X_df[d == 1].var(ddof=1) + X_df[d == 0].var(ddof=1)).to_numpy() / 2.0)
+    diff = (after["mean_treated_weighted"] - after["mean_control_weighted"]).to_numpy()
+    balance["mean_treated_weighted"] = after["mean_treated_weighted"].to_numpy()
+    balance["mean_control_weighted"] = after["mean_control_weighted"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        balance["smd_after"] = np.where(pooled_sd > 0, diff / pooled_sd, 0.0)
+    balance["balanced"] = balance["smd_after"].abs() < BALANCE_THRESHOLD
     max_after = float(balance["smd_after"].abs().max())
     max_before = float(balance["smd_before"].abs().max())
     wc = weights[ds == 0]

@@ -8,6 +8,7 @@ e.g. an event study) or a counterfactual path (``path``, e.g. synthetic control)
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Mapping
@@ -415,16 +416,21 @@ def normal_interval(estimate: float, se: float, alpha: float = 0.05) -> tuple[fl
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the numerical libraries that shape results (for ``Effect.spec``)."""
+    """Versions of the numerical libraries that shape results (for ``Effect.spec``); a new dict."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> tuple[tuple[str, str], ...]:
     import importlib.metadata as md
 
-    out: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
     for name in ("salesinsight", "numpy", "pandas", "scipy", "statsmodels", "pyfixest"):
         try:
-            out[name] = md.version(name)
+            out.append((name, md.version(name)))
         except md.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)
 
 
 def _check_alpha(alpha: float) -> None:

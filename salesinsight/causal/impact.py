@@ -48,9 +48,7 @@ CAVEAT = (
 _LEVELS = {"local level": "llevel", "local linear trend": "lltrend"}
 
 
-def _fit(
-    y: np.ndarray, X: np.ndarray | None, level: str, seasonal: int | None
-) -> tuple[Any, Any]:
+def _fit(y: np.ndarray, X: np.ndarray | None, level: str, seasonal: int | None) -> tuple[Any, Any]:
     mod = UnobservedComponents(
         y,
         exog=X,
@@ -274,7 +272,9 @@ def impact(
     if intervention not in y_ser.index:
         problems.append(f"impact: intervention {intervention!r} is not in the series index")
     if n_pre < 10:
-        problems.append(f"impact: {n_pre} pre-period observations before {intervention!r}; need >= 10")
+        problems.append(
+            f"impact: {n_pre} pre-period observations before {intervention!r}; need >= 10"
+        )
     X = None
     if covariates is not None:
         if not isinstance(covariates, pd.DataFrame):

@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--params", default=str(REPO_ROOT / "params" / "demo.yaml"))
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     p.add_argument("--no-report", action="store_true", help="stop after the KPI summary")
+    p.add_argument(
+        "--resimulate", action="store_true", help="simulate again even if data/demo/ exists"
+    )
     p.set_defaults(handler=run)
 
 
@@ -40,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     folder = params.data_dir
-    print(f"1/3 simulating demo data into {folder} (seed {args.seed}) ...", flush=True)
-    crm(folder, seed=args.seed)
+    if args.resimulate or not (folder / "truth.json").is_file():
+        print(f"1/3 simulating demo data into {folder} (seed {args.seed}) ...", flush=True)
+        crm(folder, seed=args.seed)
+    else:
+        print(f"1/3 using the simulated demo data in {folder} (--resimulate to redo it)")
     print("2/3 validating ...", flush=True)
     ds = load(folder, validate=True)
     company = panel(ds, grain="quarter", by="company")

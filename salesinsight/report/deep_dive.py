@@ -286,6 +286,10 @@ class DeepDive:
             write_table(frame, tables / f"{name}.csv")
 
 
+def _iso_date(value: Any) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
 def _num(value: Any) -> Any:
     from salesinsight.report.quarterly import _json_num
 
@@ -327,7 +331,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
             f"known: {sorted(programs['program_id'])}"
         )
     prog = {k: (None if pd.isna(v) else v) for k, v in match.iloc[0].to_dict().items()}
-    prog = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in prog.items()}
+    prog = {k: (_iso_date(v) if hasattr(v, "isoformat") else v) for k, v in prog.items()}
     q_start, q_end = params.quarter_bounds()
     notes: list[str] = []
     outcomes = params.outcomes_for(pid)
@@ -451,9 +455,16 @@ def _verdict(
     return v
 
 
+def _evaluate_module() -> Any:
+    """The ``salesinsight.evaluate`` module (the package re-exports a function of that name)."""
+    import importlib
+
+    return importlib.import_module("salesinsight.evaluate")
+
+
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
     """The evaluation's unit panel, enrolment starts and window (built once per deep dive)."""
-    from salesinsight import evaluate as ev_mod
+    ev_mod = _evaluate_module()
 
     frame, periods = ev_mod._unit_panel(ds, unit=str(ev.program["unit"]), grain=params.grain)
     enroll = ds.table("enrollments")
@@ -470,7 +481,7 @@ def _randomization_inference(
     adjustment as the evaluation, treatment permuted at the level of assignment."""
     import dataclasses
 
-    from salesinsight import evaluate as ev_mod
+    ev_mod = _evaluate_module()
     from salesinsight.causal import experiment
 
     frame, starts, window = ri_inputs
@@ -490,7 +501,8 @@ def _randomization_inference(
         balance_required=False,
     )
     effect = dataclasses.replace(effect, outcome=outcome)
-    return Estimate("randomization", "Experiment with randomization inference", effect)
+    label = "Same experiment, randomization-inference p-value"
+    return Estimate("randomization", label, effect)
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -531,7 +543,11 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
                     f"{_fmt(est.effect.ci_low, outcome, True)} to "
                     f"{_fmt(est.effect.ci_high, outcome, True)}"
                 ),
-                "p": _p(est.effect.p_value),
+                "p": _p(
+                    est.effect.extras.get("ri_p_value")
+                    if est.role == "randomization"
+                    else est.effect.p_value
+                ),
                 "units": est.effect.n_units,
                 "obs": est.effect.n_obs,
             }
@@ -563,6 +579,7 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
             "note": d.note,
         }
         for est in o.estimates
+        if est.role != "randomization"  # the same regression: its checks repeat the main ones
         for d in est.effect.diagnostics
     ]
     if diags:

@@ -81,9 +81,38 @@ def number(value: float) -> str:
 
 
 def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
-    """Render a small table with every cell escaped and numbers formatted for reading."""
+    """Render a small table with every cell escaped and numbers formatted for reading.
+
+    Numeric columns are right-aligned, text columns left-aligned (long notes stay readable).
+    """
     shown = df.head(max_rows)
-    formatters = {c: number for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
-    return shown.to_html(
-        index=False, escape=True, formatters=formatters, border=0, classes="si-table", na_rep=""
+    numeric = [
+        pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
+        for c in shown.columns
+    ]
+    floats = [pd.api.types.is_float_dtype(shown[c]) for c in shown.columns]
+
+    def cell(value: object, is_float: bool) -> str:
+        if is_float:
+            return number(value)  # type: ignore[arg-type]
+        try:
+            missing = bool(pd.isna(value))
+        except (TypeError, ValueError):  # list-like cell
+            missing = False
+        return "" if missing else esc(value)
+
+    align = ["right" if n else "left" for n in numeric]
+    head = "".join(
+        f'<th style="text-align:{a}">{esc(c)}</th>'
+        for c, a in zip(shown.columns, align, strict=True)
     )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="text-align:{a}">{cell(v, f)}</td>'
+            for v, a, f in zip(row, align, floats, strict=True)
+        )
+        + "</tr>"
+        for row in shown.itertuples(index=False, name=None)
+    )
+    return f'<table class="si-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -257,6 +257,9 @@ def build_quarter(params: RunParams) -> QuarterReport:
 
     sections: dict[str, Any] = {}
     _run_section(sections, notes, "attribution", lambda: _attribution(ds, params, q_start))
+    _run_section(
+        sections, notes, "contribution", lambda: _contribution(ds, params, company, evaluations)
+    )
     _run_section(sections, notes, "funnel", lambda: _funnel(rep))
     if ds.has("activities"):
         _run_section(sections, notes, "activity", lambda: _activity(ds, q_start, q_end))
@@ -429,24 +432,69 @@ def _verdict_with_adjusted_p(
     return verdict
 
 
+def _previous_quarter(params: RunParams) -> str:
+    from salesinsight.calendar import previous_quarter
+
+    return previous_quarter(params.quarter, fiscal_year_start_month=params.fiscal_year_start_month)
+
+
 def _attribution(ds: Any, params: RunParams, q_start: date) -> Any:
     from salesinsight.attribution import decompose_change
     from salesinsight.metrics import panel
 
-    prev_start = _quarters_back(q_start, 1)
-    q_end = params.quarter_bounds()[1]
     team = panel(
         ds,
         grain="quarter",
         by="team",
         fiscal_year_start_month=params.fiscal_year_start_month,
-        start=prev_start,
-        end=q_end,
+        start=_quarters_back(q_start, 1),
+        end=params.quarter_bounds()[1],
     )
-    labels = sorted(team["period"].unique())
-    if len(labels) < 2:
+    base = _previous_quarter(params)
+    if base not in set(team["period"]):
         return None
-    return decompose_change(team, kpi="revenue", base=labels[-2], current=labels[-1], by="team_id")
+    return decompose_change(team, kpi="revenue", base=base, current=params.quarter, by="team_id")
+
+
+def _contribution(
+    ds: Any, params: RunParams, company: pd.DataFrame, evaluations: dict[str, Any]
+) -> Any:
+    """How much of the quarter's revenue change the evaluated programs account for."""
+    from salesinsight.attribution import program_contribution, program_exposure
+
+    base = _previous_quarter(params)
+    effects, per, exposures = {}, {}, []
+    for pid, ev in evaluations.items():
+        effect = None if ev is None else ev.effects.get("revenue")
+        grain = None if ev is None else ev.spec.get("grain")
+        if effect is None or grain not in ("week", "quarter"):
+            continue
+        if any(d.required and d.passed is False for d in effect.diagnostics):
+            continue  # an estimate whose own checks failed is not added up
+        effects[pid] = effect
+        per[pid] = f"unit_{grain}"
+        exposures.append(
+            program_exposure(
+                ds,
+                pid,
+                base,
+                params.quarter,
+                grain=grain,
+                fiscal_year_start_month=params.fiscal_year_start_month,
+            )
+        )
+    if not effects or base not in set(company["period"]):
+        return None
+    return program_contribution(
+        company,
+        effects,
+        pd.concat(exposures, ignore_index=True),
+        kpi="revenue",
+        base=base,
+        current=params.quarter,
+        effect_per=per,
+        alpha=params.alpha,
+    )
 
 
 def _funnel(rep: pd.DataFrame) -> Any:

@@ -80,6 +80,9 @@ def header_html(report: QuarterReport) -> str:
         f"{_STYLE}<h1>{esc(p.title)}</h1><p class='si-note'>Quarter {esc(p.quarter)} "
         f"({report.quarter_start} to {report.quarter_end}) · data: {esc(p.data_dir.name)} · "
         f"significance level {p.alpha} · seed {p.seed}</p>"
+        "<p>Did this quarter's coaching, training, mentoring and incentive programs work? Each "
+        "verdict below comes from the design that fits how the program was rolled out, with an "
+        "interval and the checks behind it.</p>"
     )
 
 
@@ -285,6 +288,7 @@ def attribution_html(report: QuarterReport) -> str:
     """The quarter's revenue change split into drivers, funnel gaps and activity attribution."""
     parts = [_STYLE]
     for key, title in (
+        ("contribution", "How much of the revenue change the programs account for"),
         ("attribution", "Revenue change vs the previous quarter, by driver (Shapley)"),
         ("funnel", "Where each rep's revenue gap to the team median sits in the funnel"),
         ("activity", "Which activities go with won deals (associational)"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -594,6 +595,7 @@ def _coverage_module():
     )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("coverage_did", mod)  # dataclasses look their module up here
     spec.loader.exec_module(mod)
     return mod
 

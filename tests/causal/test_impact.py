@@ -84,7 +84,12 @@ def test_deterministic_given_seed() -> None:
     y, _ = _weekly(14, tau=1.0)
     a = impact(y, intervention=y.index[75], n_sims=200, seed=5, placebo=False)
     b = impact(y, intervention=y.index[75], n_sims=200, seed=5, placebo=False)
-    assert (a.estimate, a.ci_low, a.ci_high, a.p_value) == (b.estimate, b.ci_low, b.ci_high, b.p_value)
+    assert (a.estimate, a.ci_low, a.ci_high, a.p_value) == (
+        b.estimate,
+        b.ci_low,
+        b.ci_high,
+        b.p_value,
+    )
 
 
 def test_coverage_small_monte_carlo() -> None:

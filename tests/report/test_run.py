@@ -1,0 +1,250 @@
+"""End to end: ``execute_run`` on a small simulated data folder (one notebook run per module).
+
+The data folder is the simulator's, with hostile text planted in it: a program named like a script
+tag, another named like a spreadsheet formula, and a rep named like a script tag. The run uses
+``mask_names: true`` so the same run also checks the pseudonyms.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salesinsight.report.html import pseudonym
+from salesinsight.report.params import ParamsError
+from salesinsight.report.run import RunError, execute_run
+
+HOSTILE = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://example.invalid","click")'
+VERDICTS = {"worked", "harmed", "no detectable effect", "inconclusive"}
+PROGRAMS = ["P_TRAIN", "P_COACH"]
+OUTCOMES = ["win_rate", "follow_ups"]
+REP_ID = re.compile(r"\b(R\d{4}|M\d{2})\b")  # the simulator's rep and manager ids
+
+
+def _plant_hostile_text(folder: Path) -> None:
+    programs = pd.read_csv(folder / "programs.csv", dtype=str, keep_default_na=False)
+    programs.loc[programs["program_id"] == "P_TRAIN", "name"] = f"{HOSTILE} training"
+    programs.loc[programs["program_id"] == "P_COACH", "name"] = FORMULA
+    programs.to_csv(folder / "programs.csv", index=False)
+    reps = pd.read_csv(folder / "reps.csv", dtype=str, keep_default_na=False)
+    reps.loc[reps["rep_id"] == "R0001", "name"] = HOSTILE
+    reps.to_csv(folder / "reps.csv", index=False)
+
+
+def _write_params(path: Path, data_dir: str, **extra: object) -> Path:
+    lines = [
+        "quarter: 2026Q2",
+        f"data_dir: {data_dir}",
+        f"title: {json.dumps('Q2 review ' + HOSTILE)}",
+        f"programs: {json.dumps(PROGRAMS)}",
+        f"outcomes: {json.dumps(OUTCOMES)}",
+        "seed: 5",
+        "mask_names: true",
+        *(f"{k}: {json.dumps(v)}" for k, v in extra.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from salesinsight.simulate import crm
+
+    root = tmp_path_factory.mktemp("e2e")
+    folder = crm(root / "data", seed=11, n_reps=80, quarters=6)
+    _plant_hostile_text(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(sim: Path):
+    """One real run: relative data_dir (resolved against the params file), default destination."""
+    root = sim.parent
+    params = _write_params(root / "q.yaml", "data")
+    result = execute_run(params, reports_root=root / "reports")
+    return result, params, root / "reports"
+
+
+def _page(run) -> str:
+    return run[0].report_html.read_text(encoding="utf-8")
+
+
+def test_run_folder_holds_every_output(run):
+    result, _, reports = run
+    d = result.run_dir
+    assert d == reports / "2026Q2" / result.run_id
+    for name in ("report.html", "notebook.ipynb", "results.json", "manifest.json"):
+        assert (d / name).is_file(), name
+    tables = {p.name for p in (d / "tables").glob("*.csv")}
+    assert {"program_effects.csv", "kpi_company.csv", "kpi_rep.csv"} <= tables
+    # the staging folder was moved into place, nothing else is left beside the run
+    assert sorted(p.name for p in d.parent.iterdir()) == sorted(["LATEST", result.run_id])
+
+
+def test_latest_points_at_the_run(run):
+    result, _, reports = run
+    assert (reports / "2026Q2" / "LATEST").read_text().strip() == result.run_id
+
+
+def test_manifest_fingerprints_every_data_file_and_records_versions(run, sim):
+    result, params, _ = run
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    expected = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(sim.iterdir())
+        if p.is_file()
+    }
+    assert manifest["data_sha256"] == expected
+    assert manifest["status"] == "succeeded"
+    assert manifest["run_id"] == result.run_id
+    assert manifest["seed"] == 5
+    assert Path(manifest["data_dir"]) == sim.resolve()  # relative data_dir resolved
+    for lib in ("python", "salesinsight", "pandas", "numpy", "papermill", "nbconvert"):
+        assert manifest["versions"][lib], lib
+    # the manifest's output hashes match the files actually in the run folder
+    for rel, digest in manifest["outputs_sha256"].items():
+        assert hashlib.sha256((result.run_dir / rel).read_bytes()).hexdigest() == digest, rel
+
+
+def test_results_json_has_every_program_and_outcome(run):
+    results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
+    assert results["quarter"] == "2026Q2"
+    assert sorted(results["programs"]) == sorted(PROGRAMS)
+    for pid in PROGRAMS:
+        outs = results["programs"][pid]["outcomes"]
+        assert sorted(outs) == sorted(OUTCOMES)
+        for name, o in outs.items():
+            assert o["verdict"] in VERDICTS, (pid, name)
+            assert o["reason"]
+            if o["estimate"] is not None:
+                assert o["ci_low"] <= o["estimate"] <= o["ci_high"], (pid, name)
+                assert 0 <= o["p_value"] <= 1
+
+
+def test_report_has_no_code_prompts_scripts_or_external_urls(run):
+    page = _page(run)
+    assert "import salesinsight" not in page
+    assert "build_quarter" not in page
+    assert not re.search(r"In\s*\[\d*\]", page)
+    assert "<script" not in page.lower()
+    assert not re.search(r"(src|href)\s*=\s*[\"']?https?://", page, flags=re.I)
+    assert re.search(r"<html[^>]*\blang=", page)
+    assert "<img" in page and not re.search(r"<img(?![^>]*\balt=)[^>]*>", page)
+
+
+def _escaped_variants(text: str) -> list[str]:
+    return [html.escape(text, quote=True), html.escape(text, quote=False)]
+
+
+def test_report_shows_each_programs_verdict_in_the_summary(run):
+    page = _page(run)
+    results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
+    start = page.index('id="Executive-summary"')
+    summary = page[start : page.index("<h2", start)]
+    # each program's part of the summary runs from its (escaped) name to the next program's
+    where = {}
+    for pid, prog in results["programs"].items():
+        found = [summary.find(v) for v in _escaped_variants(prog["name"]) if v in summary]
+        assert found, f"program {pid} is not named in the executive summary"
+        where[pid] = min(found)
+    bounds = sorted(where.values()) + [len(summary)]
+    for pid, prog in results["programs"].items():
+        chunk = summary[where[pid] : bounds[bounds.index(where[pid]) + 1]]
+        for outcome, o in prog["outcomes"].items():
+            assert outcome in chunk or outcome.replace("_", " ") in chunk, (pid, outcome)
+            assert f">{o['verdict']}<" in chunk, (pid, outcome, o["verdict"])
+
+
+def test_hostile_names_are_escaped_in_the_report(run):
+    page = _page(run)
+    assert HOSTILE not in page
+    assert any(v in page for v in _escaped_variants(f"{HOSTILE} training"))
+    title = re.search(r"<title>(.*?)</title>", page, flags=re.S).group(1)
+    assert html.unescape(title).strip() == "Q2 review " + HOSTILE
+
+
+def test_csv_exports_neutralise_formulas(run):
+    with (run[0].run_dir / "tables" / "program_effects.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    coach = [r for r in rows if r["program_id"] == "P_COACH"]
+    assert coach and all(r["name"] == "'" + FORMULA for r in coach)
+    for path in (run[0].run_dir / "tables").glob("*.csv"):
+        with path.open(encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                assert not any(cell.startswith(("=", "@")) for cell in row), path.name
+
+
+def test_mask_names_replaces_rep_ids_in_tables_and_html(run):
+    d = run[0].run_dir
+    page = _page(run)
+    assert not REP_ID.search(page), REP_ID.search(page)
+    for path in (d / "tables").glob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        assert not REP_ID.search(text), (path.name, REP_ID.search(text))
+    kpi_rep = pd.read_csv(d / "tables" / "kpi_rep.csv")
+    assert pseudonym("R0001") in set(kpi_rep["rep_id"])
+    assert "name" not in kpi_rep.columns
+
+
+def test_existing_destination_without_force_is_an_error(run):
+    result, params, reports = run
+    before = sorted(p.name for p in (reports / "2026Q2").iterdir())
+    with pytest.raises(RunError, match="exists already"):
+        execute_run(params, reports_root=reports)
+    assert sorted(p.name for p in (reports / "2026Q2").iterdir()) == before
+
+
+def test_invalid_params_leave_nothing_on_disk(sim, tmp_path):
+    bad = _write_params(tmp_path / "bad.yaml", str(sim), alpha=3, colour="blue")
+    with pytest.raises(ParamsError) as err:
+        execute_run(bad, reports_root=tmp_path / "reports")
+    assert "alpha" in str(err.value) and "colour" in str(err.value)
+    with pytest.raises(ParamsError):
+        execute_run(bad, out=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_invalid_data_folder_leaves_nothing_on_disk(sim, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(sim, data)
+    reps = pd.read_csv(data / "reps.csv", dtype=str, keep_default_na=False)
+    pd.concat([reps, reps.head(1)]).to_csv(data / "reps.csv", index=False)  # duplicate rep_id
+    params = _write_params(tmp_path / "p.yaml", "data")
+    with pytest.raises(RunError, match="not valid"):
+        execute_run(params, reports_root=tmp_path / "reports")
+    with pytest.raises(RunError, match="not valid"):
+        execute_run(params, out=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.yaml"]
+
+
+@pytest.mark.slow
+def test_forced_rerun_replaces_the_folder_with_identical_results(run):
+    """Reproducibility: the same params on the same data give byte-identical results and tables
+    (timestamps and run ids live only in the manifest); --force replaces the old folder."""
+    result, params, reports = run
+    d = result.run_dir
+    before = {
+        p.relative_to(d).as_posix(): p.read_bytes()
+        for p in [d / "results.json", *sorted((d / "tables").glob("*.csv"))]
+    }
+    (d / "stale-marker.txt").write_text("from the first run")
+    again = execute_run(params, reports_root=reports, force=True)
+    assert again.run_dir == d and again.run_id == result.run_id
+    assert not (d / "stale-marker.txt").exists()
+    after = {
+        p.relative_to(d).as_posix(): p.read_bytes()
+        for p in [d / "results.json", *sorted((d / "tables").glob("*.csv"))]
+    }
+    assert after.keys() == before.keys()
+    for name in before:
+        assert after[name] == before[name], name
+    assert sorted(p.name for p in d.parent.iterdir()) == sorted(["LATEST", result.run_id])
