@@ -204,6 +204,7 @@ def evaluate(
     pre_periods: int | None = None,
     post_periods: int | None = None,
     did_grain: Literal["week", "month", "quarter"] | None = "quarter",
+    end: dt.date | str | None = None,
 ) -> ProgramEvaluation:
     """Evaluate one program on its outcomes with the estimator its design calls for.
 
@@ -229,6 +230,9 @@ def evaluate(
         cohort with its single last pre-treatment period, so a weekly base period makes every
         post-period cell share one week's noise and the pre-trend test carries dozens of
         restrictions; quarters (the usual enrolment rhythm) avoid both.
+    end : date or str, optional
+        Last day of data used (e.g. the report quarter's last day), so re-running a past quarter
+        on a newer data folder gives the same numbers; default: all data.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -261,7 +265,7 @@ def evaluate(
     pre_n = pre_periods if pre_periods is not None else pre_n
     post_n = post_periods if post_periods is not None else post_n
 
-    frame, periods = _unit_panel(ds, unit=unit, grain=grain)
+    frame, periods = _unit_panel(ds, unit=unit, grain=grain, end=end)
     starts = _unit_starts(enroll, frame, periods)
     window = _window(periods, starts, pre_n, post_n)
 
@@ -327,6 +331,7 @@ def evaluate(
         "pre_periods": pre_n,
         "post_periods": post_n,
         "window": (str(window[0].date()), str(window[1].date())),
+        "end": None if end is None else str(end),
         "versions": library_versions(),
     }
     return ProgramEvaluation(
@@ -387,12 +392,14 @@ def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     return program, enroll
 
 
-def _unit_panel(ds: Any, *, unit: str, grain: str) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+def _unit_panel(
+    ds: Any, *, unit: str, grain: str, end: dt.date | str | None = None
+) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     """Panel keyed by ``unit_id`` and period index ``t`` with the columns KPIs need."""
     from salesinsight.metrics import panel
 
     by = "rep" if unit == "rep" else "team"
-    p = panel(ds, grain=grain, by=by)
+    p = panel(ds, grain=grain, by=by, end=end)
     key = "rep_id" if by == "rep" else "team_id"
     p = p.rename(columns={key: "unit_id"})
     p["_exposure"] = p["active"].astype(float) if by == "rep" else p["n_active_reps"].astype(float)

@@ -2,7 +2,13 @@
 
 SMD convention (as in ``cobalt`` / Austin 2009): the difference of (weighted) group means divided by
 the *unweighted* pooled standard deviation ``sqrt((var_treated + var_control) / 2)`` of the original
-sample, so that weighting cannot shrink the yardstick. ``|SMD| < 0.1`` is the usual balance bar.
+sample, so that weighting cannot shrink the yardstick.
+
+Bars: ``|SMD| < 0.1`` when the comparison relies on weighting or matching alone (Austin 2009);
+``|SMD| < 0.25`` when the estimator also adjusts for the covariates with an outcome model (AIPW,
+bias-corrected matching), following the What Works Clearinghouse baseline-equivalence standard
+(differences of 0.05-0.25 sd are acceptable with statistical adjustment, larger ones are not)
+and Stuart (2010).
 """
 
 from __future__ import annotations
@@ -13,10 +19,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BALANCE_THRESHOLD", "check_frame", "raise_problems", "smd", "smd_table"]
+__all__ = [
+    "ADJUSTED_BALANCE_THRESHOLD",
+    "BALANCE_THRESHOLD",
+    "check_frame",
+    "raise_problems",
+    "smd",
+    "smd_table",
+]
 
-#: largest absolute standardized mean difference regarded as balanced.
+#: largest absolute standardized mean difference regarded as balanced (weighting/matching only).
 BALANCE_THRESHOLD = 0.1
+#: the same when the estimator also regression-adjusts for the covariates.
+ADJUSTED_BALANCE_THRESHOLD = 0.25
 
 
 def _weighted_mean(x: np.ndarray, w: np.ndarray | None) -> float:

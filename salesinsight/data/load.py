@@ -32,7 +32,10 @@ _NUMERIC_PREFIXES += ("UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DEC
 def connect(tmpdir: Path) -> duckdb.DuckDBPyConnection:
     """New in-memory DuckDB connection: no progress bar, spills (if any) under ``tmpdir``."""
     con = duckdb.connect(":memory:", config={"temp_directory": str(tmpdir / "duckdb-spill")})
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside a Jupyter kernel without ipywidgets the setting is already off
+        pass
     return con
 
 

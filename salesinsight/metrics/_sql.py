@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from salesinsight.calendar import sql_period_start
+from salesinsight.calendar import sql_period_start, sql_quarter_index
 
 #: activity type -> KPI column
 ACTIVITY_TYPES: dict[str, str] = {
@@ -23,8 +23,6 @@ ACTIVITY_TYPES: dict[str, str] = {
     "other": "other",
 }
 
-#: exact arithmetic for the running pipeline balances (money with up to 6 decimals)
-_MONEY = "DECIMAL(38, 6)"
 
 _WON, _CLOSED = "status = 'won'", "status IN ('won', 'lost')"
 #: an opportunity that can be in the pipeline: open, or closed on/after its creation
@@ -77,12 +75,29 @@ class PanelQuery:
         return sql_period_start(column, self.grain, self.fiscal_year_start_month)
 
     def q(self, column: str) -> str:
-        """(Fiscal) quarter start of a DATE column."""
-        return sql_period_start(column, "quarter", self.fiscal_year_start_month)
+        """(Fiscal) quarter of a DATE column, as the month index of its first month."""
+        return sql_quarter_index(column, self.fiscal_year_start_month)
+
+    def in_last_14_days(self, column: str) -> str:
+        """True when a DATE column falls in the last 14 days of its (fiscal) quarter.
+
+        ``d >= quarter_end - 13`` is ``d + 14`` falling in the next quarter, i.e. in another month
+        that starts a quarter (14 days never skip a whole month).
+        """
+        later = f"({column} + 14)"
+        m = self.fiscal_year_start_month
+        return f"(month({later}) <> month({column}) AND (month({later}) + {12 - m}) % 3 = 0)"
 
 
 def _date(d: dt.date) -> str:
     return f"DATE '{d.isoformat()}'"
+
+
+def _round_money(expr: str) -> str:
+    # Pipeline balances are running sums of additions and removals in floating point; rounding to
+    # 1e-6 of the currency unit removes the representation residue (0.1 + 0.2 - 0.3 = 5.6e-17) so
+    # that an empty pipeline is exactly 0.
+    return f"round({expr}, 6)"
 
 
 def _keys(level: str) -> list[str]:
@@ -90,13 +105,15 @@ def _keys(level: str) -> list[str]:
 
 
 def _periods_cte(pq: PanelQuery) -> str:
-    rows = ",\n    ".join(f"({_date(s)}, {_date(e)}, {_date(q)})" for s, e, q, _ in pq.periods)
-    return f"periods(period_start, period_end, q_start) AS (VALUES\n    {rows})"
+    rows = ",\n    ".join(
+        f"({_date(s)}, {_date(e)}, {q.year * 12 + q.month - 1})" for s, e, q, _ in pq.periods
+    )
+    return f"periods(period_start, period_end, q_idx) AS (VALUES\n    {rows})"
 
 
 def _grid_cte() -> str:
     return """grid AS (
-  SELECT r.rep_id, r.team_id, p.period_start, p.period_end, p.q_start,
+  SELECT r.rep_id, r.team_id, p.period_start, p.period_end, p.q_idx,
          COALESCE(r.hire_date <= p.period_end, TRUE)
            AND (r.termination_date IS NULL OR r.termination_date >= p.period_start) AS active,
          COALESCE(r.termination_date BETWEEN p.period_start AND p.period_end, FALSE) AS terminated
@@ -118,11 +135,7 @@ def _activities_cte(pq: PanelQuery) -> str:
 def _opportunity_ctes(pq: PanelQuery) -> list[str]:
     lo, hi = _date(pq.lo), _date(pq.hi)
     qlo, qhi = _date(pq.quarter_lo), _date(pq.quarter_hi)
-    # Quarter aggregates (quarter-end concentration) need whole quarters, so closed deals are read
-    # from the first day of the first quarter to the last day of the last one; the period
-    # aggregates keep only the grid's periods.
-    quarter_end = f"(CAST({pq.q('close_date')} + INTERVAL 3 MONTH AS DATE) - 1)"
-    amount = f"CAST(COALESCE(amount, 0) AS {_MONEY})"
+    amount = "COALESCE(amount, 0)"
     created = f"""created AS MATERIALIZED (
   SELECT rep_id, {pq.p("created_date")} AS period_start, count(*) AS opps_created,
          sum({amount}) FILTER (WHERE {_PIPELINE_ELIGIBLE}) AS pipe_add_value,
@@ -130,34 +143,39 @@ def _opportunity_ctes(pq: PanelQuery) -> list[str]:
   FROM opportunities
   WHERE created_date BETWEEN {lo} AND {hi}
   GROUP BY ALL)"""
-    closed_pq = f"""closed_pq AS MATERIALIZED (
-  SELECT rep_id, {pq.p("close_date")} AS period_start, {pq.q("close_date")} AS q_start,
+    median = (
+        f"median(amount) FILTER (WHERE {_WON}) AS median_deal_size"
+        if pq.level == "rep"
+        else "CAST(NULL AS DOUBLE) AS median_deal_size"  # pooled over the team: see _median_cte
+    )
+    closed = f"""closed AS MATERIALIZED (
+  SELECT rep_id, {pq.p("close_date")} AS period_start,
          count(*) FILTER (WHERE {_WON}) AS opps_won,
          count(*) FILTER (WHERE status = 'lost') AS opps_lost,
          sum(amount) FILTER (WHERE {_WON}) AS revenue,
-         COALESCE(sum(amount) FILTER (WHERE {_WON} AND close_date >= {quarter_end} - 13), 0)
-           AS rev_last14,
          sum(close_date - created_date) FILTER (WHERE {_WON}) AS cycle_sum,
          sum({amount}) FILTER (WHERE close_date >= created_date) AS pipe_rm_value,
-         count(*) FILTER (WHERE close_date >= created_date) AS pipe_rm_n
+         count(*) FILTER (WHERE close_date >= created_date) AS pipe_rm_n,
+         {median}
   FROM opportunities
-  WHERE {_CLOSED} AND close_date BETWEEN {qlo} AND {qhi}
+  WHERE {_CLOSED} AND close_date BETWEEN {lo} AND {hi}
   GROUP BY ALL)"""
-    closed = """closed AS MATERIALIZED (
-  SELECT rep_id, period_start, sum(opps_won) AS opps_won, sum(opps_lost) AS opps_lost,
-         sum(revenue) AS revenue, sum(cycle_sum) AS cycle_sum,
-         sum(pipe_rm_value) AS pipe_rm_value, sum(pipe_rm_n) AS pipe_rm_n
-  FROM closed_pq GROUP BY ALL)"""
-    quarterly = """quarterly AS (
-  SELECT rep_id, q_start, sum(revenue) AS q_revenue, sum(rev_last14) AS q_rev_last14
-  FROM closed_pq GROUP BY ALL)"""
+    # Quarter-end concentration needs whole quarters, so won deals are read from the first day of
+    # the first quarter to the last day of the last one, whatever the panel range.
+    quarterly = f"""quarterly AS (
+  SELECT rep_id, {pq.q("close_date")} AS q_idx, sum(amount) AS q_revenue,
+         COALESCE(sum(amount) FILTER (WHERE {pq.in_last_14_days("close_date")}), 0)
+           AS q_rev_last14
+  FROM opportunities
+  WHERE {_WON} AND close_date BETWEEN {qlo} AND {qhi}
+  GROUP BY ALL)"""
     opening = f"""opening AS (
   SELECT rep_id, sum({amount}) AS open_value, count(*) AS open_n
   FROM opportunities
   WHERE created_date < {lo} AND {_PIPELINE_ELIGIBLE}
     AND (status = 'open' OR close_date >= {lo})
   GROUP BY ALL)"""
-    return [created, closed_pq, closed, quarterly, opening]
+    return [created, closed, quarterly, opening]
 
 
 def _csat_cte(pq: PanelQuery) -> str:
@@ -215,6 +233,7 @@ def _base_cte(pq: PanelQuery) -> str:
         "COALESCE(cl.opps_lost, 0) AS opps_lost",
         "COALESCE(cl.revenue, 0) AS revenue",
         "cl.cycle_sum AS cycle_sum",
+        "cl.median_deal_size",
         "qa.quota AS quota" if pq.has_quotas else "CAST(NULL AS DOUBLE) AS quota",
         "cs.csat_sum AS csat_sum" if pq.has_csat else "CAST(NULL AS DOUBLE) AS csat_sum",
         "COALESCE(cs.csat_n, 0) AS csat_n" if pq.has_csat else "CAST(NULL AS BIGINT) AS csat_n",
@@ -228,7 +247,7 @@ def _base_cte(pq: PanelQuery) -> str:
     joins = [
         "LEFT JOIN created AS c ON c.rep_id = g.rep_id AND c.period_start = g.period_start",
         "LEFT JOIN closed AS cl ON cl.rep_id = g.rep_id AND cl.period_start = g.period_start",
-        "LEFT JOIN quarterly AS qr ON qr.rep_id = g.rep_id AND qr.q_start = g.q_start",
+        "LEFT JOIN quarterly AS qr ON qr.rep_id = g.rep_id AND qr.q_idx = g.q_idx",
         "LEFT JOIN running AS ru ON ru.rep_id = g.rep_id AND ru.period_start = g.period_start",
     ]
     if pq.has_activities:
@@ -261,12 +280,12 @@ def _level_cte(pq: PanelQuery) -> str:
     with_quota = "quota IS NOT NULL"
     at_quota = "active AND quota > 0 AND revenue >= quota"
     if pq.level == "rep":  # one grid row per rep and period already: no aggregation
-        cols = [*keys, "period_start", *_SUMMED]
+        cols = [*keys, "period_start", *_SUMMED, "median_deal_size"]
         cols += [
-            "CAST(pipeline_end AS DOUBLE) AS pipeline_value",
+            f"{_round_money('pipeline_end')} AS pipeline_value",
             "n_open_end",
             f"CASE WHEN {with_quota} THEN revenue END AS revenue_with_quota",
-            f"CAST(CASE WHEN {with_quota} THEN pipeline_start END AS DOUBLE)"
+            f"CASE WHEN {with_quota} THEN {_round_money('pipeline_start')} END"
             " AS pipeline_start_with_quota",
             "active",
             "CAST(active AS BIGINT) AS n_active_reps",
@@ -281,10 +300,10 @@ def _level_cte(pq: PanelQuery) -> str:
     group = ", ".join([*keys, "period_start"])
     cols = [f"sum({c}) AS {c}" for c in _SUMMED]
     cols += [
-        "CAST(sum(pipeline_end) AS DOUBLE) AS pipeline_value",
+        f"{_round_money('sum(pipeline_end)')} AS pipeline_value",
         "sum(n_open_end) AS n_open_end",
         f"sum(revenue) FILTER (WHERE {with_quota}) AS revenue_with_quota",
-        f"CAST(sum(pipeline_start) FILTER (WHERE {with_quota}) AS DOUBLE)"
+        f"{_round_money(f'sum(pipeline_start) FILTER (WHERE {with_quota})')}"
         " AS pipeline_start_with_quota",
         "bool_or(active) AS active",
         "count(*) FILTER (WHERE active) AS n_active_reps",
@@ -325,7 +344,7 @@ def _final_select(pq: PanelQuery) -> str:
         f"{win_rate} AS win_rate",
         "revenue",
         f"{avg_deal} AS avg_deal_size",
-        "m.median_deal_size",
+        "median_deal_size",
         f"{cycle} AS cycle_days",
         "quota",
         "revenue_with_quota / NULLIF(quota, 0) AS attainment",
@@ -348,11 +367,15 @@ def _final_select(pq: PanelQuery) -> str:
         "q_rev_last14 / NULLIF(q_revenue, 0) AS quarter_end_concentration",
         "n_at_quota / NULLIF(n_with_quota, 0) AS share_at_quota",
     ]
-    on = " AND ".join(f"m.{k} IS NOT DISTINCT FROM l.{k}" for k in [*keys, "period_start"])
     order = ", ".join([*[f"l.{k}" for k in keys], "l.period_start"])
     select = ",\n       ".join(cols)
+    if pq.level == "rep":  # the rep's median comes with its closed-deal aggregates
+        source = "lvl AS l"
+    else:
+        on = " AND ".join(f"m.{k} IS NOT DISTINCT FROM l.{k}" for k in [*keys, "period_start"])
+        source = f"lvl AS l LEFT JOIN med AS m ON {on}"
     return f"""SELECT {select}
-FROM lvl AS l LEFT JOIN med AS m ON {on}
+FROM {source}
 ORDER BY {order}"""
 
 
@@ -366,7 +389,9 @@ def panel_sql(pq: PanelQuery) -> str:
         ctes.append(_csat_cte(pq))
     if pq.has_quotas:
         ctes.append(_quota_cte())
-    ctes += [_running_cte(), _base_cte(pq), _level_cte(pq), _median_cte(pq)]
+    ctes += [_running_cte(), _base_cte(pq), _level_cte(pq)]
+    if pq.level != "rep":
+        ctes.append(_median_cte(pq))
     return "WITH " + ",\n".join(ctes) + "\n" + _final_select(pq)
 
 

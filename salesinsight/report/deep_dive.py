@@ -64,7 +64,7 @@ class Estimate:
     Attributes
     ----------
     role : str
-        ``"main"`` (the evaluation's design), ``"cs_simple"``, ``"cs_dynamic"``, ``"twfe"`` or
+        ``"main"`` (the evaluation's design), ``"cs_dynamic"`` (event study), ``"twfe"`` or
         ``"randomization"``.
     label : str
         Words for the report, e.g. "Two-way fixed effects (TWFE)".
@@ -213,7 +213,10 @@ class DeepDive:
             for o in self.by_outcome
             if isinstance(o.naive, pd.DataFrame) and len(o.naive)
         ]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if not parts:
+            return pd.DataFrame()
+        frame = pd.concat(parts, ignore_index=True)
+        return frame[["outcome", *[c for c in frame.columns if c != "outcome"]]]
 
     def results(self) -> dict[str, Any]:
         """Every headline number as plain JSON-able values (no timestamps: reproducible)."""
@@ -353,6 +356,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
             alpha=params.alpha,
             seed=params.seed,
             correction=params.correction,
+            end=params.quarter_bounds()[1],
         )
     except Exception as exc:  # reported in the deep dive, never a crash
         notes.append(f"The program could not be evaluated: {type(exc).__name__}: {exc}")
@@ -466,7 +470,9 @@ def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
     """The evaluation's unit panel, enrolment starts and window (built once per deep dive)."""
     ev_mod = _evaluate_module()
 
-    frame, periods = ev_mod._unit_panel(ds, unit=str(ev.program["unit"]), grain=params.grain)
+    frame, periods = ev_mod._unit_panel(
+        ds, unit=str(ev.program["unit"]), grain=params.grain, end=params.quarter_bounds()[1]
+    )
     enroll = ds.table("enrollments")
     enroll = enroll[enroll["program_id"] == ev.program["program_id"]]
     starts = ev_mod._unit_starts(enroll, frame, periods)
@@ -511,14 +517,19 @@ def header_html(dive: DeepDive) -> str:
     from salesinsight.report.sections import _STYLE
 
     p, prog = dive.params, dive.program
+    spec = getattr(dive.evaluation, "spec", {}) or {}
+    window = (
+        f" · analysis window {spec['window'][0]} to {spec['window'][1]}"
+        if spec.get("window")
+        else ""
+    )
     desc = f"<p>{esc(prog['description'])}</p>" if prog.get("description") else ""
     return (
         f"{_STYLE}<h1>{esc(p.title)}: {esc(prog.get('name', dive.program_id))}</h1>"
         f"<p class='si-note'>Program {esc(dive.program_id)} ({esc(prog.get('kind'))}, design "
         f"{esc(prog.get('design'))}, assigned per {esc(prog.get('unit'))}, started "
-        f"{esc(prog.get('start_date'))}) · evaluated up to the end of {esc(p.quarter)} "
-        f"({dive.quarter_end}) · data: {esc(p.data_dir.name)} · significance level {p.alpha} · "
-        f"seed {p.seed}</p>{desc}"
+        f"{esc(prog.get('start_date'))}) · report quarter {esc(p.quarter)}{esc(window)} · data: "
+        f"{esc(p.data_dir.name)} · significance level {p.alpha} · seed {p.seed}</p>{desc}"
         + "<ul>"
         + "".join(
             f"<li>{badge(o.verdict)} <b>{esc(o.outcome)}</b>: {esc(o.reason)}</li>"
@@ -599,8 +610,8 @@ def _p(value: Any) -> str:
 
 def _twfe_gap(o: OutcomeDive) -> str:
     by_role = {e.role: e.effect for e in o.estimates}
-    cs, fe = by_role.get("cs_simple"), by_role.get("twfe")
-    if cs is None or fe is None:
+    cs, fe = by_role.get("main"), by_role.get("twfe")
+    if cs is None or fe is None or not str(cs.method).startswith("staggered_did"):
         return ""
     return (
         f"TWFE says {fe.estimate:.4g}, Callaway & Sant'Anna {cs.estimate:.4g} on the same panel; "
@@ -627,7 +638,8 @@ def plot_outcome(dive: DeepDive, outcome: str) -> None:
             ax.text(0.5, 0.5, f"no picture: {exc}", ha="center", va="center", wrap=True)
         ax.set_title(f"{outcome.replace('_', ' ')}: {est.label}", fontsize=10)
     fig.tight_layout()
-    _show(fig)
+    labels = ", ".join(e.label for e in drawable)
+    _show(fig, f"Program {dive.program_id}, effect on {outcome} over time: {labels}")
 
 
 def naive_html(dive: DeepDive) -> str:
@@ -639,6 +651,8 @@ def naive_html(dive: DeepDive) -> str:
     if frame.empty:
         parts.append("<p>No naive comparisons are available for this program.</p>")
     else:
+        design = {o.outcome: o.main.estimate for o in dive.by_outcome if o.main is not None}
+        frame.insert(2, "design estimate", frame["outcome"].map(design).astype(float))
         if dive.params.mask_names:
             frame = mask_frame(frame)
         parts.append(table_html(frame))

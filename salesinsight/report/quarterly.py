@@ -347,6 +347,7 @@ def _evaluate_programs(
                 min_effect=absolute,
                 seed=params.seed,
                 correction=params.correction,
+                end=q_end,
             )
         except Exception as exc:
             notes.append(f"Program {pid} could not be evaluated: {type(exc).__name__}: {exc}")
@@ -423,11 +424,11 @@ def _verdict_with_adjusted_p(
     from salesinsight.causal import Verdict
 
     verdict = effect.verdict(min_effect=min_effect, alpha=alpha)
-    if verdict.label in ("worked", "harmed") and p_adj is not None and p_adj > alpha:
+    if verdict.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
         return Verdict(
             "inconclusive",
             f"{verdict.reason} But after correcting for testing several outcomes the p-value is "
-            f"{p_adj:.3g} > {alpha}, so it may be chance.",
+            f"{p_adj:.3g}, not below {alpha}, so it may be chance.",
         )
     return verdict
 

@@ -31,6 +31,7 @@ _STYLE = """<style>
 .si-table th,.si-table td{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}
 .si-table th:first-child,.si-table td:first-child{text-align:left}
 .si-note{color:#555;font-size:13px}
+pre.si-note{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
 .si-summary>li{margin-bottom:8px}
 .si-outcomes{list-style:none;padding-left:12px;font-size:13px}
 .si-outcomes li{margin:2px 0}
@@ -111,9 +112,13 @@ def _headline(rows: list[Any]) -> str:
     if null:
         parts.append("no effect worth acting on for " + ", ".join(null))
     if not parts:
-        reasons = {r.reason for r in rows if r.estimate is None}
-        if reasons and all(r.estimate is None for r in rows):
-            return "Not evaluated: " + "; ".join(sorted(reasons))
+        if all(r.estimate is None for r in rows):
+            return "Not evaluated: " + "; ".join(sorted({r.reason for r in rows}))
+        if any("diagnostic" in r.reason for r in rows):
+            return (
+                "Inconclusive: a check behind the design failed (see below), so its estimates "
+                "cannot be trusted yet."
+            )
         return "Inconclusive: the data cannot yet tell whether it changed anything (details below)."
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
@@ -322,6 +327,10 @@ def plot_attribution(report: QuarterReport) -> None:
 
 def _summary_text(obj: Any, report: QuarterReport) -> str:
     text = obj.summary() if hasattr(obj, "summary") else ""
+    lines = text.splitlines()
+    limit = 4 + 2 * report.params.top_n
+    if len(lines) > limit:
+        text = "\n".join([*lines[:limit], f"... ({len(lines) - limit} more lines in the tables)"])
     if report.params.mask_names and "rep_id" in report.kpi_rep:
         for rid in report.kpi_rep["rep_id"].dropna().unique():
             text = text.replace(str(rid), pseudonym(rid))

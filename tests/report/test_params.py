@@ -42,10 +42,14 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 
 def test_dates_parsed_and_cross_checked_against_quarter(tmp_path):
-    ok = load_params(_write(tmp_path, "quarter: 2026Q2\ndata_dir: data\nwarning_as_of: 2026-05-15\n"))
+    ok = load_params(
+        _write(tmp_path, "quarter: 2026Q2\ndata_dir: data\nwarning_as_of: 2026-05-15\n")
+    )
     assert ok.warning_as_of == date(2026, 5, 15)
     with pytest.raises(ParamsError, match="outside quarter 2026Q2"):
-        load_params(_write(tmp_path, "quarter: 2026Q2\ndata_dir: data\nwarning_as_of: 2026-07-01\n"))
+        load_params(
+            _write(tmp_path, "quarter: 2026Q2\ndata_dir: data\nwarning_as_of: 2026-07-01\n")
+        )
     with pytest.raises(ParamsError, match="warning_as_of"):
         load_params(_write(tmp_path, "quarter: 2026Q2\ndata_dir: data\nwarning_as_of: soon\n"))
 
@@ -54,7 +58,9 @@ def test_fiscal_label_must_agree_with_fiscal_start(tmp_path):
     with pytest.raises(ParamsError, match="fiscal label"):
         load_params(_write(tmp_path, "quarter: FY2027Q1\ndata_dir: data\n"))
     with pytest.raises(ParamsError, match="FY2027Q1"):
-        load_params(_write(tmp_path, "quarter: 2026Q1\ndata_dir: data\nfiscal_year_start_month: 2\n"))
+        load_params(
+            _write(tmp_path, "quarter: 2026Q1\ndata_dir: data\nfiscal_year_start_month: 2\n")
+        )
     fy = load_params(
         _write(tmp_path, "quarter: FY2027Q1\ndata_dir: data\nfiscal_year_start_month: 2\n")
     )
@@ -64,7 +70,9 @@ def test_fiscal_label_must_agree_with_fiscal_start(tmp_path):
 
 def test_min_effect_absolute_and_relative():
     params = RunParams(quarter="2026Q2", data_dir=Path("."), min_effect={"revenue": "3%"})
-    assert params.min_effect_for("revenue", baseline=2000.0) == pytest.approx(60.0, rel=0, abs=1e-12)
+    assert params.min_effect_for("revenue", baseline=2000.0) == pytest.approx(
+        60.0, rel=0, abs=1e-12
+    )
     assert params.min_effect_for("win_rate", baseline=0.2) == 0.0  # not listed -> 0
     with pytest.raises(ValueError, match="neither a number nor"):
         RunParams(quarter="2026Q2", data_dir=Path("."), min_effect={"revenue": "three"})

@@ -248,3 +248,43 @@ def test_forced_rerun_replaces_the_folder_with_identical_results(run):
     for name in before:
         assert after[name] == before[name], name
     assert sorted(p.name for p in d.parent.iterdir()) == sorted(["LATEST", result.run_id])
+
+
+@pytest.mark.browser
+def test_real_browser_renders_summary_and_every_verdict(run, tmp_path):
+    """Headless Chromium loads the report: the DOM has the executive summary and each verdict."""
+    import subprocess
+
+    from salesinsight.report.pdf import chromium_args, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    url = run[0].report_html.resolve().as_uri()
+    dom = subprocess.run(
+        [chromium, *chromium_args(str(tmp_path / "profile")), "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "Executive summary" in dom
+    results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
+    for prog in results["programs"].values():
+        for res in prog["outcomes"].values():
+            assert res["verdict"] in dom
+    assert "<script>alert(1)</script>" not in dom  # the planted name stayed text
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            *chromium_args(str(tmp_path / "profile2")),
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            url,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000  # a real picture, not an empty page
