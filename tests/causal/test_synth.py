@@ -148,6 +148,27 @@ def test_recovers_planted_effect_and_rejects() -> None:
     assert e.path[["cf_low", "cf_high"]].notna().all().all()
 
 
+def test_interval_inverts_the_standardised_gap_test() -> None:
+    # recompute the interval from the placebo table by hand: statistic |mean gap| / pre-RMSPE,
+    # 39 placebos, k = floor(0.05 * 40) = 2 -> critical value = 2nd largest placebo statistic
+    df, _ = _factor_panel(7, effect=1.0)
+    e = synthetic_control(
+        df, outcome="revenue", unit="team", time="week", treated="u00", treatment_time=30
+    )
+    pl = e.extras["placebos"]
+    stat = (pl["estimate"].abs() / pl["pre_rmspe"]).sort_values(ascending=False).to_numpy()
+    crit = stat[1]
+    pre = e.extras["pre_rmspe"]["u00"]
+    assert_allclose(
+        [e.ci_low, e.ci_high],
+        [e.estimate - crit * pre, e.estimate + crit * pre],
+        rtol=1e-12,
+        atol=0,
+    )
+    p_gap = (1 + np.sum(stat >= abs(e.estimate) / pre)) / 40
+    assert_allclose(e.extras["p_value_mean_gap"], p_gap, rtol=0, atol=1e-12)
+
+
 def test_null_effect_interval_covers_zero() -> None:
     df, _ = _factor_panel(2, effect=0.0)
     e = synthetic_control(

@@ -574,3 +574,68 @@ def test_cli_csv_neutralises_formulas(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text
     assert ",=HYPERLINK" not in text and '"=HYPERLINK' not in text
+
+
+# --------------------------------------------------------------------------- packed counting
+@pytest.mark.parametrize(("bits", "expected_calls"), [(3, [3]), (1, [1, None])])
+def test_packed_activity_counts_and_overflow_fallback(tiny, monkeypatch, bits, expected_calls):
+    import functools
+    import sys
+
+    from salesinsight.metrics._sql import PanelQuery, panel_sql
+
+    module = sys.modules["salesinsight.metrics.panel"]
+    reference = panel(tiny, grain="month", by="team")
+    calls = []
+
+    def recording_sql(pq):
+        calls.append(pq.activity_field_bits)
+        return panel_sql(pq)
+
+    # 1-bit fields hold at most 1 per type: R1's 2 January follow-ups overflow (the team's
+    # 5 + 2 activities are flagged) and the panel is recomputed with one aggregate per type;
+    # 3-bit fields hold up to 7, more than any rep-month here
+    monkeypatch.setattr(
+        module, "PanelQuery", functools.partial(PanelQuery, activity_field_bits=bits)
+    )
+    monkeypatch.setattr(module, "panel_sql", recording_sql)
+    got = panel(tiny, grain="month", by="team")
+    assert calls == expected_calls
+    pd.testing.assert_frame_equal(got, reference)
+
+
+def test_packed_overflow_is_flagged(tiny):
+    import dataclasses
+
+    from salesinsight.metrics._sql import panel_sql
+    from salesinsight.metrics.panel import build_query
+
+    pq = build_query(tiny, grain="month", by="rep", fiscal_year_start_month=1, start=None, end=None)
+    raw = tiny.con.execute(panel_sql(dataclasses.replace(pq, activity_field_bits=1))).df()
+    r1_jan = (raw["rep_id"] == "R1") & (raw["period"] == "2026-01")
+    assert raw.loc[r1_jan, "_act_overflow"].item()
+    # without the fallback the carry corrupts the counts: 2 follow-ups do not fit a 1-bit field
+    assert raw.loc[r1_jan, "follow_ups"].item() != 2
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 12])
+def test_last_14_days_of_quarter_sql(m: int) -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from salesinsight.calendar import period_end
+    from salesinsight.metrics._sql import PanelQuery
+
+    pq = PanelQuery("week", m, "rep", (), True, True, True)
+    sql = (
+        f"SELECT d, {pq.in_last_14_days('d')} FROM range(DATE '2025-01-01', DATE '2027-01-01', "
+        "INTERVAL 1 DAY) t(d)"
+    )
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT CAST(d AS DATE), flag FROM ({sql}) x(d, flag)").fetchall()
+    con.close()
+    for d, flag in rows:
+        # definition: close_date >= quarter end - 13 days
+        expected = d >= period_end(d, "quarter", m) - dt.timedelta(days=13)
+        assert flag == expected, d
