@@ -382,7 +382,8 @@ def sql_period_start(expr: str, grain: str, fiscal_year_start_month: int = 1) ->
         return f"({d} - CAST(isodow({d}) - 1 AS INTEGER))"
     if grain == "month":
         return f"({d} - CAST(dayofmonth({d}) - 1 AS INTEGER))"
-    return f"make_date({sql_quarter_index(expr, m)} // 12, {sql_quarter_index(expr, m)} % 12 + 1, 1)"
+    idx = sql_quarter_index(expr, m)
+    return f"make_date({idx} // 12, {idx} % 12 + 1, 1)"
 
 
 def sql_quarter_index(expr: str, fiscal_year_start_month: int = 1) -> str:

@@ -64,13 +64,30 @@ def run(args: argparse.Namespace) -> int:
     results = json.loads(result.results_json.read_text(encoding="utf-8"))
     truth_path = folder / "truth.json"
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else {}
-    print("\nVerdicts (true effects from the simulator's truth.json beside them):")
+    print("\nVerdicts, beside the true effects planted by the simulator (truth.json):")
     for pid, prog in results["programs"].items():
-        true_effects = truth.get("programs", {}).get(pid, {}).get("effects", {})
+        planted = truth.get("programs", {}).get(pid, {})
         for outcome, res in prog["outcomes"].items():
-            est = res.get("estimate")
-            shown = "   n/a" if est is None else f"{est:+.4g}"
-            true = true_effects.get(outcome, 0.0)
-            print(f"  {pid:<10} {outcome:<11} {res['verdict']:<21} estimate {shown}  truth {true}")
+            print(
+                f"  {pid:<10} {outcome:<11} {res['verdict']:<21} {_estimate_text(res):<26} "
+                f"{_truth_text(planted, outcome)}"
+            )
     print(f"\nreport: {result.report_html}")
     return 0
+
+
+def _estimate_text(res: dict) -> str:
+    est, base = res.get("estimate"), res.get("baseline")
+    if est is None:
+        return "no estimate"
+    rel = f" ({est / abs(base):+.1%})" if base not in (None, 0) else ""
+    return f"est {est:+.4g}{rel}"
+
+
+def _truth_text(planted: dict, outcome: str) -> str:
+    effects = planted.get("effects", {})
+    if outcome not in effects:
+        return "truth: no direct effect planted"
+    scale = planted.get("effect_scale", {}).get(outcome, "absolute")
+    value = effects[outcome]
+    return f"truth {value:+.1%} relative" if scale == "relative" else f"truth {value:+.4g}"

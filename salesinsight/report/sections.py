@@ -101,9 +101,10 @@ def _effect_text(r: Any) -> str:
 
 def _headline(rows: list[Any]) -> str:
     """One plain sentence per program from its outcome verdicts."""
-    worked = [r.outcome for r in rows if r.verdict == "worked"]
-    harmed = [r.outcome for r in rows if r.verdict == "harmed"]
-    null = [r.outcome for r in rows if r.verdict == "no detectable effect"]
+    def names(label: str) -> list[str]:
+        return [r.outcome.replace("_", " ") for r in rows if r.verdict == label]
+
+    worked, harmed, null = names("worked"), names("harmed"), names("no detectable effect")
     parts = []
     if worked:
         parts.append("it worked on " + ", ".join(worked))
