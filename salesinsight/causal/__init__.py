@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+from salesinsight.causal.aipw import aipw
 from salesinsight.causal.did import staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict
 from salesinsight.causal.experiment import experiment
+from salesinsight.causal.heterogeneity import ConditionalEffects, dr_learner, heterogeneity
+from salesinsight.causal.impact import impact
+from salesinsight.causal.matched_did import matched_did
+from salesinsight.causal.sensitivity import e_value, robustness_value
 from salesinsight.causal.synth import synthetic_control
 from salesinsight.causal.twfe import twfe
 
 __all__ = [
+    "ConditionalEffects",
     "Diagnostic",
     "Effect",
     "Verdict",
+    "aipw",
+    "dr_learner",
+    "e_value",
     "experiment",
+    "heterogeneity",
+    "impact",
+    "matched_did",
+    "robustness_value",
     "staggered_did",
     "synthetic_control",
     "twfe",
 ]
-
-# Estimator modules still being written are imported only once they exist (guards removed then).
-try:
-    from salesinsight.causal.impact import impact
-
-    __all__ += ["impact"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass
-try:
-    from salesinsight.causal.aipw import aipw
-
-    __all__ += ["aipw"]
-except ImportError:  # pragma: no cover - module not written yet
-    pass

@@ -356,7 +356,8 @@ class Effect:
         return frame
 
     def plot(self, ax: Any = None) -> Any:
-        """Event-study plot from ``terms`` or counterfactual plot from ``path``; returns the Axes."""
+        """Counterfactual plot from ``path`` when present, else the ``terms`` (event study);
+        returns the Axes."""
         if self.terms is None and self.path is None:
             raise ValueError(
                 f"nothing to plot for method {self.method!r}: this Effect has neither `terms` "
@@ -366,8 +367,9 @@ class Effect:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
-        if self.terms is not None:
+        if self.path is None:
             t = self.terms
+            assert t is not None
             x = pd.to_numeric(t["term"], errors="coerce")
             numeric = bool(x.notna().all())
             xs = x.to_numpy(dtype=float) if numeric else np.arange(len(t), dtype=float)

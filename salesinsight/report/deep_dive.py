@@ -11,7 +11,6 @@ randomization-inference p-value (treatment permuted at the level of assignment).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.report.html import badge, esc, mask_frame, table_html
+from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
 
 __all__ = [
@@ -276,17 +276,7 @@ class DeepDive:
 
     def save(self, folder: str | Path) -> None:
         """Write ``results.json`` and ``tables/<name>.csv`` into ``folder``."""
-        from salesinsight.export import write_table
-
-        folder = Path(folder)
-        (folder / "results.json").write_text(
-            json.dumps(self.results(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        tables = folder / "tables"
-        tables.mkdir(exist_ok=True)
-        for name, frame in self.tables().items():
-            write_table(frame, tables / f"{name}.csv")
+        save_outputs(folder, self.results(), self.tables())
 
 
 def _iso_date(value: Any) -> str:
@@ -294,9 +284,7 @@ def _iso_date(value: Any) -> str:
 
 
 def _num(value: Any) -> Any:
-    from salesinsight.report.quarterly import _json_num
-
-    return _json_num(value)
+    return json_value(value)
 
 
 # -- building -------------------------------------------------------------------------------

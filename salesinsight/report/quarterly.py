@@ -8,17 +8,16 @@ a note (never a crash); a section that fails is reported with its error in the a
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from salesinsight.report.outputs import json_value as _json_num
+from salesinsight.report.outputs import save_outputs
 from salesinsight.report.params import RunParams
 
 __all__ = ["ProgramRow", "QuarterReport", "build_quarter"]
@@ -186,31 +185,7 @@ class QuarterReport:
 
     def save(self, folder: str | Path) -> None:
         """Write ``results.json`` and ``tables/<name>.csv`` into ``folder``."""
-        from salesinsight.export import write_table
-
-        folder = Path(folder)
-        (folder / "results.json").write_text(
-            json.dumps(self.results(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        tables = folder / "tables"
-        tables.mkdir(exist_ok=True)
-        for name, frame in self.tables().items():
-            write_table(frame, tables / f"{name}.csv")
-
-
-def _json_num(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return None if math.isnan(f) or math.isinf(f) else f
+        save_outputs(folder, self.results(), self.tables())
 
 
 # -- building -------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def _effect_text(r: Any) -> str:
 
 def _headline(rows: list[Any]) -> str:
     """One plain sentence per program from its outcome verdicts."""
+
     def names(label: str) -> list[str]:
         return [r.outcome.replace("_", " ") for r in rows if r.verdict == label]
 
@@ -342,21 +343,60 @@ def _summary_text(obj: Any, report: QuarterReport) -> str:
 
 
 def people_html(report: QuarterReport) -> str:
-    """Capability profiles and early warnings (top items; names masked when asked)."""
+    """Capability profiles and early warnings: the top items only (names masked when asked)."""
     parts = [_STYLE]
     n = report.params.top_n
-    for key, title in (("profiles", "Capability profiles"), ("warnings", "Early warnings")):
-        obj = report.sections.get(key)
-        if obj is None:
-            parts.append(f"<p>{esc(title)}: not available for this data (see the appendix).</p>")
-            continue
-        parts.append(f"<h3>{esc(title)}</h3>")
-        parts.append(f"<pre class='si-note'>{esc(_summary_text(obj, report))}</pre>")
-        frame = obj.to_frame()
-        if report.params.mask_names:
-            frame = mask_frame(frame)
-        parts.append(table_html(frame, max_rows=n))
+    prof = report.sections.get("profiles")
+    if prof is None:
+        parts.append("<p>Capability profiles: not available for this data (see the appendix).</p>")
+    else:
+        f = prof.to_frame()
+        parts.append("<h3>Capability profiles</h3>")
+        parts.append(f"<pre class='si-note'>{esc(_summary_text(prof, report))}</pre>")
+        counts = f["archetype"].value_counts().rename_axis("archetype").reset_index(name="reps")
+        parts.append(table_html(counts))
+        cols = ["rep_id", "team_id", "archetype", "strengths", "weak_spots", "p_high_potential"]
+        top = f.sort_values("p_high_potential", ascending=False).head(n)[cols]
+        parts.append(f"<h4>Highest potential (top {n})</h4>" + table_html(_masked(top, report)))
+        article = f[f["archetype"] == "high activity, low conversion"][cols].head(n)
+        if len(article):
+            parts.append(
+                "<h4>High activity, low conversion: coach closing, not prospecting</h4>"
+                + table_html(_masked(article, report))
+            )
+    ew = report.sections.get("warnings")
+    if ew is None:
+        parts.append("<p>Early warnings: not available for this data (see the appendix).</p>")
+        return "".join(parts)
+    parts.append("<h3>Early warnings</h3>")
+    parts.append(f"<pre class='si-note'>{esc(_summary_text(ew, report))}</pre>")
+    if len(ew.alerts):
+        parts.append("<h4>Drops against the rep's own history</h4>")
+        parts.append(table_html(_masked(ew.alerts[["rep_id", "team_id", "message"]], report)))
+    else:
+        parts.append(
+            f"<p>No drop in activity, win rate or pipeline creation stands out at a false-"
+            f"discovery rate of {report.params.warning_fdr:.0%}.</p>"
+        )
+    reps = ew.reps
+    low = reps.sort_values("p_reach_quota").head(n)[
+        ["rep_id", "team_id", "revenue_to_date", "quota", "expected_revenue", "p_reach_quota"]
+    ]
+    parts.append(f"<h4>Lowest chance of reaching quota (bottom {n})</h4>")
+    parts.append(table_html(_masked(low, report)))
+    thr = report.params.attrition_risk_threshold
+    risk = reps[reps["p_attrition"] >= thr].sort_values("p_attrition", ascending=False)
+    parts.append(f"<h4>Attrition risk of {thr:.0%} or more</h4>")
+    if len(risk):
+        cols = ["rep_id", "team_id", "p_attrition", "p_reach_quota"]
+        parts.append(table_html(_masked(risk.head(n)[cols], report)))
+    else:
+        parts.append(f"<p>No rep's predicted attrition risk reaches {thr:.0%}.</p>")
     return "".join(parts)
+
+
+def _masked(df: pd.DataFrame, report: QuarterReport) -> pd.DataFrame:
+    return mask_frame(df) if report.params.mask_names else df
 
 
 def _notes_html(notes: Any) -> str:

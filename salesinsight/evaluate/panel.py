@@ -1,0 +1,198 @@
+"""Unit panels for program evaluation: KPIs as numerator / denominator, windows, linearization.
+
+Every KPI is a ratio of sums, numerator / denominator (``win_rate`` = won / closed, ``csat`` = sum
+of scores / responses, ``revenue`` = revenue / active rep-periods, ...). Per unit-period outcomes
+for panel estimators are linearized, ``R + (num - R * den) / D`` with ``R`` the treated units'
+pre-period ratio and ``D`` their mean post-period denominator, so that periods with a zero
+denominator are defined and the average effect equals the effect on the ratio of sums to first
+order (exactly when the denominator is unaffected).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEFAULT_OUTCOMES", "KPI_DEFINITIONS", "LOWER_IS_BETTER", "PLACEBO_OUTCOME"]
+
+DEFAULT_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat")
+
+_COUNTS = (
+    "activities",
+    "calls",
+    "visits",
+    "emails",
+    "meetings",
+    "demos",
+    "follow_ups",
+    "other",
+    "opps_created",
+    "opps_won",
+    "opps_lost",
+    "opps_closed",
+    "revenue",
+    "pipeline_value",
+    "terminations",
+)
+#: KPI -> (numerator, denominator); "_exposure" = active rep-periods (rep panel: ``active``;
+#: team panel: ``n_active_reps``). Rates are ratios of sums.
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
+    **{k: (k, "_exposure") for k in _COUNTS},
+    "win_rate": ("opps_won", "opps_closed"),
+    "avg_deal_size": ("revenue", "opps_won"),
+    "attainment": ("revenue", "quota"),
+    "csat": ("_csat_sum", "csat_responses"),
+    "cycle_days": ("_cycle_sum", "opps_won"),
+    "attrition": ("terminations", "n_active_reps"),
+}
+#: placebo outcomes: not evaluable as program outcomes, used by the placebo-outcome diagnostic
+_PLACEBO_DEFINITIONS: dict[str, tuple[str, str]] = {"quota_per_rep": ("quota", "_exposure")}
+LOWER_IS_BETTER = frozenset({"attrition", "cycle_days", "terminations"})
+#: default analysis window (periods before the first start, after the last start) by grain
+_WINDOWS = {"week": (26, 52), "month": (6, 12), "quarter": (2, 4)}
+UNSUPPORTED = "design not yet supported"
+#: outcome the program cannot affect (quota per active rep-period; see docs/causal.md)
+PLACEBO_OUTCOME = "quota_per_rep"
+
+class _NotSupported(Exception):
+    pass
+
+
+class _NoData(Exception):
+    pass
+
+
+def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    if not ds.has("programs") or not ds.has("enrollments"):
+        raise ValueError(
+            "evaluate needs the programs and enrollments tables; "
+            f"present tables: {sorted(ds.tables)}"
+        )
+    progs = ds.table("programs")
+    row = progs[progs["program_id"] == program_id]
+    if row.empty:
+        raise ValueError(
+            f"programs: no row with program_id {program_id!r}; "
+            f"available: {sorted(progs['program_id'].astype(str))}"
+        )
+    r = row.iloc[0]
+    enroll = ds.table("enrollments")
+    enroll = enroll[enroll["program_id"] == program_id].copy()
+    if enroll.empty:
+        raise ValueError(f"enrollments: no rows for program_id {program_id!r}")
+    program = {
+        "program_id": program_id,
+        "name": str(r.get("name", "")),
+        "kind": str(r["kind"]),
+        "design": str(r["design"]),
+        "unit": str(r["unit"]),
+        "start_date": _as_date(r["start_date"]),
+        "end_date": _as_date(r.get("end_date")),
+        "n_treated": int((enroll["arm"] == "treatment").sum()),
+        "n_control": int((enroll["arm"] == "control").sum()),
+    }
+    return program, enroll
+
+
+def _unit_panel(
+    ds: Any, *, unit: str, grain: str, end: dt.date | str | None = None
+) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Panel keyed by ``unit_id`` and period index ``t`` with the columns KPIs need."""
+    from salesinsight.metrics import panel
+
+    by = "rep" if unit == "rep" else "team"
+    p = panel(ds, grain=grain, by=by, end=end)
+    key = "rep_id" if by == "rep" else "team_id"
+    p = p.rename(columns={key: "unit_id"})
+    p["_exposure"] = p["active"].astype(float) if by == "rep" else p["n_active_reps"].astype(float)
+    p["_csat_sum"] = p["csat"].fillna(0.0) * p["csat_responses"]
+    p["_cycle_sum"] = p["cycle_days"].fillna(0.0) * p["opps_won"]
+    if "n_active_reps" not in p.columns:
+        p["n_active_reps"] = p["_exposure"]
+    # keep periods with real activity: drop edge periods (burn-in closings, partial last period)
+    tot = p.groupby("period_start")["activities"].sum()
+    full = tot[tot >= 0.5 * tot[tot > 0].median()]
+    if full.empty:
+        raise ValueError("evaluate: the panel has no periods with activity")
+    periods = pd.DatetimeIndex(sorted(full.index))
+    p = p[p["period_start"].between(periods[0], periods[-1])].copy()
+    p["t"] = periods.get_indexer(p["period_start"]) + 1
+    p = p[p["t"] > 0]
+    return p.reset_index(drop=True), periods
+
+
+def _unit_starts(
+    enroll: pd.DataFrame, frame: pd.DataFrame, periods: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """Per enrolled unit: arm, start date and the index of the period containing the start."""
+    e = enroll.copy()
+    e["unit_id"] = e["unit_id"].astype(str)
+    e["start_date"] = pd.to_datetime(e["start_date"])
+    e = e.sort_values("start_date").groupby("unit_id", as_index=False).first()
+    known = set(frame["unit_id"].astype(str))
+    unknown = sorted(set(e["unit_id"]) - known)
+    if unknown:
+        raise ValueError(
+            f"enrollments: unit_id(s) not found in the panel: {unknown[:5]}"
+            + (f" (+{len(unknown) - 5} more)" if len(unknown) > 5 else "")
+        )
+    # period index of the start: the last period starting on or before the start date
+    pos = periods.searchsorted(e["start_date"], side="right")
+    e["cohort"] = pos.astype(int)  # 1-based index of the period containing the start
+    return e[["unit_id", "arm", "start_date", "cohort"]].reset_index(drop=True)
+
+
+def _window(
+    periods: pd.DatetimeIndex, starts: pd.DataFrame, pre_n: int, post_n: int
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    c = starts.loc[starts["arm"] == "treatment", "cohort"]
+    if c.empty:
+        raise ValueError("enrollments: the program has no treatment-arm units")
+    lo = max(int(c.min()) - pre_n, 1)
+    hi = min(int(c.max()) + post_n - 1, len(periods))
+    if int(c.min()) <= 1:
+        raise ValueError("evaluate: the program starts before the data, no pre-period")
+    return periods[lo - 1], periods[hi - 1]
+
+
+def _num_den(frame: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
+    n, d = KPI_DEFINITIONS.get(outcome) or _PLACEBO_DEFINITIONS[outcome]
+    for c in (n, d):
+        if c not in frame.columns:
+            raise ValueError(f"evaluate: outcome {outcome!r} needs panel column {c!r}")
+    return frame[n].astype(float).fillna(0.0), frame[d].astype(float).fillna(0.0)
+
+
+def _in_window(frame: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.Series:
+    return frame["period_start"].between(window[0], window[1])
+
+
+def _linearized(
+    frame: pd.DataFrame, num: pd.Series, den: pd.Series, cohort: pd.Series
+) -> tuple[pd.Series, float]:
+    """Per unit-period linearized ratio ``R + (num - R den) / D`` and the baseline ``R``."""
+    treated = cohort > 0
+    pre = treated & (frame["t"] < cohort)
+    post = treated & (frame["t"] >= cohort)
+    if den[pre].sum() <= 0 or den[post].sum() <= 0:
+        raise _NoData("the denominator is zero in the treated units' pre- or post-period")
+    r = float(num[pre].sum() / den[pre].sum())
+    d_bar = float(den[post].mean())
+    return r + (num - r * den) / d_bar, r
+
+
+def _as_date(x: Any) -> dt.date | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return None
+    return pd.Timestamp(x).date()
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return bool(np.isfinite(float(x)))
+    except (TypeError, ValueError):
+        return False
