@@ -17,7 +17,8 @@ COVS += ["re74", "re75", "u74", "u75"]
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    cd = pytest.importorskip("causaldata")
+    import causaldata as cd
+
     nsw = cd.nsw_mixtape.load_pandas().data
     cps = cd.cps_mixtape.load_pandas().data
     df = pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True).drop(columns="data_id")

@@ -21,8 +21,9 @@ from numpy.testing import assert_allclose
 from salesinsight.causal import _drdid
 from salesinsight.causal.did import StaggeredDiD, staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect
+from tests._reference import REFERENCE_DIR
 
-REF = Path("/work/shared/reference-data")
+REF = REFERENCE_DIR
 ROOT = Path(__file__).resolve().parents[2]
 
 #: R did scenarios in the reference files and the arguments that produced them. "sim_nev_dr" is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import causaldata
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +10,6 @@ from numpy.testing import assert_allclose
 
 from salesinsight.causal import experiment
 from salesinsight.causal.experiment import _design, _group_codes, _ols_t, wild_cluster_bootstrap
-
-causaldata = pytest.importorskip("causaldata")
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +9,9 @@ from numpy.testing import assert_allclose
 
 from salesinsight.causal.effect import Effect
 from salesinsight.causal.synth import PRE_FIT_THRESHOLD, simplex_weights, synthetic_control
+from tests._reference import REFERENCE_DIR
 
-BASQUE = Path("/work/shared/reference-data/basque.csv")
+BASQUE = REFERENCE_DIR / "basque.csv"
 TREATED = "Basque Country (Pais Vasco)"
 SECTORS = [
     "sec.agriculture",

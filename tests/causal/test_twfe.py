@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.causal import twfe
+from tests._reference import REFERENCE_DIR
 
-REFERENCE = Path("/work/shared/reference-data")
+REFERENCE = REFERENCE_DIR
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,8 @@ def test_mpdta_twfe_reference(mpdta):
 
 
 def test_organ_donations_reference():
-    causaldata = pytest.importorskip("causaldata")
+    import causaldata
+
     o = causaldata.organ_donations.load_pandas().data
     # California's policy took effect in 2011Q3: quarters 4-6 of the panel (Q32011, Q42011, Q12012)
     o["TreatAfter"] = ((o["State"] == "California") & (o["Quarter_Num"] > 3)).astype(int)
