@@ -99,20 +99,6 @@ def test_zero_effect_randomized_program_never_worked(sim_null):
         assert e is not None and e.ci_low <= 0.0 <= e.ci_high
 
 
-def test_unsupported_design_says_so(ds):
-    import salesinsight.causal as causal
-
-    ev = evaluate(ds, "P_PLACEBO", outcomes=["win_rate"])
-    if hasattr(causal, "aipw"):
-        assert ev.verdicts["win_rate"].label != "worked"
-    else:
-        assert ev.effects["win_rate"] is None
-        assert "design not yet supported" in ev.messages["win_rate"]
-        assert ev.verdicts["win_rate"].label == "inconclusive"
-    # naive comparisons are still reported, labelled as naive
-    assert set(ev.naive["comparison"]) == {"naive before/after", "naive treated vs untreated"}
-
-
 def test_frame_summary_and_holm(coach):
     f = coach.to_frame()
     assert list(f["outcome"]) == ["win_rate", "follow_ups"]
@@ -143,7 +129,12 @@ def test_cli_json(sim, capsys):
     keys = {"estimate", "se", "ci_low", "ci_high", "p_value", "method", "verdict", "diagnostics"}
     assert keys <= set(out[0])
     assert out[0]["method"] == "experiment_ratio"
-    assert {d["name"] for d in out[0]["diagnostics"]} == {"balance", "randomization_check"}
+    # the required randomization check, the informational balance table, and the sensitivity
+    # checks every design gets: a placebo start date and a placebo outcome (quota)
+    names = {d["name"] for d in out[0]["diagnostics"]}
+    assert names == {"balance", "randomization_check", "placebo_date", "placebo_outcome"}
+    required = {d["name"] for d in out[0]["diagnostics"] if d["required"]}
+    assert required == {"randomization_check"}
 
 
 @pytest.mark.slow
@@ -183,3 +174,177 @@ def test_staggered_zero_effect_pretrends_pass_and_cover_zero(tmp_path, grain):
         assert ev.verdicts["win_rate"].label != "worked"
     assert passed >= 2
     assert covered >= 2
+
+
+# ---------------------------------------------------------------------- single rollout
+@pytest.fixture(scope="module")
+def incent(ds) -> ProgramEvaluation:
+    return evaluate(ds, "P_INCENT", outcomes=["csat", "revenue"])
+
+
+def test_single_rollout_did_primary_sc_alongside(sim, incent):
+    truth = sim[1]["programs"]["P_INCENT"]
+    assert truth["design"] == "single_rollout" and truth["unit"] == "team"
+    # 10 treated and 10 untreated teams (>= 5 each): team-clustered DiD is primary
+    assert truth["n_treated"] == 10
+    for o in ("csat", "revenue"):
+        e = incent.effects[o]
+        assert e.method.startswith("difference-in-differences")
+        assert "clustered by unit_id" in e.spec["inference"]
+        assert e.n_units == 20  # 10 treated + 10 never-enrolled teams
+        sc = incent.alternatives[o]["synthetic_control"]
+        assert sc.method.startswith("synthetic control")
+        names = {d.name: d for d in e.diagnostics}
+        # placebo start date is a test of parallel trends: required
+        assert names["placebo_date"].required is True and names["placebo_date"].passed is not None
+        assert names["placebo_outcome"].required is False
+        agree = names["designs_agree"]
+        assert agree.required is False and "synthetic_control" in agree.note
+        # synthetic control surfaces its leave-one-donor-out check and its placebo date
+        sc_names = {d.name for d in sc.diagnostics}
+        assert {"pre_fit", "placebo_date", "leave_one_donor_out"} <= sc_names
+    assert "designs agree" in incent.summary() or "designs DISAGREE" in incent.summary()
+    assert incent.spec["route"] == "single_rollout" and incent.spec["grain"] == "month"
+
+
+def test_incentive_csat_drop_recovered(sim, incent):
+    # truth: CSAT (score / scale, 0-1) falls by 0.04 in the treated teams
+    truth = sim[1]["programs"]["P_INCENT"]["effects"]["csat"]
+    assert truth == -0.04
+    for e in (incent.effects["csat"], incent.alternatives["csat"]["synthetic_control"]):
+        assert e.ci_high < 0  # the sign
+        assert e.ci_low <= truth <= e.ci_high  # and the size
+    assert incent.verdicts["csat"].label in ("harmed", "inconclusive")
+
+
+def test_designs_agree_rule_by_hand():
+    from salesinsight.causal import Effect
+    from salesinsight.evaluate.designs import designs_agree
+
+    def eff(est, se):
+        return Effect(est, se, est - 1.96 * se, est + 1.96 * se, 0.5, 10, 10, "m", "y", {})
+
+    # z = (1.0 - 0.4) / sqrt(0.3^2 + 0.4^2) = 0.6 / 0.5 = 1.2, p = 0.2301 -> agree
+    d = designs_agree(eff(1.0, 0.3), {"did": eff(0.4, 0.4)}, alpha=0.05)
+    assert d.passed is True and d.required is False
+    assert_allclose(d.statistic, 1.2, rtol=1e-12, atol=0)
+    assert "p = 0.23" in d.note
+    # z = (1.0 - (-0.5)) / 0.5 = 3.0 -> disagree
+    d = designs_agree(eff(1.0, 0.3), {"did": eff(-0.5, 0.4)}, alpha=0.05)
+    assert d.passed is False
+    # no finite SE (synthetic control with too few donors): cannot be compared
+    d = designs_agree(eff(1.0, 0.3), {"synthetic_control": eff(0.9, np.inf)}, alpha=0.05)
+    assert d.passed is None
+
+
+def test_company_wide_rollout_uses_structural_time_series(sim, tmp_path):
+    # every team enrolled on one date, no comparison group -> impact() on the company series
+    import shutil
+
+    from salesinsight.data import load
+
+    folder = tmp_path / "all"
+    shutil.copytree(sim[0], folder)
+    enr = pd.read_csv(folder / "enrollments.csv")
+    teams = sorted(pd.read_csv(folder / "reps.csv")["team_id"].unique())
+    start = enr.loc[enr.program_id == "P_INCENT", "start_date"].iloc[0]
+    rows = pd.DataFrame(
+        {"program_id": "P_INCENT", "unit_id": teams, "arm": "treatment", "start_date": start}
+    )
+    enr = pd.concat([enr[enr.program_id != "P_INCENT"], rows], ignore_index=True)
+    enr.to_csv(folder / "enrollments.csv", index=False)
+    ev = evaluate(load(folder), "P_INCENT", outcomes=["csat"])
+    e = ev.effects["csat"]
+    assert ev.spec["route"] == "company_wide" and ev.spec["grain"] == "week"
+    assert e.method.startswith("structural time series")
+    assert np.isfinite(e.ci_low) and np.isfinite(e.ci_high)
+    names = {d.name for d in e.diagnostics}
+    assert {"untestable_assumptions", "placebo_date", "placebo_outcome"} <= names
+    assert "csat" not in ev.alternatives  # one design only: nothing to agree with
+
+
+# ---------------------------------------------------------------------- observational
+@pytest.fixture(scope="module")
+def placebo_prog(ds) -> ProgramEvaluation:
+    return evaluate(ds, "P_PLACEBO", outcomes=["win_rate", "revenue"])
+
+
+def test_zero_effect_observational_program_never_worked(sim, placebo_prog):
+    truth = sim[1]["programs"]["P_PLACEBO"]
+    assert truth["design"] == "observational" and truth["effects"]["revenue"] == 0
+    for o in ("win_rate", "revenue"):
+        e = placebo_prog.effects[o]
+        assert e.method == "matched difference-in-differences"
+        assert placebo_prog.verdicts[o].label != "worked"
+        alt = placebo_prog.alternatives[o]["aipw"]
+        assert alt.method.startswith("AIPW")
+        for eff in (e, alt):
+            ev = {d.name: d for d in eff.diagnostics}["e_value"]
+            assert ev.required is False and ev.value >= 1.0
+    # naive comparisons are still reported, labelled as naive
+    assert set(placebo_prog.naive["comparison"]) == {
+        "naive before/after",
+        "naive treated vs untreated",
+    }
+    # top performers were invited: naive treated vs untreated is hugely positive
+    naive = placebo_prog.naive.set_index(["outcome", "comparison"])["estimate"]
+    assert (
+        naive[("revenue", "naive treated vs untreated")] > placebo_prog.effects["revenue"].ci_high
+    )
+
+
+def test_observational_controls_exclude_other_programs(placebo_prog, ds):
+    enr = ds.table("enrollments")
+    progs = ds.table("programs")
+    rep_progs = set(progs.loc[progs.unit == "rep", "program_id"]) - {"P_PLACEBO"}
+    n_other = enr[enr.program_id.isin(rep_progs) & (enr.arm == "treatment")].unit_id.nunique()
+    assert placebo_prog.spec["excluded_controls"] == n_other > 0
+
+
+def test_mentoring_naive_biased_vs_matched_design(sim, ds):
+    # mentees were picked for low (noisy) attainment: they rebound anyway (regression to the mean),
+    # which the naive before/after credits to the program; the matched DiD compares them with reps
+    # who had the same pre-period trajectory
+    truth = sim[1]["programs"]["P_MENTOR"]
+    assert truth["effect_scale"]["revenue"] == "relative"
+    ev = evaluate(ds, "P_MENTOR", outcomes=["revenue"])
+    e = ev.effects["revenue"]
+    assert e.method == "matched difference-in-differences"
+    b = e.baseline  # the mentees' counterfactual revenue per rep-month
+    assert e.ci_low / b <= truth["effects"]["revenue"] <= e.ci_high / b
+    naive = ev.naive.set_index("comparison")["estimate"]
+    assert naive["naive before/after"] > e.ci_high
+    assert naive["naive before/after"] / b > 2 * truth["effects"]["revenue"]
+    assert "aipw" in ev.alternatives["revenue"]
+
+
+@pytest.mark.slow
+def test_incentive_recovered_at_default_size(tmp_path):
+    # default demo (40 teams, 20 treated): revenue +5% (relative), CSAT -0.04 (absolute)
+    from salesinsight.simulate import crm
+
+    out = crm(tmp_path / "d", seed=0)
+    truth = json.loads((Path(out) / "truth.json").read_text())["programs"]["P_INCENT"]
+    ev = evaluate(out, "P_INCENT", outcomes=["revenue", "csat"])
+    rev = [ev.effects["revenue"], ev.alternatives["revenue"]["synthetic_control"]]
+    assert rev[0].method.startswith("difference-in-differences")
+    for e in rev:
+        assert e.estimate > 0
+        assert e.ci_low / e.baseline <= truth["effects"]["revenue"] <= e.ci_high / e.baseline
+    for e in (ev.effects["csat"], ev.alternatives["csat"]["synthetic_control"]):
+        assert e.ci_high < 0
+        assert e.ci_low <= truth["effects"]["csat"] <= e.ci_high
+    assert ev.verdicts["revenue"].label != "harmed"
+
+
+def test_cli_json_observational_lists_designs_side_by_side(sim, capsys):
+    rc = main(
+        ["evaluate", str(sim[0]), "--program", "P_PLACEBO", "--outcome", "win_rate", "--json"]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)[0]
+    assert out["method"] == "matched difference-in-differences"
+    assert [a["role"] for a in out["alternatives"]] == ["aipw"]
+    names = {d["name"] for d in out["diagnostics"]}
+    assert {"balance", "e_value", "placebo_date", "placebo_outcome", "designs_agree"} <= names
+    assert out["verdict"] != "worked"

@@ -14,8 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate one program: effect, interval, diagnostics and verdict per outcome",
         description=(
-            "Evaluate one program of a data folder with the estimator its design calls for "
-            "(randomized: experiment; staggered: Callaway-Sant'Anna DiD; ...)."
+            "Evaluate one program of a data folder with the design(s) its enrolment allows "
+            "(randomized: experiment; staggered: Callaway-Sant'Anna DiD; single rollout: "
+            "team-clustered DiD and synthetic control side by side, or a structural time series "
+            "when every unit is enrolled; observational: matched DiD and AIPW side by side), with "
+            "diagnostics, placebo checks and a verdict per outcome."
         ),
     )
     p.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
@@ -28,6 +31,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="KPI to evaluate (repeatable); default win_rate, revenue, follow_ups, csat",
     )
     p.add_argument("--grain", default="week", choices=["week", "month", "quarter"])
+    p.add_argument(
+        "--design-grain",
+        default="month",
+        choices=["week", "month", "quarter"],
+        dest="design_grain",
+        help="panel grain for single-rollout and observational programs (default month)",
+    )
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--min-effect", type=float, default=None, dest="min_effect")
     p.add_argument("--correction", default="holm", choices=["holm", "bh"])
@@ -51,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             min_effect=args.min_effect,
             seed=args.seed,
             correction=args.correction,
+            design_grain=args.design_grain,
         )
     except (DataError, ValueError, FileNotFoundError) as exc:
         print(f"salesinsight evaluate: {exc}")
@@ -63,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def to_json(ev: Any) -> list[dict[str, Any]]:
-    """One object per outcome: estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics."""
+    """One object per outcome: estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics
+    and the designs run alongside (``alternatives``)."""
     out = []
     for o in ev.outcomes:
         e = ev.effects.get(o)
@@ -87,10 +99,23 @@ def to_json(ev: Any) -> list[dict[str, Any]]:
                         "passed": d.passed,
                         "statistic": _num(d.statistic),
                         "p_value": _num(d.p_value),
+                        "value": _num(d.value),
                         "required": d.required,
                         "note": d.note,
                     }
                     for d in (e.diagnostics if e else ())
+                ],
+                "alternatives": [
+                    {
+                        "role": role,
+                        "method": a.method,
+                        "estimate": _num(a.estimate),
+                        "se": _num(a.se),
+                        "ci_low": _num(a.ci_low),
+                        "ci_high": _num(a.ci_high),
+                        "p_value": _num(a.p_value),
+                    }
+                    for role, a in ev.alternatives.get(o, {}).items()
                 ],
             }
         )

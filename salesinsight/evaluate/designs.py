@@ -150,3 +150,480 @@ def _staggered(
     spec = {**simple.spec, "evaluate_note": note}
     return dataclasses.replace(simple, baseline=r, spec=spec), dyn, alt
 
+
+def _staggered_placebo_date(eff: Effect) -> Diagnostic | None:
+    """The pre-trend test *is* the placebo-date test of staggered DiD: every pre-period event time
+    is a fake start. Mirrored under the common name, informational (the required check is
+    ``pre_trends``, counted once)."""
+    pre = next((d for d in eff.diagnostics if d.name == "pre_trends"), None)
+    if pre is None:
+        return None
+    return Diagnostic(
+        name="placebo_date",
+        passed=pre.passed,
+        statistic=pre.statistic,
+        p_value=pre.p_value,
+        required=False,
+        note="same test as pre_trends: each pre-period event time is a fake start date, and "
+        "their effects are jointly zero" + ("" if pre.passed is not False else " — rejected"),
+    )
+
+
+# ---------------------------------------------------------------------- panels for rollouts
+def _design_panel(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    exclude: frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, float]:
+    """Window rows of units present (exposure > 0) in every period: linearized ``y``, ``cohort``
+    (0 = never enrolled), ``treated`` (0/1) and ``d`` (treated and on/after its start).
+
+    ``exclude``: untreated units dropped from the comparison group (enrolled in another program).
+    """
+    f = frame.assign(_num=num, _den=den)
+    f = f[_in_window(f, window)].copy()
+    coh = starts[starts["arm"] == "treatment"].set_index("unit_id")["cohort"]
+    f["cohort"] = f["unit_id"].map(coh).fillna(0).astype(int)
+    n_t = f["t"].nunique()
+    g = f.groupby("unit_id")
+    present = (g["_exposure"].min() > 0) & (g["t"].nunique() == n_t)
+    keep = present[present].index
+    keep = [u for u in keep if u in coh.index or u not in exclude]
+    f = f[f["unit_id"].isin(keep)].copy()
+    if f.empty or (f["cohort"] > 0).sum() == 0:
+        raise _NoData("no enrolled unit is active throughout the analysis window")
+    y, r = _linearized(f, f["_num"], f["_den"], f["cohort"])
+    f["y"] = y
+    f["treated"] = (f["cohort"] > 0).astype(int)
+    f["d"] = ((f["cohort"] > 0) & (f["t"] >= f["cohort"])).astype(int)
+    return f.reset_index(drop=True), r
+
+
+def _counts(f: pd.DataFrame) -> tuple[list[str], list[str]]:
+    tr = f.groupby("unit_id")["treated"].first()
+    return sorted(tr.index[tr == 1]), sorted(tr.index[tr == 0])
+
+
+def _rename(eff: Effect, old: str, new: str) -> Effect:
+    diags = tuple(dataclasses.replace(d, name=new) if d.name == old else d for d in eff.diagnostics)
+    return dataclasses.replace(eff, diagnostics=diags)
+
+
+def _add(eff: Effect, *diags: Diagnostic | None) -> Effect:
+    extra = tuple(d for d in diags if d is not None)
+    return dataclasses.replace(eff, diagnostics=(*eff.diagnostics, *extra))
+
+
+# ---------------------------------------------------------------------- single rollout
+def _did(f: pd.DataFrame, alpha: float, hib: bool) -> Effect:
+    """Block DiD ``y ~ d | unit + period``, CR1 clustered by unit (the unit of assignment)."""
+    from salesinsight.causal import twfe
+
+    eff = twfe(
+        f,
+        outcome="y",
+        unit="unit_id",
+        time="t",
+        treatment="d",
+        cluster="unit_id",
+        alpha=alpha,
+        higher_is_better=hib,
+    )
+    post = f.loc[f["d"] == 1, "y"].mean()
+    diags = tuple(d for d in eff.diagnostics if d.name != "staggered_timing")
+    return dataclasses.replace(
+        eff,
+        method="difference-in-differences (unit and period FE, clustered by unit)",
+        baseline=float(post - eff.estimate),  # treated units' post-period counterfactual
+        diagnostics=diags,
+    )
+
+
+def _did_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
+    """Block DiD on pre-period rows only, pretending the program started ``h`` periods early
+    (``h`` = a third of the pre-period): a test of parallel pre-trends, so it is required."""
+    pre = f[f["t"] < start_t]
+    times = sorted(pre["t"].unique())
+    h = max(1, len(times) // 3)
+    if len(times) - h < 2:
+        return Diagnostic(
+            name="placebo_date",
+            passed=None,
+            required=True,
+            note=f"only {len(times)} pre-period(s): too few for a placebo start date",
+        )
+    fake = times[len(times) - h]
+    pre = pre.assign(d=((pre["treated"] == 1) & (pre["t"] >= fake)).astype(int))
+    e = _did(pre, alpha, hib)
+    ok = bool(e.p_value > alpha)
+    return Diagnostic(
+        name="placebo_date",
+        passed=ok,
+        statistic=float(e.estimate / e.se) if e.se > 0 else None,
+        p_value=float(e.p_value),
+        value=float(e.estimate),
+        required=True,
+        note=(
+            f"DiD on pre-period data only, pretending the program started {h} period(s) early: "
+            + (
+                "no 'effect', so treated and comparison units trended alike before"
+                if ok
+                else f"an 'effect' of {e.estimate:.4g} (p = {e.p_value:.3g}): the groups were "
+                "already diverging, parallel trends are in doubt"
+            )
+        ),
+    )
+
+
+def _synth(
+    f: pd.DataFrame, treated: list[str], start_t: int, alpha: float, seed: int, hib: bool
+) -> Effect:
+    from salesinsight.causal import synthetic_control
+
+    eff = synthetic_control(
+        f,
+        outcome="y",
+        unit="unit_id",
+        time="t",
+        treated=treated,
+        treatment_time=start_t,
+        alpha=alpha,
+        seed=seed,
+        higher_is_better=hib,
+    )
+    eff = _rename(eff, "placebo_time", "placebo_date")
+    return _rename(eff, "leave_one_out", "leave_one_donor_out")
+
+
+def single_rollout(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    alpha: float,
+    seed: int,
+    hib: bool,
+    unit: str,
+) -> DesignRun:
+    """Treated units vs never-enrolled ones: block DiD clustered by unit when there are at least
+    ``MIN_DID_UNITS`` treated and untreated units, synthetic control otherwise; the other design
+    alongside (synthetic control only for team programs)."""
+    f, _ = _design_panel(frame, num, den, starts, window)
+    treated, controls = _counts(f)
+    start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
+    if not controls:
+        raise _NoData("no never-enrolled unit is active throughout the window")
+    use_did = len(treated) >= MIN_DID_UNITS and len(controls) >= MIN_DID_UNITS
+    did = _did(f, alpha, hib)
+    did = _add(did, _did_placebo_date(f, start_t, alpha, hib))
+    sc = None
+    if len(controls) >= 2 and (unit == "team" or not use_did):
+        sc = _synth(f, treated, start_t, alpha, seed, hib)
+    if use_did:
+        return DesignRun(did, {"synthetic_control": sc} if sc is not None else {})
+    if sc is None:
+        raise _NoData(f"{len(controls)} never-enrolled unit(s): synthetic control needs 2 donors")
+    return DesignRun(sc, {"did": did})
+
+
+def company_wide(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    alpha: float,
+    seed: int,
+    hib: bool,
+) -> DesignRun:
+    """Every unit treated at once, no comparison group: structural time series counterfactual
+    (:func:`salesinsight.causal.impact`) of the company-level ratio of sums."""
+    from salesinsight.causal import impact
+
+    f = frame.assign(_num=num, _den=den)
+    f = f[_in_window(f, window)]
+    agg = f.groupby("t")[["_num", "_den"]].sum().sort_index()
+    empty = agg.index[agg["_den"] <= 0]
+    if len(empty):
+        raise _NoData(f"the company-level denominator is zero in period(s) {list(empty[:5])}")
+    series = agg["_num"] / agg["_den"]
+    start_t = int(starts.loc[starts["arm"] == "treatment", "cohort"].min())
+    eff = impact(series, intervention=start_t, alpha=alpha, seed=seed, higher_is_better=hib)
+    return DesignRun(_rename(eff, "placebo_time", "placebo_date"))
+
+
+# ---------------------------------------------------------------------- observational
+def _e_value_diag(eff: Effect, sd: float) -> Diagnostic:
+    """E-value (VanderWeele & Ding 2017) of an observational estimate, informational."""
+    from salesinsight.causal import e_value
+
+    if not (np.isfinite(sd) and sd > 0 and np.isfinite(eff.ci_low) and np.isfinite(eff.ci_high)):
+        return Diagnostic("e_value", None, required=False, note="E-value not computable")
+    ev = e_value(eff.estimate, eff.ci_low, eff.ci_high, sd=sd)
+    return Diagnostic(
+        name="e_value",
+        passed=None,
+        statistic=ev["e_value_ci"],
+        value=ev["e_value"],
+        required=False,
+        note=(
+            f"an unmeasured confounder tied to both enrolment and the outcome by a risk ratio of "
+            f"{ev['e_value']:.2f} each could explain the estimate away ({ev['e_value_ci']:.2f} to "
+            "move the interval to zero); d = estimate / sd of the unit-level outcome, "
+            "RR = exp(0.91 d)"
+        ),
+    )
+
+
+def _match_periods(n_pre: int) -> int:
+    """Pre-periods matched on: up to 6 (two quarters of months), leaving at least 2 earlier ones
+    for the placebo checks when the pre-period allows."""
+    return max(1, min(6, n_pre - 2)) if n_pre >= 3 else n_pre
+
+
+def _matched(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Effect:
+    from salesinsight.causal import matched_did
+
+    n_pre = int(f.loc[f["t"] < start_t, "t"].nunique())
+    eff = matched_did(
+        f,
+        outcome="y",
+        unit="unit_id",
+        time="t",
+        treated="treated",
+        treatment_time=start_t,
+        match_periods=_match_periods(n_pre),
+        alpha=alpha,
+        higher_is_better=hib,
+    )
+    return eff
+
+
+def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
+    """Matched DiD on pre-period data with a fake start a third of the pre-period early.
+
+    Informational: enrolment follows the outcome in the last pre-periods (the selection window), so
+    a fake post-period inside that window contains the selection dip or peak by construction and
+    the check fails even when the design is sound (docs/causal.md)."""
+    pre = f[f["t"] < start_t]
+    times = sorted(pre["t"].unique())
+    h = max(1, len(times) // 3)
+    if len(times) - h < 2:
+        return Diagnostic(
+            "placebo_date", None, required=False, note="pre-period too short for a fake start"
+        )
+    fake = times[len(times) - h]
+    try:
+        e = _matched(pre, fake, alpha, hib)
+    except ValueError as exc:
+        return Diagnostic("placebo_date", None, required=False, note=f"not computable: {exc}")
+    ok = bool(e.p_value > alpha)
+    return Diagnostic(
+        name="placebo_date",
+        passed=ok,
+        p_value=float(e.p_value),
+        value=float(e.estimate),
+        required=False,
+        note=(
+            f"matched DiD pretending the program started {h} period(s) early (pre-period data "
+            "only): "
+            + ("no 'effect'" if ok else f"an 'effect' of {e.estimate:.4g} (p = {e.p_value:.3g})")
+            + "; informational, because the fake post-period overlaps the window enrolment was "
+            "selected on"
+        ),
+    )
+
+
+def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
+    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, last periods,
+    volume, exposure)."""
+    pre = f[f["t"] < start_t]
+    post = f[f["t"] >= start_t]
+    times = sorted(pre["t"].unique())
+    last = times[-min(len(times), _match_periods(len(times))) :]
+    units = pd.DataFrame(
+        {
+            "y": post.groupby("unit_id")["y"].mean(),
+            "treated": f.groupby("unit_id")["treated"].first(),
+            "pre_mean": pre.groupby("unit_id")["y"].mean(),
+            "pre_recent": pre[pre["t"].isin(last)].groupby("unit_id")["y"].mean(),
+            "pre_volume": pre.groupby("unit_id")["_den"].sum()
+            / pre.groupby("unit_id")["_exposure"].sum(),
+        }
+    ).reset_index()
+    return units, ["pre_mean", "pre_recent", "pre_volume"]
+
+
+def _aipw(units: pd.DataFrame, covs: list[str], alpha: float, seed: int, hib: bool) -> Effect:
+    from salesinsight.causal import aipw
+
+    eff = aipw(
+        units,
+        outcome="y",
+        treatment="treated",
+        covariates=covs,
+        estimand="att",
+        seed=seed,
+        alpha=alpha,
+        higher_is_better=hib,
+    )
+    sd = float(units.loc[units["treated"] == 0, "y"].std(ddof=1))
+    return _add(eff, _e_value_diag(eff, sd))
+
+
+def observational(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    alpha: float,
+    seed: int,
+    hib: bool,
+    exclude: frozenset[str] = frozenset(),
+) -> DesignRun:
+    """Matched DiD on the pre-period outcome trajectory (primary: enrolment follows past
+    performance, so the comparison units must share the recent trajectory, not just its level)
+    and AIPW on pre-period covariates alongside; E-values on both."""
+    f, _ = _design_panel(frame, num, den, starts, window, exclude)
+    start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
+    if f.loc[f["t"] < start_t, "t"].nunique() < 1 or f.loc[f["t"] >= start_t].empty:
+        raise _NoData("the window has no pre- or post-period")
+    md = _matched(f, start_t, alpha, hib)
+    wide_post = f[(f["t"] >= start_t) & (f["treated"] == 0)].groupby("unit_id")["y"].mean()
+    md = _add(
+        md,
+        _e_value_diag(md, float(wide_post.std(ddof=1))),
+        _matched_placebo_date(f, start_t, alpha, hib),
+    )
+    alts: dict[str, Effect] = {}
+    units, covs = _aipw_units(f, start_t)
+    try:
+        alts["aipw"] = _aipw(units, covs, alpha, seed, hib)
+    except ValueError:
+        pass  # too few units for cross-fitting: matched DiD alone
+    return DesignRun(md, alts)
+
+
+# ---------------------------------------------------------------------- randomized placebo date
+def randomized_placebo_date(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    alpha: float,
+    seed: int,
+    hib: bool,
+) -> Diagnostic:
+    """The experiment re-run on pre-period data with a fake start a third of the pre-period
+    early; under randomization it rejects at rate ``alpha`` (informational: the required check is
+    the joint randomization test)."""
+    arms = starts[starts["arm"].isin(["treatment", "control"])]
+    start_t = int(arms["cohort"].min())
+    f = frame[_in_window(frame, window)]
+    times = sorted(f.loc[f["t"] < start_t, "t"].unique())
+    h = max(1, len(times) // 3)
+    if len(times) - h < 1:
+        return Diagnostic("placebo_date", None, required=False, note="pre-period too short")
+    fake = times[len(times) - h]
+    last_pre = f.loc[f["t"] == start_t - 1, "period_start"].iloc[0]
+    fake_starts = arms.assign(cohort=fake)
+    units = _randomized_units(frame, num, den, fake_starts, (window[0], last_pre))
+    try:
+        e = _randomized(units, None, alpha, seed, hib)
+    except _NoData as exc:
+        return Diagnostic("placebo_date", None, required=False, note=f"not computable: {exc}")
+    ok = bool(e.p_value > alpha)
+    return Diagnostic(
+        name="placebo_date",
+        passed=ok,
+        p_value=float(e.p_value),
+        value=float(e.estimate),
+        required=False,
+        note=f"the experiment on pre-period data, pretending it started {h} period(s) early: "
+        + ("no difference between the arms" if ok else f"a difference of {e.estimate:.4g}"),
+    )
+
+
+# ---------------------------------------------------------------------- agreement, placebo outcome
+#: alternatives that are separate designs (TWFE beside staggered DiD is the same design's biased
+#: estimator, shown for contrast, and is not part of the agreement check)
+DESIGN_ROLES = frozenset({"synthetic_control", "did", "aipw", "matched_did", "impact"})
+
+
+def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: float) -> Diagnostic:
+    """Informational: do the designs run on the same outcome tell the same story?
+
+    Two estimates agree when the z test of their difference, ``(a - b) / sqrt(se_a^2 + se_b^2)``,
+    does not reject at ``alpha`` *and* they are not significant in opposite directions. The
+    variance ignores the positive correlation of two estimates from the same data, so the test is
+    conservative (errs towards "agree"); a disagreement is therefore a real warning.
+    """
+    from scipy import stats
+
+    parts, verdicts = [], []
+    for role, alt in alternatives.items():
+        var = primary.se**2 + alt.se**2
+        if not (np.isfinite(var) and var > 0 and np.isfinite(alt.estimate)):
+            parts.append(f"{role}: not comparable (no finite standard error)")
+            verdicts.append(None)
+            continue
+        z = (primary.estimate - alt.estimate) / np.sqrt(var)
+        p = float(2 * stats.norm.sf(abs(z)))
+        sig = [
+            np.sign(e.estimate) if not (e.ci_low <= 0 <= e.ci_high) else 0 for e in (primary, alt)
+        ]
+        opposite = sig[0] * sig[1] < 0
+        ok = p > alpha and not opposite
+        verdicts.append(ok)
+        parts.append(
+            f"{role} {alt.estimate:.4g} vs {primary.estimate:.4g}: difference "
+            f"{primary.estimate - alt.estimate:.4g}, z = {z:.2f}, p = {p:.3g}"
+            + (", significant in opposite directions" if opposite else "")
+        )
+    passed = False if False in verdicts else (None if None in verdicts else True)
+    first = next(
+        (
+            (primary.estimate - a.estimate) / np.sqrt(primary.se**2 + a.se**2)
+            for a in alternatives.values()
+            if np.isfinite(primary.se**2 + a.se**2) and primary.se**2 + a.se**2 > 0
+        ),
+        None,
+    )
+    return Diagnostic(
+        name="designs_agree",
+        passed=passed,
+        statistic=None if first is None else float(first),
+        value=None,
+        required=False,
+        note="; ".join(parts),
+    )
+
+
+def placebo_outcome_diag(eff: Effect | None, reason: str, alpha: float) -> Diagnostic:
+    """Informational: the same design on quota per active rep-period, which the program cannot
+    change (targets are set by management from territory and season)."""
+    if eff is None:
+        return Diagnostic("placebo_outcome", None, required=False, note=reason)
+    covers = bool(eff.ci_low <= 0 <= eff.ci_high)
+    return Diagnostic(
+        name="placebo_outcome",
+        passed=covers,
+        p_value=float(eff.p_value) if np.isfinite(eff.p_value) else None,
+        value=float(eff.estimate),
+        required=False,
+        note=(
+            "the same design on quota per active rep-period (targets the program cannot change): "
+            + (
+                "no 'effect', as it should be"
+                if covers
+                else f"an 'effect' of {eff.estimate:.4g} whose interval excludes 0 — the "
+                "comparison group differs in something the program did not cause"
+            )
+        ),
+    )

@@ -58,6 +58,7 @@ UNSUPPORTED = "design not yet supported"
 #: outcome the program cannot affect (quota per active rep-period; see docs/causal.md)
 PLACEBO_OUTCOME = "quota_per_rep"
 
+
 class _NotSupported(Exception):
     pass
 

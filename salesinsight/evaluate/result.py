@@ -134,4 +134,3 @@ class ProgramEvaluation:
         if eff is None:
             raise ValueError(f"no estimate to plot for {outcome!r}: {self.messages.get(outcome)}")
         return eff.plot(ax=ax)
-

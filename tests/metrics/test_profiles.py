@@ -9,9 +9,11 @@ from numpy.testing import assert_allclose
 from scipy import special, stats
 
 from salesinsight.metrics.profiles import (
+    INSUFFICIENT,
     Profiles,
     fit_beta_binomial,
     fit_gamma_poisson,
+    fit_hierarchical,
     fit_normal_normal,
     profiles,
 )
@@ -104,7 +106,7 @@ def _tiny_panel() -> pd.DataFrame:
 def test_beta_binomial_posterior_by_hand():
     prof = profiles(_tiny_panel(), "2026Q2", min_group_size=5)
     assert isinstance(prof, Profiles)
-    pr = prof.priors.query("stage == 'win_rate' and group == 'T1'").iloc[0]
+    pr = prof.rep_priors.query("stage == 'win_rate' and rep_id == 'R0'").iloc[0]
     a, b = pr["param1"], pr["param2"]
     row = prof.rep("R0")
     # conjugate update written out: Beta(a + 3, b + 0)
@@ -112,10 +114,12 @@ def test_beta_binomial_posterior_by_hand():
     assert_allclose(row["win_rate_low"], stats.beta.ppf(0.05, a + 3, b), rtol=1e-10)
     assert_allclose(row["win_rate_high"], stats.beta.ppf(0.95, a + 3, b), rtol=1e-10)
     assert row["win_rate_raw"] == 1.0
-    # 3/3 is pulled from 1 almost all the way to the team prior (the other nine reps agree exactly,
-    # so the fitted prior is strong), but stays above it
+    # 3/3 is pulled from 1 almost all the way to the prior (the other nine reps agree exactly, so the
+    # fitted prior is strong), but stays above it
     assert a / (a + b) < row["win_rate"] < 0.3
-    assert_allclose(a / (a + b), 48 / 228, atol=0.01)
+    # one team only: no between-team variance can be estimated, so the centre is the company ratio of
+    # sums (3 + 9 * 5) / (3 + 9 * 25)
+    assert_allclose(a / (a + b), 48 / 228, rtol=1e-9)
 
 
 def test_small_team_uses_company_prior():
@@ -124,7 +128,9 @@ def test_small_team_uses_company_prior():
     prof = profiles(df, "2026Q2", min_group_size=5)
     pr = prof.priors.query("stage == 'win_rate'").set_index("group")
     assert pr.loc["T2", "level"] == "company"
-    assert pr.loc["T1", "level"] == "T1"
+    assert pr.loc["T1", "level"] == "team"
+    # a team not estimated takes the company mean as its centre
+    assert_allclose(pr.loc["T2", "group_mean"], pr.loc["(company)", "group_mean"], rtol=1e-12)
 
 
 def test_bad_input_messages():
@@ -234,3 +240,216 @@ def test_simulator_shrunk_rates_predict_next_quarter_better(tmp_path):
         assert _weighted_mse(prof.loc[idx, stage].to_numpy(float), actual, d) < _weighted_mse(
             raw, actual, d
         ), stage
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reps without data; hierarchical prior (team means pooled toward the company, one pooled spread)
+# ----------------------------------------------------------------------------------------------------------
+def _bb_panel(
+    seed: int,
+    *,
+    n_teams: int = 120,
+    team_size: int = 10,
+    mean: float = 0.3,
+    kappa: float = 25.0,
+    closed: tuple[int, int] = (5, 60),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Quarter x rep panel whose win rates are beta-binomial with known truth: every team has the same
+    distribution of true rates, ``p_i ~ Beta(mean * kappa, (1 - mean) * kappa)`` (homogeneous teams),
+    ``won_i ~ Binomial(closed_i, p_i)``. Other stages are filled with plain noise."""
+    rng = np.random.default_rng(seed)
+    m = n_teams * team_size
+    p = rng.beta(mean * kappa, (1 - mean) * kappa, m)
+    n_closed = rng.integers(closed[0], closed[1] + 1, m)
+    acts = rng.poisson(300, m)
+    df = pd.DataFrame(
+        {
+            "period_start": pd.Timestamp("2026-04-01"),
+            "period": "2026Q2",
+            "rep_id": [f"R{i:04d}" for i in range(m)],
+            "team_id": [f"T{i // team_size:03d}" for i in range(m)],
+            "activities": acts,
+            "follow_ups": rng.binomial(acts, 0.2),
+            "opps_created": rng.poisson(0.2 * acts),
+            "opps_won": rng.binomial(n_closed, p),
+            "opps_closed": n_closed,
+            "avg_deal_size": rng.normal(20000, 3000, m),
+            "cycle_days": rng.normal(60, 10, m),
+            "csat": rng.uniform(0.6, 0.9, m),
+            "csat_responses": rng.integers(1, 8, m),
+            "active": True,
+        }
+    )
+    return df, p
+
+
+def test_zero_trial_rep_gets_the_prior_and_no_flags():
+    panel, truth = fake_panel(seed=11, quarters=1, n_reps=160)
+    panel.loc[panel["rep_id"] == "R000", ["opps_won", "opps_lost", "opps_closed"]] = 0
+    prof = profiles(panel, "2025Q1")
+    row = prof.rep("R000")
+    pri = prof.priors
+    pr = pri[(pri["stage"] == "win_rate") & (pri["group"] == row["team_id"])].iloc[0]
+    a, b = pr["param1"], pr["param2"]
+    # no trials: posterior = prior of a new rep of the team, interval = the prior's 5-95% interval
+    assert_allclose(row["win_rate"], a / (a + b), rtol=1e-12)
+    assert_allclose(row["win_rate_low"], stats.beta.ppf(0.05, a, b), rtol=1e-10)
+    assert_allclose(row["win_rate_high"], stats.beta.ppf(0.95, a, b), rtol=1e-10)
+    # not degenerate: the generator spreads true win rates (logit sd 0.45 within, 0.35 between teams),
+    # so the prior must be at least half as wide as the 5-95% range of the true rates
+    true_width = np.subtract(*np.quantile(truth["win_rate"], [0.95, 0.05]))
+    assert row["win_rate_high"] - row["win_rate_low"] > 0.5 * true_width
+    # nothing read from a stage without data
+    assert np.isnan(row["win_rate_pctl"])
+    assert "win rate" not in row["strengths"] and "win rate" not in row["weak_spots"]
+    assert row["archetype"] == INSUFFICIENT
+    assert np.isnan(row["p_high_potential"]) and not row["high_potential"]
+    # the other reps are ranked among themselves only
+    t = prof.to_frame()
+    assert_allclose(t["win_rate_pctl"].max(), 100.0, rtol=1e-12)
+    assert t["win_rate_pctl"].notna().sum() == len(t) - 1
+
+
+def test_reps_without_any_data_are_excluded():
+    panel, _ = fake_panel(seed=12, quarters=1, n_reps=120)
+    managers = panel.groupby("team_id", as_index=False).first()
+    managers["rep_id"] = "M" + managers["team_id"]
+    zero = [
+        "activities", "follow_ups", "opps_created", "opps_won", "opps_lost", "opps_closed",
+        "csat_responses", "revenue",
+    ]  # fmt: skip
+    managers[zero] = 0
+    managers[["win_rate", "avg_deal_size", "cycle_days", "csat"]] = np.nan
+    with_managers = pd.concat([panel, managers], ignore_index=True)
+    prof = profiles(with_managers, "2025Q1")
+    t = prof.to_frame()
+    assert not t["rep_id"].str.startswith("M").any()
+    assert sorted(prof.excluded["rep_id"]) == sorted(managers["rep_id"])
+    with pytest.raises(KeyError, match="no activity and no closed opportunity"):
+        prof.rep("MT0")
+    assert "Excluded: 8 active reps" in prof.summary()
+    # they carry no information, so the profiles of everyone else are unchanged by their presence
+    pd.testing.assert_frame_equal(t, profiles(panel, "2025Q1").to_frame())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_intervals_cover_and_high_potential_is_calibrated(seed):
+    # 1,200 reps with known true win rates (homogeneous teams of 10, Beta(7.5, 17.5), 5-60 closed
+    # deals). Nominal 90% intervals: the binomial sd of the coverage with 1,200 reps is 0.9 pp, and
+    # the common hyperparameter error adds a little more, so 85-95% is a ~5 sd band. The previous
+    # per-team ML prior covered 62% and 69% on these data (21 and 18 of the 120 teams had a + b > 1e4).
+    panel, p = _bb_panel(seed)
+    prof = profiles(panel, "2026Q2")
+    t = prof.to_frame()
+    assert (t["rep_id"].to_numpy() == panel["rep_id"].to_numpy()).all()
+    cover = np.mean((t["win_rate_low"] <= p) & (p <= t["win_rate_high"]))
+    assert 0.85 <= cover <= 0.95, cover
+    # the pooled strength recovers the true kappa = 25 (its sd across seeds is about 2)
+    kappa = prof.priors.query("stage == 'win_rate'")["spread"].iloc[0]
+    assert_allclose(kappa, 25.0, rtol=0.25)
+    # the threshold is the 75th percentile of the fitted company prior; the true one is
+    # Beta(7.5, 17.5).ppf(0.75) = 0.359
+    thr = prof.spec["high_potential_threshold"]
+    assert_allclose(thr, stats.beta.ppf(0.75, 7.5, 17.5), atol=0.015)
+    above = p > thr
+    hp = t["p_high_potential"].to_numpy()
+    sel = hp >= 0.7
+    # calibrated probabilities: among reps given p in [0.7, 1] the share truly above the threshold is
+    # about their mean p (~0.84); >= 0.6 leaves room for the ~110 reps' binomial noise (sd 0.035)
+    assert sel.sum() >= 50
+    assert above[sel].mean() >= 0.6, above[sel].mean()
+    # and overall: mean predicted probability vs realised share above (sd of the share about 0.013)
+    assert abs(hp.mean() - above.mean()) < 0.05
+    # p_high_potential follows each rep's own record: it is not ~0 or ~1 for a whole team
+    spread = t.groupby("team_id")["p_high_potential"].agg(lambda x: x.max() - x.min())
+    assert (spread > 0.05).mean() > 0.9
+
+
+def test_team_with_spread_below_binomial_noise_is_not_degenerate():
+    # one team whose nine reps are more alike than binomial noise allows: fitted alone, its beta prior
+    # runs off to a near-infinite strength (the defect), which collapses every interval of the team
+    panel, _ = _bb_panel(3, n_teams=40, team_size=9, closed=(50, 50))
+    t0 = panel["team_id"] == "T000"
+    panel.loc[t0, "opps_won"] = [13, 14, 15, 15, 15, 16, 16, 17, 14]
+    a_team, b_team = fit_beta_binomial(
+        panel.loc[t0, "opps_won"].to_numpy(), panel.loc[t0, "opps_closed"].to_numpy()
+    )
+    assert a_team + b_team > 1e4  # the degenerate per-team fit this guards against
+    t = profiles(panel, "2026Q2").to_frame()
+    width = t["win_rate_high"] - t["win_rate_low"]
+    # every rep has 50 closed deals, so every interval should be about as wide as any other
+    assert_allclose(width[t0.to_numpy()].median(), width[~t0.to_numpy()].median(), rtol=0.1)
+    # a binomial with 50 trials alone has a 90% width of about 2 * 1.645 * sqrt(0.3 * 0.7 / 50) = 0.21;
+    # a prior of strength ~25 narrows it to ~0.17, far from the ~0.01 of the degenerate prior
+    assert width[t0.to_numpy()].min() > 0.1
+    won = panel["opps_won"].to_numpy()
+    p17 = t.loc[t0.to_numpy() & (won == 17), "p_high_potential"].iloc[0]
+    p13 = t.loc[t0.to_numpy() & (won == 13), "p_high_potential"].iloc[0]
+    # the degenerate prior gave every rep of the team the same p; now each rep's record counts
+    assert p17 - p13 > 0.05, (p17, p13)
+
+
+def test_leave_one_out_prior_by_hand():
+    # 30 teams of 6: the prior of a rep is built from its team-mates only, partially pooled toward
+    # the company mean, then moment-matched to a beta (formulas written out here)
+    panel, _ = _bb_panel(5, n_teams=30, team_size=6)
+    k = panel["opps_won"].to_numpy(float)
+    n = panel["opps_closed"].to_numpy(float)
+    g = panel["team_id"].to_numpy()
+    fit = fit_hierarchical("beta", k, n, g)
+    kap, tau2, m = fit.spread, fit.between_group_var, fit.center
+    assert tau2 > 0  # otherwise the team level would not be exercised
+    assert_allclose(m, k.sum() / n.sum(), rtol=1e-12)
+    i = 7
+    mates = (g == g[i]) & (np.arange(len(g)) != i)
+    kk, nn = k[mates], n[mates]
+    r = kk.sum() / nn.sum()
+    # Var(k_j | team mean) = n_j mu (1 - mu) (1 + (n_j - 1) / (kappa + 1)), with mu = m
+    v = m * (1 - m) * np.sum(nn * (1 + (nn - 1) / (kap + 1))) / nn.sum() ** 2
+    mean = (r / v + m / tau2) / (1 / v + 1 / tau2)
+    var_mean = 1 / (1 / v + 1 / tau2)
+    var = mean * (1 - mean) / (kap + 1) + var_mean * kap / (kap + 1)
+    strength = mean * (1 - mean) / var - 1
+    assert_allclose(fit.unit_param1[i], mean * strength, rtol=1e-9)
+    assert_allclose(fit.unit_param2[i], (1 - mean) * strength, rtol=1e-9)
+
+
+def test_hierarchical_gamma_and_normal_recover_spreads_and_cover():
+    rng = np.random.default_rng(21)
+    m, size = 1200, 10
+    g = np.array([f"T{i // size:03d}" for i in range(m)])
+    gi = np.arange(m) // size
+    # gamma-Poisson: team means lognormal around 0.2 (sd 10%), rep rates Gamma(shape 4) around them
+    lam = rng.gamma(4.0, rng.lognormal(np.log(0.2), 0.1, m // size)[gi] / 4.0)
+    e = rng.integers(20, 401, m).astype(float)
+    y = rng.poisson(lam * e)
+    fg = fit_hierarchical("gamma", y, e, g)
+    assert_allclose(fg.spread, 4.0, rtol=0.2)
+    a, b = fg.unit_param1 + y, fg.unit_param2 + e
+    cover = np.mean(
+        (stats.gamma.ppf(0.05, a, scale=1 / b) <= lam)
+        & (lam <= stats.gamma.ppf(0.95, a, scale=1 / b))
+    )
+    assert 0.85 <= cover <= 0.95, cover
+    # normal-normal: team means N(20000, 1500^2), reps N(team, 2000^2), deals sd 8000, 0-29 deals
+    theta = rng.normal(rng.normal(20000, 1500, m // size)[gi], 2000)
+    nd = rng.integers(0, 30, m)
+    has = nd > 0
+    ybar = np.where(has, rng.normal(theta, 8000 / np.sqrt(np.maximum(nd, 1))), np.nan)
+    fn = fit_hierarchical("normal", ybar, nd, g, within_var=8000.0**2)
+    assert_allclose(np.sqrt(fn.spread), 2000, rtol=0.2)
+    assert_allclose(np.sqrt(fn.between_group_var), 1500, rtol=0.25)
+    s2 = np.where(has, 8000.0**2 / np.maximum(nd, 1), np.inf)
+    post_var = 1 / (np.where(has, 1 / s2, 0.0) + 1 / fn.unit_param2)
+    post_mean = post_var * (np.where(has, ybar / s2, 0.0) + fn.unit_param1 / fn.unit_param2)
+    cover = np.mean(np.abs(theta - post_mean) <= stats.norm.ppf(0.95) * np.sqrt(post_var))
+    assert 0.85 <= cover <= 0.95, cover
+
+
+def test_fit_hierarchical_bad_input():
+    with pytest.raises(ValueError, match="family"):
+        fit_hierarchical("poisson", [1], [2], ["a"])
+    with pytest.raises(ValueError, match="no unit has data"):
+        fit_hierarchical("beta", [0, 0], [0, 0], ["a", "b"])
+    with pytest.raises(ValueError, match="within_var"):
+        fit_hierarchical("normal", [1.0, 2.0], [3, 4], ["a", "b"])

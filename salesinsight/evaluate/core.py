@@ -1,0 +1,317 @@
+"""``evaluate(data, program_id)``: program -> design -> panel -> estimators -> diagnostics -> verdicts.
+
+See the package docstring and ``docs/causal.md`` ("Program evaluation") for the designs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from salesinsight.causal.effect import Diagnostic, Effect, Verdict, library_versions
+from salesinsight.evaluate import designs
+from salesinsight.evaluate.designs import (
+    DESIGN_ROLES,
+    DesignRun,
+    _joint_randomization_check,
+    _randomized,
+    _randomized_units,
+    _staggered,
+    _staggered_placebo_date,
+    designs_agree,
+    placebo_outcome_diag,
+)
+from salesinsight.evaluate.naive import NAIVE_COLUMNS, _naive
+from salesinsight.evaluate.panel import (
+    _WINDOWS,
+    DEFAULT_OUTCOMES,
+    KPI_DEFINITIONS,
+    LOWER_IS_BETTER,
+    PLACEBO_OUTCOME,
+    _finite,
+    _NoData,
+    _NotSupported,
+    _num_den,
+    _program,
+    _unit_panel,
+    _unit_starts,
+    _window,
+)
+from salesinsight.evaluate.result import ProgramEvaluation
+
+if TYPE_CHECKING:
+    from salesinsight.data import Dataset
+
+__all__ = ["evaluate"]
+
+#: default windows (periods before the first start, after the last start) for single-rollout and
+#: observational programs: synthetic control, matching and the placebo dates need a long
+#: pre-period, so a year on each side by default, clipped to the data
+_DESIGN_WINDOWS = {"week": (52, 52), "month": (12, 12), "quarter": (4, 4)}
+
+Grain = Literal["week", "month", "quarter"]
+
+
+def evaluate(
+    data: Dataset | str | Path,
+    program_id: str,
+    outcomes: Sequence[str] | None = None,
+    grain: Grain = "week",
+    alpha: float = 0.05,
+    min_effect: float | Mapping[str, float] | None = None,
+    seed: int = 0,
+    correction: Literal["holm", "bh"] = "holm",
+    *,
+    pre_periods: int | None = None,
+    post_periods: int | None = None,
+    did_grain: Grain | None = "quarter",
+    design_grain: Grain | None = "month",
+    end: dt.date | str | None = None,
+) -> ProgramEvaluation:
+    """Evaluate one program on its outcomes with the design(s) its enrolment allows.
+
+    Parameters
+    ----------
+    data : Dataset or path
+        A loaded dataset or a data folder (loaded and validated).
+    program_id : str
+    outcomes : sequence of str, optional
+        KPI names (see ``KPI_DEFINITIONS``); default ``DEFAULT_OUTCOMES``.
+    grain : {"week", "month", "quarter"}
+        Grain of randomized programs and of a company-wide rollout's time series.
+    alpha : float
+        One minus the interval level, and the familywise (Holm) / false-discovery (BH) level.
+    min_effect : float or mapping outcome -> float, optional
+        Smallest effect that matters, in the outcome's units (default 0).
+    seed : int
+    correction : {"holm", "bh"}
+    pre_periods, post_periods : int, optional
+        Analysis window: periods before the (first) start and after the (last) start; defaults by
+        grain (randomized / staggered: week 26/52, month 6/12, quarter 2/4; single-rollout and
+        observational: a year on each side), clipped to the data.
+    did_grain : {"week", "month", "quarter"} or None, default "quarter"
+        Grain of the staggered-DiD panel (None = ``grain``). Callaway & Sant'Anna compare every
+        cohort with its single last pre-treatment period, so a weekly base period makes every
+        post-period cell share one week's noise; quarters (the usual enrolment rhythm) avoid it.
+    design_grain : {"week", "month", "quarter"} or None, default "month"
+        Grain of the unit panel for single-rollout programs with untreated units (DiD, synthetic
+        control) and observational programs (matched DiD, AIPW); None = ``grain``. Months give a
+        synthetic control or a trajectory match enough pre-periods without weekly noise.
+    end : date or str, optional
+        Last day of data used (e.g. the report quarter's last day); default: all data.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    from salesinsight.data import Dataset, load
+
+    if correction not in ("holm", "bh"):
+        raise ValueError(f"correction must be 'holm' or 'bh', got {correction!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    for name, g in (("grain", grain), ("did_grain", did_grain), ("design_grain", design_grain)):
+        if (g is not None or name == "grain") and g not in _WINDOWS:
+            raise ValueError(f"{name} must be one of {sorted(_WINDOWS)}, got {g!r}")
+    ds = data if isinstance(data, Dataset) else load(Path(data))
+    program, enroll = _program(ds, program_id)
+    unit = program["unit"]
+    design = program["design"]
+    outs = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
+    bad = [o for o in outs if o not in KPI_DEFINITIONS]
+    if bad:
+        raise ValueError(
+            f"unknown outcome(s) {bad}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs table, "
+            f"program {program_id!r})"
+        )
+    if unit == "rep" and "attrition" in outs:
+        raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")
+    mins = _min_effects(min_effect, outs)
+
+    windows = _WINDOWS
+    base_grain = grain
+    if design == "staggered" and did_grain is not None:
+        grain = did_grain
+    elif design in ("single_rollout", "observational"):
+        windows = _DESIGN_WINDOWS
+        grain = design_grain or grain
+    frame, periods = _unit_panel(ds, unit=unit, grain=grain, end=end)
+    starts = _unit_starts(enroll, frame, periods)
+    route = design
+    if design == "single_rollout" and not _has_untreated(frame, starts):
+        # every unit enrolled at once: no comparison group; company-level series at `grain`
+        route = "company_wide"
+        if grain != base_grain:
+            grain = base_grain
+            frame, periods = _unit_panel(ds, unit=unit, grain=grain, end=end)
+            starts = _unit_starts(enroll, frame, periods)
+    pre_n, post_n = windows[grain]
+    pre_n = pre_periods if pre_periods is not None else pre_n
+    post_n = post_periods if post_periods is not None else post_n
+    window = _window(periods, starts, pre_n, post_n)
+    exclude = _other_programs(ds, program_id, unit) if design == "observational" else frozenset()
+
+    def run(num: pd.Series, den: pd.Series, hib: bool, o: str) -> DesignRun:
+        if route == "randomized":
+            return DesignRun(_randomized(rand_units[o], joint, alpha, seed, hib))
+        if route == "staggered":
+            eff, dyn, alt = _staggered(frame, num, den, starts, window, alpha, seed, hib)
+            return DesignRun(eff, {"twfe": alt}, dyn)
+        if route == "single_rollout":
+            return designs.single_rollout(frame, num, den, starts, window, alpha, seed, hib, unit)
+        if route == "company_wide":
+            return designs.company_wide(frame, num, den, starts, window, alpha, seed, hib)
+        if route == "observational":
+            return designs.observational(frame, num, den, starts, window, alpha, seed, hib, exclude)
+        raise _NotSupported(f"design {design!r} is not supported")
+
+    rand_units: dict[str, pd.DataFrame] = {}
+    joint: Diagnostic | None = None
+    if route == "randomized":
+        for o in (*outs, PLACEBO_OUTCOME):
+            rand_units[o] = _randomized_units(frame, *_num_den(frame, o), starts, window)
+        pre = pd.DataFrame({o: rand_units[o]["pre"] for o in outs})
+        joint = _joint_randomization_check(pre, rand_units[outs[0]]["d"])
+
+    placebo = _placebo_outcome(frame, run, alpha)
+    effects: dict[str, Effect | None] = {}
+    messages: dict[str, str] = {}
+    dynamic: dict[str, Effect] = {}
+    alternatives: dict[str, dict[str, Effect]] = {}
+    naive_rows: list[dict[str, Any]] = []
+    for o in outs:
+        hib = o not in LOWER_IS_BETTER
+        num, den = _num_den(frame, o)
+        naive_rows.extend(_naive(frame, num, den, starts, window, o, design))
+        try:
+            res = run(num, den, hib, o)
+        except _NotSupported as exc:
+            effects[o], messages[o] = None, str(exc)
+            continue
+        except _NoData as exc:
+            effects[o], messages[o] = None, f"could not be estimated: {exc}"
+            continue
+        eff = res.primary
+        extra: list[Diagnostic | None] = [placebo]
+        if route == "randomized":
+            extra.append(
+                designs.randomized_placebo_date(frame, num, den, starts, window, alpha, seed, hib)
+            )
+        elif route == "staggered":
+            extra.append(_staggered_placebo_date(eff))
+        alts = {k: dataclasses.replace(v, outcome=o) for k, v in res.alternatives.items()}
+        design_alts = {k: v for k, v in alts.items() if k in DESIGN_ROLES}
+        if design_alts:
+            extra.append(designs_agree(eff, design_alts, alpha))
+        eff = designs._add(eff, *extra)
+        effects[o] = dataclasses.replace(eff, outcome=o)
+        if alts:
+            alternatives[o] = alts
+        if res.dynamic is not None:
+            dynamic[o] = dataclasses.replace(res.dynamic, outcome=o)
+
+    estimated = [o for o in outs if effects.get(o) is not None and _finite(effects[o].p_value)]
+    p_adj: dict[str, float] = {}
+    if estimated:
+        raw = [effects[o].p_value for o in estimated]  # type: ignore[union-attr]
+        method = "holm" if correction == "holm" else "fdr_bh"
+        adj = multipletests(raw, alpha=alpha, method=method)[1]
+        p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
+    verdicts = {
+        o: _verdict(effects.get(o), messages.get(o, ""), mins[o], alpha, p_adj.get(o), correction)
+        for o in outs
+    }
+    spec = {
+        "program_id": program_id,
+        "outcomes": outs,
+        "grain": grain,
+        "did_grain": did_grain,
+        "design_grain": design_grain,
+        "route": route,
+        "alpha": alpha,
+        "min_effect": dict(mins),
+        "seed": seed,
+        "correction": correction,
+        "pre_periods": pre_n,
+        "post_periods": post_n,
+        "window": (str(window[0].date()), str(window[1].date())),
+        "excluded_controls": len(exclude),
+        "end": None if end is None else str(end),
+        "versions": library_versions(),
+    }
+    return ProgramEvaluation(
+        program=program,
+        outcomes=outs,
+        effects=effects,
+        verdicts=verdicts,
+        p_adjusted=p_adj,
+        naive=pd.DataFrame(naive_rows, columns=NAIVE_COLUMNS),
+        dynamic=dynamic,
+        alternatives=alternatives,
+        messages=messages,
+        spec=spec,
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+def _has_untreated(frame: pd.DataFrame, starts: pd.DataFrame) -> bool:
+    """Whether any unit with activity was never enrolled (a comparison group exists)."""
+    treated = set(starts.loc[starts["arm"] == "treatment", "unit_id"])
+    active = frame.loc[frame["_exposure"] > 0, "unit_id"].astype(str)
+    return bool((~active.isin(treated)).any())
+
+
+def _other_programs(ds: Any, program_id: str, unit: str) -> frozenset[str]:
+    """Units enrolled (treatment arm) in another program of the same unit type: dropped from an
+    observational program's comparison group, whose outcomes those programs may have moved."""
+    progs = ds.table("programs")
+    same = progs.loc[(progs["unit"] == unit) & (progs["program_id"] != program_id), "program_id"]
+    enr = ds.table("enrollments")
+    enr = enr[enr["program_id"].isin(set(same)) & (enr["arm"] == "treatment")]
+    return frozenset(enr["unit_id"].astype(str))
+
+
+def _placebo_outcome(frame: pd.DataFrame, run: Any, alpha: float) -> Diagnostic:
+    """The program's design run on quota per active rep-period (see ``placebo_outcome_diag``)."""
+    if "quota" not in frame.columns or not frame["quota"].fillna(0).gt(0).any():
+        return placebo_outcome_diag(None, "no quotas in the data: placebo outcome not run", alpha)
+    try:
+        res = run(*_num_den(frame, PLACEBO_OUTCOME), True, PLACEBO_OUTCOME)
+    except (_NoData, _NotSupported, ValueError) as exc:
+        return placebo_outcome_diag(None, f"placebo outcome not computable: {exc}", alpha)
+    return placebo_outcome_diag(res.primary, "", alpha)
+
+
+def _verdict(
+    eff: Effect | None,
+    message: str,
+    min_effect: float,
+    alpha: float,
+    p_adj: float | None,
+    correction: str,
+) -> Verdict:
+    if eff is None:
+        return Verdict("inconclusive", message or "not estimated")
+    v = eff.verdict(min_effect=min_effect, alpha=alpha)
+    if v.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
+        name = "Holm" if correction == "holm" else "Benjamini-Hochberg"
+        return Verdict(
+            "inconclusive",
+            f"{v.reason[:-1]}, but the {name}-adjusted p-value {p_adj:.3g} across the program's "
+            f"outcomes is not below {alpha}.",
+        )
+    return v
+
+
+def _min_effects(min_effect: float | Mapping[str, float] | None, outs: tuple[str, ...]) -> dict:
+    if min_effect is None:
+        return dict.fromkeys(outs, 0.0)
+    if isinstance(min_effect, Mapping):
+        unknown = sorted(set(min_effect) - set(outs))
+        if unknown:
+            raise ValueError(f"min_effect given for outcome(s) not evaluated: {unknown}")
+        return {o: float(min_effect.get(o, 0.0)) for o in outs}
+    return dict.fromkeys(outs, float(min_effect))
