@@ -80,6 +80,14 @@ sections.plot_attribution(report)
 display(HTML(sections.people_html(report)))
 
 # %% [markdown]
+# ## Next quarter: forecast and suggested quotas
+#
+# Quotas are suggested so that a stated share of reps (55% by default) is expected to reach them.
+
+# %%
+display(HTML(sections.forecast_html(report)))
+
+# %% [markdown]
 # ## Methods and data appendix
 
 # %%

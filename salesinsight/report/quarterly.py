@@ -235,12 +235,14 @@ def build_quarter(params: RunParams) -> QuarterReport:
     _run_section(
         sections, notes, "contribution", lambda: _contribution(ds, params, company, evaluations)
     )
+    _run_section(sections, notes, "funnel_team", lambda: _funnel_team(team))
     _run_section(sections, notes, "funnel", lambda: _funnel(rep))
     if ds.has("activities"):
         _run_section(sections, notes, "activity", lambda: _activity(ds, q_start, q_end))
     else:
         notes.append("Activity attribution is off: the data folder has no activities table.")
     _run_section(sections, notes, "profiles", lambda: _profiles(ds, params))
+    _run_section(sections, notes, "forecast", lambda: _forecast(ds, params))
     if ds.has("quotas"):
         _run_section(sections, notes, "warnings", lambda: _warnings(ds, params, q_start, q_end))
     else:
@@ -473,6 +475,14 @@ def _contribution(
     )
 
 
+def _funnel_team(team: pd.DataFrame) -> Any:
+    from salesinsight.attribution import funnel_gap
+
+    if team.empty:
+        return None
+    return funnel_gap(team, entity="team_id", benchmark="median")
+
+
 def _funnel(rep: pd.DataFrame) -> Any:
     from salesinsight.attribution import funnel_gap
 
@@ -492,6 +502,14 @@ def _profiles(ds: Any, params: RunParams) -> Any:
     from salesinsight.metrics import profiles
 
     return profiles(ds, period=params.quarter)
+
+
+def _forecast(ds: Any, params: RunParams) -> Any:
+    from salesinsight.calendar import next_quarter
+    from salesinsight.metrics import forecast
+
+    target = next_quarter(params.quarter, fiscal_year_start_month=params.fiscal_year_start_month)
+    return forecast(ds, target_quarter=target, seed=params.seed)
 
 
 def _warnings(ds: Any, params: RunParams, q_start: date, q_end: date) -> Any:

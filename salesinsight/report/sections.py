@@ -17,6 +17,7 @@ __all__ = [
     "appendix_html",
     "attribution_html",
     "executive_summary_html",
+    "forecast_html",
     "header_html",
     "kpi_overview_html",
     "people_html",
@@ -292,23 +293,81 @@ def plot_program(report: QuarterReport, program_id: str) -> None:
 
 
 def attribution_html(report: QuarterReport) -> str:
-    """The quarter's revenue change split into drivers, funnel gaps and activity attribution."""
+    """Programs' share of the revenue change, its drivers by team, and the binding funnel stages."""
     parts = [_STYLE]
-    for key, title in (
-        ("contribution", "How much of the revenue change the programs account for"),
-        ("attribution", "Revenue change vs the previous quarter, by driver (Shapley)"),
-        ("funnel", "Where each rep's revenue gap to the team median sits in the funnel"),
-        ("activity", "Which activities go with won deals (associational)"),
-    ):
-        obj = report.sections.get(key)
-        if obj is None:
-            continue
-        frame = obj.to_frame()
+    n = report.params.top_n
+    contrib = report.sections.get("contribution")
+    if contrib is not None:
+        parts.append("<h3>How much of the revenue change the programs account for</h3>")
+        parts.append(f"<pre class='si-note'>{esc(contrib.summary())}</pre>")
+        cols = [
+            "program_id",
+            "effect",
+            "exposure_base",
+            "exposure_current",
+            "contribution",
+            "ci_low",
+            "ci_high",
+        ]
+        frame = contrib.to_frame()
+        parts.append(table_html(frame[[c for c in cols if c in frame.columns]]))
+    dec = report.sections.get("attribution")
+    if dec is not None:
+        frame = dec.to_frame()
+        wide = frame.pivot_table(
+            index=["team_id", "kpi_base", "kpi_current", "total_change"],
+            columns="factor",
+            values="contribution",
+            sort=False,
+        ).reset_index()
+        wide.columns.name = None
+        wide = wide.reindex(wide["total_change"].abs().sort_values(ascending=False).index)
+        totals = frame.drop_duplicates("team_id")[["kpi_base", "kpi_current", "total_change"]].sum()
+        by_factor = frame.groupby("factor", sort=False)["contribution"].sum()
+        parts.append("<h3>Why revenue moved since the previous quarter (Shapley split)</h3>")
+        parts.append(
+            f"<p>Company revenue went from {_fmt(totals['kpi_base'])} to "
+            f"{_fmt(totals['kpi_current'])} ({_fmt(totals['total_change'], signed=True)}): "
+            + ", ".join(
+                f"{esc(k.replace('_', ' '))} {_fmt(v, signed=True)}" for k, v in by_factor.items()
+            )
+            + f". The {n} teams whose revenue moved most:</p>"
+        )
+        parts.append(table_html(wide.head(n)))
+    team_funnel = report.sections.get("funnel_team")
+    if team_funnel is not None:
+        parts.append("<h3>Where each team's funnel binds (vs the median team)</h3><ul>")
+        for msg in team_funnel.messages["message"]:
+            team, _, text = msg.partition(": ")
+            parts.append(
+                f"<li class='si-note'><b>{esc(team.removeprefix('team_id='))}</b>: {esc(text)}</li>"
+            )
+        parts.append("</ul>")
+    funnel = report.sections.get("funnel")
+    if funnel is not None:
+        worst = funnel.messages.sort_values("gap").head(n).copy()
+        ff = funnel.to_frame()
+        labels = dict(zip(ff["factor"], ff["label"], strict=False))
+        worst["binding_factor"] = worst["binding_factor"].map(lambda f: labels.get(f, f))
+        worst = worst.rename(
+            columns={
+                "binding_factor": "binding stage",
+                "binding_contribution": "money lost at that stage",
+            }
+        )
         if report.params.mask_names:
-            frame = mask_frame(frame)
-        parts.append(f"<h3>{esc(title)}</h3>")
-        parts.append(f"<pre class='si-note'>{esc(_summary_text(obj, report))}</pre>")
-        parts.append(table_html(frame, max_rows=report.params.top_n * 3))
+            worst = mask_frame(worst)
+        parts.append(
+            f"<h3>The {n} largest revenue gaps to the team median, by rep, and the stage that "
+            "binds</h3>"
+        )
+        parts.append(
+            table_html(worst[["rep_id", "gap", "binding stage", "money lost at that stage"]])
+        )
+    activity = report.sections.get("activity")
+    if activity is not None:
+        parts.append("<h3>Which activities go with won deals (associational)</h3>")
+        parts.append(f"<pre class='si-note'>{esc(_summary_text(activity, report))}</pre>")
     if len(parts) == 1:
         parts.append("<p>Attribution is not available for this data (see the appendix).</p>")
     return "".join(parts)
@@ -393,6 +452,33 @@ def people_html(report: QuarterReport) -> str:
     else:
         parts.append(f"<p>No rep's predicted attrition risk reaches {thr:.0%}.</p>")
     return "".join(parts)
+
+
+def forecast_html(report: QuarterReport) -> str:
+    """Next quarter's revenue forecast per team and the suggested quotas, with the backtest."""
+    plan = report.sections.get("forecast")
+    if plan is None:
+        return "<p>The forecast is not available for this data (see the appendix).</p>"
+    teams = plan.teams.copy()
+    cols = [
+        c
+        for c in (
+            "team_id",
+            "n_reps",
+            "revenue_median",
+            "revenue_low",
+            "revenue_high",
+            "suggested_quota",
+        )
+        if c in teams.columns
+    ]
+    back = plan.backtest.groupby("level")[["coverage", "mape", "wape"]].mean().reset_index()
+    return (
+        f"{_STYLE}<pre class='si-note'>{esc(_summary_text(plan, report))}</pre>"
+        f"<h4>Teams in {esc(plan.target_quarter)}</h4>{table_html(teams[cols], max_rows=200)}"
+        "<h4>How well this forecast did on past quarters (rolling backtest)</h4>"
+        f"{table_html(back)}"
+    )
 
 
 def _masked(df: pd.DataFrame, report: QuarterReport) -> pd.DataFrame:
