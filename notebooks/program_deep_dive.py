@@ -25,7 +25,13 @@ data_dir = "../data/demo"
 title = "Quarterly sales program evaluation"
 programs = ["P_COACH"]  # the first program listed is examined
 outcomes = ["win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"]
-min_effect = {"win_rate": 0.01, "revenue": "3%", "follow_ups": "5%", "csat": 0.01, "attrition": 0.02}
+min_effect = {
+    "win_rate": 0.01,
+    "revenue": "3%",
+    "follow_ups": "5%",
+    "csat": 0.01,
+    "attrition": 0.02,
+}
 alpha = 0.05
 correction = "holm"
 grain = "week"

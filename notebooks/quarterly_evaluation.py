@@ -18,7 +18,13 @@ data_dir = "../data/demo"
 title = "Quarterly sales program evaluation"
 programs = None
 outcomes = ["win_rate", "revenue", "follow_ups", "csat", "attrition"]
-min_effect = {"win_rate": 0.01, "revenue": "3%", "follow_ups": "5%", "csat": 0.01, "attrition": 0.02}
+min_effect = {
+    "win_rate": 0.01,
+    "revenue": "3%",
+    "follow_ups": "5%",
+    "csat": 0.01,
+    "attrition": 0.02,
+}
 alpha = 0.05
 correction = "holm"
 grain = "week"
