@@ -28,10 +28,11 @@ PROGRAMS = {
 }
 
 
-def rows_for(seed: int, tmp: Path) -> list[dict]:
+def rows_for(seed: int, tmp: Path, programs: list[str]) -> list[dict]:
     out = crm(tmp / f"s{seed}", seed=10_000 + seed, effects=NULL)
     rows = []
-    for prog, outs in PROGRAMS.items():
+    for prog in programs:
+        outs = PROGRAMS[prog]
         ev = evaluate(out, prog, outcomes=outs, seed=seed)
         for o in outs:
             e = ev.effects[o]
@@ -46,6 +47,7 @@ def rows_for(seed: int, tmp: Path) -> list[dict]:
                     "role": role,
                     "method": eff.method,
                 }
+                rows.append({**base, "check": "estimate", "passed": eff.estimate, "required": None})
                 rows.append(
                     {
                         **base,
@@ -79,17 +81,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--programs", nargs="*", default=list(PROGRAMS), choices=list(PROGRAMS))
     args = ap.parse_args()
     t0 = time.time()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         for s in range(args.seeds):
-            rows.extend(rows_for(s, Path(tmp)))
+            rows.extend(rows_for(s, Path(tmp), args.programs))
             print(f"seed {s} done, {time.time() - t0:.0f} s", flush=True)
     df = pd.DataFrame(rows)
     if args.out:
         df.to_csv(args.out, index=False)
-    checks = df[df["role"] != "verdict"]
+    est = df[df["check"] == "estimate"].astype({"passed": float})
+    print(est.groupby(["program", "outcome", "role"])["passed"].agg(["mean", "std"]).to_string())
+    checks = df[(df["role"] != "verdict") & (df["check"] != "estimate")].astype({"passed": float})
     tab = (
         checks.groupby(["program", "outcome", "role", "check"])["passed"]
         .agg(["mean", "size"])

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 #: ``add_parser(subparsers)`` and ``run(args) -> int``.
 COMMANDS: dict[str, str] = {
     "demo": "demo",
+    "import": "importer",
     "simulate": "simulate",
     "validate": "validate",
     "metrics": "metrics",

@@ -199,6 +199,16 @@ def _design_panel(
     f["y"] = y
     f["treated"] = (f["cohort"] > 0).astype(int)
     f["d"] = ((f["cohort"] > 0) & (f["t"] >= f["cohort"])).astype(int)
+    # pre-period quota per active period (targets are set from territory): a time-invariant
+    # covariate for the observational designs, which select on attainment = revenue / quota
+    start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
+    pre = f[f["t"] < start_t]
+    if "quota" in f.columns and len(pre):
+        g = pre.groupby("unit_id")
+        q = g["quota"].sum() / g["_exposure"].sum()
+        f["pre_quota"] = f["unit_id"].map(q).fillna(0.0).astype(float)
+    else:
+        f["pre_quota"] = 0.0
     return f.reset_index(drop=True), r
 
 
@@ -397,6 +407,7 @@ def _matched(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Effect:
         treated="treated",
         treatment_time=start_t,
         match_periods=_match_periods(n_pre),
+        covariates=["pre_quota"] if f["pre_quota"].std() > 0 else None,
         alpha=alpha,
         higher_is_better=hib,
     )
@@ -439,8 +450,8 @@ def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool
 
 
 def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, last periods,
-    volume, exposure)."""
+    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, mean over the
+    matching periods, volume per active period, quota per active period)."""
     pre = f[f["t"] < start_t]
     post = f[f["t"] >= start_t]
     times = sorted(pre["t"].unique())
@@ -453,9 +464,13 @@ def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]
             "pre_recent": pre[pre["t"].isin(last)].groupby("unit_id")["y"].mean(),
             "pre_volume": pre.groupby("unit_id")["_den"].sum()
             / pre.groupby("unit_id")["_exposure"].sum(),
+            "pre_quota": f.groupby("unit_id")["pre_quota"].first(),
         }
     ).reset_index()
-    return units, ["pre_mean", "pre_recent", "pre_volume"]
+    covs = ["pre_mean", "pre_recent", "pre_volume"]
+    if units["pre_quota"].std() > 0:
+        covs.append("pre_quota")
+    return units, covs
 
 
 def _aipw(units: pd.DataFrame, covs: list[str], alpha: float, seed: int, hib: bool) -> Effect:
