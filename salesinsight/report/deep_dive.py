@@ -380,10 +380,15 @@ def build_deep_dive(params: RunParams) -> DeepDive:
 _MAIN_LABELS = {
     "staggered": "Callaway & Sant'Anna, overall (main)",
     "randomized": "Randomized experiment (main)",
-    "single_rollout": "Synthetic control (main)",
-    "observational": "Doubly robust, AIPW (main)",
 }
-_ALT_LABELS = {"twfe": "Two-way fixed effects (TWFE)"}
+_ALT_LABELS = {
+    "twfe": "Two-way fixed effects (TWFE)",
+    "synthetic_control": "Synthetic control",
+    "did": "Difference-in-differences (unit and period fixed effects)",
+    "aipw": "Doubly robust, AIPW",
+    "matched_did": "Matched difference-in-differences",
+    "impact": "Structural time series (no control group)",
+}
 
 
 def _outcome_dive(
@@ -400,7 +405,7 @@ def _outcome_dive(
         return OutcomeDive(outcome, "inconclusive", reason, naive=naive, notes=tuple(notes))
     min_eff = params.min_effect_for(outcome, main.baseline)
     verdict = _verdict(main, min_eff, params.alpha, p_adj, params.correction)
-    estimates = [Estimate("main", _MAIN_LABELS.get(design, main.method), main)]
+    estimates = [Estimate("main", _MAIN_LABELS.get(design, f"{main.method} (main)"), main)]
     if outcome in ev.dynamic:
         estimates.append(
             Estimate("cs_dynamic", "Callaway & Sant'Anna, event study", ev.dynamic[outcome])

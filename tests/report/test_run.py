@@ -226,7 +226,6 @@ def test_invalid_data_folder_leaves_nothing_on_disk(sim, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.yaml"]
 
 
-@pytest.mark.slow
 def test_forced_rerun_replaces_the_folder_with_identical_results(run):
     """Reproducibility: the same params on the same data give byte-identical results and tables
     (timestamps and run ids live only in the manifest); --force replaces the old folder."""
