@@ -9,14 +9,13 @@ from salesinsight.attribution.contribution import (
 )
 from salesinsight.attribution.funnel import FunnelGap, funnel_gap
 from salesinsight.attribution.markov import ActivityAttribution, activity_attribution
+from salesinsight.attribution.mix import MixRate, mix_rate
 from salesinsight.attribution.oaxaca import OaxacaResult, oaxaca_blinder
 from salesinsight.attribution.shapley import (
     Decomposition,
     IdentityError,
-    MixRate,
     decompose_change,
     lmdi_product,
-    mix_rate,
     shapley_product,
 )
 
