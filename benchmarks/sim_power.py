@@ -72,12 +72,16 @@ def estimate(folder: Path) -> dict[str, tuple[float, float, float]]:
     out["P_COACH.win_rate"] = _welch(
         d[d.index.isin(treated)].to_numpy(), d[~d.index.isin(treated)].to_numpy()
     )
-    fu = duckdb.sql(
-        f"SELECT r.team_id, a.activity_date::DATE AS day, count(*)::DOUBLE AS n "
-        f"FROM read_csv('{folder / 'activities.csv'}', all_varchar=true) a "
-        f"JOIN read_csv('{folder / 'reps.csv'}', all_varchar=true) r USING (rep_id) "
-        f"WHERE a.type = 'follow_up' GROUP BY 1, 2"
-    ).df()
+    fu = (
+        duckdb.connect()
+        .sql(
+            f"SELECT r.team_id, a.activity_date::DATE AS day, count(*)::DOUBLE AS n "
+            f"FROM read_csv('{folder / 'activities.csv'}', all_varchar=true) a "
+            f"JOIN read_csv('{folder / 'reps.csv'}', all_varchar=true) r USING (rep_id) "
+            f"WHERE a.type = 'follow_up' GROUP BY 1, 2"
+        )
+        .df()
+    )
     fu["day"] = pd.to_datetime(fu["day"])
     d = _team_did(fu, "n", None, split, "day")
     est, se, crit = _welch(

@@ -54,7 +54,7 @@ def _run_row_checks(
         aggs.append(f"min(_row, {k}) FILTER (WHERE {cond}) AS rows{i}")
         aggs.append(f"arg_min(coalesce({c.value}, ''), _row, {k}) FILTER (WHERE {cond}) AS v{i}")
     query = f"SELECT {', '.join(aggs)} FROM ({row_select(spec, src)})"
-    out = con.execute(query).fetchone()
+    out = con.execute(query).fetchall()[0]
     assert out is not None
     problems = []
     for i, c in enumerate(checks):
@@ -277,7 +277,7 @@ def _read_error(con: duckdb.DuckDBPyConnection, src: Source, exc: Exception) -> 
                 f"arg_min(error_type || ': ' || left(csv_line, 80), line, {MAX_EXAMPLES}) "
                 f"FROM (SELECT line, min(error_type) AS error_type, min(csv_line) AS csv_line "
                 f"FROM {name}_errors GROUP BY line)"
-            ).fetchone()  # type: ignore[misc]
+            ).fetchall()[0]  # type: ignore[misc]
         except duckdb.Error:
             n = 0
         if n:

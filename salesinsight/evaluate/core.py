@@ -37,6 +37,7 @@ from salesinsight.evaluate.panel import (
     _NoData,
     _NotSupported,
     _num_den,
+    _other_exposure,
     _program,
     _unit_panel,
     _unit_starts,
@@ -72,6 +73,7 @@ def evaluate(
     did_grain: Grain | None = "quarter",
     design_grain: Grain | None = "month",
     end: dt.date | str | None = None,
+    adjust_other_programs: bool = True,
 ) -> ProgramEvaluation:
     """Evaluate one program on its outcomes with the design(s) its enrolment allows.
 
@@ -104,6 +106,10 @@ def evaluate(
         synthetic control or a trajectory match enough pre-periods without weekly noise.
     end : date or str, optional
         Last day of data used (e.g. the report quarter's last day); default: all data.
+    adjust_other_programs : bool, default True
+        Single rollouts: adjust the DiD for the time-varying exposure of each unit to the other
+        programs in the data (share of its rep-periods under each), which otherwise contaminate
+        the comparison when they are unevenly split between treated and comparison units.
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -153,6 +159,11 @@ def evaluate(
     post_n = post_periods if post_periods is not None else post_n
     window = _window(periods, starts, pre_n, post_n)
     exclude = _other_programs(ds, program_id, unit) if design == "observational" else frozenset()
+    exposure = (
+        _other_exposure(ds, program_id, unit, frame, grain)
+        if route == "single_rollout" and adjust_other_programs
+        else None
+    )
 
     def run(num: pd.Series, den: pd.Series, hib: bool, o: str) -> DesignRun:
         if route == "randomized":
@@ -161,7 +172,9 @@ def evaluate(
             eff, dyn, alt = _staggered(frame, num, den, starts, window, alpha, seed, hib)
             return DesignRun(eff, {"twfe": alt}, dyn)
         if route == "single_rollout":
-            return designs.single_rollout(frame, num, den, starts, window, alpha, seed, hib, unit)
+            return designs.single_rollout(
+                frame, num, den, starts, window, alpha, seed, hib, unit, exposure
+            )
         if route == "company_wide":
             return designs.company_wide(frame, num, den, starts, window, alpha, seed, hib)
         if route == "observational":
@@ -240,6 +253,7 @@ def evaluate(
         "window": (str(window[0].date()), str(window[1].date())),
         "excluded_controls": len(exclude),
         "end": None if end is None else str(end),
+        "adjust_other_programs": adjust_other_programs,
         "versions": library_versions(),
     }
     return ProgramEvaluation(

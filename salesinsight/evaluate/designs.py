@@ -209,7 +209,31 @@ def _design_panel(
         f["pre_quota"] = f["unit_id"].map(q).fillna(0.0).astype(float)
     else:
         f["pre_quota"] = 0.0
+    # attainment (revenue / quota, ratio of sums) in the last and the second-last quarter before
+    # the start: what managers select rep programs on (docs/causal.md)
+    for k, (a, b) in enumerate(_attainment_windows(frame, start_t), start=1):
+        col = f"pre_attainment_{k}"
+        if {"revenue", "quota"} <= set(f.columns):
+            w = f[(f["t"] >= a) & (f["t"] < b)].groupby("unit_id")[["revenue", "quota"]].sum()
+            att = w["revenue"] / w["quota"].where(w["quota"] > 0)
+            pooled = float(w["revenue"].sum() / w["quota"].sum()) if w["quota"].sum() > 0 else 0.0
+            f[col] = f["unit_id"].map(att).fillna(pooled).astype(float)
+        else:
+            f[col] = 0.0
     return f.reset_index(drop=True), r
+
+
+def _attainment_windows(frame: pd.DataFrame, start_t: int) -> list[tuple[int, int]]:
+    """Period-index windows ``[a, b)`` of the last two quarters before ``start_t``."""
+    n = _periods_per_quarter(frame)
+    return [(start_t - n, start_t), (start_t - 2 * n, start_t - n)]
+
+
+def _periods_per_quarter(frame: pd.DataFrame) -> int:
+    step = pd.Series(sorted(frame["period_start"].unique())).diff().dt.days.median()
+    if not np.isfinite(step) or step <= 0:
+        return 1
+    return max(1, int(round(91.0 / float(step))))
 
 
 def _counts(f: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -228,8 +252,9 @@ def _add(eff: Effect, *diags: Diagnostic | None) -> Effect:
 
 
 # ---------------------------------------------------------------------- single rollout
-def _did(f: pd.DataFrame, alpha: float, hib: bool) -> Effect:
-    """Block DiD ``y ~ d | unit + period``, CR1 clustered by unit (the unit of assignment)."""
+def _did(f: pd.DataFrame, alpha: float, hib: bool, covariates: tuple[str, ...] = ()) -> Effect:
+    """Block DiD ``y ~ d [+ covariates] | unit + period``, CR1 clustered by unit (the unit of
+    assignment), ``t(G - 1)``. ``covariates``: time-varying exposure to other programs."""
     from salesinsight.causal import twfe
 
     eff = twfe(
@@ -242,17 +267,71 @@ def _did(f: pd.DataFrame, alpha: float, hib: bool) -> Effect:
         alpha=alpha,
         higher_is_better=hib,
     )
+    covs = tuple(c for c in covariates if c in f.columns and _within_varies(f, c))
+    spec = dict(eff.spec)
+    method = "difference-in-differences (unit and period FE, clustered by unit)"
+    if covs:
+        est, se, p, lo, hi = _fe_did_adjusted(f, covs, alpha)
+        eff = dataclasses.replace(eff, estimate=est, se=se, p_value=p, ci_low=lo, ci_high=hi)
+        method = (
+            "difference-in-differences (unit and period FE, other programs' exposure as "
+            "covariates, clustered by unit)"
+        )
+    spec["other_program_covariates"] = list(covs)
     post = f.loc[f["d"] == 1, "y"].mean()
     diags = tuple(d for d in eff.diagnostics if d.name != "staggered_timing")
     return dataclasses.replace(
         eff,
-        method="difference-in-differences (unit and period FE, clustered by unit)",
+        method=method,
+        spec=spec,
         baseline=float(post - eff.estimate),  # treated units' post-period counterfactual
         diagnostics=diags,
     )
 
 
-def _did_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
+def _within_varies(f: pd.DataFrame, col: str) -> bool:
+    """Whether ``col`` varies after removing unit and period means (else FE absorb it)."""
+    x = f[col].astype(float)
+    r = x - x.groupby(f["unit_id"]).transform("mean")
+    r = r - r.groupby(f["t"]).transform("mean")
+    return bool(np.abs(r.to_numpy()).max(initial=0.0) > 1e-9)
+
+
+def _fe_did_adjusted(
+    f: pd.DataFrame, covs: tuple[str, ...], alpha: float
+) -> tuple[float, float, float, float, float]:
+    """Coefficient of ``d`` in ``y ~ d + covs | unit + t`` with CRV1 by unit (pyfixest, as twfe)."""
+    import warnings
+
+    import pyfixest as pf
+
+    names = {c: f"x{i}" for i, c in enumerate(covs)}
+    data = pd.DataFrame(
+        {
+            "y": f["y"].astype(float).to_numpy(),
+            "d": f["d"].astype(float).to_numpy(),
+            "u": f["unit_id"].to_numpy(),
+            "t": f["t"].to_numpy(),
+            **{names[c]: f[c].astype(float).to_numpy() for c in covs},
+        }
+    )
+    rhs = " + ".join(["d", *names.values()])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"pyfixest(\..*)?$")
+        fit = pf.feols(f"y ~ {rhs} | u + t", data=data, vcov={"CRV1": "u"})
+    ci = fit.confint(alpha=alpha).loc["d"]
+    return (
+        float(fit.coef()["d"]),
+        float(fit.se()["d"]),
+        float(fit.pvalue()["d"]),
+        float(ci.iloc[0]),
+        float(ci.iloc[1]),
+    )
+
+
+def _did_placebo_date(
+    f: pd.DataFrame, start_t: int, alpha: float, hib: bool, covariates: tuple[str, ...] = ()
+) -> Diagnostic:
     """Block DiD on pre-period rows only, pretending the program started ``h`` periods early
     (``h`` = a third of the pre-period): a test of parallel pre-trends, so it is required."""
     pre = f[f["t"] < start_t]
@@ -267,7 +346,7 @@ def _did_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) ->
         )
     fake = times[len(times) - h]
     pre = pre.assign(d=((pre["treated"] == 1) & (pre["t"] >= fake)).astype(int))
-    e = _did(pre, alpha, hib)
+    e = _did(pre, alpha, hib, covariates)
     ok = bool(e.p_value > alpha)
     return Diagnostic(
         name="placebo_date",
@@ -318,18 +397,27 @@ def single_rollout(
     seed: int,
     hib: bool,
     unit: str,
+    exposure: pd.DataFrame | None = None,
 ) -> DesignRun:
     """Treated units vs never-enrolled ones: block DiD clustered by unit when there are at least
     ``MIN_DID_UNITS`` treated and untreated units, synthetic control otherwise; the other design
-    alongside (synthetic control only for team programs)."""
+    alongside (synthetic control only for team programs).
+
+    ``exposure``: per ``unit_id`` and ``t``, other programs' exposure (``exposure_<id>`` columns,
+    see ``panel._other_exposure``), adjusted for as time-varying covariates in the DiD."""
     f, _ = _design_panel(frame, num, den, starts, window)
+    covs: tuple[str, ...] = ()
+    if exposure is not None:
+        covs = tuple(c for c in exposure.columns if c.startswith("exposure_"))
+        f = f.merge(exposure, on=["unit_id", "t"], how="left", validate="one_to_one")
+        f[list(covs)] = f[list(covs)].fillna(0.0)
     treated, controls = _counts(f)
     start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
     if not controls:
         raise _NoData("no never-enrolled unit is active throughout the window")
     use_did = len(treated) >= MIN_DID_UNITS and len(controls) >= MIN_DID_UNITS
-    did = _did(f, alpha, hib)
-    did = _add(did, _did_placebo_date(f, start_t, alpha, hib))
+    did = _did(f, alpha, hib, covs)
+    did = _add(did, _did_placebo_date(f, start_t, alpha, hib, covs))
     sc = None
     if len(controls) >= 2 and (unit == "team" or not use_did):
         sc = _synth(f, treated, start_t, alpha, seed, hib)

@@ -197,3 +197,93 @@ def _finite(x: Any) -> bool:
         return bool(np.isfinite(float(x)))
     except (TypeError, ValueError):
         return False
+
+
+def _period_fraction_on(period_start: pd.Series, grain: str, start: pd.Series) -> np.ndarray:
+    """Share of each period's days on or after ``start`` (0 before, 1 after, partial inside)."""
+    from salesinsight.calendar import period_end
+
+    ps = pd.to_datetime(period_start)
+    pe = pd.Series(
+        pd.to_datetime(np.asarray(period_end(ps.dt.date.tolist(), grain))), index=ps.index
+    )
+    days = (pe - ps).dt.days + 1
+    on = (pe - pd.to_datetime(start).set_axis(ps.index)).dt.days + 1
+    return np.clip(on / days, 0.0, 1.0).to_numpy(float)
+
+
+def _other_exposure(
+    ds: Any, program_id: str, unit: str, frame: pd.DataFrame, grain: str
+) -> pd.DataFrame:
+    """Per unit-period, the exposure to every *other* program (treatment arm) that ran in the data.
+
+    Columns ``unit_id``, ``t`` and one ``exposure_<program_id>`` per other program: for a team
+    panel, the share of the team's active rep-periods under that program (team programs: 0/1 by the
+    team's enrolment; rep programs: share of the team's active reps enrolled), for a rep panel the
+    rep's own exposure (its team's for team programs). Periods containing a start count the share
+    of their days on or after it. Programs with no exposure in ``frame`` are left out.
+    """
+    progs = ds.table("programs")
+    enr = ds.table("enrollments")
+    enr = enr[(enr["program_id"] != program_id) & (enr["arm"] == "treatment")].copy()
+    out = frame[["unit_id", "t"]].copy()
+    if enr.empty:
+        return out
+    enr["unit_id"] = enr["unit_id"].astype(str)
+    enr["start_date"] = pd.to_datetime(enr["start_date"])
+    kinds = dict(zip(progs["program_id"].astype(str), progs["unit"].astype(str), strict=False))
+    reps = None
+    if unit == "team" or any(kinds.get(p) == "team" for p in enr["program_id"].unique()):
+        reps = _rep_membership(ds, grain, frame)
+    for pid, e in enr.groupby("program_id", sort=True):
+        start = e.groupby("unit_id")["start_date"].min()
+        col = f"exposure_{pid}"
+        if kinds.get(str(pid)) == "team":
+            if unit == "team":
+                s = frame["unit_id"].astype(str).map(start)
+                val = np.where(s.notna(), _period_fraction_on(frame["period_start"], grain, s), 0.0)
+            else:  # rep panel: the rep's team in that period
+                team = frame["team_id"].astype(str).map(start) if "team_id" in frame else None
+                if team is None:
+                    continue
+                val = np.where(
+                    team.notna(), _period_fraction_on(frame["period_start"], grain, team), 0.0
+                )
+        else:  # rep program
+            if unit == "rep":
+                s = frame["unit_id"].astype(str).map(start)
+                val = np.where(s.notna(), _period_fraction_on(frame["period_start"], grain, s), 0.0)
+            else:
+                assert reps is not None
+                s = reps["rep_id"].map(start)
+                frac = np.where(s.notna(), _period_fraction_on(reps["period_start"], grain, s), 0.0)
+                share = (
+                    reps.assign(_on=frac * reps["active"])
+                    .groupby(["team_id", "period_start"])[["_on", "active"]]
+                    .sum()
+                )
+                share = (share["_on"] / share["active"].where(share["active"] > 0)).fillna(0.0)
+                key = pd.MultiIndex.from_arrays(
+                    [frame["unit_id"].astype(str), pd.to_datetime(frame["period_start"])]
+                )
+                val = share.reindex(key).fillna(0.0).to_numpy(float)
+        if np.nanmax(np.abs(val), initial=0.0) > 0:
+            out[col] = val
+    return out
+
+
+def _rep_membership(ds: Any, grain: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rep-period rows (``rep_id``, ``team_id``, ``period_start``, ``active`` as float)."""
+    from salesinsight.metrics import panel
+
+    lo, hi = frame["period_start"].min(), frame["period_start"].max()
+    p = panel(ds, grain=grain, by="rep")
+    p = p[p["period_start"].between(lo, hi)]
+    return pd.DataFrame(
+        {
+            "rep_id": p["rep_id"].astype(str).to_numpy(),
+            "team_id": p["team_id"].astype(str).to_numpy(),
+            "period_start": pd.to_datetime(p["period_start"]).to_numpy(),
+            "active": p["active"].astype(float).to_numpy(),
+        }
+    )

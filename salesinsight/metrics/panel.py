@@ -165,7 +165,7 @@ def build_query(
     lo = None if start is None else to_date(start)
     hi = None if end is None else to_date(end)
     if lo is None or hi is None:
-        row = ds.con.execute(data_range_sql(has_activities, has_csat)).fetchone()
+        row = ds.con.execute(data_range_sql(has_activities, has_csat)).fetchall()[0]
         data_lo, data_hi = (None, None) if row is None else row
         lo = data_lo if lo is None else lo
         hi = data_hi if hi is None else hi

@@ -198,11 +198,17 @@ def test_output_is_deterministic_and_parquet_keeps_ids_text(
         "opportunities.parquet",
         "reps.parquet",
     ]
-    types = duckdb.sql(
-        f"DESCRIBE SELECT rep_id, hire_date FROM read_parquet('{pq.folder / 'reps.parquet'}')"
-    ).fetchall()
+    types = (
+        duckdb.connect()
+        .sql(f"DESCRIBE SELECT rep_id, hire_date FROM read_parquet('{pq.folder / 'reps.parquet'}')")
+        .fetchall()
+    )
     assert [(t[0], t[1]) for t in types] == [("rep_id", "VARCHAR"), ("hire_date", "DATE")]
-    ids = duckdb.sql(f"SELECT rep_id FROM read_parquet('{pq.folder / 'reps.parquet'}')").fetchall()
+    ids = (
+        duckdb.connect()
+        .sql(f"SELECT rep_id FROM read_parquet('{pq.folder / 'reps.parquet'}')")
+        .fetchall()
+    )
     assert [i[0] for i in ids] == ["007", "0012", "100"]
 
 
@@ -489,7 +495,11 @@ def test_european_semicolon_export_and_excel_dates(tmp_path: Path) -> None:
 )
 def test_number_cleanup(text: str, thousands: str, decimal: str, expected: float | None) -> None:
     sql = _number_sql("v", thousands, decimal)
-    got = duckdb.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS v)", [text]).fetchone()[0]
+    got = (
+        duckdb.connect()
+        .execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS v)", [text])
+        .fetchone()[0]
+    )
     if expected is None:
         assert got is None
     else:
@@ -517,16 +527,28 @@ def test_date_parsing(text: str, expected: str | None) -> None:
     from salesinsight.data.importers import DEFAULT_DATE_FORMATS
 
     sql = _date_sql("v", DEFAULT_DATE_FORMATS, excel=False)
-    got = duckdb.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS v)", [text]).fetchone()[0]
+    got = (
+        duckdb.connect()
+        .execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS v)", [text])
+        .fetchone()[0]
+    )
     assert (None if got is None else got.isoformat()) == expected
 
 
 def test_explicit_us_date_format() -> None:
     sql = _date_sql("v", ("%m/%d/%Y",), excel=False)
-    got = duckdb.execute(f"SELECT {sql} FROM (SELECT '7/14/2026 3:05 PM'::VARCHAR AS v)").fetchone()
+    got = (
+        duckdb.connect()
+        .execute(f"SELECT {sql} FROM (SELECT '7/14/2026 3:05 PM'::VARCHAR AS v)")
+        .fetchone()
+    )
     assert got[0] is None  # a 12-hour time needs its own format
     sql = _date_sql("v", ("%m/%d/%Y", "%m/%d/%Y %I:%M %p"), excel=False)
-    got = duckdb.execute(f"SELECT {sql} FROM (SELECT '7/14/2026 3:05 PM'::VARCHAR AS v)").fetchone()
+    got = (
+        duckdb.connect()
+        .execute(f"SELECT {sql} FROM (SELECT '7/14/2026 3:05 PM'::VARCHAR AS v)")
+        .fetchone()
+    )
     assert got[0].isoformat() == "2026-07-14"
 
 

@@ -148,7 +148,9 @@ def test_utf8_bom_is_handled(make_folder, tables):
 
 
 def _write_parquet(folder: Path, name: str, select_sql: str) -> None:
-    duckdb.sql(f"COPY ({select_sql}) TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
+    duckdb.connect().sql(
+        f"COPY ({select_sql}) TO '{folder / (name + '.parquet')}' (FORMAT parquet)"
+    )
 
 
 def test_parquet_tables_with_native_types(make_folder):

@@ -515,7 +515,7 @@ def test_validation_never_modifies_the_input_folder(tables, make_folder, tmp_pat
     pq = tmp_path / "a.parquet"
     import duckdb
 
-    duckdb.sql(f"COPY (SELECT 'AC1' AS activity_id, 'R001' AS rep_id) TO '{pq}'")
+    duckdb.connect().sql(f"COPY (SELECT 'AC1' AS activity_id, 'R001' AS rep_id) TO '{pq}'")
     (folder / "activities.parquet").write_bytes(pq.read_bytes())
     before = folder_hashes(folder)
     report = validate(folder)

@@ -1251,7 +1251,7 @@ def _run_check_list(
     """Run ``checks`` over ``scan`` (details over ``numbered``); False if the file is unreadable."""
     counts = ", ".join(["count(*)"] + [f"count_if(coalesce({c.condition}, false))" for c in checks])
     try:
-        row = con.execute(f"SELECT {counts} FROM ({scan})").fetchone()
+        row = con.execute(f"SELECT {counts} FROM ({scan})").fetchall()[0]
     except duckdb.Error as exc:
         text = "; ".join(
             line.strip() for line in str(exc).split("Possible")[0].splitlines() if line.strip()
@@ -1287,7 +1287,7 @@ def _run_check_list(
         else:
             first = con.execute(
                 f"SELECT min(_row, {MAX_ROWS}) FROM ({numbered}) {where}"
-            ).fetchone()
+            ).fetchall()[0]
             rows = tuple(int(r) for r in ((first[0] if first else None) or []))
         problems.append(
             ImportProblem(
@@ -1541,7 +1541,7 @@ def _write_table(
     names = _output_columns(table, plans)
     if fmt == "parquet" and len(plans) == 1:
         sql = _output_sql(table, plans[0], names, fmt)
-        res = con.execute(f"COPY ({sql}) TO {_lit(str(target))} (FORMAT parquet)").fetchone()
+        res = con.execute(f"COPY ({sql}) TO {_lit(str(target))} (FORMAT parquet)").fetchall()[0]
         return int(res[0]) if res else 0
     total = 0
     parts = []
@@ -1550,7 +1550,7 @@ def _write_table(
         options = "FORMAT parquet" if fmt == "parquet" else f"FORMAT csv, HEADER {i == 0}"
         res = con.execute(
             f"COPY ({_output_sql(table, p, names, fmt)}) TO {_lit(str(part))} ({options})"
-        ).fetchone()
+        ).fetchall()[0]
         total += int(res[0]) if res else 0
         parts.append(part)
     if fmt == "parquet":
