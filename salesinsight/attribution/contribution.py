@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.causal.effect import Effect
+from salesinsight.metrics.panel import ADDITIVE_KPIS
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -42,29 +43,6 @@ __all__ = [
 
 #: Units an effect can be expressed per; exposure must be in the same unit.
 EFFECT_UNITS: tuple[str, ...] = ("unit_day", "unit_week", "unit_quarter")
-
-#: KPIs that add up over reps (counts and money), for which effect x exposure is a contribution.
-ADDITIVE_KPIS: frozenset[str] = frozenset(
-    {
-        "activities",
-        "calls",
-        "visits",
-        "emails",
-        "meetings",
-        "demos",
-        "follow_ups",
-        "other",
-        "opps_created",
-        "opps_won",
-        "opps_lost",
-        "opps_closed",
-        "revenue",
-        "pipeline_value",
-        "quota",
-        "csat_responses",
-        "terminations",
-    }
-)
 
 CAVEAT = (
     "This rests on the causal estimates' assumptions: each program's effect is only as credible as its "

@@ -81,6 +81,24 @@ KPI_COLUMNS: tuple[str, ...] = (
 _COUNT_COLUMNS = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
 _COUNT_COLUMNS += ("opps_closed", "csat_responses", "n_active_reps", "terminations")
 
+#: KPI columns that add up over reps and periods (counts and money): team and company values are
+#: sums of rep values, so an effect per rep-period times exposure is a contribution to them.
+ADDITIVE_KPIS: frozenset[str] = frozenset(
+    {
+        "activities",
+        *ACTIVITY_TYPES.values(),
+        "opps_created",
+        "opps_won",
+        "opps_lost",
+        "opps_closed",
+        "revenue",
+        "pipeline_value",
+        "quota",
+        "csat_responses",
+        "terminations",
+    }
+)
+
 
 def panel_columns(by: str) -> list[str]:
     """Column names of a panel at level ``by``, in order."""
