@@ -482,7 +482,12 @@ def forecast_html(report: QuarterReport) -> str:
 
 
 def _masked(df: pd.DataFrame, report: QuarterReport) -> pd.DataFrame:
-    return mask_frame(df) if report.params.mask_names else df
+    """Pseudonyms when asked; probabilities (``p_*`` columns) shown as whole percentages."""
+    out = mask_frame(df) if report.params.mask_names else df.copy()
+    for col in out.columns:
+        if col.startswith("p_") and pd.api.types.is_float_dtype(out[col]):
+            out[col] = [("" if pd.isna(v) else f"{v:.0%}") for v in out[col]]
+    return out
 
 
 def _notes_html(notes: Any) -> str:
