@@ -294,11 +294,18 @@ def test_zero_effect_observational_program_never_worked(sim, placebo_prog):
 
 
 def test_observational_controls_exclude_other_programs(placebo_prog, ds):
+    # only units enrolled in another rep program *before* this program's first start are dropped;
+    # later enrolments stay as controls with their exposure adjusted for
     enr = ds.table("enrollments")
     progs = ds.table("programs")
     rep_progs = set(progs.loc[progs.unit == "rep", "program_id"]) - {"P_PLACEBO"}
-    n_other = enr[enr.program_id.isin(rep_progs) & (enr.arm == "treatment")].unit_id.nunique()
-    assert placebo_prog.spec["excluded_controls"] == n_other > 0
+    first = pd.to_datetime(enr.loc[enr.program_id == "P_PLACEBO", "start_date"]).min()
+    other = enr[enr.program_id.isin(rep_progs) & (enr.arm == "treatment")]
+    n_before = other[pd.to_datetime(other.start_date) < first].unit_id.nunique()
+    assert placebo_prog.spec["excluded_controls"] == n_before > 0
+    assert n_before < other.unit_id.nunique()  # later training cohorts are kept
+    md = placebo_prog.effects["revenue"]
+    assert any(c.startswith("change_exposure_P_TRAIN") for c in md.spec["covariates"])
 
 
 def test_mentoring_naive_biased_vs_matched_design(sim, ds):
@@ -348,3 +355,135 @@ def test_cli_json_observational_lists_designs_side_by_side(sim, capsys):
     names = {d["name"] for d in out["diagnostics"]}
     assert {"balance", "e_value", "placebo_date", "placebo_outcome", "designs_agree"} <= names
     assert out["verdict"] != "worked"
+
+
+# ---------------------------------------------------------------------- other programs' exposure
+def _contaminated_panel(seed: int, n_units: int = 40, n_t: int = 24) -> pd.DataFrame:
+    """Team-month panel, no effect of the evaluated program (treated = first half, start t=13);
+    another program switched on at t=7 for units picked with probability 0.8 among treated and
+    0.2 among controls, adding +1.0 to the outcome (noise sd 1, unit and period effects)."""
+    rng = np.random.default_rng(seed)
+    u = np.repeat(np.arange(n_units), n_t)
+    t = np.tile(np.arange(1, n_t + 1), n_units)
+    treated = (u < n_units // 2).astype(int)
+    other = rng.random(n_units) < np.where(np.arange(n_units) < n_units // 2, 0.8, 0.2)
+    expo = (other[u] & (t >= 7)).astype(float)
+    y = rng.normal(0, 1, n_units)[u] + 0.1 * t + expo * 1.0 + rng.normal(0, 1, u.size)
+    return pd.DataFrame(
+        {
+            "unit_id": [f"U{i:02d}" for i in u],
+            "t": t,
+            "y": y,
+            "treated": treated,
+            "d": (treated.astype(bool) & (t >= 13)).astype(int),
+            "exposure_P_OTHER": expo,
+        }
+    )
+
+
+def test_did_adjusts_for_other_programs_exposure():
+    from salesinsight.evaluate.designs import _did
+
+    # truth 0: exposure moves y by +1 in the 6 pre-periods t=7..12 and the 12 post-periods; the
+    # treated have 0.6 more exposed units, so the unadjusted pre-to-post change differs by
+    # 0.6 * 1 * (1 - 6/12) = +0.3
+    plain, adj = [], []
+    for s in range(20):
+        f = _contaminated_panel(s)
+        plain.append(_did(f, 0.05, True).estimate)
+        a = _did(f, 0.05, True, ("exposure_P_OTHER",))
+        adj.append(a.estimate)
+        assert a.spec["other_program_covariates"] == ["exposure_P_OTHER"]
+    assert_allclose(np.mean(plain), 0.3, atol=0.08)
+    assert_allclose(np.mean(adj), 0.0, atol=0.05)
+
+
+def test_fe_did_adjusted_equals_twfe_with_exogenous_zero_covariate_effect():
+    from salesinsight.causal import twfe
+    from salesinsight.evaluate.designs import _did, _within_varies
+
+    f = _contaminated_panel(3)
+    f["exposure_const"] = 1.0  # absorbed by the fixed effects: dropped, result equals twfe
+    assert not _within_varies(f, "exposure_const")
+    e = _did(f, 0.05, True, ("exposure_const",))
+    ref = twfe(f, outcome="y", unit="unit_id", time="t", treatment="d", cluster="unit_id")
+    assert_allclose(e.estimate, ref.estimate, rtol=1e-10, atol=0)
+    assert_allclose(e.se, ref.se, rtol=1e-10, atol=0)
+    assert e.spec["other_program_covariates"] == []
+
+
+def test_other_exposure_by_hand(ds):
+    from salesinsight.evaluate.panel import _other_exposure, _unit_panel
+
+    frame, _ = _unit_panel(ds, unit="team", grain="month")
+    x = _other_exposure(ds, "P_INCENT", "team", frame, "month")
+    assert "exposure_P_INCENT" not in x.columns
+    enr = ds.table("enrollments")
+    coach = enr[(enr["program_id"] == "P_COACH") & (enr["arm"] == "treatment")]
+    start = pd.Timestamp(coach["start_date"].min())  # 2025-07-01 (a month start) at SMALL
+    team = str(coach["unit_id"].iloc[0])
+    ctrl = str(
+        enr.loc[(enr["program_id"] == "P_COACH") & (enr["arm"] == "control"), "unit_id"].iloc[0]
+    )
+    m = x.merge(frame[["unit_id", "t", "period_start"]], on=["unit_id", "t"])
+    row = m[m["unit_id"] == team].set_index("period_start")["exposure_P_COACH"]
+    assert (row[row.index < start] == 0).all() and (row[row.index >= start] == 1).all()
+    assert (m.loc[m["unit_id"] == ctrl, "exposure_P_COACH"] == 0).all()
+    # rep program: share of the team's active reps enrolled, by hand from the rep panel
+    from salesinsight.metrics import panel
+
+    reps = panel(ds, grain="month", by="rep")
+    train = enr[enr["program_id"] == "P_TRAIN"].groupby("unit_id")["start_date"].min()
+    p = reps[reps["team_id"] == team].copy()
+    ps = pd.Timestamp("2025-11-01")
+    p = p[(p["period_start"] == ps) & p["active"]]
+    on = p["rep_id"].map(pd.to_datetime(train)).le(ps)  # cohorts start on quarter starts
+    expect = float(on.sum() / len(p))
+    got = float(
+        m.loc[(m["unit_id"] == team) & (m["period_start"] == ps), "exposure_P_TRAIN"].iloc[0]
+    )
+    assert_allclose(got, expect, rtol=0, atol=1e-12)
+
+
+def test_observational_matches_on_selection_variables(placebo_prog):
+    md = placebo_prog.effects["revenue"]
+    covs = md.spec["covariates"]
+    assert {"pre_quota", "pre_attainment_1", "pre_attainment_2"} <= set(covs)
+
+
+def _rep_panel(select_top: bool, seed: int = 0) -> pd.DataFrame:
+    """300 units x 12 periods, start at t = 7; 40 enrolled either at random or the top 40 by a
+    noisy attainment (``pre_attainment_1``) -- the second has no comparable controls."""
+    rng = np.random.default_rng(seed)
+    n, n_t = 300, 12
+    a = rng.normal(0, 1, n)
+    att = a + rng.normal(0, 0.3, n)
+    tr = np.zeros(n, int)
+    tr[np.argsort(-att)[:40] if select_top else rng.choice(n, 40, replace=False)] = 1
+    u = np.repeat(np.arange(n), n_t)
+    t = np.tile(np.arange(1, n_t + 1), n)
+    return pd.DataFrame(
+        {
+            "unit_id": [f"R{i:03d}" for i in u],
+            "t": t,
+            "y": a[u] + rng.normal(0, 1, u.size),
+            "treated": tr[u],
+            "pre_attainment_1": att[u],
+        }
+    )
+
+
+@pytest.mark.parametrize("select_top", [False, True])
+def test_matched_balance_fails_only_without_overlap(select_top):
+    from salesinsight.evaluate.designs import _matched, _matched_balance
+
+    f = _rep_panel(select_top)
+    eff = _matched(f, 7, 0.05, True)
+    assert "pre_attainment_1" in eff.spec["covariates"]
+    bal = _matched_balance(f, eff, 7, 0.05)
+    assert bal.required
+    # random enrolment: imbalances are chance (bias correction handles them); top 40 of 300 by
+    # attainment: the matched controls cannot reach the enrolled units' attainment
+    assert bal.passed is (not select_top)
+    if select_top:
+        assert "pre_attainment_1" in bal.note and bal.statistic > 0.25

@@ -158,10 +158,15 @@ def evaluate(
     pre_n = pre_periods if pre_periods is not None else pre_n
     post_n = post_periods if post_periods is not None else post_n
     window = _window(periods, starts, pre_n, post_n)
-    exclude = _other_programs(ds, program_id, unit) if design == "observational" else frozenset()
+    first_start = pd.to_datetime(enroll.loc[enroll["arm"] == "treatment", "start_date"]).min()
+    exclude = (
+        _other_programs(ds, program_id, unit, before=first_start if adjust_other_programs else None)
+        if design == "observational"
+        else frozenset()
+    )
     exposure = (
         _other_exposure(ds, program_id, unit, frame, grain)
-        if route == "single_rollout" and adjust_other_programs
+        if route in ("single_rollout", "observational") and adjust_other_programs
         else None
     )
 
@@ -178,7 +183,9 @@ def evaluate(
         if route == "company_wide":
             return designs.company_wide(frame, num, den, starts, window, alpha, seed, hib)
         if route == "observational":
-            return designs.observational(frame, num, den, starts, window, alpha, seed, hib, exclude)
+            return designs.observational(
+                frame, num, den, starts, window, alpha, seed, hib, exclude, exposure
+            )
         raise _NotSupported(f"design {design!r} is not supported")
 
     rand_units: dict[str, pd.DataFrame] = {}
@@ -278,13 +285,24 @@ def _has_untreated(frame: pd.DataFrame, starts: pd.DataFrame) -> bool:
     return bool((~active.isin(treated)).any())
 
 
-def _other_programs(ds: Any, program_id: str, unit: str) -> frozenset[str]:
+def _other_programs(
+    ds: Any, program_id: str, unit: str, before: Any | None = None
+) -> frozenset[str]:
     """Units enrolled (treatment arm) in another program of the same unit type: dropped from an
-    observational program's comparison group, whose outcomes those programs may have moved."""
+    observational program's comparison group, whose outcomes those programs may have moved.
+
+    ``before``: only enrolments that started before this date (the evaluated program's first
+    start). Units enrolled in another program *later* stay in the comparison group, with their
+    exposure adjusted for: dropping them would select the comparison group on a later decision
+    (managers nominate their weakest reps for training after mentoring began), which given the
+    same pre-period record keeps the reps of higher persistent ability and with them a larger
+    rebound (docs/validation.md)."""
     progs = ds.table("programs")
     same = progs.loc[(progs["unit"] == unit) & (progs["program_id"] != program_id), "program_id"]
     enr = ds.table("enrollments")
     enr = enr[enr["program_id"].isin(set(same)) & (enr["arm"] == "treatment")]
+    if before is not None:
+        enr = enr[pd.to_datetime(enr["start_date"]) < pd.Timestamp(before)]
     return frozenset(enr["unit_id"].astype(str))
 
 
