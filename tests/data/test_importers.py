@@ -27,7 +27,7 @@ from salesinsight.data.importers import (
     load_mapping,
     preset_dict,
 )
-from salesinsight.data.importers.mapping import _date_sql, _number_sql
+from salesinsight.data.importers.sql import _date_sql, _number_sql
 from tests.data.conftest import folder_hashes
 
 Rows = list[list[str]]

@@ -9,21 +9,20 @@
 The mapping format is documented in ``docs/importers.md``; bundled presets: :func:`list_presets`.
 """
 
-from salesinsight.data.importers.mapping import (
-    DEFAULT_DATE_FORMATS,
-    ColumnSpec,
-    ImporterError,
-    ImportMapping,
-    ImportProblem,
-    ImportResult,
-    SourceSpec,
-    check_import,
-    import_folder,
+from salesinsight.data.importers.presets import (
     list_presets,
     load_mapping,
     merge_mappings,
     preset_dict,
     preset_path,
+)
+from salesinsight.data.importers.problems import ImporterError, ImportProblem
+from salesinsight.data.importers.run import ImportResult, check_import, import_folder
+from salesinsight.data.importers.spec import (
+    DEFAULT_DATE_FORMATS,
+    ColumnSpec,
+    ImportMapping,
+    SourceSpec,
 )
 
 __all__ = [

@@ -1,0 +1,140 @@
+"""One source file opened for import: :class:`_Plan` (its text scan in DuckDB, the output column
+expressions and the row-level :class:`_Check` list) and :func:`_open_source` (file format, encoding,
+delimiter and headers).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from salesinsight.data.encoding import UTF8_SIG, detect_encoding, transcode_to_utf8
+from salesinsight.data.importers.problems import ERROR, INFO, ImportProblem
+from salesinsight.data.importers.spec import SourceSpec
+from salesinsight.data.importers.sql import _lit
+from salesinsight.data.load import quote_ident
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A row-level check over a source; ``condition`` is true on offending rows."""
+
+    severity: str
+    rule: str
+    message: str
+    column: str | None
+    source_column: str | None
+    condition: str
+    value: str
+    list_values: bool = True
+
+
+@dataclass
+class _Plan:
+    """One source file ready to transform: its scan, the column expressions and the checks."""
+
+    spec: SourceSpec
+    path: Path
+    scan: str  # SQL producing the columns c0, c1, ... as text, in file order
+    headers: list[str]
+    numbered: str = ""  # the same plus _row (1-based data row), for locating problems
+    dropped: _Check | None = None  # rows left out by keep_rows (checked on the unfiltered file)
+    unfiltered: str = ""
+    exprs: dict[str, str] = field(default_factory=dict)  # output column -> typed SQL
+    checks: list[_Check] = field(default_factory=list)
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _open_source(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    spec: SourceSpec,
+    tmpdir: Path,
+    index: int,
+    problems: list[ImportProblem],
+) -> _Plan | None:
+    path = Path(spec.file) if Path(spec.file).is_absolute() else root / spec.file
+    label = spec.file
+
+    def problem(severity: str, rule: str, message: str) -> None:
+        problems.append(ImportProblem(severity, rule, message, table=spec.table, file=label))
+
+    if not path.is_file():
+        if spec.optional:
+            problem(INFO, "missing_file", f"{path} not found; optional source skipped")
+        else:
+            present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+            near = difflib.get_close_matches(path.name, present, n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            problem(ERROR, "missing_file", f"source file {path} does not exist{hint}")
+        return None
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        problem(
+            ERROR,
+            "unsupported_format",
+            f"{path.name}: Excel workbooks are not read directly; save the sheet as "
+            "'CSV UTF-8' (or plain CSV; GBK is detected) and point the mapping at the .csv",
+        )
+        return None
+    if suffix in (".parquet", ".pq"):
+        try:
+            rel = con.sql(f"SELECT * FROM read_parquet({_lit(str(path))}) LIMIT 0")
+        except duckdb.Error as exc:
+            problem(ERROR, "unreadable", f"{path.name} cannot be read as Parquet: {exc}")
+            return None
+        headers = list(rel.columns)
+        cols = ", ".join(
+            f"CAST({quote_ident(h)} AS VARCHAR) AS c{i}" for i, h in enumerate(headers)
+        )
+        read = f"read_parquet({_lit(str(path))}, file_row_number=true)"
+        scan = f"SELECT {cols} FROM {read}"
+        numbered = f"SELECT file_row_number + 1 AS _row, {cols} FROM {read}"
+        return _Plan(spec, path, scan, headers, numbered)
+    encoding = spec.encoding or detect_encoding(path)
+    if encoding is None:
+        problem(
+            ERROR,
+            "encoding",
+            f"{path.name} is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV "
+            "or set `encoding:` in the mapping",
+        )
+        return None
+    read_path = path
+    if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
+        try:
+            read_path = transcode_to_utf8(path, tmpdir / f"src{index}.csv", encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            problem(ERROR, "encoding", f"{path.name} cannot be decoded as {encoding}: {exc}")
+            return None
+        if encoding != spec.encoding:
+            problem(INFO, "encoding", f"{path.name} decoded as {encoding.upper()}")
+    with read_path.open("r", encoding=UTF8_SIG, newline="") as fh:
+        first = fh.readline()
+        delimiter = spec.delimiter or _sniff_delimiter(first)
+        header = next(csv.reader([first], delimiter=delimiter), None)
+    if not header or not any(h.strip() for h in header):
+        problem(ERROR, "unreadable", f"{path.name} is empty (no header row)")
+        return None
+    headers = [h.strip() for h in header]
+    dupes = sorted({h for h in headers if headers.count(h) > 1 and h})
+    if dupes:
+        problem(ERROR, "duplicate_header", f"{path.name} repeats header(s): {', '.join(dupes)}")
+        return None
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
+    read = (
+        f"read_csv({_lit(str(read_path))}, header=true, auto_detect=false, "
+        f"delim={_lit(delimiter)}, quote='\"', escape='\"', columns={{{cols}}})"
+    )
+    scan = f"SELECT * FROM {read}"
+    numbered = f"SELECT row_number() OVER () AS _row, * FROM {read}"
+    return _Plan(spec, path, scan, headers, numbered)

@@ -1,0 +1,447 @@
+"""The mapping format: :class:`ImportMapping`, :class:`SourceSpec` and :class:`ColumnSpec`, parsed
+from a mapping dict (the YAML structure of ``docs/importers.md``) with every problem reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from salesinsight.data import contract as C
+from salesinsight.data.importers.problems import (
+    ERROR,
+    ImporterError,
+    ImportProblem,
+    _mapping_problem,
+)
+
+__all__ = [
+    "ColumnSpec",
+    "SourceSpec",
+    "ImportMapping",
+    "DEFAULT_DATE_FORMATS",
+]
+
+#: Date formats tried (after ISO 8601, which is always tried first) unless a mapping sets its own.
+#: Only unambiguous orders: year first, or day.month.year with dots (the European convention).
+#: ``7/14/2026`` vs ``14/7/2026`` cannot be told apart in general: set ``date_formats`` for it.
+DEFAULT_DATE_FORMATS: tuple[str, ...] = (
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%d.%m.%Y",
+    "%Y年%m月%d日",
+    "%Y%m%d",
+)
+
+
+_TABLE_KEYS = {
+    "file",
+    "optional",
+    "delimiter",
+    "encoding",
+    "columns",
+    "constants",
+    "extra",
+    "date_formats",
+    "thousands",
+    "decimal",
+    "excel_dates",
+    "keep_rows",
+    "note",
+}
+_COLUMN_KEYS = {
+    "from",
+    "values",
+    "patterns",
+    "unmapped",
+    "empty",
+    "date_formats",
+    "excel_dates",
+    "match",
+    "only_when",
+    "hint",
+}
+_TOP_KEYS = {"name", "description", "tables", "date_formats", "thousands", "decimal", "excel_dates"}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one contract column is made from a source file.
+
+    Attributes
+    ----------
+    name : contract column.
+    sources : source header(s). Several headers: with ``values``/``patterns`` their trimmed texts
+        are joined with ``|`` (e.g. ``"true|false"``); otherwise the first non-empty one is used.
+    constant : a fixed value for every row (instead of ``sources``).
+    values : value map, source text (compared trimmed and case-insensitively) -> canonical value.
+    patterns : ordered (regular expression, value) pairs tried, case-insensitively, where ``values``
+        has no entry.
+    unmapped : value for non-empty source values matched by nothing (reported as a warning);
+        ``None`` makes them errors on categorical columns.
+    empty : value where the source is empty (reported as info).
+    date_formats : strptime formats tried after ISO 8601 (``None``: the source's formats).
+    excel_dates : read 5-digit numbers as Excel serial dates (``None``: the source's setting).
+    match : regular expression a value must match (search); others are left empty (info).
+    only_when : (contract column, allowed values) pairs; the value is left empty in rows where that
+        other column's canonical value is not among them (e.g. close_date only when won/lost).
+    hint : shown when the column is required but not mapped.
+    """
+
+    name: str
+    sources: tuple[str, ...] = ()
+    constant: str | None = None
+    values: tuple[tuple[str, str], ...] = ()
+    patterns: tuple[tuple[str, str], ...] = ()
+    unmapped: str | None = None
+    empty: str | None = None
+    date_formats: tuple[str, ...] | None = None
+    excel_dates: bool | None = None
+    match: str | None = None
+    only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    hint: str = ""
+
+    @property
+    def mapped(self) -> bool:
+        """True when the column gets a value (from source headers or a constant)."""
+        return bool(self.sources) or self.constant is not None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source file feeding a contract table.
+
+    ``columns`` is ``None`` when the mapping lists no columns: every contract column whose name is
+    a header of the file (compared case-insensitively) is then taken as it is. ``keep_rows``
+    (source header, values) pairs keep only the rows whose value (trimmed, case-insensitive) is
+    listed; the dropped rows are reported as a note.
+    """
+
+    table: str
+    file: str
+    columns: tuple[ColumnSpec, ...] | None
+    extra: tuple[tuple[str, str], ...] = ()
+    keep_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    optional: bool = False
+    delimiter: str | None = None
+    encoding: str | None = None
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    thousands: str = ","
+    decimal: str = "."
+    excel_dates: bool = False
+
+
+@dataclass(frozen=True)
+class ImportMapping:
+    """A parsed mapping: per contract table, the source files that feed it (in order).
+
+    Build it with :meth:`from_dict` or :func:`load_mapping`; it is immutable.
+    """
+
+    name: str
+    tables: tuple[tuple[str, tuple[SourceSpec, ...]], ...]
+    description: str = ""
+
+    def sources(self, table: str) -> tuple[SourceSpec, ...]:
+        """Source specs of ``table`` (empty when the mapping does not produce it)."""
+        return dict(self.tables).get(table, ())
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """Tables the mapping produces, in contract order."""
+        return tuple(t for t, _ in self.tables)
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any], name: str | None = None) -> ImportMapping:
+        """Parse a mapping dict (the YAML structure of ``docs/importers.md``).
+
+        Raises
+        ------
+        ImporterError
+            Listing every problem of the mapping at once (unknown tables, columns or keys, ...).
+        """
+        problems: list[ImportProblem] = []
+        mapping = _parse_mapping(spec, name, problems)
+        if any(p.severity == ERROR for p in problems):
+            raise ImporterError(problems)
+        return mapping
+
+
+def _as_bool(value: Any, what: str, problems: list[ImportProblem]) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off", ""):
+        return False
+    problems.append(_mapping_problem(f"{what} must be true or false, got {value!r}"))
+    return False
+
+
+def _as_str_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value if v is not None)
+    return (str(value),)
+
+
+def _norm_key(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+def _pairs(value: Any, what: str, problems: list[ImportProblem]) -> tuple[tuple[str, str], ...]:
+    """Ordered (key, value) pairs from a dict or a list of two-item lists."""
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        return tuple((str(k), str(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(x, (list, tuple)) and len(x) == 2 for x in value
+    ):
+        return tuple((str(k), str(v)) for k, v in value)
+    problems.append(_mapping_problem(f"{what} must be a mapping (or a list of [key, value] pairs)"))
+    return ()
+
+
+def _parse_column(
+    table: C.Table, name: str, raw: Any, problems: list[ImportProblem]
+) -> ColumnSpec | None:
+    where = f"tables.{table.name}.columns.{name}"
+    if name not in table.column_names:
+        hint = ""
+        if isinstance(raw, str) and raw in table.column_names:
+            hint = f" (the mapping goes contract column -> source header: write `{raw}: {name}`)"
+        problems.append(
+            _mapping_problem(
+                f"{name!r} is not a column of {table.name} "
+                f"(columns: {', '.join(table.column_names)}){hint}; "
+                "use `extra:` to keep a non-contract column",
+                table.name,
+                name,
+            )
+        )
+        return None
+    if raw is None or isinstance(raw, (str, int, float)):
+        return ColumnSpec(name, sources=_as_str_list(raw))
+    if isinstance(raw, (list, tuple)):
+        return ColumnSpec(name, sources=_as_str_list(raw))
+    if not isinstance(raw, dict):
+        problems.append(
+            _mapping_problem(f"{where} must be a header or a mapping", table.name, name)
+        )
+        return None
+    unknown = sorted(set(map(str, raw)) - _COLUMN_KEYS)
+    if unknown:
+        problems.append(
+            _mapping_problem(
+                f"{where} has unknown key(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})",
+                table.name,
+                name,
+            )
+        )
+    values = tuple((_norm_key(k), v) for k, v in _pairs(raw.get("values"), where, problems))
+    patterns = _pairs(raw.get("patterns"), where + ".patterns", problems)
+    regexes = [pattern for pattern, _ in patterns]
+    regexes += [str(raw["match"])] if raw.get("match") is not None else []
+    for pattern in regexes:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                _mapping_problem(f"{where}: bad regular expression {pattern!r}: {exc}", table.name)
+            )
+    col = table.column(name)
+    if col.allowed:
+        targets = [v for _, v in values + patterns]
+        targets += [raw[k] for k in ("unmapped", "empty") if raw.get(k) is not None]
+        bad = sorted({str(v) for v in targets} - set(col.allowed))
+        if bad:
+            problems.append(
+                _mapping_problem(
+                    f"{where} maps onto value(s) {', '.join(map(repr, bad))} that the contract "
+                    f"does not allow (allowed: {', '.join(col.allowed)})",
+                    table.name,
+                    name,
+                )
+            )
+    only_when = []
+    ow = raw.get("only_when") or {}
+    if not isinstance(ow, dict):
+        problems.append(_mapping_problem(f"{where}.only_when must be a mapping", table.name, name))
+        ow = {}
+    for other, allowed in ow.items():
+        if other not in table.column_names:
+            problems.append(
+                _mapping_problem(
+                    f"{where}.only_when refers to {other!r}, not a column of {table.name}",
+                    table.name,
+                    name,
+                )
+            )
+            continue
+        only_when.append((str(other), tuple(_norm_key(v) for v in _as_str_list(allowed))))
+    excel = raw.get("excel_dates")
+    return ColumnSpec(
+        name,
+        sources=_as_str_list(raw.get("from")),
+        values=values,
+        patterns=patterns,
+        unmapped=None if raw.get("unmapped") is None else str(raw["unmapped"]),
+        empty=None if raw.get("empty") is None else str(raw["empty"]),
+        date_formats=_as_str_list(raw["date_formats"]) if raw.get("date_formats") else None,
+        excel_dates=None if excel is None else _as_bool(excel, where + ".excel_dates", problems),
+        match=None if raw.get("match") is None else str(raw["match"]),
+        only_when=tuple(only_when),
+        hint=str(raw.get("hint") or ""),
+    )
+
+
+def _parse_source(
+    table: C.Table, raw: Any, defaults: dict[str, Any], problems: list[ImportProblem]
+) -> SourceSpec | None:
+    where = f"tables.{table.name}"
+    if isinstance(raw, str):
+        raw = {"file": raw}
+    if not isinstance(raw, dict) or not raw.get("file"):
+        problems.append(
+            _mapping_problem(f"{where} needs `file:` (the source file to read)", table.name)
+        )
+        return None
+    unknown = sorted(set(map(str, raw)) - _TABLE_KEYS)
+    if unknown:
+        problems.append(
+            _mapping_problem(
+                f"{where} has unknown key(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_TABLE_KEYS))})",
+                table.name,
+            )
+        )
+    columns: list[ColumnSpec] | None = None
+    if raw.get("columns") is not None or raw.get("constants") is not None:
+        columns = []
+        raw_cols = raw.get("columns") or {}
+        if not isinstance(raw_cols, dict):
+            problems.append(
+                _mapping_problem(f"{where}.columns must map contract column -> source", table.name)
+            )
+            raw_cols = {}
+        for name, spec in raw_cols.items():
+            col = _parse_column(table, str(name), spec, problems)
+            if col is not None:
+                columns.append(col)
+        constants = raw.get("constants") or {}
+        if not isinstance(constants, dict):
+            problems.append(_mapping_problem(f"{where}.constants must be a mapping", table.name))
+            constants = {}
+        for name, value in constants.items():
+            if str(name) not in table.column_names:
+                problems.append(
+                    _mapping_problem(
+                        f"{where}.constants: {name!r} is not a column of {table.name}", table.name
+                    )
+                )
+                continue
+            columns = [c for c in columns if c.name != str(name)]
+            columns.append(ColumnSpec(str(name), constant=None if value is None else str(value)))
+    extra = _pairs(raw.get("extra"), where + ".extra", problems)
+    clash = sorted({k for k, _ in extra} & set(table.column_names))
+    if clash:
+        problems.append(
+            _mapping_problem(
+                f"{where}.extra: {', '.join(clash)} are contract columns (map them under `columns`)",
+                table.name,
+            )
+        )
+
+    keep = raw.get("keep_rows") or {}
+    if not isinstance(keep, dict):
+        problems.append(
+            _mapping_problem(f"{where}.keep_rows must map header -> values", table.name)
+        )
+        keep = {}
+    keep_rows = tuple(
+        (str(h), tuple(_norm_key(v) for v in _as_str_list(vals))) for h, vals in keep.items()
+    )
+
+    def setting(key: str) -> Any:
+        return raw[key] if raw.get(key) is not None else defaults.get(key)
+
+    fmts = setting("date_formats")
+    delimiter = raw.get("delimiter")
+    if delimiter is not None and (len(str(delimiter)) != 1):
+        problems.append(_mapping_problem(f"{where}.delimiter must be one character", table.name))
+        delimiter = None
+    thousands = str(setting("thousands") if setting("thousands") is not None else ",")
+    decimal = str(setting("decimal") if setting("decimal") is not None else ".")
+    if decimal not in (".", ",") or len(thousands) > 1 or thousands == decimal:
+        problems.append(
+            _mapping_problem(
+                f"{where}: decimal must be '.' or ',' and thousands one character (or empty) "
+                f"different from it; got decimal={decimal!r}, thousands={thousands!r}",
+                table.name,
+            )
+        )
+    return SourceSpec(
+        table=table.name,
+        file=str(raw["file"]),
+        columns=None if columns is None else tuple(columns),
+        extra=extra,
+        keep_rows=keep_rows,
+        optional=_as_bool(raw.get("optional", False), where + ".optional", problems),
+        delimiter=None if delimiter is None else str(delimiter),
+        encoding=None if raw.get("encoding") is None else str(raw["encoding"]),
+        date_formats=DEFAULT_DATE_FORMATS if fmts is None else _as_str_list(fmts),
+        thousands=thousands,
+        decimal=decimal,
+        excel_dates=_as_bool(setting("excel_dates") or False, where + ".excel_dates", problems),
+    )
+
+
+def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -> ImportMapping:
+    if not isinstance(spec, dict):
+        problems.append(_mapping_problem("a mapping must be a dict with a `tables:` key"))
+        return ImportMapping(name or "mapping", ())
+    unknown = sorted(set(map(str, spec)) - _TOP_KEYS)
+    if unknown:
+        problems.append(
+            _mapping_problem(
+                f"unknown top-level key(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_TOP_KEYS))})"
+            )
+        )
+    defaults = {k: spec.get(k) for k in ("date_formats", "thousands", "decimal", "excel_dates")}
+    tables_raw = spec.get("tables") or {}
+    if not isinstance(tables_raw, dict):
+        problems.append(_mapping_problem("`tables:` must map table name -> source(s)"))
+        tables_raw = {}
+    tables: dict[str, tuple[SourceSpec, ...]] = {}
+    for tname, raw in tables_raw.items():
+        if str(tname) not in C.TABLE_NAMES:
+            problems.append(
+                _mapping_problem(
+                    f"{tname!r} is not a contract table (tables: {', '.join(C.TABLE_NAMES)})"
+                )
+            )
+            continue
+        table = C.table(str(tname))
+        raws = raw if isinstance(raw, list) else [raw]
+        sources = [_parse_source(table, r, defaults, problems) for r in raws]
+        tables[table.name] = tuple(s for s in sources if s is not None)
+    for req in (t for t in C.TABLES if t.required):
+        if req.name not in tables:
+            problems.append(
+                _mapping_problem(
+                    f"the mapping has no {req.name} table (required by the data contract)",
+                    req.name,
+                )
+            )
+    ordered = tuple((t, tables[t]) for t in C.TABLE_NAMES if t in tables)
+    return ImportMapping(
+        name=str(spec.get("name") or name or "mapping"),
+        tables=ordered,
+        description=str(spec.get("description") or ""),
+    )

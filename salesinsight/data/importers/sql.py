@@ -1,0 +1,93 @@
+"""DuckDB SQL expression builders: literals, date parsing (ISO 8601, strptime formats, Excel
+serials), number clean-up (currency, separators, percent) and categorical value maps. Pure functions
+from SQL text to SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from salesinsight.data.importers.spec import ColumnSpec
+
+#: Plausible calendar years; a date outside (e.g. year 26 from a two-digit year) is unparseable.
+YEAR_RANGE = (1900, 2200)
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _lit_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_lit(v) for v in values) + "]"
+
+
+def _with_times(formats: Sequence[str]) -> tuple[str, ...]:
+    """Each date format, then the same followed by a time of day (unless it has one)."""
+    out: list[str] = []
+    for f in formats:
+        out.append(f)
+        if "%H" not in f and "%I" not in f:
+            out += [f"{f} %H:%M:%S", f"{f} %H:%M"]
+    return tuple(dict.fromkeys(out))
+
+
+def _date_sql(v: str, formats: Sequence[str], excel: bool) -> str:
+    """DATE parsed from text ``v``: ISO 8601 first, then ``formats``, then Excel serials."""
+    parts = [f"TRY_CAST({v} AS DATE)", f"CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE)"]
+    if formats:
+        parts.append(f"CAST(try_strptime({v}, {_lit_list(_with_times(formats))}) AS DATE)")
+    if excel:
+        parts.append(
+            f"CASE WHEN regexp_full_match({v}, '[0-9]{{5}}(\\.[0-9]+)?') THEN "
+            f"DATE '1899-12-30' + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) END"
+        )
+    d = f"coalesce({', '.join(parts)})"
+    lo, hi = YEAR_RANGE
+    return f"CASE WHEN year({d}) BETWEEN {lo} AND {hi} THEN {d} END"
+
+
+def _number_sql(v: str, thousands: str, decimal: str) -> str:
+    """DOUBLE from text ``v``: currency symbols/codes, spaces and thousands separators removed,
+    ``decimal`` as decimal mark, a trailing ``%`` divides by 100. Malformed grouping -> NULL."""
+    s = f"regexp_replace({v}, '[\\s\u00a0\u202f'']', '', 'g')"
+    pct = f"ends_with({s}, '%')"
+    s = f"rtrim({s}, '%')"
+    s = f"regexp_replace({s}, '^([+-]?)[^0-9.,+-]+', '\\1')"  # leading currency (¥, $, USD, ...)
+    s = f"regexp_replace({s}, '[^0-9.,]+$', '')"  # trailing currency (元, CNY, ...)
+    t, d = re.escape(thousands) if thousands else "", re.escape(decimal)
+    grouped = f"|[0-9]{{1,3}}({t}[0-9]{{3}})+" if thousands else ""
+    pattern = f"[+-]?([0-9]+{grouped})?({d}[0-9]+)?([eE][+-]?[0-9]+)?"
+    plain = s
+    if thousands:
+        plain = f"replace({plain}, {_lit(thousands)}, '')"
+    if decimal != ".":
+        plain = f"replace({plain}, {_lit(decimal)}, '.')"
+    value = f"TRY_CAST({plain} AS DOUBLE)"
+    ok = f"(regexp_full_match({s}, {_lit(pattern)}) AND regexp_matches({s}, '[0-9]'))"
+    return (
+        f"CASE WHEN {ok} AND isfinite({value}) THEN "
+        f"CASE WHEN {pct} THEN {value} / 100.0 ELSE {value} END END"
+    )
+
+
+def _categorical_sql(v: str, col: ColumnSpec, allowed: tuple[str, ...] | None) -> tuple[str, str]:
+    """(value expression, condition true where the source value is not matched by anything)."""
+    norm = f"lower({v})"
+    whens = [f"WHEN {norm} = {_lit(k)} THEN {_lit(val)}" for k, val in col.values]
+    known = [f"{norm} IN ({', '.join(_lit(k) for k, _ in col.values)})"] if col.values else []
+    if allowed:
+        whens.append(f"WHEN {norm} IN ({', '.join(_lit(a) for a in allowed)}) THEN {norm}")
+        known.append(f"{norm} IN ({', '.join(_lit(a) for a in allowed)})")
+    for pattern, val in col.patterns:
+        cond = f"regexp_matches({v}, {_lit('(?i)' + pattern)})"
+        whens.append(f"WHEN {cond} THEN {_lit(val)}")
+        known.append(cond)
+    if col.unmapped is not None:
+        fallback = _lit(col.unmapped)
+    else:
+        fallback = "NULL" if allowed else v
+    empty = "NULL" if col.empty is None else _lit(col.empty)
+    expr = f"CASE WHEN {v} IS NULL THEN {empty} {' '.join(whens)} ELSE {fallback} END"
+    unknown = f"({v} IS NOT NULL AND NOT coalesce({' OR '.join(known) or 'false'}, false))"
+    return expr, unknown

@@ -1,0 +1,334 @@
+"""The transformation of one source: contract columns from source headers (value maps, dates,
+numbers, identifiers, ``only_when``, ``keep_rows``, extra columns) as SQL expressions on a
+:class:`_Plan`, with the row-level checks each expression needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from salesinsight.data import contract as C
+from salesinsight.data.importers.plan import _Check, _Plan
+from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
+from salesinsight.data.importers.spec import ColumnSpec
+from salesinsight.data.importers.sql import (
+    YEAR_RANGE,
+    _categorical_sql,
+    _date_sql,
+    _lit,
+    _number_sql,
+)
+
+
+def _find_header(headers: list[str], wanted: str) -> int | None:
+    if wanted in headers:
+        return headers.index(wanted)
+    folded = [h.casefold() for h in headers]
+    if folded.count(wanted.strip().casefold()) == 1:
+        return folded.index(wanted.strip().casefold())
+    return None
+
+
+def _resolve_columns(plan: _Plan) -> tuple[ColumnSpec, ...]:
+    """Explicit column specs, or identity specs for headers named like contract columns."""
+    if plan.spec.columns is not None:
+        return plan.spec.columns
+    table = C.table(plan.spec.table)
+    return tuple(
+        ColumnSpec(c.name, sources=(plan.headers[i],))
+        for c in table.columns
+        if (i := _find_header(plan.headers, c.name)) is not None
+    )
+
+
+@dataclass(frozen=True)
+class _Reporter:
+    """Appends problems located in one source file."""
+
+    problems: list[ImportProblem]
+    table: str
+    file: str
+
+    def __call__(
+        self,
+        rule: str,
+        message: str,
+        column: str | None,
+        source: str | None = None,
+        severity: str = ERROR,
+    ) -> None:
+        self.problems.append(
+            ImportProblem(severity, rule, message, self.table, column, self.file, source)
+        )
+
+
+def _check_unmapped(plan: _Plan, columns: tuple[ColumnSpec, ...], report: _Reporter) -> None:
+    """An error per required contract column that gets no value (with the preset's hint)."""
+    table = C.table(plan.spec.table)
+    by_name = {c.name: c for c in columns}
+    for col in table.columns:
+        c = by_name.get(col.name)
+        if col.required and (c is None or not c.mapped):
+            hint = c.hint.strip() if c is not None and c.hint else ""
+            how = (
+                f"map it with `columns: {{{col.name}: <source header>}}`, `constants:`, "
+                f"or --column {table.name}.{col.name}=<header>"
+            )
+            report(
+                "unmapped_column",
+                f"required column {table.name}.{col.name} is not mapped from {plan.spec.file} "
+                f"(headers: {', '.join(plan.headers)}). {hint or how}",
+                col.name,
+            )
+
+
+def _source_text(
+    plan: _Plan, c: ColumnSpec, col: C.Column, report: _Reporter
+) -> tuple[str, str, str | None] | None:
+    """(text expression after ``match``, text as read, source header label); ``None`` when a
+    header is missing (reported: an error for a required column, else a warning)."""
+    if c.constant is not None:
+        return _lit(c.constant), _lit(c.constant), None
+    idx = []
+    for h in c.sources:
+        i = _find_header(plan.headers, h)
+        if i is None:
+            near = difflib.get_close_matches(h, plan.headers, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            what = "needed for" if col.required else "optional column left out:"
+            report(
+                "missing_header",
+                f"{plan.spec.file} has no column {h!r} ({what} {plan.spec.table}.{c.name}){hint}; "
+                f"headers: {', '.join(plan.headers)}",
+                c.name,
+                h,
+                ERROR if col.required else WARNING,
+            )
+        idx.append(i)
+    if any(i is None for i in idx):
+        return None
+    refs = [f"NULLIF(trim(c{i}), '')" for i in idx]
+    label = " | ".join(plan.headers[i] for i in idx)  # type: ignore[index]
+    if len(refs) == 1:
+        v = refs[0]
+    elif c.values or c.patterns:  # several headers matched together: "a|b"
+        joined = " || '|' || ".join(f"coalesce({r}, '')" for r in refs)
+        v = f"CASE WHEN coalesce({', '.join(refs)}) IS NOT NULL THEN {joined} END"
+    else:  # first non-empty
+        v = f"coalesce({', '.join(refs)})"
+    raw = v
+    if c.match is not None:
+        matched = f"regexp_matches({v}, {_lit(c.match)})"
+        plan.checks.append(
+            _Check(
+                INFO,
+                "not_matched",
+                f"value does not match {c.match!r} and is left empty",
+                c.name,
+                label,
+                f"{v} IS NOT NULL AND NOT {matched}",
+                v,
+                list_values=False,
+            )
+        )
+        v = f"CASE WHEN {matched} THEN {v} END"
+    return v, raw, label
+
+
+def _categorical_expr(
+    plan: _Plan, c: ColumnSpec, col: C.Column, v: str, raw: str, label: str | None
+) -> str:
+    expr, unknown = _categorical_sql(v, c, col.allowed)
+    if col.allowed and c.unmapped is None:
+        plan.checks.append(
+            _Check(
+                ERROR,
+                "unknown_value",
+                f"value(s) not in the value map and not an allowed value "
+                f"({', '.join(col.allowed)}); add them under `values:` (or set `unmapped:`)",
+                c.name,
+                label,
+                unknown,
+                raw,
+            )
+        )
+    elif c.unmapped is not None:
+        plan.checks.append(
+            _Check(
+                WARNING,
+                "unmapped_value",
+                f"value(s) matched by no entry, set to {c.unmapped!r}",
+                c.name,
+                label,
+                unknown,
+                raw,
+            )
+        )
+    if c.empty is not None:
+        plan.checks.append(
+            _Check(
+                INFO,
+                "empty_filled",
+                f"empty value(s) set to {c.empty!r}",
+                c.name,
+                label,
+                f"{v} IS NULL",
+                raw,
+                list_values=False,
+            )
+        )
+    return expr
+
+
+def _date_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) -> str:
+    spec = plan.spec
+    fmts = c.date_formats if c.date_formats is not None else spec.date_formats
+    excel = spec.excel_dates if c.excel_dates is None else c.excel_dates
+    expr = _date_sql(v, fmts, excel)
+    tried = "ISO 8601 (2026-07-14, 2026-07-14 10:30:00)" + (", " + ", ".join(fmts) if fmts else "")
+    tried += ", Excel serial numbers" if excel else ""
+    plan.checks.append(
+        _Check(
+            ERROR,
+            "date",
+            f"not a date in the accepted formats ({tried}) with a year in "
+            f"{YEAR_RANGE[0]}-{YEAR_RANGE[1]}; add the format under `date_formats:`",
+            c.name,
+            label,
+            f"{v} IS NOT NULL AND {expr} IS NULL",
+            raw,
+        )
+    )
+    return expr
+
+
+def _number_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) -> str:
+    spec = plan.spec
+    expr = _number_sql(v, spec.thousands, spec.decimal)
+    plan.checks.append(
+        _Check(
+            ERROR,
+            "number",
+            f"not a number (decimal mark {spec.decimal!r}, thousands separator "
+            f"{spec.thousands!r}, currency symbols and a trailing % allowed)",
+            c.name,
+            label,
+            f"{v} IS NOT NULL AND {expr} IS NULL",
+            raw,
+        )
+    )
+    return expr
+
+
+def _id_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) -> str:
+    plan.checks.append(
+        _Check(
+            ERROR,
+            "id_scientific",
+            "identifier in scientific notation (a spreadsheet turned it into a number and its "
+            "digits are lost); re-export with the column as text",
+            c.name,
+            label,
+            f"regexp_full_match(coalesce({v}, ''), '[0-9](\\.[0-9]+)?[eE]\\+[0-9]+')",
+            raw,
+        )
+    )
+    return v
+
+
+def _apply_only_when(
+    plan: _Plan, columns: tuple[ColumnSpec, ...], base: dict[str, str], report: _Reporter
+) -> None:
+    """Final expressions: ``base`` with ``only_when`` conditions on other canonical values."""
+    for c in columns:
+        if c.name not in base:
+            continue
+        expr = base[c.name]
+        for other, allowed in c.only_when:
+            if other not in base:
+                report(
+                    "mapping",
+                    f"{plan.spec.table}.{c.name}: only_when refers to {other}, which is not mapped",
+                    c.name,
+                )
+                continue
+            cond = f"{base[other]} IN ({', '.join(_lit(a) for a in allowed)})"
+            plan.checks.append(
+                _Check(
+                    INFO,
+                    "only_when",
+                    f"left empty where {other} is not {' / '.join(allowed)}",
+                    c.name,
+                    None,
+                    f"({expr}) IS NOT NULL AND NOT coalesce({cond}, false)",
+                    "NULL",
+                    list_values=False,
+                )
+            )
+            expr = f"CASE WHEN {cond} THEN {expr} END"
+        plan.exprs[c.name] = expr
+
+
+def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
+    """Filter the scans to the rows ``keep_rows`` keeps; the dropped rows become a note."""
+    keep = []
+    for header, values in plan.spec.keep_rows:
+        i = _find_header(plan.headers, header)
+        if i is None:
+            report("missing_header", f"{plan.spec.file} has no column {header!r} (keep_rows)", None)
+            continue
+        keep.append((i, f"lower(trim(c{i})) IN ({', '.join(_lit(v) for v in values)})"))
+    if not keep:
+        return
+    cond = " AND ".join(f"coalesce({c}, false)" for _, c in keep)
+    heads = " | ".join(plan.headers[i] for i, _ in keep)
+    value = " || '|' || ".join(f"coalesce(c{i}, '')" for i, _ in keep)
+    allowed = "; ".join(f"{h}: {', '.join(v)}" for h, v in plan.spec.keep_rows)
+    plan.dropped = _Check(
+        INFO,
+        "rows_dropped",
+        f"rows left out (keep_rows {allowed})",
+        None,
+        heads,
+        f"NOT ({cond})",
+        value,
+    )
+    plan.unfiltered = plan.numbered
+    plan.scan = f"SELECT * FROM ({plan.scan}) WHERE {cond}"
+    plan.numbered = f"SELECT * FROM ({plan.numbered}) WHERE {cond}"
+
+
+def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
+    """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers."""
+    table = C.table(plan.spec.table)
+    report = _Reporter(problems, plan.spec.table, plan.spec.file)
+    columns = _resolve_columns(plan)
+    _check_unmapped(plan, columns, report)
+    base: dict[str, str] = {}  # canonical column -> typed expression before only_when
+    for c in columns:
+        if not c.mapped:
+            continue
+        col = table.column(c.name)
+        text = _source_text(plan, c, col, report)
+        if text is None:
+            continue
+        v, raw, label = text
+        if col.allowed or c.values or c.patterns:
+            base[c.name] = _categorical_expr(plan, c, col, v, raw, label)
+        elif col.kind == C.DATE:
+            base[c.name] = _date_expr(plan, c, v, raw, label)
+        elif col.kind == C.NUMBER:
+            base[c.name] = _number_expr(plan, c, v, raw, label)
+        elif col.kind == C.ID:
+            base[c.name] = _id_expr(plan, c, v, raw, label)
+        else:
+            base[c.name] = v
+    _apply_only_when(plan, columns, base, report)
+    _apply_keep_rows(plan, report)
+    for out, header in plan.spec.extra:
+        i = _find_header(plan.headers, header)
+        if i is None:
+            report("missing_header", f"{plan.spec.file} has no column {header!r} (extra)", out)
+            continue
+        plan.exprs[out] = f"NULLIF(trim(c{i}), '')"
