@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from salesinsight.metrics.profiles import fit_beta_binomial, fit_gamma_poisson
+from salesinsight.metrics.shrinkage import fit_beta_binomial, fit_gamma_poisson
 
 __all__ = [
     "ATTRITION_FEATURES",

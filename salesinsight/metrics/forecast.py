@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesinsight.metrics.profiles import fit_normal_normal
+from salesinsight.metrics.shrinkage import fit_normal_normal
 
 __all__ = ["QuotaPlan", "forecast", "observed_periods"]
 
