@@ -30,22 +30,32 @@ changes sign over time moves the ratio, not the average). The verdict uses the i
 the standard deviation of the placebo estimates rescaled to the treated pre-RMSPE (the spread the
 interval is built from). With several treated units the statistics are averaged over treated
 units and the placebo distribution uses averages over equally many placebo units.
+
+Weight fitting lives in :mod:`salesinsight.causal.synth_fit`, placebos and intervals in
+:mod:`salesinsight.causal.synth_inference`; this module validates input and assembles the
+``Effect``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from salesinsight.causal._balance import check_frame, raise_problems
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.synth_fit import SynthFit, fit_target, rmspe, simplex_weights
+from salesinsight.causal.synth_inference import (
+    MIN_SUBSETS,
+    leave_one_out,
+    leave_one_out_diagnostic,
+    placebo_in_space,
+    placebo_in_time,
+    placebo_time_diagnostic,
+)
 
 __all__ = ["PRE_FIT_THRESHOLD", "simplex_weights", "synthetic_control"]
 
@@ -56,267 +66,7 @@ __all__ = ["PRE_FIT_THRESHOLD", "simplex_weights", "synthetic_control"]
 #: when any single unit's simplex fit exceeds the threshold.
 PRE_FIT_THRESHOLD = 0.5
 
-#: most placebo subsets enumerated (or sampled) for several treated units.
-_MAX_SUBSETS = 20_000
-#: fewer distinct placebo subsets than this: draw placebo units with replacement instead.
-_MIN_SUBSETS = 1_000
-
 PredictorSpec = str | tuple[str, Sequence[Any]]
-
-
-# ----------------------------------------------------------------------------- core math
-def _nnls_simplex(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """NNLS with a heavily weighted sum-to-one row; weights normalised to sum one."""
-    n_donors = A.shape[1]
-    big = 1e3
-    w, _ = optimize.nnls(
-        np.vstack([A, np.full((1, n_donors), big)]), np.append(b, big), maxiter=50 * n_donors
-    )
-    w = np.clip(w, 0.0, None)
-    return w / w.sum() if w.sum() > 0 else np.full(n_donors, 1.0 / n_donors)
-
-
-def _scaled_problem(
-    X0: np.ndarray, x1: np.ndarray, v: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    k = X0.shape[0]
-    sv = np.ones(k) if v is None else np.sqrt(np.clip(v, 0.0, None))
-    A = X0 * sv[:, None]
-    b = x1 * sv
-    scale = max(float(np.abs(A).max(initial=0.0)), float(np.abs(b).max(initial=0.0)), 1e-300)
-    return A / scale, b / scale
-
-
-def simplex_weights(X0: np.ndarray, x1: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
-    """Weights on the simplex closest to ``x1`` in the ``v``-weighted norm.
-
-    Solves ``min_w (x1 - X0 w)' diag(v) (x1 - X0 w)`` subject to ``w >= 0`` and ``sum(w) = 1`` by
-    non-negative least squares with a heavily weighted sum-to-one row (Lawson & Hanson), then
-    re-solves the equality-constrained problem exactly on the support found.
-
-    Parameters
-    ----------
-    X0 : ndarray, shape (k, J)
-        Donor characteristics, one column per donor.
-    x1 : ndarray, shape (k,)
-        Target characteristics.
-    v : ndarray, shape (k,), optional
-        Non-negative importance of each row; equal when None.
-
-    Returns
-    -------
-    ndarray, shape (J,)
-        Weights, non-negative, summing to one.
-    """
-    A, b = _scaled_problem(np.asarray(X0, dtype=float), np.asarray(x1, dtype=float), v)
-    n_donors = A.shape[1]
-    w = _nnls_simplex(A, b)
-    best, best_loss = w, _ls_loss(A, b, w)
-    support = np.flatnonzero(w > 1e-10)
-    if support.size > 1:
-        As = A[:, support]
-        kkt = np.zeros((support.size + 1, support.size + 1))
-        kkt[:-1, :-1] = As.T @ As
-        kkt[:-1, -1] = 1.0
-        kkt[-1, :-1] = 1.0
-        rhs = np.append(As.T @ b, 1.0)
-        sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
-        if np.all(sol >= -1e-12):
-            cand = np.zeros(n_donors)
-            cand[support] = np.clip(sol, 0.0, None)
-            cand /= cand.sum()
-            if _ls_loss(A, b, cand) <= best_loss:
-                best = cand
-    return best
-
-
-def _ls_loss(A: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    r = b - A @ w
-    return float(r @ r)
-
-
-@dataclass(frozen=True)
-class _Fit:
-    """Fit for one target unit: weights over its donors and the synthetic path over all times."""
-
-    weights: np.ndarray  # final weights (ridge-implied when augmented), shape (J,)
-    weights_scm: np.ndarray  # simplex weights, shape (J,)
-    v: np.ndarray | None  # predictor importance, shape (k,), or None (outcome fit)
-    synthetic: np.ndarray  # shape (T,)
-    ridge_lambda: float | None
-
-
-def _v_starts(Xs_all: np.ndarray, Z_all: np.ndarray) -> list[np.ndarray]:
-    """Deterministic starting values for V: equal, and R Synth's regression-based start."""
-    k = Xs_all.shape[0]
-    starts = [np.full(k, 1.0 / k)]
-    design = np.hstack([np.ones((Xs_all.shape[1], 1)), Xs_all.T])
-    if design.shape[0] > design.shape[1] and np.linalg.matrix_rank(design) == design.shape[1]:
-        beta = np.linalg.lstsq(design, Z_all.T, rcond=None)[0][1:]
-        v0 = np.diag(beta @ beta.T).copy()
-        if np.all(np.isfinite(v0)) and v0.sum() > 0:
-            starts.append(v0 / v0.sum())
-    return starts
-
-
-def _fit_v(
-    Xs0: np.ndarray, xs1: np.ndarray, Z0: np.ndarray, z1: np.ndarray, starts: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nested optimisation: V minimising the fit-window MSPE of the W(V) solution."""
-
-    def to_v(theta: np.ndarray) -> np.ndarray:
-        a = np.abs(theta)
-        s = a.sum()
-        return a / s if s > 0 else np.full(a.size, 1.0 / a.size)
-
-    def loss(theta: np.ndarray) -> float:
-        w = _nnls_simplex(*_scaled_problem(Xs0, xs1, to_v(theta)))
-        r = z1 - Z0 @ w
-        return float(r @ r / r.size)
-
-    best_theta, best_loss = starts[0], loss(starts[0])
-    for start in starts:
-        res = optimize.minimize(
-            loss,
-            start,
-            method="Nelder-Mead",
-            options={"maxiter": 1000, "xatol": 1e-6, "fatol": 1e-10, "adaptive": True},
-        )
-        res = optimize.minimize(
-            loss, res.x, method="Powell", options={"maxiter": 5, "xtol": 1e-6, "ftol": 1e-8}
-        )
-        if res.fun < best_loss - 1e-15:
-            best_theta, best_loss = res.x, float(res.fun)
-    v = to_v(best_theta)
-    return v, simplex_weights(Xs0, xs1, v)
-
-
-def _ridge_augment(
-    w: np.ndarray,
-    y_pre: np.ndarray,
-    Y0_pre: np.ndarray,
-    Y0_post: np.ndarray,
-    ridge_lambda: float | None = None,
-) -> tuple[np.ndarray, float]:
-    """Ridge-augmented weights (Ben-Michael et al. 2021, eq. 16) with a GCV-chosen penalty.
-
-    ``y_pre`` (T0,), ``Y0_pre`` (T0, J), ``Y0_post`` (T1, J). Returns implied weights (sum 1,
-    possibly negative) and the penalty.
-    """
-    X0 = Y0_pre.T  # (J, T0)
-    mu = X0.mean(axis=0)
-    X0c = X0 - mu
-    d = (y_pre - mu) - X0c.T @ w  # remaining imbalance, (T0,)
-    U, s, _ = np.linalg.svd(X0c, full_matrices=False)
-    n = X0c.shape[0]
-    if ridge_lambda is None:
-        Yc = Y0_post.T - Y0_post.T.mean(axis=0)  # (J, T1)
-        s2max = float(s[0] ** 2) if s.size and s[0] > 0 else 1.0
-        best = (np.inf, s2max)
-        for lam in s2max * np.logspace(-4, 2, 31):
-            shrink = s**2 / (s**2 + lam)
-            fitted = U @ (shrink[:, None] * (U.T @ Yc))
-            dof = float(shrink.sum()) + 1.0
-            if dof >= n:
-                continue
-            gcv = float(np.sum((Yc - fitted) ** 2)) / n / (1.0 - dof / n) ** 2
-            if gcv < best[0]:
-                best = (gcv, float(lam))
-        ridge_lambda = best[1]
-    gram = X0c.T @ X0c + ridge_lambda * np.eye(X0c.shape[1])
-    adjust = X0c @ np.linalg.solve(gram, d)
-    return w + adjust, float(ridge_lambda)
-
-
-def _fit_target(
-    target: int,
-    donors: np.ndarray,
-    Y: np.ndarray,
-    pre: np.ndarray,
-    fit: np.ndarray,
-    post: np.ndarray,
-    P: np.ndarray | None,
-    augment: bool,
-) -> _Fit:
-    """Fit the synthetic control of column ``target`` of ``Y`` (T, N) from columns ``donors``."""
-    Y0, y1 = Y[:, donors], Y[:, target]
-    v = None
-    if P is None:
-        w = simplex_weights(Y0[fit], y1[fit])
-    else:
-        cols = np.append(donors, target)
-        Pu = P[:, cols]
-        sd = Pu.std(axis=1, ddof=1)
-        sd[~(sd > 0)] = 1.0
-        Ps = Pu / sd[:, None]
-        starts = _v_starts(Ps, Y[fit][:, cols])
-        v, w = _fit_v(Ps[:, :-1], Ps[:, -1], Y0[fit], y1[fit], starts)
-    lam = None
-    final = w
-    if augment:
-        final, lam = _ridge_augment(w, y1[pre], Y0[pre], Y0[post])
-    return _Fit(final, w, v, Y0 @ final, lam)
-
-
-# ----------------------------------------------------------------------------- inference
-def _rmspe(g: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(g**2)))
-
-
-def _null_averages(values: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Placebo averages of ``values`` (B, ...) over ``size`` placebo units.
-
-    All subsets when there are at most ``_MAX_SUBSETS``, else ``_MAX_SUBSETS`` random ones. When
-    the donors allow fewer than ``_MIN_SUBSETS`` distinct subsets (several treated units, few
-    donors) the placebo units are drawn *with* replacement instead, i.e. the placebo ratios are
-    treated as a sample from the null distribution (an approximation, stated in the notes).
-    """
-    n = values.shape[0]
-    if size == 1:
-        return values.copy()
-    rng = np.random.default_rng(seed)
-    n_subsets = math.comb(n, size)
-    if n_subsets < _MIN_SUBSETS:
-        idx = rng.integers(0, n, size=(_MAX_SUBSETS, size))
-    elif n_subsets <= _MAX_SUBSETS:
-        idx = np.array(list(itertools.combinations(range(n), size)))
-    else:
-        idx = np.array([rng.choice(n, size=size, replace=False) for _ in range(_MAX_SUBSETS)])
-    return values[idx].mean(axis=1)
-
-
-def _perm_p(null: np.ndarray, stat: float) -> float:
-    return float((1 + np.sum(null >= stat - 1e-12 * abs(stat))) / (1 + null.size))
-
-
-def _invert_mean_gap(
-    estimate: float, scale: float, null_stat: np.ndarray, alpha: float
-) -> tuple[float, float, float, str]:
-    """Interval and p-value from the placebo distribution of the standardised average gap.
-
-    The statistic is ``|average post gap| / average pre-RMSPE``; ``null_stat`` holds its placebo
-    values. Under a constant additive effect ``tau`` the treated statistic is
-    ``|estimate - tau| / scale`` (weights and placebos do not change), so the accepted set is
-    ``estimate ± c * scale`` with ``c`` the critical placebo value. Returns (low, high, p, note).
-    """
-    b = null_stat.size
-    p = _perm_p(null_stat, abs(estimate) / scale)
-    k = math.floor(alpha * (b + 1) + 1e-9)
-    if k <= 0:
-        return (
-            -np.inf,
-            np.inf,
-            p,
-            f"with {b} placebo draws the permutation test cannot reject at alpha={alpha}, so "
-            "the interval is unbounded",
-        )
-    crit = float(np.sort(null_stat)[::-1][k - 1])
-    return (
-        estimate - crit * scale,
-        estimate + crit * scale,
-        p,
-        "interval from inverting the placebo permutation test of the standardised average gap",
-    )
 
 
 # ----------------------------------------------------------------------------- input handling
@@ -534,23 +284,23 @@ def synthetic_control(
     n_tr = len(treated_list)
     donor_idx = np.arange(n_tr, len(units))
 
-    def pre_ratio(f: _Fit, j: int) -> float:
+    def pre_ratio(f: SynthFit, j: int) -> float:
         g = Y[pre, j] - f.synthetic[pre]
         sd = float(np.std(Y[pre, j], ddof=1))
-        return _rmspe(g) / sd if sd > 0 else np.inf
+        return rmspe(g) / sd if sd > 0 else np.inf
 
     fits = [
-        _fit_target(i, donor_idx, Y, pre, fit, post, P, augment=augmented is True)
+        fit_target(i, donor_idx, Y, pre, fit, post, P, augment=augmented is True)
         for i in range(n_tr)
     ]
     ratios_scm = [pre_ratio(f, i) for i, f in enumerate(fits)]
     aug_used = augmented is True or (augmented == "auto" and max(ratios_scm) > PRE_FIT_THRESHOLD)
     if aug_used and augmented == "auto":
-        fits = [_fit_target(i, donor_idx, Y, pre, fit, post, P, augment=True) for i in range(n_tr)]
+        fits = [fit_target(i, donor_idx, Y, pre, fit, post, P, augment=True) for i in range(n_tr)]
 
     gaps = np.column_stack([Y[:, i] - f.synthetic for i, f in enumerate(fits)])  # (T, n_tr)
-    pre_rmspe = np.array([_rmspe(gaps[pre, i]) for i in range(n_tr)])
-    post_rmspe = np.array([_rmspe(gaps[post, i]) for i in range(n_tr)])
+    pre_rmspe = np.array([rmspe(gaps[pre, i]) for i in range(n_tr)])
+    post_rmspe = np.array([rmspe(gaps[post, i]) for i in range(n_tr)])
     unit_est = gaps[post].mean(axis=0)
     estimate = float(unit_est.mean())
     synth_avg = np.mean([f.synthetic for f in fits], axis=0)
@@ -567,7 +317,7 @@ def synthetic_control(
         )
     if dropped:
         notes.append(f"{len(dropped)} donor(s) with missing outcomes were dropped.")
-    if n_tr > 1 and math.comb(len(donors_u), n_tr) < _MIN_SUBSETS:
+    if n_tr > 1 and math.comb(len(donors_u), n_tr) < MIN_SUBSETS:
         notes.append(
             f"{n_tr} treated units but only {len(donors_u)} donors: placebo averages draw donors "
             "with replacement (approximate permutation inference)."
@@ -586,86 +336,41 @@ def synthetic_control(
     loo_table = None
     pit: dict[str, Any] = {}
     if placebo:
-        pl_gaps, pl_rows = [], []
-        for j in donor_idx:
-            others = donor_idx[donor_idx != j]
-            fj = _fit_target(j, others, Y, pre, fit, post, P, augment=aug_used)
-            g = Y[:, j] - fj.synthetic
-            pl_gaps.append(g)
-            pr, po = _rmspe(g[pre]), _rmspe(g[post])
-            pl_rows.append(
-                {
-                    "unit": units[j],
-                    "pre_rmspe": pr,
-                    "post_rmspe": po,
-                    "ratio": po / max(pr, 1e-12),
-                    "estimate": float(g[post].mean()),
-                }
-            )
-        placebo_table = pd.DataFrame(pl_rows)
-        G = np.column_stack(pl_gaps)  # (T, J)
-        placebo_gaps = pd.DataFrame(G, index=pd.Index(times, name=time), columns=donors_u)
-        treated_ratio = post_rmspe / np.maximum(pre_rmspe, 1e-12)
-        null = _null_averages(placebo_table["ratio"].to_numpy(), n_tr, seed)
-        p_value = _perm_p(null, float(treated_ratio.mean()))
-        # standardised average gap: same placebo subsets for gaps and pre-RMSPEs
-        pair = placebo_table[["estimate", "pre_rmspe"]].to_numpy()
-        null_pair = _null_averages(pair, n_tr, seed)
-        null_std = null_pair[:, 0] / np.maximum(null_pair[:, 1], 1e-12)
-        scale = float(max(pre_rmspe.mean(), 1e-12))
-        ci_low, ci_high, p_gap, how = _invert_mean_gap(estimate, scale, np.abs(null_std), alpha)
-        se = float(null_std.std(ddof=1) * scale)
-        inference = (
-            f"placebo-in-space permutation over {len(donors_u)} donors: p-value from post/pre "
-            f"RMSPE ratios (sharp null of no effect in any period); {how} (p = {p_gap:.3g}); "
-            "se = spread of the placebo estimates rescaled to the treated pre-RMSPE"
+        pis = placebo_in_space(
+            Y=Y,
+            pre=pre,
+            fit=fit,
+            post=post,
+            P=P,
+            aug_used=aug_used,
+            donor_idx=donor_idx,
+            units=units,
+            donors_u=donors_u,
+            times=times,
+            time=time,
+            n_tr=n_tr,
+            estimate=estimate,
+            pre_rmspe=pre_rmspe,
+            post_rmspe=post_rmspe,
+            synth_avg=synth_avg,
+            alpha=alpha,
+            seed=seed,
         )
-        # placebo gaps rescaled to the treated units' average pre-period RMSPE
-        scaled = G * (pre_rmspe.mean() / np.maximum(placebo_table["pre_rmspe"].to_numpy(), 1e-12))
-        null_gaps = _null_averages(scaled.T, n_tr, seed)  # (B, T)
-        term_se = null_gaps[:, post].std(axis=0, ddof=1)
-        if null_gaps.shape[0] >= math.ceil(2.0 / alpha) - 1:
-            q_lo = np.quantile(null_gaps, alpha / 2, axis=0)
-            q_hi = np.quantile(null_gaps, 1 - alpha / 2, axis=0)
-            band = (synth_avg + q_lo, synth_avg + q_hi)
-        else:
-            notes.append(
-                f"Per-period bands need at least {math.ceil(2.0 / alpha) - 1} placebo draws; "
-                f"there are {null_gaps.shape[0]}, so they are left empty."
-            )
-        pit = _placebo_in_time(Y, pre, n_tr, donor_idx, aug_used, alpha, seed, times)
-        diagnostics.append(
-            Diagnostic(
-                name="placebo_time",
-                passed=pit.get("passed"),
-                statistic=pit.get("ratio"),
-                p_value=pit.get("p_value"),
-                value=pit.get("estimate"),
-                required=False,
-                note=pit.get("note", ""),
-            )
-        )
-        loo_table = _leave_one_out(fits, Y, pre, fit, post, P, aug_used, donor_idx, units, n_tr)
+        placebo_table, placebo_gaps = pis.table, pis.gaps
+        p_value, ci_low, ci_high, p_gap = pis.p_value, pis.ci_low, pis.ci_high, pis.p_value_mean_gap
+        se, inference, term_se, band = pis.se, pis.inference, pis.term_se, pis.band
+        if pis.note is not None:
+            notes.append(pis.note)
+        pit = placebo_in_time(Y, pre, n_tr, donor_idx, aug_used, alpha, seed, times)
+        diagnostics.append(placebo_time_diagnostic(pit))
+        loo_table = leave_one_out(fits, Y, pre, fit, post, P, aug_used, donor_idx, units, n_tr)
         if loo_table is not None and len(loo_table):
-            same = bool(np.all(np.sign(loo_table["estimate"]) == np.sign(estimate)))
-            diagnostics.append(
-                Diagnostic(
-                    name="leave_one_out",
-                    passed=same,
-                    value=float(loo_table["estimate"].sub(estimate).abs().max()),
-                    required=False,
-                    note=(
-                        "dropping any one donor with weight > 0.01 keeps the estimate's sign"
-                        if same
-                        else "dropping one influential donor flips the estimate's sign"
-                    ),
-                )
-            )
+            diagnostics.append(leave_one_out_diagnostic(loo_table, estimate))
 
     # pre-fit of the estimand: the (average) treated series against the (average) synthetic one
     avg_gap_pre = obs_avg[pre] - synth_avg[pre]
     sd_pre = float(np.std(obs_avg[pre], ddof=1))
-    fit_stat = _rmspe(avg_gap_pre) / sd_pre if sd_pre > 0 else np.inf
+    fit_stat = rmspe(avg_gap_pre) / sd_pre if sd_pre > 0 else np.inf
     who = "the treated unit" if n_tr == 1 else f"the average of the {n_tr} treated units"
     diagnostics.insert(
         0,
@@ -673,7 +378,7 @@ def synthetic_control(
             name="pre_fit",
             passed=bool(fit_stat <= PRE_FIT_THRESHOLD),
             statistic=float(fit_stat),
-            value=_rmspe(avg_gap_pre),
+            value=rmspe(avg_gap_pre),
             required=True,
             note=(
                 f"pre-period RMSPE is {fit_stat:.2f} x the pre-period sd of {who} "
@@ -772,98 +477,3 @@ def synthetic_control(
         path=path,
         extras=extras,
     )
-
-
-def _placebo_in_time(
-    Y: np.ndarray,
-    pre: np.ndarray,
-    n_tr: int,
-    donor_idx: np.ndarray,
-    aug_used: bool,
-    alpha: float,
-    seed: int,
-    times: list[Any],
-) -> dict[str, Any]:
-    """Pretend treatment started earlier; the fake effect should be unremarkable.
-
-    Uses only pre-period data, an outcome-only fit (``V = I``), and the same permutation test. The
-    fake date leaves the earlier two thirds of the pre-period for fitting.
-    """
-    t0 = int(pre.sum())
-    h = max(1, min(int((~pre).sum()), t0 // 3))
-    if t0 - h < 2:
-        return {"passed": None, "note": "pre-period too short for a placebo-in-time check"}
-    Yp = Y[:t0]
-    fake_pre = np.arange(t0) < t0 - h
-    fake_post = ~fake_pre
-    fits = [
-        _fit_target(i, donor_idx, Yp, fake_pre, fake_pre, fake_post, None, aug_used)
-        for i in range(n_tr)
-    ]
-    gaps = np.column_stack([Yp[:, i] - f.synthetic for i, f in enumerate(fits)])
-    ratio = np.array(
-        [_rmspe(gaps[fake_post, i]) / max(_rmspe(gaps[fake_pre, i]), 1e-12) for i in range(n_tr)]
-    )
-    pl = []
-    for j in donor_idx:
-        others = donor_idx[donor_idx != j]
-        fj = _fit_target(j, others, Yp, fake_pre, fake_pre, fake_post, None, aug_used)
-        g = Yp[:, j] - fj.synthetic
-        pl.append(_rmspe(g[fake_post]) / max(_rmspe(g[fake_pre]), 1e-12))
-    null = _null_averages(np.array(pl), n_tr, seed)
-    p = _perm_p(null, float(ratio.mean()))
-    fake_time = times[t0 - h]
-    resolvable = 1.0 / (1 + null.size) <= alpha
-    out: dict[str, Any] = {
-        "fake_treatment_time": fake_time,
-        "estimate": float(gaps[fake_post].mean()),
-        "ratio": float(ratio.mean()),
-        "p_value": p,
-    }
-    if resolvable:
-        out["passed"] = bool(p > alpha)
-        out["note"] = f"pretending treatment began at {fake_time} gives a fake effect " + (
-            "that is unremarkable among placebos" if p > alpha else "that stands out (p <= alpha)"
-        )
-    else:
-        out["passed"] = None
-        out["note"] = (
-            f"pretending treatment began at {fake_time}: permutation p = {p:.3f}, but with "
-            f"{null.size} placebo draws the test cannot reach alpha={alpha}"
-        )
-    return out
-
-
-def _leave_one_out(
-    fits: list[_Fit],
-    Y: np.ndarray,
-    pre: np.ndarray,
-    fit: np.ndarray,
-    post: np.ndarray,
-    P: np.ndarray | None,
-    aug_used: bool,
-    donor_idx: np.ndarray,
-    units: list[Any],
-    n_tr: int,
-    max_donors: int = 10,
-) -> pd.DataFrame | None:
-    """Refit without each influential donor (SC weight > 0.01), largest weights first."""
-    w = np.max(np.column_stack([f.weights_scm for f in fits]), axis=1)
-    order = [int(i) for i in np.argsort(-w, kind="stable") if w[i] > 0.01][:max_donors]
-    if len(donor_idx) < 3:
-        return None
-    rows = []
-    for pos in order:
-        keep = np.delete(donor_idx, pos)
-        est = []
-        for i in range(n_tr):
-            f = _fit_target(i, keep, Y, pre, fit, post, P, aug_used)
-            est.append(float((Y[post, i] - f.synthetic[post]).mean()))
-        rows.append(
-            {
-                "dropped_donor": units[donor_idx[pos]],
-                "weight": float(w[pos]),
-                "estimate": float(np.mean(est)),
-            }
-        )
-    return pd.DataFrame(rows)
