@@ -47,30 +47,30 @@ top_n = 10
 # %%
 from IPython.display import HTML, display
 
-from salesinsight.report import deep_dive
+from salesinsight.report import deep_dive, deep_dive_sections
 from salesinsight.report.params import RunParams
 
 params = RunParams.model_validate({name: globals()[name] for name in RunParams.model_fields})
 dive = deep_dive.build_deep_dive(params)
 dive.save(".")  # results.json and CSV tables beside the executed notebook
-display(HTML(deep_dive.header_html(dive)))
+display(HTML(deep_dive_sections.header_html(dive)))
 
 # %% [markdown]
 # ## Estimates, outcome by outcome
 
 # %%
 for outcome in dive.outcomes:
-    display(HTML(deep_dive.outcome_html(dive, outcome)))
-    deep_dive.plot_outcome(dive, outcome)
+    display(HTML(deep_dive_sections.outcome_html(dive, outcome)))
+    deep_dive_sections.plot_outcome(dive, outcome)
 
 # %% [markdown]
 # ## Naive comparisons and why they mislead
 
 # %%
-display(HTML(deep_dive.naive_html(dive)))
+display(HTML(deep_dive_sections.naive_html(dive)))
 
 # %% [markdown]
 # ## Specification and data
 
 # %%
-display(HTML(deep_dive.appendix_html(dive)))
+display(HTML(deep_dive_sections.appendix_html(dive)))

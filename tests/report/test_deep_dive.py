@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.report import deep_dive as dd
+from salesinsight.report import deep_dive_sections as dds
 from salesinsight.report.html import esc
 from salesinsight.report.params import RunParams
 from salesinsight.report.sections import VERDICT_RULES
@@ -137,18 +138,18 @@ def test_results_and_tables_are_saved(randomized, tmp_path):
 
 
 def test_html_is_escaped_and_complete(staggered):
-    head = dd.header_html(staggered)
+    head = dds.header_html(staggered)
     assert HOSTILE not in head and esc(f"Training {HOSTILE}") in head
     for outcome in staggered.outcomes:
-        block = dd.outcome_html(staggered, outcome)
+        block = dds.outcome_html(staggered, outcome)
         for est in staggered.get(outcome).estimates:
             assert esc(est.label) in block
         assert f">{staggered.get(outcome).verdict}<" in block
         assert "pre_trends" in block
         assert "TWFE says" in block
-    naive = dd.naive_html(staggered)
+    naive = dds.naive_html(staggered)
     assert "naive before/after" in naive and "Why not the naive comparison?" in naive
-    appendix = dd.appendix_html(staggered)
+    appendix = dds.appendix_html(staggered)
     assert esc(VERDICT_RULES) in appendix
     assert all(name in appendix for name in staggered.fingerprint)
     assert "<script" not in head + appendix + naive
@@ -161,7 +162,7 @@ def test_plot_outcome_draws_and_closes_the_figure(staggered):
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    dd.plot_outcome(staggered, "win_rate")
+    dds.plot_outcome(staggered, "win_rate")
     assert plt.get_fignums() == []
 
 
