@@ -16,8 +16,11 @@ applies a multiplicity correction across the program's outcomes and returns a
   pre-period covariates alongside, with E-values.
 
 Modules: :mod:`.panel` (unit panels, windows, KPI numerator / denominator, linearization),
-:mod:`.designs` (one function per design, placebo and agreement diagnostics), :mod:`.naive`,
-:mod:`.result` (:class:`ProgramEvaluation`), :mod:`.core` (:func:`evaluate`).
+:mod:`.designs` (randomized and staggered designs), :mod:`.rollout` (single rollout: DiD,
+synthetic control, company-wide impact), :mod:`.observational` (matched DiD, AIPW),
+:mod:`.comparison` (panel of enrolled vs comparison units), :mod:`.checks` (design agreement,
+placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :mod:`.result`
+(:class:`ProgramEvaluation`), :mod:`.core` (:func:`evaluate`).
 """
 
 from __future__ import annotations

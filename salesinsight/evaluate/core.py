@@ -14,19 +14,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict, library_versions
-from salesinsight.evaluate import designs
+from salesinsight.evaluate.checks import DESIGN_ROLES, designs_agree, placebo_outcome_diag
+from salesinsight.evaluate.design_run import DesignRun, _add
 from salesinsight.evaluate.designs import (
-    DESIGN_ROLES,
-    DesignRun,
     _joint_randomization_check,
     _randomized,
     _randomized_units,
     _staggered,
     _staggered_placebo_date,
-    designs_agree,
-    placebo_outcome_diag,
+    randomized_placebo_date,
 )
 from salesinsight.evaluate.naive import NAIVE_COLUMNS, _naive
+from salesinsight.evaluate.observational import observational
 from salesinsight.evaluate.panel import (
     _WINDOWS,
     DEFAULT_OUTCOMES,
@@ -44,6 +43,7 @@ from salesinsight.evaluate.panel import (
     _window,
 )
 from salesinsight.evaluate.result import ProgramEvaluation
+from salesinsight.evaluate.rollout import company_wide, single_rollout
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -177,13 +177,11 @@ def evaluate(
             eff, dyn, alt = _staggered(frame, num, den, starts, window, alpha, seed, hib)
             return DesignRun(eff, {"twfe": alt}, dyn)
         if route == "single_rollout":
-            return designs.single_rollout(
-                frame, num, den, starts, window, alpha, seed, hib, unit, exposure
-            )
+            return single_rollout(frame, num, den, starts, window, alpha, seed, hib, unit, exposure)
         if route == "company_wide":
-            return designs.company_wide(frame, num, den, starts, window, alpha, seed, hib)
+            return company_wide(frame, num, den, starts, window, alpha, seed, hib)
         if route == "observational":
-            return designs.observational(
+            return observational(
                 frame, num, den, starts, window, alpha, seed, hib, exclude, exposure
             )
         raise _NotSupported(f"design {design!r} is not supported")
@@ -217,16 +215,14 @@ def evaluate(
         eff = res.primary
         extra: list[Diagnostic | None] = [placebo]
         if route == "randomized":
-            extra.append(
-                designs.randomized_placebo_date(frame, num, den, starts, window, alpha, seed, hib)
-            )
+            extra.append(randomized_placebo_date(frame, num, den, starts, window, alpha, seed, hib))
         elif route == "staggered":
             extra.append(_staggered_placebo_date(eff))
         alts = {k: dataclasses.replace(v, outcome=o) for k, v in res.alternatives.items()}
         design_alts = {k: v for k, v in alts.items() if k in DESIGN_ROLES}
         if design_alts:
             extra.append(designs_agree(eff, design_alts, alpha))
-        eff = designs._add(eff, *extra)
+        eff = _add(eff, *extra)
         effects[o] = dataclasses.replace(eff, outcome=o)
         if alts:
             alternatives[o] = alts
