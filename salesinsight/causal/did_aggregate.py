@@ -188,36 +188,35 @@ def aggregate_cells(
             np.array([], dtype=int),
         )
 
-    labels: list[float] = []
-    t_att: list[float] = []
-    t_inf: list[np.ndarray] = []
-    t_w: list[np.ndarray] = []
-    t_n: list[int] = []
+    def terms(
+        cells: list[tuple[float, np.ndarray]], with_wif: bool, empty: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Aggregate each non-empty cell set: labels, estimates, influence columns, weights, sizes."""
+        kept = [(label, which) for label, which in cells if which.size]
+        if not kept:
+            raise ValueError(empty)
+        combos = [combo(which, with_wif) for _, which in kept]
+        return (
+            np.asarray([label for label, _ in kept]),
+            np.asarray([c[0] for c in combos]),
+            np.column_stack([c[1] for c in combos]),
+            np.vstack([c[2] for c in combos]),
+            np.asarray([which.size for _, which in kept]),
+        )
 
     if kind == "group":
-        for g in glist:
-            which = np.flatnonzero((group == g) & post)
-            if which.size == 0:
-                continue
-            est, psi, wfull = combo(which, False)
-            labels.append(g)
-            t_att.append(est)
-            t_inf.append(psi)
-            t_w.append(wfull)
-            t_n.append(which.size)
-        if not labels:
-            raise ValueError("no post-treatment group-time cells to aggregate")
-        lab = np.asarray(labels)
-        att_g = np.asarray(t_att)
-        inf_g = np.column_stack(t_inf)
-        wts = np.vstack(t_w)
+        lab, att_g, inf_g, wts, sizes = terms(
+            [(g, np.flatnonzero((group == g) & post)) for g in glist],
+            False,
+            "no post-treatment group-time cells to aggregate",
+        )
         p = pgg[np.searchsorted(glist, lab)]
         wg = p / p.sum()
         overall = float(wg @ att_g)
         # the cohort shares are estimated: add their influence function (each cohort its own
         # share); this matches R did 2.5's overall_se for "group" to 1e-16 on mpdta.
         psi = inf_g @ wg + _wif_att(np.arange(lab.size), p, lab, att_g, ug)
-        return Aggregate(overall, psi, wg @ wts, lab, att_g, inf_g, wts, np.asarray(t_n))
+        return Aggregate(overall, psi, wg @ wts, lab, att_g, inf_g, wts, sizes)
 
     if kind == "dynamic":
         include = np.ones(k_cells, dtype=bool)
@@ -228,22 +227,11 @@ def aggregate_cells(
             eseq = np.unique(e_cell[include])
             eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - t_max + t_min)]
         eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
-        for e in eseq:
-            which = np.flatnonzero((e_cell == e) & include)
-            if which.size == 0:
-                continue
-            est, psi, wfull = combo(which, True)
-            labels.append(e)
-            t_att.append(est)
-            t_inf.append(psi)
-            t_w.append(wfull)
-            t_n.append(which.size)
-        if not labels:
-            raise ValueError("no event times left to aggregate (check min_e / max_e / balance_e)")
-        lab = np.asarray(labels)
-        att_e = np.asarray(t_att)
-        inf_e = np.column_stack(t_inf)
-        wts = np.vstack(t_w)
+        lab, att_e, inf_e, wts, sizes = terms(
+            [(e, np.flatnonzero((e_cell == e) & include)) for e in eseq],
+            True,
+            "no event times left to aggregate (check min_e / max_e / balance_e)",
+        )
         epos = lab >= 0
         if not epos.any():
             overall, psi, ow = np.nan, np.full(n, np.nan), np.full(k_cells, np.nan)
@@ -251,26 +239,18 @@ def aggregate_cells(
             overall = float(att_e[epos].mean())
             psi = inf_e[:, epos].mean(axis=1)
             ow = wts[epos].mean(axis=0)
-        return Aggregate(overall, psi, ow, lab, att_e, inf_e, wts, np.asarray(t_n))
+        return Aggregate(overall, psi, ow, lab, att_e, inf_e, wts, sizes)
 
     if kind == "calendar":
         tlist = np.unique(time)
-        for t1 in tlist[tlist >= glist.min()]:
-            which = np.flatnonzero((time == t1) & (group <= time))
-            if which.size == 0:
-                continue
-            est, psi, wfull = combo(which, True)
-            labels.append(t1)
-            t_att.append(est)
-            t_inf.append(psi)
-            t_w.append(wfull)
-            t_n.append(which.size)
-        if not labels:
-            raise ValueError("no post-treatment group-time cells to aggregate")
-        lab = np.asarray(labels)
-        att_t = np.asarray(t_att)
-        inf_t = np.column_stack(t_inf)
-        wts = np.vstack(t_w)
+        lab, att_t, inf_t, wts, sizes = terms(
+            [
+                (t1, np.flatnonzero((time == t1) & (group <= time)))
+                for t1 in tlist[tlist >= glist.min()]
+            ],
+            True,
+            "no post-treatment group-time cells to aggregate",
+        )
         return Aggregate(
             float(att_t.mean()),
             inf_t.mean(axis=1),
@@ -279,7 +259,7 @@ def aggregate_cells(
             att_t,
             inf_t,
             wts,
-            np.asarray(t_n),
+            sizes,
         )
 
     raise ValueError(f"kind must be one of 'simple', 'group', 'dynamic', 'calendar', got {kind!r}")
