@@ -171,6 +171,10 @@ class SimConfig:
     train_selection_strength: float = 2.0
     mentee_share: float = 0.18
     placebo_share: float = 0.15
+    # the observational program's selection scenario (docs/simulator.md, "Selection scenarios")
+    observational_selection: str = "recent"
+    observational_mix_weight: float = 0.5  # weight on persistent ability in the "mix" scenario
+    observational_start_quarter: int | None = None  # default: 3/8 of the way in
     effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

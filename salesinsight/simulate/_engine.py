@@ -92,7 +92,7 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
     org = make_org(cfg, rng)
     reps = initial_reps(cfg, rng, -burn)
     state = prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams)
-    sched = prog.schedule(cfg.quarters)
+    sched = prog.schedule(cfg.quarters, cfg.observational_start_quarter)
     opps: dict[str, np.ndarray] = {}
     unlinked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     quota_rows: list[tuple[np.ndarray, ...]] = []
@@ -101,10 +101,13 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
 
     for pi, (lo, hi, _label) in enumerate(periods):
         qi = pi - 1
+        form_before = np.asarray(reps.form, dtype=float)  # last quarter's form
         if pi > 0:
-            form = np.asarray(reps.form)
-            reps.form = (cfg.form_rho * form + rng.normal(0.0, cfg.form_sd, len(form))).tolist()
+            reps.form = (
+                cfg.form_rho * form_before + rng.normal(0.0, cfg.form_sd, len(form_before))
+            ).tolist()
         R = reps.arrays()
+        R["form_prev"] = np.concatenate([form_before, np.zeros(len(R["hire"]) - len(form_before))])
         team_of_rep = org.seat_team[R["seat"]]
         if qi >= 1:
             _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history)
@@ -309,9 +312,17 @@ def _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history) -> Non
         )
     if qi in sched["P_PLACEBO"]:
         taken = np.isin(np.arange(n), list(state.enrolled_reps()))
-        elig = np.flatnonzero(active & (prev["quota"] > 0) & (tenure >= 120) & ~taken)
-        att = prev["revenue"][elig] / prev["quota"][elig]
-        prog.enroll_placebo(state, cfg, rng, eligible=elig, attainment=att, day=lo)
+        min_tenure = 30 if cfg.observational_selection == "growth" else 120
+        elig = np.flatnonzero(active & (prev["quota"] > 0) & (tenure >= min_tenure) & ~taken)
+        score = prog.observational_score(
+            cfg,
+            rng,
+            attainment=prev["revenue"][elig] / prev["quota"][elig],
+            ability=R["ability"][elig],
+            form=R["form_prev"][elig],
+            tenure=tenure[elig].astype(float),
+        )
+        prog.enroll_placebo(state, cfg, eligible=elig, score=score, day=lo)
 
 
 def _reviews(cfg, rng, R, idx, attain, hi, qi) -> tuple[np.ndarray, ...]:

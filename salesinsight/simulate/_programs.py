@@ -14,17 +14,62 @@ TEAM_PROGRAMS: tuple[str, ...] = ("P_COACH", "P_INCENT")
 INCENTIVE_REGIONS: tuple[str, ...] = ("east", "south")
 
 
-def schedule(quarters: int) -> dict[str, list[int]]:
-    """Real-quarter indices (0 = first) at whose start each program enrolls units."""
+def schedule(quarters: int, observational_start: int | None = None) -> dict[str, list[int]]:
+    """Real-quarter indices (0 = first) at whose start each program enrolls units;
+    ``observational_start`` moves the observational program (``P_PLACEBO``)."""
     n_cohorts = max(1, min(4, quarters - 2))
     mentor_q = max(1, (3 * quarters) // 8)
+    obs_q = mentor_q if observational_start is None else int(observational_start)
+    if not 1 <= obs_q < quarters:
+        raise ValueError(
+            f"observational_start_quarter must be between 1 and {quarters - 1}, got {obs_q}"
+        )
     return {
         "P_TRAIN": list(range(1, 1 + n_cohorts)),
         "P_COACH": [max(1, quarters // 4)],
         "P_MENTOR": [mentor_q],
-        "P_PLACEBO": [mentor_q],
+        "P_PLACEBO": [obs_q],
         "P_INCENT": [max(1, quarters // 2)],
     }
+
+
+#: how the observational program (``P_PLACEBO``) picks its members: ``recent`` (default: last
+#: quarter's attainment, a persistent and a transient part), ``level`` (persistent ability),
+#: ``streak`` (last quarter's transient form, which then fades), ``dip`` (the lowest form),
+#: ``growth`` (the most recent hires), ``mix`` (ability and form with a random weight)
+OBSERVATIONAL_SELECTIONS: tuple[str, ...] = ("recent", "level", "streak", "dip", "growth", "mix")
+
+
+def observational_score(
+    cfg: SimConfig,
+    rng: np.random.Generator,
+    *,
+    attainment: np.ndarray,
+    ability: np.ndarray,
+    form: np.ndarray,
+    tenure: np.ndarray,
+) -> np.ndarray:
+    """Enrolment score of each eligible rep under ``cfg.observational_selection`` (the top
+    ``placebo_share`` are enrolled), with perception noise sd 0.5 (standardized units)."""
+    mode = cfg.observational_selection
+    if mode == "recent":
+        base = _z(attainment)
+    elif mode == "level":
+        base = _z(ability)
+    elif mode == "streak":
+        base = _z(form)
+    elif mode == "dip":
+        base = -_z(form)
+    elif mode == "growth":
+        base = -_z(tenure)
+    elif mode == "mix":
+        w = cfg.observational_mix_weight
+        base = np.sqrt(w) * _z(ability) + np.sqrt(1 - w) * _z(form)
+    else:
+        raise ValueError(
+            f"observational_selection must be one of {OBSERVATIONAL_SELECTIONS}, got {mode!r}"
+        )
+    return base + rng.normal(0.0, 0.5, len(base))
 
 
 @dataclass
@@ -147,15 +192,14 @@ def enroll_mentoring(
 def enroll_placebo(
     state: ProgramState,
     cfg: SimConfig,
-    rng: np.random.Generator,
     *,
     eligible: np.ndarray,
-    attainment: np.ndarray,
+    score: np.ndarray,
     day: int,
 ) -> None:
-    """Top performers of last quarter (noisy) are invited: strong selection, no effect."""
+    """The top ``placebo_share`` of the eligible reps by ``score`` are invited (observational
+    program; by default last quarter's top performers, with noise, and no effect)."""
     n = round(cfg.placebo_share * len(eligible))
-    score = _z(attainment) + rng.normal(0.0, 0.5, len(eligible))
     for r in eligible[np.argsort(-score, kind="stable")[:n]].tolist():
         state.rep_start["P_PLACEBO"][r] = day
 

@@ -266,6 +266,23 @@ def summary(raw: Raw, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     }
 
 
+#: how the observational program enrolled, per selection scenario (truth.json notes)
+SELECTION_NOTES: dict[str, str] = {
+    "recent": "Top performers of the previous quarter by attainment (with noise) are invited: a "
+    "persistent and a transient part.",
+    "level": "Reps with the highest persistent ability (with noise) are invited: selection on a "
+    "persistent level, which a fixed-effects DiD absorbs.",
+    "streak": "Reps whose transient form was highest last quarter (with noise) are invited: a "
+    "hot streak that fades, which a fixed-effects DiD reads as harm.",
+    "dip": "Reps whose transient form was lowest last quarter (with noise) are invited: a slump "
+    "that recovers (Ashenfelter's dip), which a fixed-effects DiD reads as a benefit.",
+    "growth": "The most recent hires (with noise) are invited while on their learning curve in "
+    "the win rate: they improve anyway.",
+    "mix": "Selection on a weighted mix of persistent ability and last quarter's transient form "
+    "(weight in mix_weight_on_ability).",
+}
+
+
 def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """The ground truth: true effects of every program, activity effects and latent rep traits."""
     enr = tables["enrollments"]
@@ -285,6 +302,16 @@ def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) 
             "n_control": int((sel["arm"] == "control").sum()),
             "start_dates": sorted(set(sel["start_date"])),
         }
+        if pid == "P_PLACEBO":
+            programs[pid]["selection"] = cfg.observational_selection
+            if cfg.observational_selection != "recent" or any(eff.values()):
+                programs[pid]["notes"] = SELECTION_NOTES[cfg.observational_selection] + (
+                    f" True effects: {', '.join(f'{k} {v:+g}' for k, v in eff.items() if v)}."
+                    if any(eff.values())
+                    else " True effect zero on everything."
+                )
+            if cfg.observational_selection == "mix":
+                programs[pid]["mix_weight_on_ability"] = cfg.observational_mix_weight
     R, org = raw.reps, raw.org
     rep_ids = tables["reps"]
     ae = rep_ids[rep_ids["role"] == "ae"]["rep_id"].to_numpy()
