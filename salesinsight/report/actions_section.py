@@ -79,16 +79,26 @@ def _mentoring_html(m: Any) -> str:
         for r in f.itertuples()
     )
     me = m.mentors
+    if me.balanced is False:
+        mentors = (
+            "<p>Mentor differences are not shown: the comparison sellers are not balanced with the "
+            "mentees on prior attainment and tenure, so no mentor's effect can be trusted.</p>"
+        )
+    else:
+        mentors = (
+            f"<p>Mentors differ by an estimated sd of {me.tau:.1%} in their mentees' revenue "
+            f"effect (average {me.mean:+.1%}); "
+            f"{int((me.frame['verdict'] == 'worked').sum())} mentors' mentees clearly did better."
+            "</p>"
+        )
     return (
         "<h3>Mentoring pairs</h3>"
         f"<p>{len(m.pairs.frame)} mentees against comparable unmentored sellers; mentors' own results "
         "against comparable non-mentors.</p>"
         "<table class='si-table'><thead><tr><th>measure</th><th>effect [95% interval]</th>"
         f"<th>verdict</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>"
-        f"<p>Mentors differ by an estimated sd of {me.tau:.1%} in their mentees' revenue effect "
-        f"(average {me.mean:+.1%}); "
-        f"{int(me.frame['verdict'].isin(['worked']).sum())} mentors' mentees clearly did better."
-        "</p>" + "".join(f"<p class='si-note'>{esc(n)}</p>" for n in m.notes)
+        + mentors
+        + "".join(f"<p class='si-note'>{esc(n)}</p>" for n in m.notes)
     )
 
 

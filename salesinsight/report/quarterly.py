@@ -159,6 +159,7 @@ class QuarterReport:
             "programs": programs,
             "kpis": kpis,
             "notes": list(self.notes),
+            "people": _people_results(self.sections),
             "data_sha256": self.fingerprint,
         }
 
@@ -525,6 +526,7 @@ def _people_to_action(
     ds: Any, params: RunParams, sections: dict[str, Any], notes: list[str], rep: pd.DataFrame
 ) -> None:
     """Reviews, mentoring pairs, leading indicators and the action list (docs/reviews-mentoring.md)."""
+    from salesinsight.metrics import panel
     from salesinsight.metrics.leading import leading_indicators
 
     if ds.has("reviews"):
@@ -533,15 +535,28 @@ def _people_to_action(
         notes.append("Performance reviews are off: the data folder has no reviews table.")
     if ds.has("enrollments"):
         _run_section(sections, notes, "mentoring", lambda: _mentoring(ds, params))
-    _run_section(sections, notes, "leading", lambda: leading_indicators(ds, seed=params.seed))
+    q_end = params.quarter_bounds()[1]
+    _run_section(
+        sections,
+        notes,
+        "leading",
+        lambda: leading_indicators(
+            panel(ds, grain="quarter", by="rep", end=q_end), seed=params.seed
+        ),
+    )
     _run_section(sections, notes, "actions", lambda: _actions(ds, params, sections, rep))
 
 
 def _reviews(ds: Any, params: RunParams) -> Any:
     from salesinsight.reviews import analyze_reviews
 
+    q_end = params.quarter_bounds()[1]  # reviews are labelled by calendar quarter
     return analyze_reviews(
-        ds, min_cell_size=params.min_cell_size, alpha=params.alpha, seed=params.seed
+        ds,
+        min_cell_size=params.min_cell_size,
+        alpha=params.alpha,
+        seed=params.seed,
+        through=f"{q_end.year}Q{(q_end.month - 1) // 3 + 1}",
     )
 
 
@@ -583,3 +598,32 @@ def _actions(ds: Any, params: RunParams, sections: dict[str, Any], rep: pd.DataF
         leniency=rv.leniency.to_frame() if rv is not None else None,
         as_of=pd.Timestamp(q_end),
     )
+
+
+def _people_results(sections: dict[str, Any]) -> dict[str, Any]:
+    """Headline numbers of reviews, mentoring pairs and actions for ``results.json``."""
+    out: dict[str, Any] = {}
+    rv = sections.get("reviews")
+    if rv is not None:
+        d = rv.to_dict()
+        out["reviews"] = {
+            "n_reviews": d["n_reviews"],
+            "leniency_design": d["leniency_design"],
+            "n_lenient": sum(r["flag"] == "lenient" for r in d["reviewers"]),
+            "n_severe": sum(r["flag"] == "severe" for r in d["reviewers"]),
+            "agreement": d["agreement"],
+            "validity": d["validity"],
+        }
+    mt = sections.get("mentoring")
+    if mt is not None:
+        out["mentoring"] = {
+            r["measure"]: {k: _json_num(r[k]) for k in ("estimate", "ci_low", "ci_high")}
+            | {"verdict": r["verdict"]}
+            for r in mt.to_frame().to_dict("records")
+        }
+    plan = sections.get("actions")
+    if plan is not None:
+        out["actions"] = {
+            k: int(v) for k, v in plan.frame["action"].value_counts().sort_index().items()
+        }
+    return out

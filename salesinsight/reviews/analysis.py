@@ -108,6 +108,7 @@ def analyze_reviews(
     fdr: float = 0.05,
     n_boot: int = 999,
     seed: int = 0,
+    through: str | None = None,
 ) -> ReviewAnalysis:
     """Run every review analysis on a data folder or an open ``Dataset``.
 
@@ -120,15 +121,23 @@ def analyze_reviews(
         Interval level 1 - alpha; false-discovery rate of the leniency flags.
     n_boot, seed : int
         Bootstrap resamples (validity; gaps use a fifth of them) and seed.
+    through : str, optional
+        Last quarter (label) to use; later reviews and KPIs are ignored.
     """
     if isinstance(data, str | Path):
         from salesinsight.data import load
 
         with load(data) as ds:
             return analyze_reviews(
-                ds, min_cell_size=min_cell_size, alpha=alpha, fdr=fdr, n_boot=n_boot, seed=seed
+                ds,
+                min_cell_size=min_cell_size,
+                alpha=alpha,
+                fdr=fdr,
+                n_boot=n_boot,
+                seed=seed,
+                through=through,
             )
-    rd = review_data(data)
+    rd = review_data(data, through=through)
     notes = list(rd.notes)
     try:
         validity = predictive_validity(rd.frame, alpha=alpha, n_boot=n_boot, seed=seed)

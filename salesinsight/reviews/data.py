@@ -49,8 +49,11 @@ def _columns(ds: Dataset, table: str) -> list[str]:
     return list(ds.sql(f"SELECT * FROM {table} LIMIT 0").columns)
 
 
-def review_data(ds: Dataset) -> ReviewData:
+def review_data(ds: Dataset, *, through: str | None = None) -> ReviewData:
     """Join ``reviews`` with the rep-quarter KPI panel and the ``reps`` table.
+
+    ``through`` (a quarter label) keeps only reviews and KPIs up to that quarter, so a report on a
+    past quarter does not look ahead.
 
     ``reviewer_id`` defaults to the rep's ``manager_id`` where absent or empty (data contract).
     Reviews whose quarter has no KPI row, or whose rep had no quota that quarter, are left out and
@@ -90,6 +93,9 @@ def review_data(ds: Dataset) -> ReviewData:
         rv = rv[~no_reviewer]
     kpi = panel(ds, grain="quarter", by="rep")
     kpi = kpi[kpi["active"].astype(bool)].copy()
+    if through is not None:
+        kpi = kpi[kpi["period"] <= through]
+        rv = rv[rv["period"] <= through]
     order = {p: i for i, p in enumerate(sorted(kpi["period"].unique()))}
     kpi["quarter_index"] = kpi["period"].map(order)
     kpi["log_activities"] = np.log1p(kpi["activities"].astype(float))

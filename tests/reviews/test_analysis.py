@@ -38,3 +38,15 @@ def test_cli_without_reviews_table_is_a_clear_error(rev_folder, tmp_path, capsys
     (folder / "reviews.csv").unlink()
     assert main(["reviews", str(folder)]) == 2
     assert "no reviews table" in capsys.readouterr().out
+
+
+def test_through_ignores_later_quarters(rev_folder):
+    from salesinsight.data import load
+    from salesinsight.reviews import review_data
+
+    with load(rev_folder) as ds:
+        full = review_data(ds).frame
+        cut = review_data(ds, through="2025Q4").frame
+    assert cut["period"].max() == "2025Q4" < full["period"].max()
+    # the last kept quarter has no next-quarter outcome: it would come from after the cut
+    assert cut.loc[cut["period"] == "2025Q4", "next_attainment"].isna().all()
