@@ -130,6 +130,15 @@ def _deviation_coding(k: int) -> np.ndarray:
     return c
 
 
+def _demean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Columns of ``a`` minus their mean within each group."""
+    n_groups = groups.max() + 1
+    sums = np.zeros((n_groups, a.shape[1]))
+    np.add.at(sums, groups, a)
+    counts = np.bincount(groups, minlength=n_groups)[:, None]
+    return a - (sums / counts)[groups]
+
+
 def _connected(rep: np.ndarray, reviewer: np.ndarray) -> bool:
     """True when the rep-reviewer graph is one connected component (shifts identified within reps)."""
     n_rep, n_rev = rep.max() + 1, reviewer.max() + 1
@@ -200,28 +209,34 @@ def reviewer_leniency(
     rev = np.zeros((len(d), k))
     rev[np.arange(len(d)), rev_codes] = 1.0
     contrast = _deviation_coding(k)
+    Z = np.hstack([x, rev @ contrast])
     if design == "within reps":
-        reps = np.zeros((len(d), len(rep_levels)))
-        reps[np.arange(len(d)), rep_codes] = 1.0
-        base = reps
+        # Frisch-Waugh-Lovell: demeaning within reps absorbs the rep effects exactly, so memory
+        # grows with reviews x reviewers, not reviews x reps
+        Z, y, n_absorbed = (
+            _demean(Z, rep_codes),
+            _demean(y[:, None], rep_codes)[:, 0],
+            len(rep_levels),
+        )
     else:
-        base = np.ones((len(d), 1))
-    X = np.hstack([base, x, rev @ contrast])
-    xtx_inv = np.linalg.pinv(X.T @ X)
-    coef = xtx_inv @ (X.T @ y)
-    resid = y - X @ coef
-    dof = len(y) - np.linalg.matrix_rank(X)
+        Z, y, n_absorbed = Z - Z.mean(0), y - y.mean(), 1
+    ztz_inv = np.linalg.pinv(Z.T @ Z)
+    coef = ztz_inv @ (Z.T @ y)
+    resid = y - Z @ coef
+    dof = len(y) - n_absorbed - np.linalg.matrix_rank(Z)
     if dof <= 0:
-        raise ValueError(f"too few reviews ({len(y)}) for {X.shape[1]} parameters")
+        raise ValueError(f"too few reviews ({len(y)}) for {n_absorbed + Z.shape[1]} parameters")
     sigma2 = float(resid @ resid / dof)
-    j = base.shape[1] + x.shape[1]
+    j = x.shape[1]
     shift = contrast @ coef[j:]
-    cov = contrast @ (sigma2 * xtx_inv[j:, j:]) @ contrast.T
+    cov = contrast @ (sigma2 * ztz_inv[j:, j:]) @ contrast.T
     se = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
     mu, tau2 = fit_normal_normal(shift, se**2)
     weight = tau2 / (tau2 + se**2)
     post = mu + weight * (shift - mu)
-    post_sd = np.sqrt(weight * se**2)
+    # posterior variance including the uncertainty of the estimated average (Morris 1983)
+    var_mu = 1.0 / np.sum(1.0 / (tau2 + se**2))
+    post_sd = np.sqrt(weight * se**2 + (1 - weight) ** 2 * var_mu)
     z = stats.norm.ppf(1 - alpha / 2)
     p = 2 * stats.norm.sf(np.abs(shift / se))
     reject = multipletests(p, alpha=fdr, method="fdr_bh")[0]
