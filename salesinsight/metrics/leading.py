@@ -47,8 +47,8 @@ class LeadingIndicators:
     Attributes
     ----------
     frame : DataFrame
-        One row per (process, outcome): ``coef`` (outcome units per unit of log(1 + process), or per
-        unit where not logged) with ``se``, ``ci_low``, ``ci_high``; out-of-sample ``gain`` with
+        One row per (process, outcome): ``coef`` (outcome units per unit of log(1 + process); the
+        revenue outcome is itself on the log(1 + revenue) scale, so its coefficient is an elasticity) with ``se``, ``ci_low``, ``ci_high``; out-of-sample ``gain`` with
         ``gain_low``, ``gain_high``; ``n_reps``, ``n_train``, ``n_test``; ``leading`` (the gain's
         interval excludes zero on the positive side).
     grain : str
