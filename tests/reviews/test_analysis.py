@@ -50,3 +50,17 @@ def test_through_ignores_later_quarters(rev_folder):
     assert cut["period"].max() == "2025Q4" < full["period"].max()
     # the last kept quarter has no next-quarter outcome: it would come from after the cut
     assert cut.loc[cut["period"] == "2025Q4", "next_attainment"].isna().all()
+
+
+def test_result_objects_follow_the_package_contract(rev_folder):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesinsight.reviews import analyze_reviews
+
+    res = analyze_reviews(rev_folder, n_boot=99, min_cell_size=10)
+    for obj in (res, res.agreement, res.leniency, res.validity, res.gaps):
+        assert isinstance(obj.to_frame(), pd.DataFrame) and len(obj.to_frame())
+        assert obj.summary() and str(obj) == obj.summary()
+        assert "<table" in obj._repr_html_()
+        assert obj.plot() is not None
