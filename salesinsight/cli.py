@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "params": "params",
     "run": "run",
     "reviews": "reviews",
+    "mentoring": "mentoring",
 }
 
 

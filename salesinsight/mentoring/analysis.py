@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,20 @@ class MentoringAnalysis(SummaryMixin):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON view."""
+        """Plain-JSON view (missing numbers as None, never NaN)."""
+
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in r.items()
+                }
+                for r in df.to_dict("records")
+            ]
+
         return {
-            "effects": self.to_frame().to_dict("records"),
-            "mentors": self.mentors.frame.to_dict("records"),
+            "effects": records(self.to_frame()),
+            "mentors": records(self.mentors.frame),
             "n_pairs": int(len(self.pairs.frame)),
             "notes": list(self.notes),
         }

@@ -65,3 +65,21 @@ def test_matching_by_hand():
     np.testing.assert_allclose(s.loc[s["role"] == "control", "weight"], 0.5, rtol=0, atol=0)
     with pytest.raises(ValueError, match="caliper"):
         matched_sets(treated, pool.assign(pre_attainment=[2.0, 2.1, 2.2, 0.5]), k=2, caliper=0.1)
+
+
+def test_cli_json_is_strict_and_bad_folder_is_a_clear_error(pairs_folder, tmp_path, capsys):
+    import json
+    import shutil
+
+    from salesinsight.cli import main
+
+    assert main(["mentoring", str(pairs_folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
+    assert {e["measure"] for e in out["effects"]} >= {"days_to_first_win", "revenue"}
+    assert out["n_pairs"] > 0 and out["mentors"]
+    folder = tmp_path / "nopairs"
+    shutil.copytree(pairs_folder, folder)
+    for name in ("programs.csv", "enrollments.csv"):
+        (folder / name).unlink()
+    assert main(["mentoring", str(folder)]) == 2
+    assert "no programs and enrollments" in capsys.readouterr().out
