@@ -81,6 +81,7 @@ class ProgramState:
     n_teams: int
     rep_start: dict[str, dict[int, int]] = field(default_factory=dict)
     mentor_of: dict[int, int] = field(default_factory=dict)
+    mentor_shift: dict[int, float] = field(default_factory=dict)  # mentor -> shift of the effect
     team_start: dict[str, np.ndarray] = field(default_factory=dict)
     control_teams: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
@@ -101,6 +102,11 @@ class ProgramState:
         lookup = self.rep_start[pid]
         return np.fromiter((lookup.get(r, NEVER) for r in rep.tolist()), np.int64, len(rep))
 
+    def _mentor_shifts(self, rep: np.ndarray) -> np.ndarray:
+        """Each mentee's mentor-quality shift of the mentoring effect (0 for everyone else)."""
+        shift = {m: self.mentor_shift.get(t, 0.0) for m, t in self.mentor_of.items()}
+        return np.fromiter((shift.get(r, 0.0) for r in rep.tolist()), float, len(rep))
+
     def intensity(
         self, pid: str, rep: np.ndarray, day: np.ndarray, team_of_rep: np.ndarray
     ) -> np.ndarray:
@@ -119,7 +125,9 @@ class ProgramState:
         out = np.ones(len(rep)) if relative else np.zeros(len(rep))
         for pid in PROGRAMS:
             eff = self.effects[pid].get(kpi, 0.0)
-            if eff == 0.0:
+            if pid == "P_MENTOR" and kpi == "revenue" and self.mentor_shift:
+                eff = eff + self._mentor_shifts(rep)
+            elif eff == 0.0:
                 continue
             x = self.intensity(pid, rep, day, team_of_rep)
             out = out * (1.0 + eff * x) if relative else out + eff * x
@@ -187,6 +195,22 @@ def enroll_mentoring(
     for mentee, mentor, s in zip(mentees.tolist(), slots.tolist(), starts.tolist(), strict=True):
         state.rep_start["P_MENTOR"][mentee] = s
         state.mentor_of[mentee] = mentor
+
+
+def draw_mentor_quality(state: ProgramState, cfg: SimConfig, rng: np.random.Generator) -> None:
+    """Mentor quality: each mentor shifts the relative revenue effect on their mentees.
+
+    Shifts are normal with sd ``cfg.mentor_quality_sd`` and centred over mentees, so the mentees'
+    average effect stays the planted one. ``rng`` is a separate stream: drawing them leaves every
+    other random draw of the simulation unchanged.
+    """
+    if cfg.mentor_quality_sd <= 0 or not state.mentor_of:
+        return
+    mentors = np.array(sorted(set(state.mentor_of.values())), dtype=np.int64)
+    q = rng.normal(0.0, cfg.mentor_quality_sd, len(mentors))
+    weight = np.array([sum(t == m for t in state.mentor_of.values()) for m in mentors.tolist()])
+    q = q - np.sum(weight * q) / weight.sum()
+    state.mentor_shift.update(zip(mentors.tolist(), q.tolist(), strict=True))
 
 
 def enroll_placebo(
