@@ -78,7 +78,7 @@ def test_carriage_return_prefix_is_quoted_and_neutralised() -> None:
     buf = io.StringIO()
     write_csv(pd.DataFrame({"a": ["\r=cmd|' /C calc'!A0", "ok"], "b": [1, 2]}), buf)
     text = buf.getvalue()
-    assert '"\'\r=cmd' in text  # quoted, apostrophe first
+    assert "\"'\r=cmd" in text  # quoted, apostrophe first
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [["a", "b"], ["'\r=cmd|' /C calc'!A0", "1"], ["ok", "2"]]
 
