@@ -18,6 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reps", type=int, default=360, help="account-executive seats (default 360)")
     p.add_argument("--start", default="2025-01-06", help="first day, ISO date (default 2025-01-06)")
     p.add_argument("--quarters", type=int, default=8, help="calendar quarters (default 8)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing folder that simulate did not write (same-named tables "
+        "are overwritten)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -27,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         folder = crm(
-            args.out, seed=args.seed, n_reps=args.reps, start=args.start, quarters=args.quarters
+            args.out,
+            seed=args.seed,
+            n_reps=args.reps,
+            start=args.start,
+            quarters=args.quarters,
+            force=args.force,
         )
     except ValueError as exc:
         print(f"salesinsight simulate: {exc}")
