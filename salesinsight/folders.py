@@ -138,7 +138,7 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # exists, owned by someone else
         return True
-    except OSError:
+    except (OSError, OverflowError):  # not a pid this machine can have
         return False
     return True
 
@@ -252,7 +252,7 @@ def remove_stale_staging(
             age = now - path.stat().st_mtime
         except OSError:
             continue
-        if age > max_age and not pid_alive(pid) and is_marked(path, marker):
+        if age > max_age and is_marked(path, marker) and not pid_alive(pid):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed

@@ -283,7 +283,11 @@ def execute_run(
         quarter_dir = Path(reports_root) / params.quarter
         dest = quarter_dir / run_id
         latest = quarter_dir / "LATEST"
-    protect = {"data folder": params.data_dir, "params file": params_path}
+    protect = {
+        "data folder": params.data_dir,
+        "params file": params_path,
+        "working folder": Path.cwd(),
+    }
     with contextlib.ExitStack() as claimed:
         try:
             claimed.enter_context(claim(dest))

@@ -219,3 +219,14 @@ def _dead_pid() -> int:
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
     )
     return int(done.stdout)
+
+
+def test_force_refuses_the_working_folder(setup, tmp_path, monkeypatch, capsys):
+    params, _ = setup
+    here = tmp_path / "here"
+    (here / "sub").mkdir(parents=True)
+    (here / RUN_MARKER).write_text("{}")
+    monkeypatch.chdir(here / "sub")
+    assert _run(params, here, "--force") == 3
+    assert "contains the working folder" in capsys.readouterr().err
+    assert (here / "sub").is_dir()
