@@ -62,7 +62,10 @@ def write_marker(folder: str | Path, marker: str, **info: str) -> None:
 def is_marked(folder: str | Path, marker: str) -> bool:
     """True when ``folder`` holds the regular file ``marker`` (a symbolic link does not count)."""
     path = Path(folder) / marker
-    return path.is_file() and not path.is_symlink()
+    try:
+        return path.is_file() and not path.is_symlink()
+    except OSError:  # e.g. another user's folder we may not look into
+        return False
 
 
 def _contains(outer: Path, inner: Path) -> bool:

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from salesinsight.data.memory import duckdb_memory_limit
 from salesinsight.folders import (
     RUN_MARKER,
     DestinationError,
@@ -32,7 +33,7 @@ from salesinsight.folders import (
     staging_name,
     write_marker,
 )
-from salesinsight.report.params import RunParams, load_params
+from salesinsight.report.params import ParamsError, RunParams, load_params
 
 __all__ = [
     "EXIT_BAD_DATA",
@@ -268,6 +269,10 @@ def execute_run(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     params = load_params(params_path)
+    try:  # a bad SALESINSIGHT_MEMORY_LIMIT stops the run here, before any work
+        duckdb_memory_limit()
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from None
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")

@@ -77,3 +77,15 @@ def test_a_query_larger_than_the_limit_spills_instead_of_failing(tmp_path):
     ).fetchone()[0]
     assert total == 4_000_000 * 3_999_999 // 2
     assert (tmp_path / "duckdb-spill").is_dir()
+
+
+def test_run_stops_with_exit_2_on_a_bad_setting(tmp_path, monkeypatch, capsys):
+    from salesinsight.cli import main
+
+    params = tmp_path / "p.yaml"
+    params.write_text(f"quarter: 2026Q2\ndata_dir: {tmp_path}\n", encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, "lots")
+    assert main(["run", str(params), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert ENV_VAR in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
