@@ -323,7 +323,7 @@ def test_mapping_errors_all_at_once() -> None:
     assert len(messages) == 4, messages
     assert any("'Id' is not a column of reps" in m and "`rep_id: Id`" in m for m in messages)
     assert any("'gewonnen'" in m and "open, won, lost" in m for m in messages)
-    assert any("unknown key(s) colums" in m for m in messages)
+    assert any("unknown key(s) 'colums' (did you mean 'columns'?)" in m for m in messages)
     assert any("'deals' is not a contract table" in m for m in messages)
     with pytest.raises(ImporterError, match="no reps table"):
         ImportMapping.from_dict({"tables": {"opportunities": {"file": "o.csv"}}})

@@ -10,6 +10,7 @@ to a new folder (written to a staging folder beside it, then renamed); the input
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from salesinsight.data.importers.checks import _run_checks
 from salesinsight.data.importers.plan import _open_source, _Plan
 from salesinsight.data.importers.presets import load_mapping
 from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
-from salesinsight.data.importers.spec import ImportMapping
+from salesinsight.data.importers.spec import AVAILABILITY_FILE, ImportMapping
 from salesinsight.data.importers.transform import _build
 from salesinsight.data.importers.write import _write
 from salesinsight.data.load import connect
@@ -131,6 +132,14 @@ def check_import(source: str | Path, mapping: ImportMapping) -> tuple[ImportProb
     return tuple(problems)
 
 
+def _sidecar_files(mapping: ImportMapping) -> dict[str, str]:
+    """``availability.json`` with the mapping's declared lacks (none when it declares none)."""
+    if not mapping.lacks:
+        return {}
+    body = {"mapping": mapping.name, "lacks": dict(mapping.lacks)}
+    return {AVAILABILITY_FILE: json.dumps(body, indent=2, ensure_ascii=False) + "\n"}
+
+
 def _inside(child: Path, parent: Path) -> bool:
     try:
         child.relative_to(parent)
@@ -220,7 +229,7 @@ def import_folder(
                         )
             if any(p.severity == ERROR for p in problems):
                 raise ImporterError(problems)
-            rows = _write(con, plans, out_abs, fmt, force)
+            rows = _write(con, plans, out_abs, fmt, force, _sidecar_files(mapping))
         finally:
             con.close()
     report = None

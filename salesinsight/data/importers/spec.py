@@ -4,7 +4,9 @@ from a mapping dict (the YAML structure of ``docs/importers.md``) with every pro
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +64,22 @@ _COLUMN_KEYS = {
     "only_when",
     "hint",
 }
-_TOP_KEYS = {"name", "description", "tables", "date_formats", "thousands", "decimal", "excel_dates"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "tables",
+    "date_formats",
+    "thousands",
+    "decimal",
+    "excel_dates",
+    "lacks",
+}
+
+#: What a mapping can declare the export lacks (``lacks:``); the KPIs that need it are then
+#: "not available" (``salesinsight.metrics.availability``), never a number made up by the absence.
+LACK_NAMES: tuple[str, ...] = ("lost_deals", "open_deals", "created_dates", "activities")
+#: File of the data folder where an import records the export's declared lacks.
+AVAILABILITY_FILE = "availability.json"
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,7 @@ class ImportMapping:
     name: str
     tables: tuple[tuple[str, tuple[SourceSpec, ...]], ...]
     description: str = ""
+    lacks: tuple[tuple[str, str], ...] = ()
 
     def sources(self, table: str) -> tuple[SourceSpec, ...]:
         """Source specs of ``table`` (empty when the mapping does not produce it)."""
@@ -166,6 +184,21 @@ class ImportMapping:
         if any(p.severity == ERROR for p in problems):
             raise ImporterError(problems)
         return mapping
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the closest known name, or ``""``."""
+    near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _unknown_keys(raw: dict[str, Any], known: set[str], where: str) -> str | None:
+    """Message for keys of ``raw`` not in ``known``, each with its closest known key."""
+    unknown = sorted(set(map(str, raw)) - known)
+    if not unknown:
+        return None
+    parts = [f"{k!r}{_did_you_mean(k, sorted(known))}" for k in unknown]
+    return f"{where} has unknown key(s) {', '.join(parts)} (allowed: {', '.join(sorted(known))})"
 
 
 def _as_bool(value: Any, what: str, problems: list[ImportProblem]) -> bool:
@@ -214,9 +247,15 @@ def _parse_column(
         hint = ""
         if isinstance(raw, str) and raw in table.column_names:
             hint = f" (the mapping goes contract column -> source header: write `{raw}: {name}`)"
+        elif name in _COLUMN_KEYS:
+            hint = (
+                f" (`{name}:` is a key of a column spec: put it inside the column, e.g. "
+                f"`<column>: {{from: <header>, {name}: {raw}}}`)"
+            )
         problems.append(
             _mapping_problem(
-                f"{name!r} is not a column of {table.name} "
+                f"{name!r} is not a column of {table.name}"
+                f"{_did_you_mean(name, table.column_names)} "
                 f"(columns: {', '.join(table.column_names)}){hint}; "
                 "use `extra:` to keep a non-contract column",
                 table.name,
@@ -233,16 +272,9 @@ def _parse_column(
             _mapping_problem(f"{where} must be a header or a mapping", table.name, name)
         )
         return None
-    unknown = sorted(set(map(str, raw)) - _COLUMN_KEYS)
+    unknown = _unknown_keys(raw, _COLUMN_KEYS, where)
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"{where} has unknown key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})",
-                table.name,
-                name,
-            )
-        )
+        problems.append(_mapping_problem(unknown, table.name, name))
     values = tuple((_norm_key(k), v) for k, v in _pairs(raw.get("values"), where, problems))
     patterns = _pairs(raw.get("patterns"), where + ".patterns", problems)
     regexes = [pattern for pattern, _ in patterns]
@@ -311,15 +343,9 @@ def _parse_source(
             _mapping_problem(f"{where} needs `file:` (the source file to read)", table.name)
         )
         return None
-    unknown = sorted(set(map(str, raw)) - _TABLE_KEYS)
+    unknown = _unknown_keys(raw, _TABLE_KEYS, where)
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"{where} has unknown key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_TABLE_KEYS))})",
-                table.name,
-            )
-        )
+        problems.append(_mapping_problem(unknown, table.name))
     columns: list[ColumnSpec] | None = None
     if raw.get("columns") is not None or raw.get("constants") is not None:
         columns = []
@@ -405,14 +431,9 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
     if not isinstance(spec, dict):
         problems.append(_mapping_problem("a mapping must be a dict with a `tables:` key"))
         return ImportMapping(name or "mapping", ())
-    unknown = sorted(set(map(str, spec)) - _TOP_KEYS)
+    unknown = _unknown_keys(spec, _TOP_KEYS, "the mapping")
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"unknown top-level key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_TOP_KEYS))})"
-            )
-        )
+        problems.append(_mapping_problem(unknown))
     defaults = {k: spec.get(k) for k in ("date_formats", "thousands", "decimal", "excel_dates")}
     tables_raw = spec.get("tables") or {}
     if not isinstance(tables_raw, dict):
@@ -423,7 +444,8 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
         if str(tname) not in C.TABLE_NAMES:
             problems.append(
                 _mapping_problem(
-                    f"{tname!r} is not a contract table (tables: {', '.join(C.TABLE_NAMES)})"
+                    f"{tname!r} is not a contract table{_did_you_mean(tname, C.TABLE_NAMES)} "
+                    f"(tables: {', '.join(C.TABLE_NAMES)})"
                 )
             )
             continue
@@ -444,4 +466,24 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
         name=str(spec.get("name") or name or "mapping"),
         tables=ordered,
         description=str(spec.get("description") or ""),
+        lacks=_parse_lacks(spec.get("lacks"), problems),
     )
+
+
+def _parse_lacks(raw: Any, problems: list[ImportProblem]) -> tuple[tuple[str, str], ...]:
+    """``lacks:`` as a list of names or a mapping name -> reason."""
+    if raw is None:
+        return ()
+    if isinstance(raw, (list, tuple)):
+        pairs = [(str(k), "") for k in raw]
+    elif isinstance(raw, dict):
+        pairs = [(str(k), "" if v is None else str(v)) for k, v in raw.items()]
+    else:
+        problems.append(_mapping_problem("`lacks:` must be a list or a mapping name -> reason"))
+        return ()
+    for key, _ in pairs:
+        if key not in LACK_NAMES:
+            problems.append(
+                _mapping_problem(f"lacks: {key!r} is unknown{_did_you_mean(key, LACK_NAMES)}")
+            )
+    return tuple(p for p in pairs if p[0] in LACK_NAMES)

@@ -314,7 +314,22 @@ def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
         if text is None:
             continue
         v, raw, label = text
-        if col.allowed or c.values or c.patterns:
+        categorical = bool(col.allowed or c.values or c.patterns)
+        if c.empty is not None and not categorical:  # fill before parsing: the fill is checked too
+            plan.checks.append(
+                _Check(
+                    INFO,
+                    "empty_filled",
+                    f"empty value(s) set to {c.empty!r}",
+                    c.name,
+                    label,
+                    f"{v} IS NULL",
+                    raw,
+                    list_values=False,
+                )
+            )
+            v = f"coalesce({v}, {_lit(c.empty)})"
+        if categorical:
             base[c.name] = _categorical_expr(plan, c, col, v, raw, label)
         elif col.kind == C.DATE:
             base[c.name] = _date_expr(plan, c, v, raw, label)
