@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import csv
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from salesinsight.data.encoding import UTF8_SIG, detect_encoding, transcode_to_utf8
-from salesinsight.data.importers.problems import ERROR, INFO, ImportProblem
+from salesinsight.data.encoding import (
+    CANDIDATES,
+    UTF8,
+    UTF8_SIG,
+    encoding_label,
+    guess_encoding,
+    transcode_to_utf8,
+)
+from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import SourceSpec
 from salesinsight.data.importers.sql import _lit
 from salesinsight.data.load import quote_ident
@@ -52,6 +60,36 @@ def _sniff_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
+
+
+def _source_encoding(
+    path: Path, spec: SourceSpec, problem: Callable[[str, str, str], None]
+) -> str | None:
+    """The mapping's ``encoding:``, else a content-based guess (a warning when not certain)."""
+    if spec.encoding:
+        return spec.encoding
+    guess = guess_encoding(path)
+    if guess.encoding is None:
+        problem(
+            ERROR,
+            "encoding",
+            f"{path.name} is not UTF-8 and decodes as none of "
+            f"{', '.join(encoding_label(e) for e in CANDIDATES)}; save it as UTF-8 CSV or set "
+            f"`encoding:` for this file in the mapping",
+        )
+        return None
+    if not guess.certain:
+        others = ", ".join(encoding_label(e) for e in guess.alternatives) or "another encoding"
+        problem(
+            WARNING,
+            "encoding",
+            f"{path.name}: encoding guessed as {guess.label}, not certain ({others} also "
+            f"decode it); check accented or Chinese text in the output and set "
+            f"`encoding:` for this file in the mapping (e.g. `encoding: {guess.encoding}`)",
+        )
+    elif guess.encoding not in (UTF8, UTF8_SIG):
+        problem(INFO, "encoding", f"{path.name} decoded as {guess.label}")
+    return guess.encoding
 
 
 def _open_source(
@@ -100,14 +138,8 @@ def _open_source(
         scan = f"SELECT {cols} FROM {read}"
         numbered = f"SELECT file_row_number + 1 AS _row, {cols} FROM {read}"
         return _Plan(spec, path, scan, headers, numbered)
-    encoding = spec.encoding or detect_encoding(path)
+    encoding = _source_encoding(path, spec, problem)
     if encoding is None:
-        problem(
-            ERROR,
-            "encoding",
-            f"{path.name} is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV "
-            "or set `encoding:` in the mapping",
-        )
         return None
     read_path = path
     if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
@@ -116,8 +148,6 @@ def _open_source(
         except (UnicodeDecodeError, LookupError) as exc:
             problem(ERROR, "encoding", f"{path.name} cannot be decoded as {encoding}: {exc}")
             return None
-        if encoding != spec.encoding:
-            problem(INFO, "encoding", f"{path.name} decoded as {encoding.upper()}")
     with read_path.open("r", encoding=UTF8_SIG, newline="") as fh:
         first = fh.readline()
         delimiter = spec.delimiter or _sniff_delimiter(first)

@@ -4,6 +4,7 @@ from a mapping dict (the YAML structure of ``docs/importers.md``) with every pro
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from collections.abc import Iterable
@@ -401,6 +402,20 @@ def _parse_source(
     if delimiter is not None and (len(str(delimiter)) != 1):
         problems.append(_mapping_problem(f"{where}.delimiter must be one character", table.name))
         delimiter = None
+    encoding = raw.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            known = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5", "cp1252", "latin-1", "utf-16")
+            problems.append(
+                _mapping_problem(
+                    f"{where}.encoding: {encoding!r} is not a known text encoding"
+                    f"{_did_you_mean(str(encoding).lower(), known)} (e.g. {', '.join(known)})",
+                    table.name,
+                )
+            )
+            encoding = None
     thousands = str(setting("thousands") if setting("thousands") is not None else ",")
     decimal = str(setting("decimal") if setting("decimal") is not None else ".")
     if decimal not in (".", ",") or len(thousands) > 1 or thousands == decimal:
@@ -419,7 +434,7 @@ def _parse_source(
         keep_rows=keep_rows,
         optional=_as_bool(raw.get("optional", False), where + ".optional", problems),
         delimiter=None if delimiter is None else str(delimiter),
-        encoding=None if raw.get("encoding") is None else str(raw["encoding"]),
+        encoding=None if encoding is None else str(encoding),
         date_formats=DEFAULT_DATE_FORMATS if fmts is None else _as_str_list(fmts),
         thousands=thousands,
         decimal=decimal,
