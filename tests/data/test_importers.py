@@ -383,8 +383,8 @@ def test_identity_columns_and_source_problems(tmp_path: Path) -> None:
         "created_date",
         "status",
     ]
-    assert [p.file for p in errors_of(exc, "unsupported_format")] == ["acts.xlsx"]
-    assert "CSV UTF-8" in errors_of(exc, "unsupported_format")[0].message
+    assert [p.file for p in errors_of(exc, "unreadable")] == ["acts.xlsx"]  # a broken workbook
+    assert "acts.xlsx cannot be read as a workbook" in errors_of(exc, "unreadable")[0].message
     assert [p.file for p in errors_of(exc, "missing_file")] == ["quota.csv"]
 
     # once mapped: the spreadsheet-mangled id is an error naming the row

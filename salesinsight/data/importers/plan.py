@@ -6,6 +6,7 @@ delimiter and headers).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from salesinsight.data.encoding import (
     guess_encoding,
     transcode_to_utf8,
 )
+from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import SourceSpec
 from salesinsight.data.importers.sql import _lit
@@ -116,13 +118,18 @@ def _open_source(
             problem(ERROR, "missing_file", f"source file {path} does not exist{hint}")
         return None
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        problem(
-            ERROR,
-            "unsupported_format",
-            f"{path.name}: Excel workbooks are not read directly; save the sheet as "
-            "'CSV UTF-8' (or plain CSV; GBK is detected) and point the mapping at the .csv",
-        )
+    if suffix in EXCEL_SUFFIXES:
+        try:
+            csv_path = sheet_to_csv(path, tmpdir / f"src{index}.csv", spec.sheet)
+        except ExcelError as exc:
+            problem(ERROR, "unreadable", str(exc))
+            return None
+        if spec.excel_dates is None:  # a number in a date column of a workbook is a serial date
+            spec = dataclasses.replace(spec, excel_dates=True)
+        spec = dataclasses.replace(spec, delimiter=",")
+        return _csv_plan(spec, path, csv_path, problem)
+    elif spec.sheet is not None:
+        problem(ERROR, "mapping", f"`sheet: {spec.sheet}` is set but {path.name} is no workbook")
         return None
     if suffix in (".parquet", ".pq"):
         try:
@@ -148,6 +155,13 @@ def _open_source(
         except (UnicodeDecodeError, LookupError) as exc:
             problem(ERROR, "encoding", f"{path.name} cannot be decoded as {encoding}: {exc}")
             return None
+    return _csv_plan(spec, path, read_path, problem)
+
+
+def _csv_plan(
+    spec: SourceSpec, path: Path, read_path: Path, problem: Callable[[str, str, str], None]
+) -> _Plan | None:
+    """The plan of a UTF-8 CSV file ``read_path`` (``path``: the source it was made from)."""
     with read_path.open("r", encoding=UTF8_SIG, newline="") as fh:
         first = fh.readline()
         delimiter = spec.delimiter or _sniff_delimiter(first)

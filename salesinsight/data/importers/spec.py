@@ -40,6 +40,7 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = (
 
 _TABLE_KEYS = {
     "file",
+    "sheet",
     "optional",
     "delimiter",
     "encoding",
@@ -147,7 +148,8 @@ class SourceSpec:
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     thousands: str = ","
     decimal: str = "."
-    excel_dates: bool = False
+    excel_dates: bool | None = None
+    sheet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -438,7 +440,12 @@ def _parse_source(
         date_formats=DEFAULT_DATE_FORMATS if fmts is None else _as_str_list(fmts),
         thousands=thousands,
         decimal=decimal,
-        excel_dates=_as_bool(setting("excel_dates") or False, where + ".excel_dates", problems),
+        excel_dates=(
+            None
+            if setting("excel_dates") is None
+            else _as_bool(setting("excel_dates"), where + ".excel_dates", problems)
+        ),
+        sheet=None if raw.get("sheet") is None else str(raw["sheet"]),
     )
 
 

@@ -184,7 +184,7 @@ def _categorical_expr(
 def _date_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) -> str:
     spec = plan.spec
     fmts = c.date_formats if c.date_formats is not None else spec.date_formats
-    excel = spec.excel_dates if c.excel_dates is None else c.excel_dates
+    excel = bool(spec.excel_dates) if c.excel_dates is None else c.excel_dates
     expr = _date_sql(v, fmts, excel)
     tried = "ISO 8601 (2026-07-14, 2026-07-14 10:30:00)" + (", " + ", ".join(fmts) if fmts else "")
     tried += ", Excel serial numbers" if excel else ""
