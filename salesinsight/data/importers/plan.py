@@ -43,6 +43,16 @@ class _Check:
     list_values: bool = True
 
 
+@dataclass(frozen=True)
+class _Currency:
+    """One amount column of a source with its currency: SQL of the code and of the raw amount."""
+
+    column: str
+    code: str  # SQL: upper-case ISO code per row (NULL when empty)
+    amount: str  # SQL: the amount before conversion
+    label: str | None  # source header of the code (None for a fixed code)
+
+
 @dataclass
 class _Plan:
     """One source file ready to transform: its scan, the column expressions and the checks."""
@@ -56,6 +66,8 @@ class _Plan:
     unfiltered: str = ""
     exprs: dict[str, str] = field(default_factory=dict)  # output column -> typed SQL
     checks: list[_Check] = field(default_factory=list)
+    currencies: list[_Currency] = field(default_factory=list)  # amounts with a currency
+    extra_exprs: dict[str, str] = field(default_factory=dict)  # derived output columns
 
 
 def _sniff_delimiter(header_line: str) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from salesinsight.data import contract as C
 from salesinsight.data.importers.checks import _run_checks
+from salesinsight.data.importers.currency import check_currencies, load_rates
 from salesinsight.data.importers.plan import _open_source, _Plan
 from salesinsight.data.importers.presets import load_mapping
 from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
@@ -100,6 +101,7 @@ def _plan_all(
     problems: list[ImportProblem],
 ) -> dict[str, list[_Plan]]:
     plans: dict[str, list[_Plan]] = {}
+    rates = None if mapping.fx is None else load_rates(source, mapping.fx, problems, tmpdir)
     k = 0
     for table_name, specs in mapping.tables:
         for spec in specs:
@@ -107,12 +109,13 @@ def _plan_all(
             plan = _open_source(con, source, spec, tmpdir, k, problems)
             if plan is None:
                 continue
-            _build(plan, problems)
+            _build(plan, problems, rates)
             plans.setdefault(table_name, []).append(plan)
     if not any(p.severity == ERROR for p in problems):
         for table_plans in plans.values():
             for plan in table_plans:
                 _run_checks(con, plan, problems)
+        check_currencies(con, plans, mapping.fx, rates, problems)
     return plans
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "ColumnSpec",
     "SourceSpec",
     "ImportMapping",
+    "FxSpec",
     "DEFAULT_DATE_FORMATS",
 ]
 
@@ -65,6 +66,8 @@ _COLUMN_KEYS = {
     "match",
     "only_when",
     "hint",
+    "currency",
+    "currency_column",
 }
 _TOP_KEYS = {
     "name",
@@ -75,7 +78,13 @@ _TOP_KEYS = {
     "decimal",
     "excel_dates",
     "lacks",
+    "fx",
 }
+_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote"}
+#: How an FX rate is quoted: reporting-currency units per 1 unit of the currency (``per_unit``,
+#: e.g. MXN 0.055 for USD reporting), or currency units per 1 reporting unit (``per_reporting``,
+#: e.g. MXN 18.2: Salesforce's CurrencyType.ConversionRate).
+FX_QUOTES = ("per_unit", "per_reporting")
 
 #: What a mapping can declare the export lacks (``lacks:``); the KPIs that need it are then
 #: "not available" (``salesinsight.metrics.availability``), never a number made up by the absence.
@@ -106,6 +115,9 @@ class ColumnSpec:
     only_when : (contract column, allowed values) pairs; the value is left empty in rows where that
         other column's canonical value is not among them (e.g. close_date only when won/lost).
     hint : shown when the column is required but not mapped.
+    currency : ISO code of every amount of this column (a file in one currency).
+    currency_column : source header holding each row's currency code (e.g. Salesforce's
+        ``CurrencyIsoCode``); when the file has no such header, amounts are taken as they are.
     """
 
     name: str
@@ -120,6 +132,8 @@ class ColumnSpec:
     match: str | None = None
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     hint: str = ""
+    currency: str | None = None
+    currency_column: str | None = None
 
     @property
     def mapped(self) -> bool:
@@ -153,6 +167,27 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class FxSpec:
+    """Conversion of amounts to one reporting currency (mapping key ``fx:``).
+
+    Attributes
+    ----------
+    to : ISO code of the reporting currency.
+    rates : (code, rate) pairs given in the mapping, quoted as ``quote`` says.
+    file : CSV or workbook of rates (relative to the export folder), read at import time.
+    code, rate : its headers (defaults ``currency`` and ``rate``).
+    quote : ``"per_unit"`` or ``"per_reporting"`` (see ``FX_QUOTES``).
+    """
+
+    to: str
+    rates: tuple[tuple[str, float], ...] = ()
+    file: str | None = None
+    code: str = "currency"
+    rate: str = "rate"
+    quote: str = "per_unit"
+
+
+@dataclass(frozen=True)
 class ImportMapping:
     """A parsed mapping: per contract table, the source files that feed it (in order).
 
@@ -163,6 +198,7 @@ class ImportMapping:
     tables: tuple[tuple[str, tuple[SourceSpec, ...]], ...]
     description: str = ""
     lacks: tuple[tuple[str, str], ...] = ()
+    fx: FxSpec | None = None
 
     def sources(self, table: str) -> tuple[SourceSpec, ...]:
         """Source specs of ``table`` (empty when the mapping does not produce it)."""
@@ -319,6 +355,25 @@ def _parse_column(
             )
             continue
         only_when.append((str(other), tuple(_norm_key(v) for v in _as_str_list(allowed))))
+    if (raw.get("currency") is not None or raw.get("currency_column") is not None) and (
+        col.kind != C.NUMBER
+    ):
+        problems.append(
+            _mapping_problem(
+                f"{where}: `currency`/`currency_column` apply to amounts, and {name} is not a number",
+                table.name,
+                name,
+            )
+        )
+    if raw.get("currency") is not None and raw.get("currency_column") is not None:
+        problems.append(
+            _mapping_problem(
+                f"{where}: give `currency` (one code for the file) or `currency_column` (a code "
+                "per row), not both",
+                table.name,
+                name,
+            )
+        )
     excel = raw.get("excel_dates")
     return ColumnSpec(
         name,
@@ -332,6 +387,8 @@ def _parse_column(
         match=None if raw.get("match") is None else str(raw["match"]),
         only_when=tuple(only_when),
         hint=str(raw.get("hint") or ""),
+        currency=None if raw.get("currency") is None else str(raw["currency"]).strip().upper(),
+        currency_column=None if raw.get("currency_column") is None else str(raw["currency_column"]),
     )
 
 
@@ -489,6 +546,46 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
         tables=ordered,
         description=str(spec.get("description") or ""),
         lacks=_parse_lacks(spec.get("lacks"), problems),
+        fx=_parse_fx(spec.get("fx"), problems),
+    )
+
+
+def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
+    """``fx:`` -> :class:`FxSpec` (``None`` when absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw.get("to"):
+        problems.append(_mapping_problem("`fx:` needs `to:` (the reporting currency's ISO code)"))
+        return None
+    unknown = _unknown_keys(raw, _FX_KEYS, "fx")
+    if unknown:
+        problems.append(_mapping_problem(unknown))
+    rates = []
+    for code, value in _pairs(raw.get("rates"), "fx.rates", problems):
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = float("nan")
+        if not rate > 0 or rate == float("inf"):
+            problems.append(
+                _mapping_problem(f"fx.rates.{code}: rate must be a positive number, got {value!r}")
+            )
+            continue
+        rates.append((code.strip().upper(), rate))
+    quote = str(raw.get("quote") or "per_unit")
+    if quote not in FX_QUOTES:
+        problems.append(
+            _mapping_problem(f"fx.quote must be one of {', '.join(FX_QUOTES)}, got {quote!r}")
+        )
+    if not rates and not raw.get("file"):
+        problems.append(_mapping_problem("`fx:` needs `rates:` or `file:` (a table of rates)"))
+    return FxSpec(
+        to=str(raw["to"]).strip().upper(),
+        rates=tuple(rates),
+        file=None if raw.get("file") is None else str(raw["file"]),
+        code=str(raw.get("code") or "currency"),
+        rate=str(raw.get("rate") or "rate"),
+        quote=quote,
     )
 
 

@@ -9,7 +9,8 @@ import difflib
 from dataclasses import dataclass
 
 from salesinsight.data import contract as C
-from salesinsight.data.importers.plan import _Check, _Plan
+from salesinsight.data.importers.currency import rate_sql
+from salesinsight.data.importers.plan import _Check, _Currency, _Plan
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import ColumnSpec
 from salesinsight.data.importers.sql import (
@@ -299,8 +300,45 @@ def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
     plan.numbered = f"SELECT * FROM ({plan.numbered}) WHERE {cond}"
 
 
-def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
-    """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers."""
+def _with_currency(
+    plan: _Plan,
+    c: ColumnSpec,
+    amount: str,
+    rates: dict[str, float] | None,
+    report: _Reporter,
+) -> str:
+    """The amount converted with ``rates`` (as is without them); registers its currency code and
+    keeps it as the extra column ``<column>_currency``."""
+    if c.currency is not None:
+        code, label = _lit(c.currency), None
+    else:
+        i = _find_header(plan.headers, str(c.currency_column))
+        if i is None:
+            report(
+                "currency",
+                f"{plan.spec.file} has no column {c.currency_column!r} (currency_column of "
+                f"{plan.spec.table}.{c.name}): amounts are taken as one currency",
+                c.name,
+                c.currency_column,
+                INFO,
+            )
+            return amount
+        code, label = f"upper(NULLIF(trim(c{i}), ''))", plan.headers[i]
+    plan.currencies.append(_Currency(c.name, code, amount, label))
+    plan.extra_exprs[f"{c.name}_currency"] = code
+    if rates is None:
+        return amount
+    return f"(({amount}) * {rate_sql(code, rates)})"
+
+
+def _build(
+    plan: _Plan, problems: list[ImportProblem], rates: dict[str, float] | None = None
+) -> None:
+    """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers.
+
+    ``rates`` (reporting-currency units per unit of each code) convert amounts that have a
+    currency; without them amounts are kept as they are (mixed currencies are refused later).
+    """
     table = C.table(plan.spec.table)
     report = _Reporter(problems, plan.spec.table, plan.spec.file)
     columns = _resolve_columns(plan)
@@ -335,11 +373,14 @@ def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
             base[c.name] = _date_expr(plan, c, v, raw, label)
         elif col.kind == C.NUMBER:
             base[c.name] = _number_expr(plan, c, v, raw, label)
+            if c.currency is not None or c.currency_column is not None:
+                base[c.name] = _with_currency(plan, c, base[c.name], rates, report)
         elif col.kind == C.ID:
             base[c.name] = _id_expr(plan, c, v, raw, label)
         else:
             base[c.name] = v
     _apply_only_when(plan, columns, base, report)
+    plan.exprs.update(plan.extra_exprs)
     _apply_keep_rows(plan, report)
     for out, header in plan.spec.extra:
         i = _find_header(plan.headers, header)
