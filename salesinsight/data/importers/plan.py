@@ -68,6 +68,8 @@ class _Plan:
     checks: list[_Check] = field(default_factory=list)
     currencies: list[_Currency] = field(default_factory=list)  # amounts with a currency
     extra_exprs: dict[str, str] = field(default_factory=dict)  # derived output columns
+    keep: str | None = None  # condition of the rows kept by keep_rows / exclude_rows
+    output_filter: list[str] = field(default_factory=list)  # further conditions on written rows
 
 
 def _sniff_delimiter(header_line: str) -> str:

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from salesinsight.data import contract as C
+from salesinsight.data.importers.cascade import cascade
 from salesinsight.data.importers.checks import _run_checks
 from salesinsight.data.importers.currency import check_currencies, load_rates
 from salesinsight.data.importers.plan import _open_source, _Plan
@@ -116,6 +117,8 @@ def _plan_all(
             for plan in table_plans:
                 _run_checks(con, plan, problems)
         check_currencies(con, plans, mapping.fx, rates, problems)
+    if not any(p.severity == ERROR for p in problems):
+        cascade(con, plans, problems)
     return plans
 
 

@@ -53,6 +53,9 @@ _TABLE_KEYS = {
     "decimal",
     "excel_dates",
     "keep_rows",
+    "exclude_rows",
+    "exclude_matching",
+    "close_before_created",
     "note",
 }
 _COLUMN_KEYS = {
@@ -81,6 +84,8 @@ _TOP_KEYS = {
     "fx",
 }
 _FX_KEYS = {"to", "rates", "file", "code", "rate", "quote"}
+#: What to do with an opportunity closed before it was created (data migrations do that).
+CLOSE_POLICIES = ("error", "clamp", "drop")
 #: How an FX rate is quoted: reporting-currency units per 1 unit of the currency (``per_unit``,
 #: e.g. MXN 0.055 for USD reporting), or currency units per 1 reporting unit (``per_reporting``,
 #: e.g. MXN 18.2: Salesforce's CurrencyType.ConversionRate).
@@ -148,7 +153,11 @@ class SourceSpec:
     ``columns`` is ``None`` when the mapping lists no columns: every contract column whose name is
     a header of the file (compared case-insensitively) is then taken as it is. ``keep_rows``
     (source header, values) pairs keep only the rows whose value (trimmed, case-insensitive) is
-    listed; the dropped rows are reported as a note.
+    listed; ``exclude_rows`` (header, values) and ``exclude_matching`` (header, regular expression)
+    leave out the rows that match. The dropped rows are reported as a note; rows left out of
+    ``reps`` also take their records in the other tables with them (a warning counts them).
+    ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
+    moved back to the close date) or ``"drop"``.
     """
 
     table: str
@@ -156,6 +165,9 @@ class SourceSpec:
     columns: tuple[ColumnSpec, ...] | None
     extra: tuple[tuple[str, str], ...] = ()
     keep_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude_matching: tuple[tuple[str, str], ...] = ()
+    close_before_created: str | None = None
     optional: bool = False
     delimiter: str | None = None
     encoding: str | None = None
@@ -453,6 +465,39 @@ def _parse_source(
         (str(h), tuple(_norm_key(v) for v in _as_str_list(vals))) for h, vals in keep.items()
     )
 
+    excl = raw.get("exclude_rows") or {}
+    if not isinstance(excl, dict):
+        problems.append(
+            _mapping_problem(f"{where}.exclude_rows must map header -> values", table.name)
+        )
+        excl = {}
+    exclude_rows = tuple(
+        (str(h), tuple(_norm_key(v) for v in _as_str_list(vals))) for h, vals in excl.items()
+    )
+    exclude_matching = _pairs(raw.get("exclude_matching"), where + ".exclude_matching", problems)
+    for _, pattern in exclude_matching:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                _mapping_problem(f"{where}: bad regular expression {pattern!r}: {exc}", table.name)
+            )
+    policy = raw.get("close_before_created")
+    if policy is not None:
+        policy = str(policy).strip().lower()
+        if table.name != "opportunities":
+            problems.append(
+                _mapping_problem(f"{where}.close_before_created applies to opportunities only")
+            )
+        elif policy not in CLOSE_POLICIES:
+            problems.append(
+                _mapping_problem(
+                    f"{where}.close_before_created must be one of {', '.join(CLOSE_POLICIES)}, "
+                    f"got {policy!r}{_did_you_mean(policy, CLOSE_POLICIES)}",
+                    table.name,
+                )
+            )
+
     def setting(key: str) -> Any:
         return raw[key] if raw.get(key) is not None else defaults.get(key)
 
@@ -491,6 +536,9 @@ def _parse_source(
         columns=None if columns is None else tuple(columns),
         extra=extra,
         keep_rows=keep_rows,
+        exclude_rows=exclude_rows,
+        exclude_matching=exclude_matching,
+        close_before_created=policy,
         optional=_as_bool(raw.get("optional", False), where + ".optional", problems),
         delimiter=None if delimiter is None else str(delimiter),
         encoding=None if encoding is None else str(encoding),

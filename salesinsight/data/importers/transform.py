@@ -272,24 +272,48 @@ def _apply_only_when(
 
 
 def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
-    """Filter the scans to the rows ``keep_rows`` keeps; the dropped rows become a note."""
-    keep = []
-    for header, values in plan.spec.keep_rows:
+    """Filter the scans to the rows ``keep_rows`` keeps and ``exclude_rows``/``exclude_matching``
+    do not leave out; the dropped rows become a note."""
+    spec = plan.spec
+    conds: list[tuple[int, str]] = []
+    words: list[str] = []
+    rules = [(h, "keep", vals) for h, vals in spec.keep_rows]
+    rules += [(h, "exclude", vals) for h, vals in spec.exclude_rows]
+    rules += [(h, "match", (rx,)) for h, rx in spec.exclude_matching]
+    for header, kind, values in rules:
         i = _find_header(plan.headers, header)
         if i is None:
-            report("missing_header", f"{plan.spec.file} has no column {header!r} (keep_rows)", None)
+            key = {"keep": "keep_rows", "exclude": "exclude_rows", "match": "exclude_matching"}
+            near = difflib.get_close_matches(header, plan.headers, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            report(
+                "missing_header",
+                f"{spec.file} has no column {header!r} ({key[kind]}){hint}",
+                None,
+            )
             continue
-        keep.append((i, f"lower(trim(c{i})) IN ({', '.join(_lit(v) for v in values)})"))
-    if not keep:
+        listed = ", ".join(_lit(v) for v in values)
+        if kind == "keep":
+            conds.append((i, f"coalesce(lower(trim(c{i})) IN ({listed}), false)"))
+            words.append(f"keep_rows {header}: {', '.join(values)}")
+        elif kind == "exclude":
+            conds.append((i, f"NOT coalesce(lower(trim(c{i})) IN ({listed}), false)"))
+            words.append(f"exclude_rows {header}: {', '.join(values)}")
+        else:
+            rx = _lit("(?i)" + values[0])
+            conds.append((i, f"NOT coalesce(regexp_matches(c{i}, {rx}), false)"))
+            words.append(f"exclude_matching {header}: {values[0]}")
+    if not conds:
         return
-    cond = " AND ".join(f"coalesce({c}, false)" for _, c in keep)
-    heads = " | ".join(plan.headers[i] for i, _ in keep)
-    value = " || '|' || ".join(f"coalesce(c{i}, '')" for i, _ in keep)
-    allowed = "; ".join(f"{h}: {', '.join(v)}" for h, v in plan.spec.keep_rows)
+    cond = " AND ".join(f"({c})" for _, c in conds)
+    cols = list(dict.fromkeys(i for i, _ in conds))
+    heads = " | ".join(plan.headers[i] for i in cols)
+    value = " || '|' || ".join(f"coalesce(c{i}, '')" for i in cols)
+    plan.keep = cond
     plan.dropped = _Check(
         INFO,
         "rows_dropped",
-        f"rows left out (keep_rows {allowed})",
+        f"rows left out ({'; '.join(words)})",
         None,
         heads,
         f"NOT ({cond})",
@@ -298,6 +322,39 @@ def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
     plan.unfiltered = plan.numbered
     plan.scan = f"SELECT * FROM ({plan.scan}) WHERE {cond}"
     plan.numbered = f"SELECT * FROM ({plan.numbered}) WHERE {cond}"
+
+
+def _apply_close_policy(plan: _Plan) -> None:
+    """Opportunities closed before they were created: an error (default), clamped or dropped."""
+    if plan.spec.table != "opportunities":
+        return
+    close, created = plan.exprs.get("close_date"), plan.exprs.get("created_date")
+    if close is None or created is None:
+        return
+    policy = plan.spec.close_before_created or "error"
+    cond = f"({close}) < ({created})"
+    value = f"CAST({created} AS VARCHAR) || ' > ' || CAST({close} AS VARCHAR)"
+    if policy == "error":
+        message = (
+            "closed before it was created (created > close shown); fix the source, or set "
+            "`close_before_created: clamp` (created date moved back to the close date) or "
+            "`drop` on this table"
+        )
+        plan.checks.append(
+            _Check(ERROR, "close_before_created", message, "close_date", None, cond, value)
+        )
+    elif policy == "clamp":
+        message = "closed before it was created: created date set to the close date (clamp)"
+        plan.checks.append(
+            _Check(WARNING, "close_before_created", message, "created_date", None, cond, value)
+        )
+        plan.exprs["created_date"] = f"CASE WHEN {cond} THEN {close} ELSE {created} END"
+    else:
+        message = "closed before it was created: rows left out (drop)"
+        plan.checks.append(
+            _Check(WARNING, "close_before_created", message, "close_date", None, cond, value)
+        )
+        plan.output_filter.append(f"NOT coalesce({cond}, false)")
 
 
 def _with_currency(
@@ -381,6 +438,7 @@ def _build(
             base[c.name] = v
     _apply_only_when(plan, columns, base, report)
     plan.exprs.update(plan.extra_exprs)
+    _apply_close_policy(plan)
     _apply_keep_rows(plan, report)
     for out, header in plan.spec.extra:
         i = _find_header(plan.headers, header)

@@ -41,7 +41,8 @@ def _output_sql(table: C.Table, plan: _Plan, names: list[str], fmt: str) -> str:
         else:
             expr = f"CAST({expr} AS VARCHAR)"
         parts.append(f"{expr} AS {quote_ident(n)}")
-    return f"SELECT {', '.join(parts)} FROM ({plan.scan})"
+    where = f" WHERE {' AND '.join(plan.output_filter)}" if plan.output_filter else ""
+    return f"SELECT {', '.join(parts)} FROM ({plan.scan}){where}"
 
 
 def _write_table(
