@@ -556,11 +556,14 @@ def test_explicit_us_date_format() -> None:
 # presets
 # --------------------------------------------------------------------------------------------------
 
-SF_USER: Rows = [
-    ["Id", "Name", "ManagerId", "IsActive", "Department", "CreatedDate"],
-    ["0055g000001AAAA", "Ann Lee", "0055g000001CCCC", "true", "East", "2024-01-15T08:00:00.000Z"],
-    ["0055g000001BBBB", "Bo Chen", "0055g000001CCCC", "true", "East", "2024-03-01T08:00:00.000Z"],
-    ["0055g000001CCCC", "Cy Diaz", "", "true", "West", "2023-05-01T08:00:00.000Z"],
+SF_USER: Rows = [  # as the weekly Data Export writes it: FirstName/LastName, no compound Name
+    ["Id", "LastName", "FirstName", "ManagerId", "IsActive", "UserType", "Department"]
+    + ["CreatedDate"],
+    ["0055g000001AAAA", "Lee", "Ann", "0055g000001CCCC", "true", "Standard", "East"]
+    + ["2024-01-15T08:00:00.000Z"],
+    ["0055g000001BBBB", "Chen", "Bo", "0055g000001CCCC", "true", "Standard", "East"]
+    + ["2024-03-01T08:00:00.000Z"],
+    ["0055g000001CCCC", "Diaz", "Cy", "", "true", "Standard", "West", "2023-05-01T08:00:00.000Z"],
 ]
 SF_OPP: Rows = [
     ["Id", "OwnerId", "AccountId", "CreatedDate", "CloseDate", "StageName", "IsClosed"]

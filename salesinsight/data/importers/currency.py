@@ -25,13 +25,23 @@ def _problem(severity: str, message: str, **kw: object) -> ImportProblem:
     return ImportProblem(severity, "currency", message, **kw)  # type: ignore[arg-type]
 
 
-def load_rates(source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path) -> dict:
+def load_rates(
+    source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path
+) -> dict[str, float] | None:
     """Rates as reporting-currency units per 1 unit of each code (the reporting currency is 1).
 
     The mapping's ``rates`` win over the file's. Problems (missing file or headers, bad rates) are
-    appended; the rates that could be read are returned.
+    appended; the rates that could be read are returned. ``None`` when the rates file is optional,
+    absent, and the mapping gives no rates (amounts are then taken as they are).
     """
     given: dict[str, float] = {}
+    if fx.file is not None and fx.optional and not fx.rates:
+        path = Path(fx.file) if Path(fx.file).is_absolute() else source / fx.file
+        if not path.is_file():
+            problems.append(
+                _problem(INFO, f"fx: optional rates file {fx.file} not found; no conversion")
+            )
+            return None
     if fx.file is not None:
         given.update(_read_rates_file(source, fx, problems, tmpdir))
     given.update(dict(fx.rates))
@@ -39,7 +49,7 @@ def load_rates(source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: 
     if fx.to in rates and not math.isclose(rates[fx.to], 1.0):
         problems.append(
             _problem(
-                ERROR, f"fx: the rate of the reporting currency {fx.to} is {given[fx.to]}, not 1"
+                ERROR, f"fx: the rate of the reporting currency {fx.to} is {given[fx.to]}, not 1; set fx.to to the currency whose rate is 1 (the corporate currency)"
             )
         )
     rates[fx.to] = 1.0

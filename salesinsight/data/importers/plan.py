@@ -116,6 +116,9 @@ def _open_source(
     index: int,
     problems: list[ImportProblem],
 ) -> _Plan | None:
+    for option in spec.file_options[1:]:  # the first file of the list that exists
+        if not (root / spec.file).is_file() and (root / option).is_file():
+            spec = dataclasses.replace(spec, file=option)
     path = Path(spec.file) if Path(spec.file).is_absolute() else root / spec.file
     label = spec.file
 
@@ -129,7 +132,9 @@ def _open_source(
             present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
             near = difflib.get_close_matches(path.name, present, n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
-            problem(ERROR, "missing_file", f"source file {path} does not exist{hint}")
+            alts = spec.file_options[1:]
+            also = f" (nor {', '.join(alts)})" if alts else ""
+            problem(ERROR, "missing_file", f"source file {path} does not exist{also}{hint}")
         return None
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:

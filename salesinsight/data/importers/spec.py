@@ -71,6 +71,8 @@ _COLUMN_KEYS = {
     "hint",
     "currency",
     "currency_column",
+    "any_of",
+    "join",
 }
 _TOP_KEYS = {
     "name",
@@ -83,7 +85,7 @@ _TOP_KEYS = {
     "lacks",
     "fx",
 }
-_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote"}
+_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote", "optional"}
 #: What to do with an opportunity closed before it was created (data migrations do that).
 CLOSE_POLICIES = ("error", "clamp", "drop")
 #: How an FX rate is quoted: reporting-currency units per 1 unit of the currency (``per_unit``,
@@ -123,6 +125,10 @@ class ColumnSpec:
     currency : ISO code of every amount of this column (a file in one currency).
     currency_column : source header holding each row's currency code (e.g. Salesforce's
         ``CurrencyIsoCode``); when the file has no such header, amounts are taken as they are.
+    alternatives : ``any_of``: header sets tried in order; the first whose headers are all in the
+        file is used like ``sources`` (an export with API names or with labels, one preset).
+    join : with several headers, their non-empty texts joined with this separator (e.g. first
+        and last name) instead of the first non-empty one.
     """
 
     name: str
@@ -139,11 +145,13 @@ class ColumnSpec:
     hint: str = ""
     currency: str | None = None
     currency_column: str | None = None
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    join: str | None = None
 
     @property
     def mapped(self) -> bool:
         """True when the column gets a value (from source headers or a constant)."""
-        return bool(self.sources) or self.constant is not None
+        return bool(self.sources) or bool(self.alternatives) or self.constant is not None
 
 
 @dataclass(frozen=True)
@@ -156,13 +164,15 @@ class SourceSpec:
     listed; ``exclude_rows`` (header, values) and ``exclude_matching`` (header, regular expression)
     leave out the rows that match. The dropped rows are reported as a note; rows left out of
     ``reps`` also take their records in the other tables with them (a warning counts them).
-    ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
+    ``file_options``: a list given as ``file:``, the first that exists is read (e.g. the same
+    export as ``.xlsx`` or ``.csv``). ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
     moved back to the close date) or ``"drop"``.
     """
 
     table: str
     file: str
     columns: tuple[ColumnSpec, ...] | None
+    file_options: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
     keep_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -189,6 +199,9 @@ class FxSpec:
     file : CSV or workbook of rates (relative to the export folder), read at import time.
     code, rate : its headers (defaults ``currency`` and ``rate``).
     quote : ``"per_unit"`` or ``"per_reporting"`` (see ``FX_QUOTES``).
+    optional : a missing rates ``file`` is then a note and amounts are taken as they are (a
+        preset's default for exports that have a rates file only in multi-currency orgs); mixed
+        currencies are still refused.
     """
 
     to: str
@@ -197,6 +210,7 @@ class FxSpec:
     code: str = "currency"
     rate: str = "rate"
     quote: str = "per_unit"
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -386,6 +400,18 @@ def _parse_column(
                 name,
             )
         )
+    alternatives = tuple(_as_str_list(a) for a in (raw.get("any_of") or []))
+    if raw.get("any_of") is not None and (
+        not isinstance(raw["any_of"], (list, tuple)) or raw.get("from") is not None
+    ):
+        problems.append(
+            _mapping_problem(
+                f"{where}.any_of must be a list of headers (or of header lists), without `from`",
+                table.name,
+                name,
+            )
+        )
+        alternatives = ()
     excel = raw.get("excel_dates")
     return ColumnSpec(
         name,
@@ -401,6 +427,8 @@ def _parse_column(
         hint=str(raw.get("hint") or ""),
         currency=None if raw.get("currency") is None else str(raw["currency"]).strip().upper(),
         currency_column=None if raw.get("currency_column") is None else str(raw["currency_column"]),
+        alternatives=alternatives,
+        join=None if raw.get("join") is None else str(raw["join"]),
     )
 
 
@@ -532,7 +560,8 @@ def _parse_source(
         )
     return SourceSpec(
         table=table.name,
-        file=str(raw["file"]),
+        file=_as_str_list(raw["file"])[0],
+        file_options=_as_str_list(raw["file"]),
         columns=None if columns is None else tuple(columns),
         extra=extra,
         keep_rows=keep_rows,
@@ -634,6 +663,7 @@ def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
         code=str(raw.get("code") or "currency"),
         rate=str(raw.get("rate") or "rate"),
         quote=quote,
+        optional=_as_bool(raw.get("optional", False), "fx.optional", problems),
     )
 
 

@@ -91,8 +91,26 @@ def _source_text(
     header is missing (reported: an error for a required column, else a warning)."""
     if c.constant is not None:
         return _lit(c.constant), _lit(c.constant), None
+    sources = c.sources
+    if c.alternatives:
+        found = [
+            a for a in c.alternatives if all(_find_header(plan.headers, h) is not None for h in a)
+        ]
+        if not found:
+            listed = "; ".join(" + ".join(a) for a in c.alternatives)
+            what = "needed for" if col.required else "optional column left out:"
+            report(
+                "missing_header",
+                f"{plan.spec.file} has none of the headers {listed} ({what} "
+                f"{plan.spec.table}.{c.name}); headers: {', '.join(plan.headers)}",
+                c.name,
+                None,
+                ERROR if col.required else WARNING,
+            )
+            return None
+        sources = found[0]
     idx = []
-    for h in c.sources:
+    for h in sources:
         i = _find_header(plan.headers, h)
         if i is None:
             near = difflib.get_close_matches(h, plan.headers, n=3, cutoff=0.6)
@@ -113,6 +131,8 @@ def _source_text(
     label = " | ".join(plan.headers[i] for i in idx)  # type: ignore[index]
     if len(refs) == 1:
         v = refs[0]
+    elif c.join is not None:
+        v = f"NULLIF(concat_ws({_lit(c.join)}, {', '.join(refs)}), '')"
     elif c.values or c.patterns:  # several headers matched together: "a|b"
         joined = " || '|' || ".join(f"coalesce({r}, '')" for r in refs)
         v = f"CASE WHEN coalesce({', '.join(refs)}) IS NOT NULL THEN {joined} END"
@@ -288,8 +308,11 @@ def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
             hint = f"; did you mean {near[0]!r}?" if near else ""
             report(
                 "missing_header",
-                f"{spec.file} has no column {header!r} ({key[kind]}){hint}",
+                f"{spec.file} has no column {header!r} ({key[kind]}"
+                f"{'' if kind == 'keep' else ', not applied'}){hint}",
                 None,
+                None,
+                ERROR if kind == "keep" else INFO,
             )
             continue
         listed = ", ".join(_lit(v) for v in values)
