@@ -49,7 +49,9 @@ def load_rates(
     if fx.to in rates and not math.isclose(rates[fx.to], 1.0):
         problems.append(
             _problem(
-                ERROR, f"fx: the rate of the reporting currency {fx.to} is {given[fx.to]}, not 1; set fx.to to the currency whose rate is 1 (the corporate currency)"
+                ERROR,
+                f"fx: the rate of the reporting currency {fx.to} is {given[fx.to]}, not 1; "
+                "set fx.to to the currency whose rate is 1 (the corporate currency)",
             )
         )
     rates[fx.to] = 1.0
