@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `import` sub-command."""
     p = sub.add_parser(
         "import",
-        help="turn a CRM export (Salesforce, Jiandaoyun, any CSV + mapping) into a data folder",
+        help="turn a CRM export (a preset per CRM, or any CSV/Excel + mapping) into a data folder",
         description=(
             "Read the export files in SRC_DIR with a preset and/or a YAML column mapping, check "
             "everything first (all problems at once, nothing written on error), write a NEW data "
@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", metavar="SRC_DIR", nargs="?", help="folder with the export files")
     p.add_argument("--out", metavar="DIR", help="data folder to create (must not exist)")
-    p.add_argument("--preset", metavar="NAME", help="bundled mapping, e.g. salesforce, jiandaoyun")
+    p.add_argument(
+        "--preset", metavar="NAME", help="bundled mapping (see --list-presets), e.g. salesforce"
+    )
     p.add_argument(
         "--mapping",
         metavar="FILE",
