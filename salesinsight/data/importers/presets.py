@@ -13,7 +13,6 @@ import yaml
 
 from salesinsight.data.importers.problems import ImporterError, _mapping_problem
 from salesinsight.data.importers.spec import ImportMapping
-from salesinsight.safe_yaml import BoundedSafeLoader, load_yaml_file, shorten
 
 __all__ = [
     "load_mapping",
@@ -24,7 +23,7 @@ __all__ = [
 ]
 
 
-class _TextLoader(BoundedSafeLoader):
+class _TextLoader(yaml.SafeLoader):
     """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings); ``~``/null
     is still ``None``."""
 
@@ -37,10 +36,9 @@ _TextLoader.yaml_implicit_resolvers = {
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = load_yaml_file(path, encoding="utf-8-sig", loader=_TextLoader)
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextLoader)
     except yaml.YAMLError as exc:
-        text = shorten(str(exc), 800)
-        raise ImporterError([_mapping_problem(f"{path}: not valid YAML: {text}")]) from None
+        raise ImporterError([_mapping_problem(f"{path}: not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
         raise ImporterError([_mapping_problem(f"{path}: a mapping file must be a YAML mapping")])
     return data
