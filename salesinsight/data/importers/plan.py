@@ -116,6 +116,8 @@ def _open_source(
     index: int,
     problems: list[ImportProblem],
 ) -> _Plan | None:
+    if spec.snapshots is not None:
+        return _snapshot_plan(con, root, spec, tmpdir, index, problems)
     for option in spec.file_options[1:]:  # the first file of the list that exists
         if not (root / spec.file).is_file() and (root / option).is_file():
             spec = dataclasses.replace(spec, file=option)
@@ -175,6 +177,47 @@ def _open_source(
             problem(ERROR, "encoding", f"{path.name} cannot be decoded as {encoding}: {exc}")
             return None
     return _csv_plan(spec, path, read_path, problem)
+
+
+def _snapshot_plan(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    spec: SourceSpec,
+    tmpdir: Path,
+    index: int,
+    problems: list[ImportProblem],
+) -> _Plan | None:
+    """stage_history diffed from dated snapshots, then read like a CSV with contract headers."""
+    from salesinsight.data.importers.snapshots import history_from_snapshots
+
+    def problem(severity: str, rule: str, message: str) -> None:
+        problems.append(ImportProblem(severity, rule, message, table=spec.table, file=spec.file))
+
+    by_name = {c.name: c for c in spec.columns or ()}
+    headers = {}
+    for name in ("opp_id", "stage"):
+        c = by_name.get(name)
+        if c is None or len(c.sources) != 1:
+            problem(
+                ERROR, "mapping", f"snapshots need `columns: {{{name}: <header>}}` (one header)"
+            )
+            return None
+        headers[name] = c.sources[0]
+    work = tmpdir / f"snapshots{index}"
+    work.mkdir()
+    out = history_from_snapshots(
+        con,
+        root,
+        spec.snapshots or "",
+        headers["opp_id"],
+        headers["stage"],
+        work / "h.csv",
+        problem,
+    )
+    if out is None:
+        return None
+    spec = dataclasses.replace(spec, columns=None, delimiter=",", keep_rows=())
+    return _csv_plan(spec, out, out, problem)
 
 
 def _csv_plan(

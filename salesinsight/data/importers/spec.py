@@ -56,6 +56,7 @@ _TABLE_KEYS = {
     "exclude_rows",
     "exclude_matching",
     "close_before_created",
+    "snapshots",
     "note",
 }
 _COLUMN_KEYS = {
@@ -166,7 +167,8 @@ class SourceSpec:
     ``reps`` also take their records in the other tables with them (a warning counts them).
     ``file_options``: a list given as ``file:``, the first that exists is read (e.g. the same
     export as ``.xlsx`` or ``.csv``). ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
-    moved back to the close date) or ``"drop"``.
+    moved back to the close date) or ``"drop"``. ``snapshots`` (stage_history): a glob of dated
+    snapshot files diffed into the history (see ``importers.snapshots``).
     """
 
     table: str
@@ -178,6 +180,7 @@ class SourceSpec:
     exclude_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude_matching: tuple[tuple[str, str], ...] = ()
     close_before_created: str | None = None
+    snapshots: str | None = None
     optional: bool = False
     delimiter: str | None = None
     encoding: str | None = None
@@ -438,6 +441,12 @@ def _parse_source(
     where = f"tables.{table.name}"
     if isinstance(raw, str):
         raw = {"file": raw}
+    if isinstance(raw, dict) and raw.get("snapshots") and not raw.get("file"):
+        raw = {**raw, "file": str(raw["snapshots"])}
+        if table.name != "stage_history":
+            problems.append(
+                _mapping_problem(f"{where}.snapshots builds stage_history only", table.name)
+            )
     if not isinstance(raw, dict) or not raw.get("file"):
         problems.append(
             _mapping_problem(f"{where} needs `file:` (the source file to read)", table.name)
@@ -568,6 +577,7 @@ def _parse_source(
         exclude_rows=exclude_rows,
         exclude_matching=exclude_matching,
         close_before_created=policy,
+        snapshots=None if raw.get("snapshots") is None else str(raw["snapshots"]),
         optional=_as_bool(raw.get("optional", False), where + ".optional", problems),
         delimiter=None if delimiter is None else str(delimiter),
         encoding=None if encoding is None else str(encoding),
