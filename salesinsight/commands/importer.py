@@ -61,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--list-presets", action="store_true", help="list the bundled presets")
     p.add_argument("--show-preset", metavar="NAME", help="print a preset's YAML (to adapt)")
+    p.add_argument(
+        "--suggest",
+        metavar="EXPORT_DIR",
+        help="print a draft mapping guessed from the headers and values of EXPORT_DIR's files",
+    )
     p.set_defaults(handler=run)
 
 
@@ -91,6 +96,15 @@ def run(args: argparse.Namespace) -> int:
     if args.list_presets:
         for name, description in list_presets().items():
             print(f"{name}: {description}")
+        return 0
+    if args.suggest:
+        from salesinsight.data.importers.suggest import suggest_mapping
+
+        try:
+            print(suggest_mapping(args.suggest), end="")
+        except FileNotFoundError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.show_preset:
         try:
