@@ -863,7 +863,9 @@ def test_presets_are_listed_and_parse() -> None:
     for name in presets:
         mapping = load_mapping(preset=name)
         assert mapping.name == name and {"reps", "opportunities"} <= set(mapping.table_names)
-    assert preset_dict("salesforce")["tables"]["opportunities"]["columns"]["opp_id"] == "Id"
+    assert preset_dict("salesforce")["tables"]["opportunities"]["columns"]["opp_id"] == {
+        "any_of": ["Id", "Opportunity ID"]
+    }
     with pytest.raises(ImporterError, match="no preset 'hubspot'"):
         load_mapping(preset="hubspot")
 

@@ -420,3 +420,38 @@ def test_kingdee_ledger_gives_revenue_and_no_win_rate(tmp_path: Path) -> None:
     assert reasons["win_rate"].startswith("not available: needs lost deals")
     assert reasons["activities"].startswith("not available: needs an activity log")
     assert df["activities"].isna().all() and df["cycle_days"].isna().all()
+
+
+def test_salesforce_opportunity_report_with_labels(tmp_path: Path) -> None:
+    """An opportunity report from the Reports tab: field labels, owner names, US dates."""
+    src = tmp_path / "export"
+    _csv(src / "User.csv", SF_USER, "cp1252")
+    _csv(
+        src / "Opportunities.csv",
+        "Opportunity Owner,Account Name,Opportunity Name,Stage,Amount,Close Date,Created Date,"
+        "Closed,Won,Lead Source,Opportunity ID\n"
+        "José Peña,Andina,A,Closed Won,1000,2/10/2026,1/5/2026,1,1,Web,0061\n"
+        "María Núñez,Perú,B,Closed Lost,250,2/11/2026,1/6/2026,1,0,,0062\n"
+        "José Peña,Sur,C,Negotiation,900,3/30/2026,1/7/2026,0,0,,0063\n",
+        "cp1252",
+    )
+    overlay = {
+        "date_formats": ["%m/%d/%Y"],
+        "tables": {
+            "reps": {
+                "columns": {
+                    "rep_id": {"from": ["FirstName", "LastName"], "join": " "},
+                    "team_id": "Department",
+                    "hire_date": "CreatedDate",
+                }
+            }
+        },
+    }
+    result = import_folder(src, tmp_path / "out", overlay, preset="salesforce")
+    assert result.ok, result.summary()
+    opps = _read(tmp_path / "out", "opportunities")
+    assert opps[["opp_id", "rep_id", "status", "close_date", "created_date"]].values.tolist() == [
+        ["0061", "José Peña", "won", "2026-02-10", "2026-01-05"],
+        ["0062", "María Núñez", "lost", "2026-02-11", "2026-01-06"],
+        ["0063", "José Peña", "open", "", "2026-01-07"],
+    ]
