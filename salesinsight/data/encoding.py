@@ -34,7 +34,7 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 
 def detect_encoding(path: str | Path) -> str | None:
-    """Return the encoding of a text file, or ``None`` when it is neither UTF-8 nor GB18030.
+    """Return the encoding of a text file, or ``None`` when no candidate decodes it.
 
     Parameters
     ----------
@@ -43,7 +43,10 @@ def detect_encoding(path: str | Path) -> str | None:
     Returns
     -------
     ``"utf-8"``, ``"utf-8-sig"`` (UTF-8 with a byte-order mark), ``"utf-16"`` (with a byte-order
-    mark, as Excel's "Unicode text" writes), ``"gb18030"`` (GBK/GB2312/GB18030) or ``None``.
+    mark, as Excel's "Unicode text" writes), else the content-based guess of
+    :func:`guess_encoding` among ``CANDIDATES`` (``"gb18030"`` for GBK/GB2312/GB18030, ``"cp1252"``
+    for Windows-1252, ``"big5"``), or ``None``. Use :func:`guess_encoding` to know whether the guess
+    is certain.
     """
     path = Path(path)
     with path.open("rb") as fh:
@@ -54,9 +57,7 @@ def detect_encoding(path: str | Path) -> str | None:
         return UTF16 if _decodes(path, UTF16) else None
     if _decodes(path, UTF8):
         return UTF8
-    if _decodes(path, GB18030):
-        return GB18030
-    return None
+    return guess_encoding(path).encoding
 
 
 #: Legacy encodings an export is told apart between by content (after BOMs and strict UTF-8):
@@ -65,22 +66,24 @@ def detect_encoding(path: str | Path) -> str | None:
 CANDIDATES: tuple[str, ...] = ("gb18030", "cp1252", "big5")
 _NAMES = {
     "gb18030": "GB18030",
+    "gbk": "GBK",
     "cp1252": "Windows-1252",
     "big5": "Big5",
-    "shift_jis": "Shift_JIS",
-    "euc_kr": "EUC-KR",
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 (BOM)",
     "utf-16": "UTF-16",
+    "iso8859-1": "Latin-1",
 }
 _SAMPLE = 2 << 20  # bytes read for a content-based guess
 
 
 def encoding_label(encoding: str) -> str:
-    """Human name of a codec (``cp1252`` -> ``Windows-1252``)."""
-    return _NAMES.get(codecs.lookup(encoding).name.replace("_", "-").lower(), None) or _NAMES.get(
-        encoding.lower(), encoding
-    )
+    """Human name of a codec (``cp1252`` and ``windows-1252`` -> ``Windows-1252``)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+    return _NAMES.get(name, name.upper())
 
 
 @dataclass(frozen=True)

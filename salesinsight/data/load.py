@@ -17,7 +17,13 @@ import duckdb
 import pandas as pd
 
 from salesinsight.data import contract as C
-from salesinsight.data.encoding import UTF8, UTF8_SIG, detect_encoding, transcode_to_utf8
+from salesinsight.data.encoding import (
+    UTF8,
+    UTF8_SIG,
+    detect_encoding,
+    encoding_label,
+    transcode_to_utf8,
+)
 from salesinsight.data.problems import ERROR, WARNING, DataError, Problem, ValidationReport
 
 __all__ = ["Dataset", "Source", "connect", "load", "open_folder", "typed_expr", "quote_ident"]
@@ -170,7 +176,8 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8 (nor GBK/GB18030): save it as UTF-8 CSV",
+                f"{csv_path.name} is not UTF-8 (nor GB18030, Windows-1252 or Big5): save it as "
+                "UTF-8 CSV",
             )
         )
         return None
@@ -183,7 +190,7 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8; decoded as {encoding.upper()} "
+                f"{csv_path.name} is not UTF-8; decoded as {encoding_label(encoding)} "
                 "(check that names read correctly)",
             )
         )
