@@ -455,3 +455,25 @@ def test_salesforce_opportunity_report_with_labels(tmp_path: Path) -> None:
         ["0062", "María Núñez", "lost", "2026-02-11", "2026-01-06"],
         ["0063", "José Peña", "open", "", "2026-01-07"],
     ]
+
+
+def test_fxiaoke_api_dump_with_epoch_milliseconds(tmp_path: Path) -> None:
+    """An API dump: API field names, dates as epoch milliseconds read in China time."""
+    src = tmp_path / "export"
+    _csv(
+        src / "PersonnelObj.csv",
+        "user_id,name,main_department,join_date\n1001,张三,华东,2024-03-01\n",
+    )
+    # 1587916800000 ms = 2020-04-26 16:00 UTC = 2020-04-27 00:00 in China (UTC+8);
+    # 1590940800000 ms = 2020-05-31 16:00 UTC = 2020-06-01 00:00 in China
+    _csv(
+        src / "NewOpportunityObj.csv",
+        "_id,name,owner,account_id,sales_stage,amount,close_date,create_time,life_status\n"
+        "5ea6c76a,项目A,张三,acc1,赢单,1000,1590940800000,1587916800000,normal\n",
+    )
+    result = import_folder(src, tmp_path / "out", preset="fxiaoke")
+    assert result.ok, result.summary()
+    opps = _read(tmp_path / "out", "opportunities")
+    assert opps[["opp_id", "status", "created_date", "close_date"]].values.tolist() == [
+        ["5ea6c76a", "won", "2020-04-27", "2020-06-01"]
+    ]
