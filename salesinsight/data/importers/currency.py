@@ -135,6 +135,8 @@ def check_currencies(
     for table_plans in plans.values():
         for plan in table_plans:
             for cur in plan.currencies:
+                if cur.converted:  # converted by its row's own rate
+                    continue
                 rows = con.execute(
                     f"SELECT code, count(*) AS n, list(_row ORDER BY _row)[1:{_MAX_ROWS}] FROM "
                     f"(SELECT _row, {cur.code} AS code, {cur.amount} AS a FROM ({plan.numbered})) "

@@ -51,6 +51,7 @@ class _Currency:
     code: str  # SQL: upper-case ISO code per row (NULL when empty)
     amount: str  # SQL: the amount before conversion
     label: str | None  # source header of the code (None for a fixed code)
+    converted: bool = False  # converted by a per-row rate (rate_column): no FX rate needed
 
 
 @dataclass

@@ -74,6 +74,8 @@ _COLUMN_KEYS = {
     "currency_column",
     "any_of",
     "join",
+    "rate_column",
+    "rate_quote",
 }
 _TOP_KEYS = {
     "name",
@@ -130,6 +132,9 @@ class ColumnSpec:
         file is used like ``sources`` (an export with API names or with labels, one preset).
     join : with several headers, their non-empty texts joined with this separator (e.g. first
         and last name) instead of the first non-empty one.
+    rate_columns : ``rate_column``: header(s), the first present is used, holding each row's
+        exchange rate to the reporting currency (Zoho's ``Exchange_Rate``); the amount is
+        converted row by row (``rate_quote`` as in ``fx.quote``) and needs no ``fx`` rate.
     """
 
     name: str
@@ -148,6 +153,8 @@ class ColumnSpec:
     currency_column: str | None = None
     alternatives: tuple[tuple[str, ...], ...] = ()
     join: str | None = None
+    rate_columns: tuple[str, ...] = ()
+    rate_quote: str = "per_unit"
 
     @property
     def mapped(self) -> bool:
@@ -415,6 +422,19 @@ def _parse_column(
             )
         )
         alternatives = ()
+    rate_quote = str(raw.get("rate_quote") or "per_unit")
+    if rate_quote not in FX_QUOTES:
+        problems.append(
+            _mapping_problem(
+                f"{where}.rate_quote must be one of {', '.join(FX_QUOTES)}, got {rate_quote!r}",
+                table.name,
+                name,
+            )
+        )
+    if raw.get("rate_column") is not None and col.kind != C.NUMBER:
+        problems.append(
+            _mapping_problem(f"{where}: `rate_column` applies to amounts", table.name, name)
+        )
     excel = raw.get("excel_dates")
     return ColumnSpec(
         name,
@@ -432,6 +452,8 @@ def _parse_column(
         currency_column=None if raw.get("currency_column") is None else str(raw["currency_column"]),
         alternatives=alternatives,
         join=None if raw.get("join") is None else str(raw["join"]),
+        rate_columns=_as_str_list(raw.get("rate_column")),
+        rate_quote=rate_quote,
     )
 
 

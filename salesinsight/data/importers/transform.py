@@ -380,12 +380,45 @@ def _apply_close_policy(plan: _Plan) -> None:
         plan.output_filter.append(f"NOT coalesce({cond}, false)")
 
 
+def _with_row_rate(plan: _Plan, c: ColumnSpec, amount: str, report: _Reporter) -> str | None:
+    """The amount converted by the row's own exchange rate (``rate_column``); ``None`` (a note)
+    when the file has none of the rate headers. Rows with an amount and no positive rate are
+    errors."""
+    found = [(h, i) for h in c.rate_columns if (i := _find_header(plan.headers, h)) is not None]
+    if not found:
+        report(
+            "currency",
+            f"{plan.spec.file} has no column {' / '.join(c.rate_columns)} (rate_column of "
+            f"{plan.spec.table}.{c.name}): amounts are not converted",
+            c.name,
+            None,
+            INFO,
+        )
+        return None
+    header, i = found[0]
+    rate = _number_sql(f"NULLIF(trim(c{i}), '')", plan.spec.thousands, plan.spec.decimal)
+    plan.checks.append(
+        _Check(
+            ERROR,
+            "currency",
+            "amount without a positive exchange rate in its row",
+            c.name,
+            header,
+            f"({amount}) IS NOT NULL AND NOT coalesce(({rate}) > 0, false)",
+            f"NULLIF(trim(c{i}), '')",
+        )
+    )
+    op = "/" if c.rate_quote == "per_reporting" else "*"
+    return f"CASE WHEN ({rate}) > 0 THEN ({amount}) {op} ({rate}) END"
+
+
 def _with_currency(
     plan: _Plan,
     c: ColumnSpec,
     amount: str,
     rates: dict[str, float] | None,
     report: _Reporter,
+    converted: bool = False,
 ) -> str:
     """The amount converted with ``rates`` (as is without them); registers its currency code and
     keeps it as the extra column ``<column>_currency``."""
@@ -404,7 +437,7 @@ def _with_currency(
             )
             return amount
         code, label = f"upper(NULLIF(trim(c{i}), ''))", plan.headers[i]
-    plan.currencies.append(_Currency(c.name, code, amount, label))
+    plan.currencies.append(_Currency(c.name, code, amount, label, converted))
     plan.extra_exprs[f"{c.name}_currency"] = code
     if rates is None:
         return amount
@@ -453,8 +486,13 @@ def _build(
             base[c.name] = _date_expr(plan, c, v, raw, label)
         elif col.kind == C.NUMBER:
             base[c.name] = _number_expr(plan, c, v, raw, label)
+            row_rate = _with_row_rate(plan, c, base[c.name], report) if c.rate_columns else None
             if c.currency is not None or c.currency_column is not None:
-                base[c.name] = _with_currency(plan, c, base[c.name], rates, report)
+                base[c.name] = _with_currency(
+                    plan, c, base[c.name], None if row_rate else rates, report, bool(row_rate)
+                )
+            if row_rate:
+                base[c.name] = row_rate
         elif col.kind == C.ID:
             base[c.name] = _id_expr(plan, c, v, raw, label)
         else:

@@ -141,3 +141,28 @@ def test_bad_fx_blocks_are_mapping_errors(tmp_path: Path) -> None:
     m["tables"]["reps"]["columns"]["hire_date"] = {"from": "HireDate", "currency": "USD"}
     with pytest.raises(ImporterError, match="hire_date is not a number"):
         import_folder(src, tmp_path / "o", m)
+
+
+def test_a_rate_per_row(tmp_path: Path) -> None:
+    """Zoho-style: each row carries its own rate (units of its currency per reporting unit)."""
+    opps = (
+        "Id,OwnerId,CreatedDate,CloseDate,IsClosed,IsWon,Amount,CurrencyIsoCode,Rate\n"
+        "0061,0051,2026-01-05,2026-02-01,true,true,20000,MXN,20\n"  # 20000 / 20 = 1000
+        "0062,0051,2026-01-06,2026-02-03,true,true,300,USD,1\n"  # 300
+        "0063,0052,2026-01-07,2026-02-04,true,true,1000,PEN,\n"  # no rate: an error
+    )
+    src = _export(tmp_path, opps)
+    m = _mapping()
+    m["tables"]["opportunities"]["columns"]["amount"].update(
+        rate_column="Rate", rate_quote="per_reporting"
+    )
+    with pytest.raises(ImporterError) as info:
+        import_folder(src, tmp_path / "out", m)
+    (err,) = [p for p in info.value.errors if p.rule == "currency"]
+    assert err.message == "amount without a positive exchange rate in its row"
+    assert err.values == ((None, 1, (3,)),)  # row 3, empty rate
+    (src / "Opportunity.csv").write_text(opps.replace("PEN,\n", "PEN,4\n"), encoding="utf-8")
+    result = import_folder(src, tmp_path / "out", m)  # three currencies, each row converted
+    assert result.ok, result.summary()
+    amounts = pd.read_csv(tmp_path / "out" / "opportunities.csv")["amount"].tolist()
+    assert amounts == [1000.0, 300.0, 250.0]  # 1000 PEN / 4 = 250

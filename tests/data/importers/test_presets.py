@@ -146,10 +146,10 @@ ZOHO_USERS = (
 )
 ZOHO_DEALS = (
     "Record Id,Deal Owner,Deal Name,Amount,Closing Date,Stage,Created Time,Account Name,"
-    "Lead Source,Currency\n"
-    "zcrm_1,Ana Ruiz,Big deal,1200,2026-02-10,Closed Won,2026-01-05 09:15:00,Acme,Web,EUR\n"
-    "zcrm_2,Ben Ode,Lost one,800,2026-02-11,Closed-Lost to Competition,2026-01-06 10:00:00,Beta,,EUR\n"
-    "zcrm_3,Ana Ruiz,Open one,500,2026-04-30,Negotiation/Review,2026-01-07 11:00:00,Gamma,,EUR\n"
+    "Lead Source,Currency,Exchange Rate\n"
+    "zcrm_1,Ana Ruiz,Big deal,1200,2026-02-10,Closed Won,2026-01-05 09:15:00,Acme,Web,EUR,0.8\n"
+    "zcrm_2,Ben Ode,Lost one,800,2026-02-11,Closed-Lost to Competition,2026-01-06 10:00:00,Beta,,USD,1\n"
+    "zcrm_3,Ana Ruiz,Open one,500,2026-04-30,Negotiation/Review,2026-01-07 11:00:00,Gamma,,EUR,0.8\n"
 )
 ZOHO_CALLS = (
     "Record Id,Call Owner,Subject,Call Type,Call Start Time,Call Duration,Related To Id\n"
@@ -185,6 +185,9 @@ def test_zoho_module_exports(tmp_path: Path) -> None:
         ["zcrm_3", "Ana Ruiz", "open", "", "2026-01-07"],
     ]
     assert not [p for p in result.problems if p.rule == "unmapped_value"]  # standard stages known
+    # home currency USD: 1200 EUR / 0.8 = 1500; 800 USD / 1 = 800; 500 EUR / 0.8 = 625
+    assert [float(a) for a in opps["amount"]] == [1500.0, 800.0, 625.0]
+    assert opps["amount_currency"].tolist() == ["EUR", "USD", "EUR"]
     acts = _read(out, "activities")
     assert acts[["activity_id", "type", "activity_date", "opp_id"]].values.tolist() == [
         ["zc_1", "call", "2026-01-08", "zcrm_1"],
