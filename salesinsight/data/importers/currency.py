@@ -69,7 +69,7 @@ def _read_rates_file(
         return {}
     if path.suffix.lower() in EXCEL_SUFFIXES:
         try:
-            path = sheet_to_csv(path, tmpdir / "fx-rates.csv", None)
+            path = sheet_to_csv(path, tmpdir / "fx-rates.csv", None, header_row=None)
         except ExcelError as exc:
             problems.append(_problem(ERROR, f"fx: {exc}", file=fx.file))
             return {}

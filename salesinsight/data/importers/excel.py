@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXCEL_SUFFIXES", "ExcelError", "sheet_to_csv", "sheet_names"]
+__all__ = ["EXCEL_SUFFIXES", "ExcelError", "sheet_to_csv", "sheet_to_csv_at", "sheet_names"]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _OPENPYXL_SUFFIXES = (".xlsx", ".xlsm")
@@ -94,13 +94,36 @@ def sheet_names(path: str | Path) -> list[str]:
     return list(CalamineWorkbook.from_path(str(path)).sheet_names)
 
 
-def _write_csv(rows: Iterable[list[Any]], target: Path) -> int:
+def _header_index(rows: list[list[str]]) -> int:
+    """Index of the header among the first rows: title rows above it (one filled cell, e.g.
+    "销售订单列表" or "Report: Opportunities") and blank rows are skipped."""
+    for i, cells in enumerate(rows):
+        if sum(1 for c in cells if c.strip()) >= 2:
+            return i
+    return 0
+
+
+def _write_csv(rows: Iterable[list[Any]], target: Path, header_row: int | None) -> int:
+    """Write the rows from the header on; returns the 1-based sheet row of the header."""
+    it = iter(rows)
+    head: list[list[str]] = []
+    if header_row is None:  # look for the header among the first 10 rows
+        for row in it:
+            head.append([_cell_text(v) for v in row])
+            if len(head) == 10:
+                break
+        start = _header_index(head)
+    else:
+        for row in it:
+            head.append([_cell_text(v) for v in row])
+            if len(head) == header_row:
+                break
+        start = header_row - 1
     n = 0
     with target.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         width = None
-        for row in rows:
-            cells = [_cell_text(v) for v in row]
+        for cells in [*head[start:], *([_cell_text(v) for v in row] for row in it)]:
             if width is None:  # the header row fixes the width; trailing empty headers dropped
                 while cells and not cells[-1].strip():
                     cells.pop()
@@ -110,17 +133,36 @@ def _write_csv(rows: Iterable[list[Any]], target: Path) -> int:
                 continue  # blank spreadsheet rows are not records
             writer.writerow(cells)
             n += 1
-    return n
+    return start + 1
 
 
-def sheet_to_csv(path: str | Path, target: str | Path, sheet: str | int | None = None) -> Path:
-    """Copy one sheet of a workbook to a UTF-8 CSV file (header = the sheet's first row).
+def sheet_to_csv(
+    path: str | Path,
+    target: str | Path,
+    sheet: str | int | None = None,
+    header_row: int | None = 1,
+) -> Path:
+    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on (see
+    :func:`sheet_to_csv_at`, which also returns the header's row)."""
+    return sheet_to_csv_at(path, target, sheet, header_row)[0]
+
+
+def sheet_to_csv_at(
+    path: str | Path,
+    target: str | Path,
+    sheet: str | int | None = None,
+    header_row: int | None = 1,
+) -> tuple[Path, int]:
+    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on; returns the CSV
+    path and the 1-based sheet row the header was found on.
 
     Parameters
     ----------
     path : the workbook (only read).
     target : the CSV file to write.
     sheet : sheet name (exact, else case-insensitive) or 1-based number; ``None``: the only sheet.
+    header_row : 1-based row of the header; ``None``: the first of the first 10 rows with two or
+        more filled cells (title rows above the header are skipped).
 
     Raises
     ------
@@ -141,5 +183,4 @@ def sheet_to_csv(path: str | Path, target: str | Path, sheet: str | int | None =
             raise
         except Exception as exc:
             raise ExcelError(f"{path.name} cannot be read as a workbook: {exc}") from None
-    _write_csv(rows, target)
-    return target
+    return target, _write_csv(rows, target, header_row)

@@ -22,7 +22,7 @@ from salesinsight.data.encoding import (
     guess_encoding,
     transcode_to_utf8,
 )
-from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv
+from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv_at
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import SourceSpec
 from salesinsight.data.importers.sql import _lit
@@ -142,13 +142,17 @@ def _open_source(
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         try:
-            csv_path = sheet_to_csv(path, tmpdir / f"src{index}.csv", spec.sheet)
+            csv_path, row = sheet_to_csv_at(
+                path, tmpdir / f"src{index}.csv", spec.sheet, spec.header_row
+            )
         except ExcelError as exc:
             problem(ERROR, "unreadable", str(exc))
             return None
+        if spec.header_row is None and row > 1:
+            problem(INFO, "header_row", f"{path.name}: header on row {row} (title rows above)")
         if spec.excel_dates is None:  # a number in a date column of a workbook is a serial date
             spec = dataclasses.replace(spec, excel_dates=True)
-        spec = dataclasses.replace(spec, delimiter=",")
+        spec = dataclasses.replace(spec, delimiter=",", header_row=None)  # CSV starts at the header
         return _csv_plan(spec, path, csv_path, problem)
     elif spec.sheet is not None:
         problem(ERROR, "mapping", f"`sheet: {spec.sheet}` is set but {path.name} is no workbook")
@@ -217,7 +221,7 @@ def _snapshot_plan(
     )
     if out is None:
         return None
-    spec = dataclasses.replace(spec, columns=None, delimiter=",", keep_rows=())
+    spec = dataclasses.replace(spec, columns=None, delimiter=",", keep_rows=(), header_row=None)
     return _csv_plan(spec, out, out, problem)
 
 
@@ -225,7 +229,10 @@ def _csv_plan(
     spec: SourceSpec, path: Path, read_path: Path, problem: Callable[[str, str, str], None]
 ) -> _Plan | None:
     """The plan of a UTF-8 CSV file ``read_path`` (``path``: the source it was made from)."""
+    skip = (spec.header_row or 1) - 1
     with read_path.open("r", encoding=UTF8_SIG, newline="") as fh:
+        for _ in range(skip):
+            fh.readline()
         first = fh.readline()
         delimiter = spec.delimiter or _sniff_delimiter(first)
         header = next(csv.reader([first], delimiter=delimiter), None)
@@ -239,7 +246,7 @@ def _csv_plan(
         return None
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
     read = (
-        f"read_csv({_lit(str(read_path))}, header=true, auto_detect=false, "
+        f"read_csv({_lit(str(read_path))}, header=true, auto_detect=false, skip={skip}, "
         f"delim={_lit(delimiter)}, quote='\"', escape='\"', columns={{{cols}}})"
     )
     scan = f"SELECT * FROM {read}"

@@ -52,7 +52,7 @@ def snapshot_date(path: str | Path) -> dt.date | None:
 
 def _as_utf8_csv(path: Path, target: Path) -> Path:
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return sheet_to_csv(path, target)
+        return sheet_to_csv(path, target, header_row=None)
     guess = guess_encoding(path)
     if guess.encoding is None:
         raise UnicodeError(f"{path.name}: unknown text encoding")

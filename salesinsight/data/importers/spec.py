@@ -42,6 +42,7 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = (
 _TABLE_KEYS = {
     "file",
     "sheet",
+    "header_row",
     "optional",
     "delimiter",
     "encoding",
@@ -172,6 +173,8 @@ class SourceSpec:
     listed; ``exclude_rows`` (header, values) and ``exclude_matching`` (header, regular expression)
     leave out the rows that match. The dropped rows are reported as a note; rows left out of
     ``reps`` also take their records in the other tables with them (a warning counts them).
+    ``header_row``: 1-based row of the header (default: 1 for text files; for workbooks the first
+    row with two or more filled cells among the first 10, skipping title rows).
     ``file_options``: a list given as ``file:``, the first that exists is read (e.g. the same
     export as ``.xlsx`` or ``.csv``). ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
     moved back to the close date) or ``"drop"``. ``snapshots`` (stage_history): a glob of dated
@@ -196,6 +199,7 @@ class SourceSpec:
     decimal: str = "."
     excel_dates: bool | None = None
     sheet: str | None = None
+    header_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -612,7 +616,22 @@ def _parse_source(
             else _as_bool(setting("excel_dates"), where + ".excel_dates", problems)
         ),
         sheet=None if raw.get("sheet") is None else str(raw["sheet"]),
+        header_row=_header_row(raw.get("header_row"), where, table.name, problems),
     )
+
+
+def _header_row(value: Any, where: str, table: str, problems: list[ImportProblem]) -> int | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        problems.append(
+            _mapping_problem(
+                f"{where}.header_row must be a row number from 1, got {value!r}", table
+            )
+        )
+        return None
+    return int(text)
 
 
 def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -> ImportMapping:

@@ -329,7 +329,7 @@ def _sources(folder: Path, tmp: Path) -> list[_Source]:
             except Exception:  # an unreadable workbook is simply not suggested
                 continue
             for k, name in enumerate(names, start=1):
-                csv_path = sheet_to_csv(path, tmp / f"{len(out)}.csv", k)
+                csv_path = sheet_to_csv(path, tmp / f"{len(out)}.csv", k, header_row=None)
                 headers, rows = _read_csv(csv_path, "utf-8")
                 out.append(_make(path.name, name if len(names) > 1 else None, headers, rows, None))
         elif suffix in (".csv", ".txt", ".tsv"):

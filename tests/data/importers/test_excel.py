@@ -163,3 +163,29 @@ def test_openpyxl_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     )
     import_folder(tmp_path / "src", tmp_path / "out", m)
     _check_output(tmp_path / "out")
+
+
+def test_title_rows_above_the_header(tmp_path: Path) -> None:
+    """Chinese ERP/CRM workbooks often start with a report title; CSV exports may too."""
+    titled = [["销售订单列表"], ["导出时间: 2026-07-20"], [None], *DEALS]
+    _book(tmp_path / "src" / "export.xlsx", {"Users": USERS, "Deals": titled})
+    m = _mapping(
+        {"file": "export.xlsx", "sheet": "Users"}, {"file": "export.xlsx", "sheet": "Deals"}
+    )
+    result = import_folder(tmp_path / "src", tmp_path / "out", m)
+    _check_output(tmp_path / "out")  # header found on row 4, rows counted from there
+    assert any("export.xlsx: header on row 4 (title rows above)" in str(p) for p in result.problems)
+    # a CSV export with two title lines needs header_row (no guessing for text files)
+    (tmp_path / "src2").mkdir()
+    (tmp_path / "src2" / "users.csv").write_text(
+        "Report: Users\nGenerated 2026-07-20\nId,Name,Team,HireDate\n007,Ana,T1,2025-01-06\n"
+        "008,Bo,T2,2025-02-03\n",
+        encoding="utf-8",
+    )
+    _book(tmp_path / "src2" / "deals.xlsx", {"Deals": DEALS})
+    m = _mapping({"file": "users.csv", "header_row": 3}, {"file": "deals.xlsx"})
+    import_folder(tmp_path / "src2", tmp_path / "out2", m)
+    _check_output(tmp_path / "out2")
+    m["tables"]["reps"]["header_row"] = "0"
+    with pytest.raises(ImporterError, match=r"header_row must be a row number from 1, got '0'"):
+        import_folder(tmp_path / "src2", tmp_path / "out3", m)
