@@ -5,6 +5,7 @@ that a folder never sums different currencies as one.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -21,20 +22,46 @@ from salesinsight.data.importers.sql import _lit
 _MAX_ROWS = 5
 
 
+class FxRates(dict):
+    """Static rates (code -> reporting-currency units per unit) plus the codes that have dated
+    rates in the temp table ``_fx_dated(code, start, rate)``; ``code in rates`` covers both."""
+
+    def __init__(self, static: dict[str, float], dated_codes: frozenset[str] = frozenset()) -> None:
+        super().__init__(static)
+        self.dated_codes = dated_codes
+
+    def __contains__(self, code: object) -> bool:
+        return dict.__contains__(self, code) or code in self.dated_codes
+
+
+def dated_rate_sql(code: str, date: str) -> str:
+    """SQL: the dated rate of ``code`` in force on ``date`` (latest start on or before it)."""
+    return (
+        f"(SELECT arg_max(r.rate, r.start) FROM _fx_dated AS r "
+        f"WHERE r.code = {code} AND r.start <= {date})"
+    )
+
+
 def _problem(severity: str, message: str, **kw: object) -> ImportProblem:
     return ImportProblem(severity, "currency", message, **kw)  # type: ignore[arg-type]
 
 
 def load_rates(
-    source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path
-) -> dict[str, float] | None:
+    source: Path,
+    fx: FxSpec,
+    problems: list[ImportProblem],
+    tmpdir: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> FxRates | None:
     """Rates as reporting-currency units per 1 unit of each code (the reporting currency is 1).
 
     The mapping's ``rates`` win over the file's. Problems (missing file or headers, bad rates) are
     appended; the rates that could be read are returned. ``None`` when the rates file is optional,
-    absent, and the mapping gives no rates (amounts are then taken as they are).
+    absent, and the mapping gives no rates (amounts are then taken as they are). Dated rates
+    (``fx.start``) go to the temp table ``_fx_dated`` on ``con``.
     """
     given: dict[str, float] = {}
+    dated: list[tuple[str, dt.date, float]] = []
     if fx.file is not None and fx.optional and not fx.rates:
         path = Path(fx.file) if Path(fx.file).is_absolute() else source / fx.file
         if not path.is_file():
@@ -43,9 +70,14 @@ def load_rates(
             )
             return None
     if fx.file is not None:
-        given.update(_read_rates_file(source, fx, problems, tmpdir))
+        static, dated = _read_rates_file(source, fx, problems, tmpdir)
+        given.update(static)
     given.update(dict(fx.rates))
-    rates = {code: (1.0 / r if fx.quote == "per_reporting" else r) for code, r in given.items()}
+
+    def per_unit(r: float) -> float:
+        return 1.0 / r if fx.quote == "per_reporting" else r
+
+    rates = {code: per_unit(r) for code, r in given.items()}
     if fx.to in rates and not math.isclose(rates[fx.to], 1.0):
         problems.append(
             _problem(
@@ -55,57 +87,81 @@ def load_rates(
             )
         )
     rates[fx.to] = 1.0
-    return rates
+    dated = [(c, d, per_unit(r)) for c, d, r in dated if c not in rates]
+    if dated and con is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fx_dated (code VARCHAR, start DATE, rate DOUBLE)"
+        )
+        con.executemany("INSERT INTO _fx_dated VALUES (?, ?, ?)", dated)
+    return FxRates(rates, frozenset(c for c, _, _ in dated))
 
 
 def _read_rates_file(
     source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path
-) -> dict[str, float]:
+) -> tuple[dict[str, float], list[tuple[str, dt.date, float]]]:
+    """(static rates, dated rates) of the rates file, as quoted in it."""
     import csv
 
     path = Path(fx.file) if Path(fx.file).is_absolute() else source / fx.file  # type: ignore[arg-type]
     if not path.is_file():
         problems.append(_problem(ERROR, f"fx: rates file {path} does not exist", file=fx.file))
-        return {}
+        return {}, []
     if path.suffix.lower() in EXCEL_SUFFIXES:
         try:
             path = sheet_to_csv(path, tmpdir / "fx-rates.csv", None, header_row=None)
         except ExcelError as exc:
             problems.append(_problem(ERROR, f"fx: {exc}", file=fx.file))
-            return {}
+            return {}, []
     encoding = guess_encoding(path).encoding or "utf-8"
     with path.open(encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding) as fh:
-        rows = list(csv.DictReader(fh))
-    headers = list(rows[0]) if rows else []
-    missing = [h for h in (fx.code, fx.rate) if h not in headers]
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        headers = [h for h in (reader.fieldnames or []) if h is not None]
+    wanted = (fx.code, fx.rate) + ((fx.start,) if fx.start else ())
+    missing = [h for h in wanted if h not in headers]
     if missing:
         problems.append(
             _problem(
                 ERROR,
                 f"fx: rates file has no column {', '.join(map(repr, missing))} (headers: "
-                f"{', '.join(headers)}); set fx.code / fx.rate to its headers",
+                f"{', '.join(headers)}); set fx.code / fx.rate / fx.start to its headers",
                 file=fx.file,
             )
         )
-        return {}
+        return {}, []
     out: dict[str, float] = {}
+    dated: dict[tuple[str, dt.date], float] = {}
     for i, row in enumerate(rows, start=1):
         code = (row[fx.code] or "").strip().upper()
         try:
             rate = float((row[fx.rate] or "").strip())
         except ValueError:
             rate = float("nan")
-        if not code or not (rate > 0 and math.isfinite(rate)):
+        start = None
+        if fx.start:
+            try:
+                start = dt.date.fromisoformat((row[fx.start] or "").strip()[:10])
+            except ValueError:
+                start = None
+        if not code or not (rate > 0 and math.isfinite(rate)) or (fx.start and start is None):
+            what = f" and start {row[fx.start]!r}" if fx.start else ""
             problems.append(
                 _problem(
                     ERROR,
-                    f"fx: row {i} has currency {code!r} and rate {row[fx.rate]!r}; a rate is a "
-                    "positive number",
+                    f"fx: row {i} has currency {code!r}, rate {row[fx.rate]!r}{what}; a rate is a "
+                    "positive number" + (" and a start an ISO date" if fx.start else ""),
                     file=fx.file,
                     n_rows=1,
                     rows=(i,),
                 )
             )
+            continue
+        if start is not None:
+            if (code, start) in dated and not math.isclose(dated[code, start], rate):
+                problems.append(
+                    _problem(ERROR, f"fx: {code} has two rates starting {start}", file=fx.file)
+                )
+            dated[code, start] = rate
             continue
         if code in out and not math.isclose(out[code], rate):
             problems.append(
@@ -114,7 +170,7 @@ def _read_rates_file(
                 )
             )
         out[code] = rate
-    return out
+    return out, [(c, d, r) for (c, d), r in sorted(dated.items())]
 
 
 def rate_sql(code: str, rates: dict[str, float]) -> str:
@@ -127,7 +183,7 @@ def check_currencies(
     con: duckdb.DuckDBPyConnection,
     plans: dict[str, list[_Plan]],
     fx: FxSpec | None,
-    rates: dict[str, float] | None,
+    rates: FxRates | None,
     problems: list[ImportProblem],
 ) -> None:
     """Every currency of every amount: unknown to the rates, empty, or mixed without rates."""

@@ -102,7 +102,7 @@ def _plan_all(
     problems: list[ImportProblem],
 ) -> dict[str, list[_Plan]]:
     plans: dict[str, list[_Plan]] = {}
-    rates = None if mapping.fx is None else load_rates(source, mapping.fx, problems, tmpdir)
+    rates = None if mapping.fx is None else load_rates(source, mapping.fx, problems, tmpdir, con)
     k = 0
     for table_name, specs in mapping.tables:
         for spec in specs:

@@ -89,7 +89,7 @@ _TOP_KEYS = {
     "lacks",
     "fx",
 }
-_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote", "optional"}
+_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote", "optional", "start"}
 #: What to do with an opportunity closed before it was created (data migrations do that).
 CLOSE_POLICIES = ("error", "clamp", "drop")
 #: How an FX rate is quoted: reporting-currency units per 1 unit of the currency (``per_unit``,
@@ -213,6 +213,9 @@ class FxSpec:
     file : CSV or workbook of rates (relative to the export folder), read at import time.
     code, rate : its headers (defaults ``currency`` and ``rate``).
     quote : ``"per_unit"`` or ``"per_reporting"`` (see ``FX_QUOTES``).
+    start : header of the file's effective-from date: dated rates (Salesforce's
+        DatedConversionRate ``StartDate``); each amount uses the latest rate starting on or before
+        its row's close date (else created date, or quota period start).
     optional : a missing rates ``file`` is then a note and amounts are taken as they are (a
         preset's default for exports that have a rates file only in multi-currency orgs); mixed
         currencies are still refused.
@@ -225,6 +228,7 @@ class FxSpec:
     rate: str = "rate"
     quote: str = "per_unit"
     optional: bool = False
+    start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -715,6 +719,7 @@ def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
         rate=str(raw.get("rate") or "rate"),
         quote=quote,
         optional=_as_bool(raw.get("optional", False), "fx.optional", problems),
+        start=None if raw.get("start") is None else str(raw["start"]),
     )
 
 

@@ -9,7 +9,7 @@ import difflib
 from dataclasses import dataclass
 
 from salesinsight.data import contract as C
-from salesinsight.data.importers.currency import rate_sql
+from salesinsight.data.importers.currency import FxRates, dated_rate_sql, rate_sql
 from salesinsight.data.importers.plan import _Check, _Currency, _Plan
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import ColumnSpec
@@ -439,9 +439,48 @@ def _with_currency(
         code, label = f"upper(NULLIF(trim(c{i}), ''))", plan.headers[i]
     plan.currencies.append(_Currency(c.name, code, amount, label, converted))
     plan.extra_exprs[f"{c.name}_currency"] = code
-    if rates is None:
-        return amount
+    if rates is None or getattr(rates, "dated_codes", None):
+        return amount  # dated rates: converted once the row's date is known (_apply_dated_rates)
     return f"(({amount}) * {rate_sql(code, rates)})"
+
+
+def _apply_dated_rates(
+    plan: _Plan, base: dict[str, str], rates: FxRates | None, report: _Reporter
+) -> None:
+    """Amounts converted with the rate in force on their row's date (close date, else created
+    date, else quota period start); rows with no rate in force are errors."""
+    if rates is None or not rates.dated_codes:
+        return
+    dates = [base[d] for d in ("close_date", "created_date", "period_start") if d in base]
+    for cur in plan.currencies:
+        if cur.converted:
+            continue
+        if not dates:
+            report(
+                "currency",
+                f"dated FX rates need a date in {plan.spec.file} (close_date, created_date or "
+                "period_start) to choose the rate",
+                cur.column,
+            )
+            continue
+        date = f"coalesce({', '.join(dates)})"
+        lookup = dated_rate_sql(cur.code, date)
+        dated = f"{cur.code} IN ({', '.join(_lit(c) for c in sorted(rates.dated_codes))})"
+        plan.checks.append(
+            _Check(
+                ERROR,
+                "currency",
+                "no FX rate in force on the row's date (the currency's dated rates start later)",
+                cur.column,
+                cur.label,
+                f"({cur.amount}) IS NOT NULL AND {dated} AND {lookup} IS NULL",
+                f"{cur.code} || ' on ' || CAST({date} AS VARCHAR)",
+            )
+        )
+        base[cur.column] = (
+            f"(({cur.amount}) * CASE WHEN {dated} THEN {lookup} "
+            f"ELSE {rate_sql(cur.code, rates)} END)"
+        )
 
 
 def _build(
@@ -497,6 +536,7 @@ def _build(
             base[c.name] = _id_expr(plan, c, v, raw, label)
         else:
             base[c.name] = v
+    _apply_dated_rates(plan, base, rates, report)
     _apply_only_when(plan, columns, base, report)
     plan.exprs.update(plan.extra_exprs)
     _apply_close_policy(plan)

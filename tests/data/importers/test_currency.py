@@ -166,3 +166,39 @@ def test_a_rate_per_row(tmp_path: Path) -> None:
     assert result.ok, result.summary()
     amounts = pd.read_csv(tmp_path / "out" / "opportunities.csv")["amount"].tolist()
     assert amounts == [1000.0, 300.0, 250.0]  # 1000 PEN / 4 = 250
+
+
+def test_dated_rates_use_the_rate_in_force_on_the_close_date(tmp_path: Path) -> None:
+    """Salesforce advanced currency management: DatedConversionRate (units per corporate unit)."""
+    opps = (
+        "Id,OwnerId,CreatedDate,CloseDate,IsClosed,IsWon,Amount,CurrencyIsoCode\n"
+        "0061,0051,2026-01-05,2026-01-20,true,true,20000,MXN\n"  # rate from 01-01: 20000/20 = 1000
+        "0062,0051,2026-01-06,2026-02-10,true,true,20000,MXN\n"  # rate from 02-01: 20000/16 = 1250
+        "0063,0052,2026-01-07,2026-02-04,true,true,500,USD\n"  # reporting currency: 500
+        "0064,0052,2025-11-02,2025-12-15,true,true,4000000,COP\n"  # COP rates start 2026: error
+    )
+    src = _export(tmp_path, opps)
+    (src / "DatedConversionRate.csv").write_text(
+        "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n"
+        "04w1,MXN,20,2026-01-01,2026-02-01\n04w2,MXN,16,2026-02-01,9999-12-31\n"
+        "04w3,COP,4000,2026-01-01,9999-12-31\n",
+        encoding="utf-8",
+    )
+    fx = {
+        "to": "USD",
+        "file": "DatedConversionRate.csv",
+        "code": "IsoCode",
+        "rate": "ConversionRate",
+        "start": "StartDate",
+        "quote": "per_reporting",
+    }
+    with pytest.raises(ImporterError) as info:
+        import_folder(src, tmp_path / "out", _mapping(fx))
+    (err,) = [p for p in info.value.errors if p.rule == "currency"]
+    assert "no FX rate in force on the row's date" in err.message
+    assert err.values == (("COP on 2025-12-15", 1, (4,)),)
+    (src / "Opportunity.csv").write_text(opps.replace("2025-12-15", "2026-01-15"), encoding="utf-8")
+    result = import_folder(src, tmp_path / "out", _mapping(fx))
+    assert result.ok, result.summary()
+    amounts = pd.read_csv(tmp_path / "out" / "opportunities.csv")["amount"].tolist()
+    assert amounts == [1000.0, 1250.0, 500.0, 1000.0]  # 4,000,000 COP / 4000 = 1000
