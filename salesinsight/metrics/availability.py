@@ -101,12 +101,13 @@ def not_available(data: Dataset | str | Path) -> dict[str, str]:
         only)"``). KPIs the folder can give are absent from the dict.
     """
     if isinstance(data, (str, Path)):
-        folder = Path(data)
+        folder: Path | None = Path(data)
         present = {p.stem for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet")}
-    else:
-        folder, present = Path(data.folder), set(data.tables)
+    else:  # any opened dataset: `has(table)`, and the folder when it has one
+        folder = None if getattr(data, "folder", None) is None else Path(data.folder)
+        present = {t for t in TABLE_KPIS if data.has(t)}
     out: dict[str, str] = {}
-    for lack, why in _declared(folder).items():
+    for lack, why in (_declared(folder) if folder is not None else {}).items():
         reason = f"not available: needs {_LACK_WORDS[lack]}" + (f" ({why})" if why else "")
         for kpi in LACKS[lack]:
             out.setdefault(kpi, reason)
