@@ -475,6 +475,58 @@ def _q(text: object) -> str:
     return json.dumps(str(text), ensure_ascii=False)
 
 
+def _find(src: _Source, *names: str) -> str | None:
+    """The header among ``names`` (normalised comparison), if the file has one."""
+    wanted = {_norm(n) for n in names}
+    return next((h for h in src.headers if _norm(h) in wanted), None)
+
+
+def _special_columns(src: _Source, table: str) -> dict[str, list[str]]:
+    """Column specs recognised as a whole rather than header by header: a won/closed flag pair
+    for status (Salesforce IsClosed + IsWon), first + last name, an amount with a currency code
+    column."""
+    out: dict[str, list[str]] = {}
+    if table == "opportunities":
+        closed, won = _find(src, "IsClosed", "Closed"), _find(src, "IsWon", "Won")
+        if closed and won:
+            pairs = {
+                "|".join(p): v
+                for p, v in (
+                    (("true", "true"), "won"),
+                    (("true", "false"), "lost"),
+                    (("false", "false"), "open"),
+                    (("1", "1"), "won"),
+                    (("1", "0"), "lost"),
+                    (("0", "0"), "open"),
+                )
+            }
+            out["status"] = [
+                "      status:   # from the closed and won flags",
+                f"        from: [{_q(closed)}, {_q(won)}]",
+                "        values:",
+                *(f"          {_q(k)}: {v}" for k, v in pairs.items()),
+            ]
+        amount = _match_columns(src, table).get("amount")
+        code = _find(src, "CurrencyIsoCode", "Currency", "币种", "货币")
+        if amount and code:
+            codes = sorted({v.upper() for v in src.values.get(code, [])})
+            note = (
+                f"   # {len(codes)} currencies ({', '.join(codes[:6])}): add `fx:` rates"
+                if len(codes) > 1
+                else ""
+            )
+            out["amount"] = [
+                f"      amount:{note}",
+                f"        from: {_q(amount[0])}",
+                f"        currency_column: {_q(code)}",
+            ]
+    if table == "reps":
+        first, last = _find(src, "FirstName", "First Name"), _find(src, "LastName", "Last Name")
+        if first and last:
+            out["name"] = [f'      name: {{from: [{_q(first)}, {_q(last)}], join: " "}}']
+    return out
+
+
 def _table_yaml(table: str, src: _Source) -> list[str]:
     lines = [f"  {table}:", f"    file: {_q(src.file)}"]
     if src.sheet:
@@ -487,7 +539,11 @@ def _table_yaml(table: str, src: _Source) -> list[str]:
     notes: list[str] = []
     numbers: list[str] = []
     lines.append("    columns:")
+    special = _special_columns(src, table)
     for col in spec.columns:
+        if col.name in special:
+            lines += special[col.name]
+            continue
         if col.name not in cols:
             if col.required:
                 lines.append(
@@ -538,7 +594,10 @@ def _table_yaml(table: str, src: _Source) -> list[str]:
     if numbers and _decimal_comma(numbers):
         lines.append('    decimal: ","   # numbers look like 1.234,56')
         lines.append('    thousands: "."')
-    unused = [h for h in src.headers if h not in {v[0] for v in cols.values()}]
+    used = {v[0] for v in cols.values()} | {
+        h for h in src.headers if any(_q(h) in line for lines in special.values() for line in lines)
+    }
+    unused = [h for h in src.headers if h not in used]
     if unused:
         lines.append(f"    # not mapped: {', '.join(unused)}   (keep any with `extra:`)")
     return lines

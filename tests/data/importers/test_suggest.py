@@ -132,3 +132,43 @@ def test_cli_suggest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     args = parser.parse_args(["import", "--suggest", str(tmp_path / "nope")])
     assert args.handler(args) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_salesforce_like_export_draft(tmp_path: Path) -> None:
+    """Flags, first + last name and a currency column are recognised as wholes."""
+    from tests.data.importers.test_presets import SF_CURRENCY, SF_OPP, SF_USER
+
+    src = tmp_path / "export"
+    src.mkdir()
+    (src / "User.csv").write_bytes(SF_USER.encode("cp1252"))
+    (src / "Opportunity.csv").write_bytes(SF_OPP.encode("cp1252"))
+    text = suggest_mapping(src)
+    assert "# 4 currencies (COP, MXN, PEN, USD): add `fx:` rates" in text
+    draft = yaml.safe_load(text)
+    reps, opps = draft["tables"]["reps"], draft["tables"]["opportunities"]
+    assert reps["encoding"] == "cp1252"
+    assert reps["columns"]["name"] == {"from": ["FirstName", "LastName"], "join": " "}
+    assert opps["columns"]["status"]["from"] == ["IsClosed", "IsWon"]
+    assert opps["columns"]["amount"] == {"from": "Amount", "currency_column": "CurrencyIsoCode"}
+    (src / "CurrencyType.csv").write_text(SF_CURRENCY, encoding="utf-8")
+    filled = merge_mappings(
+        draft,
+        {
+            "fx": {"to": "USD", "file": "CurrencyType.csv", "code": "IsoCode"}
+            | {"rate": "ConversionRate", "quote": "per_reporting"},
+            "tables": {
+                "reps": {
+                    "columns": {
+                        "hire_date": "CreatedDate",
+                        # the integration and automated users have no department
+                        "team_id": {"from": "Department", "empty": "unassigned"},
+                    }
+                }
+            },
+        },
+    )
+    result = import_folder(src, tmp_path / "out", filled)
+    assert result.ok, result.summary()
+    amounts = pd.read_csv(tmp_path / "out" / "opportunities.csv")["amount"].tolist()
+    # every user kept (the draft has no user policy): 20000/20, 1000/4, 4e6/4000, 500, 3000/4
+    assert amounts == [1000.0, 250.0, 1000.0, 500.0, 750.0]
