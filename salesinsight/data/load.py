@@ -17,7 +17,13 @@ import duckdb
 import pandas as pd
 
 from salesinsight.data import contract as C
-from salesinsight.data.encoding import UTF8, UTF8_SIG, detect_encoding, transcode_to_utf8
+from salesinsight.data.encoding import (
+    UTF8,
+    UTF8_SIG,
+    detect_encoding,
+    encoding_label,
+    transcode_to_utf8,
+)
 from salesinsight.data.memory import duckdb_memory_limit
 from salesinsight.data.problems import ERROR, WARNING, DataError, Problem, ValidationReport
 
@@ -181,7 +187,8 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8 (nor GBK/GB18030): save it as UTF-8 CSV",
+                f"{csv_path.name} is not UTF-8 (nor GB18030, Windows-1252 or Big5): save it as "
+                "UTF-8 CSV",
             )
         )
         return None
@@ -194,7 +201,7 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8; decoded as {encoding.upper()} "
+                f"{csv_path.name} is not UTF-8; decoded as {encoding_label(encoding)} "
                 "(check that names read correctly)",
             )
         )
