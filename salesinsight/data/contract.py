@@ -233,6 +233,12 @@ TABLES: tuple[Table, ...] = (
             Column("period", STR, True, description="quarter label YYYYQn"),
             Column("score", NUMBER, True),
             Column("rating", STR),
+            Column(
+                "reviewer_id",
+                ID,
+                references=_REPS_FK,
+                description="who gave the score; when absent, the rep's manager_id",
+            ),
         ),
     ),
 )

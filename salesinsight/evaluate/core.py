@@ -57,6 +57,10 @@ _DESIGN_WINDOWS = {"week": (52, 52), "month": (12, 12), "quarter": (4, 4)}
 
 Grain = Literal["week", "month", "quarter"]
 
+#: pre-period KPIs of the randomized design's joint balance check (always these, whatever the
+#: requested outcomes; constant ones, e.g. CSAT without responses, are left out by the check)
+JOINT_CHECK_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
+
 
 def evaluate(
     data: Dataset | str | Path,
@@ -189,10 +193,12 @@ def evaluate(
     rand_units: dict[str, pd.DataFrame] = {}
     joint: Diagnostic | None = None
     if route == "randomized":
-        for o in (*outs, PLACEBO_OUTCOME):
+        for o in dict.fromkeys((*outs, *JOINT_CHECK_OUTCOMES, PLACEBO_OUTCOME)):
             rand_units[o] = _randomized_units(frame, *_num_den(frame, o), starts, window)
-        pre = pd.DataFrame({o: rand_units[o]["pre"] for o in outs})
-        joint = _joint_randomization_check(pre, rand_units[outs[0]]["d"])
+        # the assignment is checked on a fixed set of pre-period KPIs, whatever outcomes were
+        # asked for: a verdict depends only on the program, its outcome, the data and the params
+        pre = pd.DataFrame({o: rand_units[o]["pre"] for o in JOINT_CHECK_OUTCOMES})
+        joint = _joint_randomization_check(pre, rand_units[JOINT_CHECK_OUTCOMES[0]]["d"])
 
     placebo = _placebo_outcome(frame, run, alpha)
     effects: dict[str, Effect | None] = {}

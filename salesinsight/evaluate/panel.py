@@ -1,7 +1,8 @@
 """Unit panels for program evaluation: KPIs as numerator / denominator, windows, linearization.
 
 Every KPI is a ratio of sums, numerator / denominator (``win_rate`` = won / closed, ``csat`` = sum
-of scores / responses, ``revenue`` = revenue / active rep-periods, ...). Per unit-period outcomes
+of scores / responses, ``revenue`` = revenue / active seller-periods, ...). Per-rep figures are
+per seller (data contract: ``sellers_active``; managers are not sellers). Per unit-period outcomes
 for panel estimators are linearized, ``R + (num - R * den) / D`` with ``R`` the treated units'
 pre-period ratio and ``D`` their mean post-period denominator, so that periods with a zero
 denominator are defined and the average effect equals the effect on the ratio of sums to first
@@ -38,8 +39,8 @@ _COUNTS = (
     "pipeline_value",
     "terminations",
 )
-#: KPI -> (numerator, denominator); "_exposure" = active rep-periods (rep panel: ``active``;
-#: team panel: ``n_active_reps``). Rates are ratios of sums.
+#: KPI -> (numerator, denominator); "_exposure" = active seller-periods (``sellers_active``: 1/0
+#: per rep-period on a rep panel, a count on a team panel). Rates are ratios of sums.
 KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     **{k: (k, "_exposure") for k in _COUNTS},
     "win_rate": ("opps_won", "opps_closed"),
@@ -47,7 +48,7 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "attainment": ("revenue", "quota"),
     "csat": ("_csat_sum", "csat_responses"),
     "cycle_days": ("_cycle_sum", "opps_won"),
-    "attrition": ("terminations", "n_active_reps"),
+    "attrition": ("seller_terminations", "sellers_active"),
 }
 #: placebo outcomes: not evaluable as program outcomes, used by the placebo-outcome diagnostic
 _PLACEBO_DEFINITIONS: dict[str, tuple[str, str]] = {"quota_per_rep": ("quota", "_exposure")}
@@ -109,7 +110,12 @@ def _unit_panel(
     p = panel(ds, grain=grain, by=by, end=end)
     key = "rep_id" if by == "rep" else "team_id"
     p = p.rename(columns={key: "unit_id"})
-    p["_exposure"] = p["active"].astype(float) if by == "rep" else p["n_active_reps"].astype(float)
+    p["_exposure"] = p["sellers_active"].astype(float)
+    if by == "rep":  # a rep panel's units are sellers: non-sellers (managers) are left out
+        sellers = p.groupby("unit_id")["sellers_active"].max() > 0
+        never_active = ~p.groupby("unit_id")["active"].max().astype(bool)
+        keep = sellers | never_active
+        p = p[p["unit_id"].map(keep).astype(bool)].copy()
     p["_csat_sum"] = p["csat"].fillna(0.0) * p["csat_responses"]
     p["_cycle_sum"] = p["cycle_days"].fillna(0.0) * p["opps_won"]
     if "n_active_reps" not in p.columns:
@@ -284,6 +290,6 @@ def _rep_membership(ds: Any, grain: str, frame: pd.DataFrame) -> pd.DataFrame:
             "rep_id": p["rep_id"].astype(str).to_numpy(),
             "team_id": p["team_id"].astype(str).to_numpy(),
             "period_start": pd.to_datetime(p["period_start"]).to_numpy(),
-            "active": p["active"].astype(float).to_numpy(),
+            "active": p["sellers_active"].astype(float).to_numpy(),
         }
     )

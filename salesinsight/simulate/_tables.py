@@ -157,6 +157,7 @@ def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
             "period": labels[rv["quarter"]],
             "score": np.array([f"{s:.1f}" for s in score.tolist()], dtype=object),
             "rating": rating.astype(object),
+            "reviewer_id": manager_ids[rep_team[rv["rep"]]],
         }
     ).sort_values(["period", "rep_id"], kind="stable", ignore_index=True)
 

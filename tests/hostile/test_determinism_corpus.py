@@ -1,0 +1,86 @@
+"""Same answer every time: panels are identical to the byte whatever DuckDB's thread scheduling.
+
+DuckDB adds floating-point numbers in the order its threads finish; a float ``sum`` over a few
+hundred thousand rows split across 4 threads differs in the last digits from run to run. The KPI
+panel sums money, quotas and CSAT ratios exactly, so repeated runs and a copy of the folder at
+another path give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesinsight.data import load
+from salesinsight.metrics import panel
+
+N_OPPS = 400_000
+N_REPS = 40
+
+
+def _write(folder: Path) -> Path:
+    rng = np.random.default_rng(7)
+    folder.mkdir(parents=True)
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{i:03d}" for i in range(N_REPS)],
+            "team_id": [f"T{i % 4}" for i in range(N_REPS)],
+            "hire_date": "2024-01-01",
+        }
+    )
+    reps.to_csv(folder / "reps.csv", index=False)
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, N_OPPS), "D")
+    closed = created + pd.to_timedelta(rng.integers(0, 60, N_OPPS), "D")
+    status = rng.choice(["won", "lost", "open"], N_OPPS, p=[0.4, 0.4, 0.2])
+    # amounts with awkward binary fractions (x.1, x.7, ...) so that float sums depend on order
+    amount = np.round(rng.lognormal(8, 1.5, N_OPPS), 2) + 0.1
+    opps = pd.DataFrame(
+        {
+            "opp_id": [f"O{i}" for i in range(N_OPPS)],
+            "rep_id": rng.choice(reps["rep_id"], N_OPPS),
+            "created_date": created.strftime("%Y-%m-%d"),
+            "status": status,
+            "close_date": np.where(status == "open", "", closed.strftime("%Y-%m-%d")),
+            "amount": amount,
+        }
+    )
+    opps.to_parquet(folder / "opportunities.parquet", index=False)
+    n = N_OPPS // 2
+    csat = pd.DataFrame(
+        {
+            "response_id": [f"C{i}" for i in range(n)],
+            "rep_id": rng.choice(reps["rep_id"], n),
+            "response_date": (
+                pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")
+            ).strftime("%Y-%m-%d"),
+            "score": rng.integers(0, 8, n).astype(float),
+            "scale": 7.0,  # score / 7 has no finite binary expansion
+        }
+    )
+    csat.to_parquet(folder / "csat.parquet", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    return _write(tmp_path_factory.mktemp("det") / "data")
+
+
+def _digest(folder: Path, by: str) -> str:
+    with load(folder) as ds:
+        ds.con.execute("SET threads = 4")
+        df = panel(ds, grain="month", by=by)
+    return hashlib.sha256(df.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
+
+
+def test_team_panel_identical_across_runs_and_paths(big, tmp_path):
+    # before exact sums, team revenue / pipeline / CSAT differed between such runs
+    copy = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(big, copy)
+    digests = {_digest(big, "team"), _digest(big, "team"), _digest(copy, "team")}
+    assert len(digests) == 1
