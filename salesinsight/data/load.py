@@ -114,7 +114,14 @@ def typed_expr(column: C.Column, source_type: str, ref: str) -> str:
         elif t.startswith("TIMESTAMP"):
             expr = f"CAST({ref} AS DATE)"
         else:
-            expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DATE)"
+            text = f"trim({ref if is_text else f'CAST({ref} AS VARCHAR)'})"
+            # ISO only: DuckDB alone would also read 'epoch', 'infinity', '2026/07/14', '2026-7-4'
+            expr = (
+                f"CASE WHEN regexp_full_match({text}, '{C.ISO_DATE_PATTERN}') "
+                f"THEN TRY_CAST({text} AS DATE) END"
+            )
+        lo, hi = C.DATE_RANGE
+        expr = f"CASE WHEN ({expr}) BETWEEN DATE '{lo}' AND DATE '{hi}' THEN ({expr}) END"
     else:  # number; NaN and infinities are not numbers here
         if t.startswith(_NUMERIC_PREFIXES):
             value = f"CAST({ref} AS DOUBLE)"
