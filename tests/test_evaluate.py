@@ -506,3 +506,26 @@ def test_randomized_verdict_does_not_depend_on_other_outcomes_requested(ds):
     db = {d.name: (d.passed, d.p_value) for d in b.diagnostics}
     assert da == db and "randomization_check" in da
     assert alone.verdicts["win_rate"].label == both.verdicts["win_rate"].label
+
+
+def test_relative_min_effect_in_api_and_cli(ds, sim, capsys):
+    # "3%" of the untreated baseline, as in the params, now also in the API and the CLI
+    ev = evaluate(ds, "P_COACH", outcomes=["follow_ups"], min_effect="3%")
+    e = ev.effects["follow_ups"]
+    expect = e.verdict(min_effect=0.03 * abs(e.baseline), alpha=0.05)
+    assert (ev.verdicts["follow_ups"].label, ev.verdicts["follow_ups"].reason) == (
+        expect.label,
+        expect.reason,
+    )
+    # a bar of 500% of the baseline is not cleared: the relative spec is applied, not ignored
+    huge = evaluate(ds, "P_COACH", outcomes=["follow_ups"], min_effect={"follow_ups": "500%"})
+    assert ev.verdicts["follow_ups"].label == "worked"
+    assert huge.verdicts["follow_ups"].label != "worked"
+    argv = ["evaluate", str(sim[0]), "--program", "P_COACH", "--outcome", "follow_ups"]
+    assert main([*argv, "--min-effect", "3%", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[0]["verdict"] == expect.label
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--min-effect", "3 percent"])
+    assert exc.value.code == 2
+    assert "neither a number nor 'N%'" in capsys.readouterr().err

@@ -145,7 +145,36 @@ def _find_source(
     con: duckdb.DuckDBPyConnection, folder: Path, name: str, tmpdir: Path, problems: list[Problem]
 ) -> Source | None:
     csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+    for path in (csv_path, pq_path):
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            problems.append(
+                Problem(
+                    ERROR,
+                    name,
+                    None,
+                    "unreadable",
+                    f"{path.name} is {kind}: a table must be one CSV or Parquet file",
+                )
+            )
+            return None
     has_csv, has_pq = csv_path.is_file(), pq_path.is_file()
+    if has_csv or has_pq:
+        path = pq_path if has_pq else csv_path
+        try:
+            with path.open("rb") as fh:
+                fh.read(1)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    ERROR,
+                    name,
+                    None,
+                    "unreadable",
+                    f"{path.name} cannot be read: {exc.strerror or exc}",
+                )
+            )
+            return None
     if has_csv and has_pq:
         problems.append(
             Problem(

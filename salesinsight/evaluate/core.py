@@ -44,6 +44,7 @@ from salesinsight.evaluate.panel import (
 )
 from salesinsight.evaluate.result import ProgramEvaluation
 from salesinsight.evaluate.rollout import company_wide, single_rollout
+from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -68,7 +69,7 @@ def evaluate(
     outcomes: Sequence[str] | None = None,
     grain: Grain = "week",
     alpha: float = 0.05,
-    min_effect: float | Mapping[str, float] | None = None,
+    min_effect: float | str | Mapping[str, float | str] | None = None,
     seed: int = 0,
     correction: Literal["holm", "bh"] = "holm",
     *,
@@ -92,8 +93,9 @@ def evaluate(
         Grain of randomized programs and of a company-wide rollout's time series.
     alpha : float
         One minus the interval level, and the familywise (Holm) / false-discovery (BH) level.
-    min_effect : float or mapping outcome -> float, optional
-        Smallest effect that matters, in the outcome's units (default 0).
+    min_effect : float, str or mapping outcome -> float or str, optional
+        Smallest effect that matters, in the outcome's units, or ``"N%"`` of the effect's
+        untreated baseline (as in the run parameters); default 0.
     seed : int
     correction : {"holm", "bh"}
     pre_periods, post_periods : int, optional
@@ -139,7 +141,7 @@ def evaluate(
         )
     if unit == "rep" and "attrition" in outs:
         raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")
-    mins = _min_effects(min_effect, outs)
+    mins = min_effect_specs(min_effect, outs)
 
     windows = _WINDOWS
     base_grain = grain
@@ -243,7 +245,14 @@ def evaluate(
         adj = multipletests(raw, alpha=alpha, method=method)[1]
         p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
     verdicts = {
-        o: _verdict(effects.get(o), messages.get(o, ""), mins[o], alpha, p_adj.get(o), correction)
+        o: _verdict(
+            effects.get(o),
+            messages.get(o, ""),
+            resolve_min_effect(mins[o], _baseline(effects.get(o))),
+            alpha,
+            p_adj.get(o),
+            correction,
+        )
         for o in outs
     }
     spec = {
@@ -340,12 +349,5 @@ def _verdict(
     return v
 
 
-def _min_effects(min_effect: float | Mapping[str, float] | None, outs: tuple[str, ...]) -> dict:
-    if min_effect is None:
-        return dict.fromkeys(outs, 0.0)
-    if isinstance(min_effect, Mapping):
-        unknown = sorted(set(min_effect) - set(outs))
-        if unknown:
-            raise ValueError(f"min_effect given for outcome(s) not evaluated: {unknown}")
-        return {o: float(min_effect.get(o, 0.0)) for o in outs}
-    return dict.fromkeys(outs, float(min_effect))
+def _baseline(eff: Effect | None) -> float | None:
+    return None if eff is None or eff.baseline is None else float(eff.baseline)
