@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -529,3 +530,50 @@ def test_relative_min_effect_in_api_and_cli(ds, sim, capsys):
         main([*argv, "--min-effect", "3 percent"])
     assert exc.value.code == 2
     assert "neither a number nor 'N%'" in capsys.readouterr().err
+
+
+def test_without_activity_log_win_rate_and_revenue_still_evaluated(sim, tmp_path):
+    import shutil
+
+    folder = tmp_path / "no_activities"
+    shutil.copytree(sim[0], folder)
+    (folder / "activities.csv").unlink()  # the contract makes the activity log optional
+    ev = evaluate(folder, "P_COACH", outcomes=["win_rate", "revenue", "follow_ups"])
+    truth = sim[1]["programs"]["P_COACH"]["effects"]["win_rate"]
+    e = ev.effects["win_rate"]
+    assert e is not None and e.ci_low <= truth <= e.ci_high
+    assert ev.effects["revenue"] is not None
+    assert ev.effects["follow_ups"] is None
+    v = ev.verdicts["follow_ups"]
+    assert v.label == "not estimable" and "no activity log" in v.reason
+
+
+def test_outcome_without_data_is_not_estimable_never_a_confident_null():
+    from salesinsight.evaluate.panel import _no_data_reason
+
+    frame = pd.DataFrame(
+        {"period_start": pd.to_datetime(["2026-01-05", "2026-01-12", "2026-01-19"] * 2)}
+    )
+    window = (pd.Timestamp("2026-01-05"), pd.Timestamp("2026-01-19"))
+    den = pd.Series([1.0] * 6)
+    assert "0 in every unit-period" in _no_data_reason(frame, pd.Series([0.0] * 6), den, window)
+    assert "denominator is 0" in _no_data_reason(frame, den, pd.Series([0.0] * 6), window)
+    num = pd.Series([0, 0, 0, 0, 0, 2.0])
+    assert _no_data_reason(frame, num, den, window) is None
+    # outside the window only: still no data inside it
+    assert _no_data_reason(frame, num, den, (window[0], pd.Timestamp("2026-01-12"))) is not None
+
+
+def test_placebo_outcome_that_cannot_vary_is_not_applicable_not_failed():
+    from salesinsight.causal.effect import Effect
+    from salesinsight.evaluate.checks import placebo_outcome_diag
+
+    # quota per rep constant within units: staggered DiD gives 0 with a zero-width interval that
+    # "excludes 0" by rounding, which used to fail the check on every staggered program
+    flat = Effect(3e-13, 1e-17, 2.9e-13, 3.1e-13, 0.0, 40, 400, "did", "quota_per_rep", {})
+    flat = dataclasses.replace(flat, baseline=25_000.0)
+    d = placebo_outcome_diag(flat, "", 0.05)
+    assert d.passed is None and d.note.startswith("not applicable")
+    # a real placebo effect with a real interval still fails
+    real = dataclasses.replace(flat, estimate=900.0, se=200.0, ci_low=500.0, ci_high=1300.0)
+    assert placebo_outcome_diag(real, "", 0.05).passed is False

@@ -33,11 +33,13 @@ from salesinsight.evaluate.panel import (
     LOWER_IS_BETTER,
     PLACEBO_OUTCOME,
     _finite,
+    _no_data_reason,
     _NoData,
     _NotSupported,
     _num_den,
     _other_exposure,
     _program,
+    _unavailable,
     _unit_panel,
     _unit_starts,
     _window,
@@ -208,9 +210,15 @@ def evaluate(
     dynamic: dict[str, Effect] = {}
     alternatives: dict[str, dict[str, Effect]] = {}
     naive_rows: list[dict[str, Any]] = []
+    not_estimable: set[str] = set()
     for o in outs:
         hib = o not in LOWER_IS_BETTER
         num, den = _num_den(frame, o)
+        why = _unavailable(ds, o) or _no_data_reason(frame, num, den, window)
+        if why is not None:
+            effects[o], messages[o] = None, why
+            not_estimable.add(o)
+            continue
         naive_rows.extend(_naive(frame, num, den, starts, window, o, design))
         try:
             res = run(num, den, hib, o)
@@ -245,7 +253,9 @@ def evaluate(
         adj = multipletests(raw, alpha=alpha, method=method)[1]
         p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
     verdicts = {
-        o: _verdict(
+        o: Verdict("not estimable", messages[o])
+        if o in not_estimable
+        else _verdict(
             effects.get(o),
             messages.get(o, ""),
             resolve_min_effect(mins[o], _baseline(effects.get(o))),

@@ -68,6 +68,40 @@ class _NoData(Exception):
     pass
 
 
+#: KPIs computed from the activity log (an optional table)
+ACTIVITY_KPIS = frozenset(
+    {"activities", "calls", "visits", "emails", "meetings", "demos", "follow_ups", "other"}
+)
+
+
+def _unavailable(ds: Any, outcome: str) -> str | None:
+    """Why ``outcome`` cannot be estimated from this data folder at all, else ``None``."""
+    if outcome in ACTIVITY_KPIS and not ds.has("activities"):
+        return "not available: the data folder has no activity log (activities table)"
+    if outcome == "csat" and not ds.has("csat"):
+        return "not available: the data folder has no csat table"
+    if outcome == "attainment" and not ds.has("quotas"):
+        return "not available: the data folder has no quotas table"
+    return None
+
+
+def _no_data_reason(
+    frame: pd.DataFrame, num: pd.Series, den: pd.Series, window: tuple[pd.Timestamp, pd.Timestamp]
+) -> str | None:
+    """Why the outcome has nothing to estimate from in the analysis window, else ``None``.
+
+    An outcome whose numerator is 0 (or whose denominator is 0) in every unit-period of the window
+    has no data: its "effect" would be 0 with the interval [0, 0], a confident null from nothing.
+    """
+    inside = _in_window(frame, window)
+    n, d = num[inside], den[inside]
+    if not (d > 0).any():
+        return "not estimable: its denominator is 0 in every unit-period of the analysis window"
+    if not (n[d > 0] != 0).any():
+        return "not estimable: no data (the outcome is 0 in every unit-period of the window)"
+    return None
+
+
 def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     if not ds.has("programs") or not ds.has("enrollments"):
         raise ValueError(
@@ -120,8 +154,10 @@ def _unit_panel(
     p["_cycle_sum"] = p["cycle_days"].fillna(0.0) * p["opps_won"]
     if "n_active_reps" not in p.columns:
         p["n_active_reps"] = p["_exposure"]
-    # keep periods with real activity: drop edge periods (burn-in closings, partial last period)
-    tot = p.groupby("period_start")["activities"].sum()
+    # keep periods with real activity: drop edge periods (burn-in closings, partial last period);
+    # without an activity log (optional), opportunities created and closed measure activity
+    events = p["activities"] if ds.has("activities") else p["opps_created"] + p["opps_closed"]
+    tot = events.groupby(p["period_start"]).sum()
     full = tot[tot >= 0.5 * tot[tot > 0].median()]
     if full.empty:
         raise ValueError("evaluate: the panel has no periods with activity")
