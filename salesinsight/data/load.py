@@ -324,7 +324,11 @@ class Dataset:
     con : DuckDB connection with one view per present table (``reps``, ``opportunities``, ...).
     tables : names of the present tables.
     report : the validation report (``None`` when loaded with ``validate=False``).
+    non_selling_roles : ``reps.role`` values (any case) that are not sellers; the KPI panels'
+        default for ``sellers_active`` (data contract).
     """
+
+    non_selling_roles: tuple[str, ...] = ("manager",)
 
     def __init__(
         self,
@@ -372,13 +376,20 @@ class Dataset:
         return f"Dataset(folder={str(self.folder)!r}, tables={sorted(self.tables)})"
 
 
-def load(folder: str | Path, validate: bool = True) -> Dataset:
+def load(
+    folder: str | Path,
+    validate: bool = True,
+    *,
+    non_selling_roles: tuple[str, ...] | list[str] = ("manager",),
+) -> Dataset:
     """Open a data folder as a typed :class:`Dataset`.
 
     Parameters
     ----------
     folder : folder with one ``<table>.csv`` or ``<table>.parquet`` per table.
     validate : check every contract rule first and raise :class:`DataError` on errors.
+    non_selling_roles : ``reps.role`` values (any case) that are not sellers (default manager);
+        they count in totals but not in ``sellers_active`` (per-rep denominators, attrition).
 
     Raises
     ------
@@ -406,4 +417,6 @@ def load(folder: str | Path, validate: bool = True) -> Dataset:
         con.close()
         tmp.cleanup()
         raise
-    return Dataset(folder, con, frozenset(sources), report, tmp, sources)
+    ds = Dataset(folder, con, frozenset(sources), report, tmp, sources)
+    ds.non_selling_roles = tuple(non_selling_roles)
+    return ds

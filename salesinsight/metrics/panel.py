@@ -127,7 +127,7 @@ def panel(
     fiscal_year_start_month: int = 1,
     start: object = None,
     end: object = None,
-    non_selling_roles: tuple[str, ...] | list[str] = NON_SELLING_ROLES,
+    non_selling_roles: tuple[str, ...] | list[str] | None = None,
 ) -> pd.DataFrame:
     """KPI panel: one row per entity and period, balanced.
 
@@ -146,8 +146,9 @@ def panel(
         Every period overlapping ``[start, end]`` is returned, each computed over its whole length.
         Defaults: the earliest and latest event date in the data (activities, opportunities created
         or closed, CSAT responses).
-    non_selling_roles : sequence of str, default ("manager",)
-        ``reps.role`` values (case-insensitive) that are not sellers. Non-sellers count in every
+    non_selling_roles : sequence of str, optional
+        ``reps.role`` values (case-insensitive) that are not sellers; default the dataset's
+        (``load(..., non_selling_roles=...)``, itself ``("manager",)`` by default). Non-sellers count in every
         total (their deals, activities, ``n_active_reps``) but not in ``sellers_active`` or
         ``seller_terminations``, the denominators of per-seller figures and of ``attrition``.
 
@@ -179,7 +180,9 @@ def panel(
             )
     query = build_query(data, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
     if query is not None:
-        query = dataclasses.replace(query, non_selling_roles=tuple(non_selling_roles))
+        roles = getattr(data, "non_selling_roles", NON_SELLING_ROLES)
+        roles = roles if non_selling_roles is None else non_selling_roles
+        query = dataclasses.replace(query, non_selling_roles=tuple(roles))
     if query is None:  # no events at all and no bounds given
         return _empty(columns)
     ds = data

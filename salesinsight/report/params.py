@@ -120,6 +120,11 @@ class RunParams(BaseModel):
         0.3, gt=0, lt=1, description="Attrition probability above which a rep is listed."
     )
     top_n: int = Field(10, ge=1, le=200, description="Rows shown in the report's top-N tables.")
+    non_selling_roles: list[str] = Field(
+        default_factory=lambda: ["manager"],
+        description="reps.role values (any case) that are not sellers: they count in totals but "
+        "not in sellers_active, the denominator of per-rep figures and attrition.",
+    )
 
     @field_validator("quarter")
     @classmethod

@@ -206,7 +206,7 @@ def build_quarter(params: RunParams) -> QuarterReport:
     from salesinsight.report.run import data_fingerprint
 
     report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False)
+    ds = load(params.data_dir, validate=False, non_selling_roles=params.non_selling_roles)
     q_start, q_end = params.quarter_bounds()
     fy = params.fiscal_year_start_month
     notes: list[str] = []

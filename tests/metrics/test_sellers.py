@@ -111,3 +111,12 @@ def test_evaluation_per_rep_outcomes_divide_by_sellers(folder):
         reps, _ = _unit_panel(ds, unit="rep", grain="month")
         # a rep panel's units are sellers: the managers M1 and M2 are left out
         assert sorted(reps["unit_id"].unique()) == ["S1", "S2", "S3"]
+
+
+def test_dataset_roles_are_the_panel_default(folder):
+    from salesinsight.data import load
+
+    with load(folder, non_selling_roles=["manager", "ae"]) as ds:
+        team = panel(ds, grain="month", by="team")
+    # every T1 rep is a manager or an ae: no sellers
+    assert _row(team, team_id="T1", period="2026-01")["sellers_active"] == 0
