@@ -84,3 +84,30 @@ def test_team_panel_identical_across_runs_and_paths(big, tmp_path):
     shutil.copytree(big, copy)
     digests = {_digest(big, "team"), _digest(big, "team"), _digest(copy, "team")}
     assert len(digests) == 1
+
+
+@pytest.mark.slow
+def test_two_runs_and_a_copy_elsewhere_give_identical_results_and_tables(tmp_path):
+    # the whole quarterly run (about 1.5 min each on 2 cores): results.json and every table are
+    # identical across two runs and for a byte-identical copy of the folder at another path
+    from salesinsight.report.run import execute_run
+    from salesinsight.simulate import crm
+
+    data = Path(crm(tmp_path / "data", seed=3, n_reps=60, quarters=6))
+    copy = tmp_path / "elsewhere" / "data"
+    shutil.copytree(data, copy)
+    outs = []
+    for i, folder in enumerate((data, data, copy)):
+        p = tmp_path / f"p{i}.yaml"
+        p.write_text(f"quarter: 2026Q2\ndata_dir: {folder}\nseed: 1\n", encoding="utf-8")
+        outs.append(execute_run(p, out=tmp_path / f"out{i}", progress=False).run_dir)
+
+    def files(run: Path) -> dict[str, bytes]:
+        found = {"results.json": (run / "results.json").read_bytes()}
+        found |= {f"tables/{f.name}": f.read_bytes() for f in sorted((run / "tables").glob("*"))}
+        return found
+
+    first = files(outs[0])
+    assert len(first) > 5
+    for other in outs[1:]:
+        assert files(other) == first
