@@ -120,6 +120,8 @@ def test_bad_inputs(ds):
         evaluate(ds, "NOPE")
     with pytest.raises(ValueError, match=r"unknown outcome\(s\) \['nps'\]"):
         evaluate(ds, "P_COACH", outcomes=["nps"])
+    with pytest.raises(ValueError, match="'P_COACHH' \\(did you mean 'P_COACH'\\?\\)"):
+        evaluate(ds, "P_COACHH")
 
 
 def test_cli_json(sim, capsys):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -137,9 +138,11 @@ def evaluate(
     outs = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
     bad = [o for o in outs if o not in KPI_DEFINITIONS]
     if bad:
+        close = difflib.get_close_matches(bad[0], sorted(KPI_DEFINITIONS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"unknown outcome(s) {bad}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs table, "
-            f"program {program_id!r})"
+            f"unknown outcome(s) {bad}{hint}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs "
+            f"table, program {program_id!r})"
         )
     if unit == "rep" and "attrition" in outs:
         raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")

@@ -12,6 +12,7 @@ order (exactly when the denominator is unaffected).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from typing import Any
 
@@ -111,9 +112,11 @@ def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     progs = ds.table("programs")
     row = progs[progs["program_id"] == program_id]
     if row.empty:
+        known = sorted(progs["program_id"].astype(str))
+        close = difflib.get_close_matches(str(program_id), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"programs: no row with program_id {program_id!r}; "
-            f"available: {sorted(progs['program_id'].astype(str))}"
+            f"programs: no row with program_id {program_id!r}{hint}; available: {known}"
         )
     r = row.iloc[0]
     enroll = ds.table("enrollments")
