@@ -114,14 +114,13 @@ def typed_expr(column: C.Column, source_type: str, ref: str) -> str:
         elif t.startswith("TIMESTAMP"):
             expr = f"CAST({ref} AS DATE)"
         else:
-            text = f"trim({ref if is_text else f'CAST({ref} AS VARCHAR)'})"
+            text = ref if is_text else f"CAST({ref} AS VARCHAR)"
             # ISO only: DuckDB alone would also read 'epoch', 'infinity', '2026/07/14', '2026-7-4'
+            # (the plausible range, C.DATE_RANGE, is a validation rule: see rules.column_checks)
             expr = (
-                f"CASE WHEN regexp_full_match({text}, '{C.ISO_DATE_PATTERN}') "
+                f"CASE WHEN regexp_full_match({text}, '\\s*{C.ISO_DATE_PATTERN}\\s*') "
                 f"THEN TRY_CAST({text} AS DATE) END"
             )
-        lo, hi = C.DATE_RANGE
-        expr = f"CASE WHEN ({expr}) BETWEEN DATE '{lo}' AND DATE '{hi}' THEN ({expr}) END"
     else:  # number; NaN and infinities are not numbers here
         if t.startswith(_NUMERIC_PREFIXES):
             value = f"CAST({ref} AS DOUBLE)"

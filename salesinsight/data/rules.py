@@ -74,7 +74,8 @@ def column_checks(spec: C.Table, src: Source) -> list[RowCheck]:
                     "date",
                     "not a valid date (expected YYYY-MM-DD, or a timestamp such as "
                     f"YYYY-MM-DD HH:MM:SS, between {lo} and {hi})",
-                    f"NOT {blank(src, col.name)} AND {tv} IS NULL",
+                    f"NOT {blank(src, col.name)} AND ({tv} IS NULL "
+                    f"OR {tv} NOT BETWEEN DATE '{lo}' AND DATE '{hi}')",
                     txt(rv),
                 )
             )

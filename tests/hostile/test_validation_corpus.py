@@ -82,3 +82,22 @@ def test_metrics_on_hostile_dates_is_a_message_not_a_traceback(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "opportunities.created_date" in err and "'infinity'" in err
     assert "Traceback" not in err
+
+
+def test_parquet_date_outside_the_plausible_range_is_an_error(tmp_path):
+    import datetime as dt
+
+    import pandas as pd
+
+    tables = valid_tables()
+    folder = write_folder(tmp_path / "data", tables)
+    rows = tables["activities"]
+    df = pd.DataFrame(rows[1:], columns=rows[0])
+    dates = [dt.date.fromisoformat(str(d)[:10]) for d in df["activity_date"]]
+    dates[1] = dt.date(1850, 1, 1)  # a typed DATE column: no text to reject, the range still holds
+    df["activity_date"] = dates
+    (folder / "activities.csv").unlink()
+    df.to_parquet(folder / "activities.parquet", index=False)
+    report = validate(folder)
+    (p,) = [p for p in report.errors if p.rule == "date"]
+    assert (p.table, p.column, tuple(p.rows)) == ("activities", "activity_date", (2,))
