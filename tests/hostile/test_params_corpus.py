@@ -119,3 +119,15 @@ def test_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"salesinsight {__version__}"
+
+
+def test_metrics_write_refused_is_a_message(tmp_path, data, capsys, monkeypatch):
+    import salesinsight.export as export
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "panel.csv"))
+
+    monkeypatch.setattr(export, "write_table", full)
+    code = main(["metrics", str(data), "--grain", "month", "--out", str(tmp_path / "panel.csv")])
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left on device" in err and "Traceback" not in err
