@@ -109,6 +109,7 @@ def _digest(folder: Path, by: str) -> str:
     return hashlib.sha256(df.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
 
 
+@pytest.mark.slow  # ~25 s: a large-data check; the order-of-addition test above is the fast guard
 def test_team_panel_identical_across_runs_and_paths(big, tmp_path):
     # before exact sums, team revenue / pipeline / CSAT differed between such runs
     copy = tmp_path / "elsewhere" / "copy"
