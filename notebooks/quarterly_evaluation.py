@@ -37,6 +37,7 @@ warning_fdr = 0.1
 attrition_risk_threshold = 0.3
 top_n = 10
 min_cell_size = 10
+non_selling_roles = ["manager"]
 
 # %%
 from IPython.display import HTML, display

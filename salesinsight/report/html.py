@@ -15,6 +15,7 @@ import pandas as pd
 __all__ = [
     "VERDICT_COLOURS",
     "badge",
+    "check_result",
     "esc",
     "mask_frame",
     "number",
@@ -28,6 +29,7 @@ VERDICT_COLOURS: Mapping[str, str] = {
     "no detectable effect": "#5f6368",
     "inconclusive": "#b26a00",
     "not evaluated": "#5f6368",
+    "not estimable": "#5f6368",
 }
 
 
@@ -118,3 +120,17 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
         for row in shown.itertuples(index=False, name=None)
     )
     return f'<table class="si-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def check_result(passed: bool | None, required: bool) -> str:
+    """How a diagnostic reads in a checks table.
+
+    Only a *required* check that fails is "FAILED" (it makes the verdict inconclusive); an
+    informational check that does not pass is "flagged (informational)", so the table never shows
+    "FAILED" beside a verdict that the check did not decide. ``None`` is "n/a" (not applicable).
+    """
+    if passed is None:
+        return "n/a"
+    if passed:
+        return "passed"
+    return "FAILED" if required else "flagged (informational)"

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.report.actions_section import actions_html
-from salesinsight.report.html import badge, esc, mask_frame, pseudonym, table_html
+from salesinsight.report.html import badge, check_result, esc, mask_frame, pseudonym, table_html
 from salesinsight.report.quarterly import OVERVIEW_KPIS, QuarterReport
 
 __all__ = [
@@ -46,7 +46,9 @@ VERDICT_RULES = (
     "the good direction; harmed — the interval excludes zero in the bad direction; no detectable "
     "effect — the whole interval lies within ± the minimum meaningful effect (a confident null); "
     "inconclusive — anything else, or when a required check (pre-trends, balance, overlap, pre-period "
-    "fit) failed, or when a result does not survive the correction for testing several outcomes."
+    "fit) failed, or when a result does not survive the correction for testing several outcomes; "
+    "not estimable — the outcome has no data to estimate from (its table is absent, or it is 0 "
+    "throughout the analysis window)."
 )
 
 
@@ -237,12 +239,12 @@ def _diagnostics_html(ev: Any) -> str:
         if effect is None:
             continue
         for d in effect.diagnostics:
-            state = "n/a" if d.passed is None else ("passed" if d.passed else "FAILED")
             items.append(
                 {
                     "outcome": outcome,
                     "check": d.name,
-                    "result": state,
+                    "kind": "required" if d.required else "informational",
+                    "result": check_result(d.passed, d.required),
                     "p": d.p_value,
                     "note": d.note,
                 }

@@ -86,3 +86,28 @@ def test_table_html_blank_for_missing_and_max_rows():
     assert out.count("<tr>") == 3  # header + 2 rows
     assert "nan" not in out.lower() and "None" not in out
     assert ">w<" not in out
+
+
+def test_informational_checks_never_read_failed():
+    from salesinsight.report.html import check_result
+
+    assert check_result(False, True) == "FAILED"
+    assert check_result(False, False) == "flagged (informational)"
+    assert check_result(True, False) == "passed"
+    assert check_result(None, True) == "n/a"
+
+
+def test_report_checks_table_shows_informational_checks_as_informational():
+    from types import SimpleNamespace
+
+    from salesinsight.causal.effect import Diagnostic, Effect
+    from salesinsight.report.sections import _diagnostics_html
+
+    diags = (
+        Diagnostic("randomization_check", True, p_value=0.4),
+        Diagnostic("balance", False, value=0.2, required=False, note="largest |SMD| 0.2"),
+    )
+    eff = Effect(0.03, 0.01, 0.01, 0.05, 0.002, 40, 40, "experiment", "win_rate", {}, diags)
+    html_text = _diagnostics_html(SimpleNamespace(outcomes=["win_rate"], effects={"win_rate": eff}))
+    assert "FAILED" not in html_text  # the verdict "worked" stands: balance is informational
+    assert "flagged (informational)" in html_text and "informational" in html_text
