@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "params": "params",
     "run": "run",
+    "research": "research",
 }
 
 

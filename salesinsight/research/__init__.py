@@ -1,0 +1,11 @@
+"""Incentive research on CRM data: quarter-end pull-in, bunching at thresholds, regression
+discontinuity, experiment design and assignment, plan what-ifs and a registry of hypotheses.
+
+See ``docs/research.md`` for the methods, their assumptions and a worked example.
+"""
+
+from __future__ import annotations
+
+from .pull_in import PullIn, pull_in
+
+__all__ = ["PullIn", "pull_in"]
