@@ -6,6 +6,7 @@ See ``docs/research.md`` for the methods, their assumptions and a worked example
 
 from __future__ import annotations
 
+from .bunching import Bunching, bunching
 from .pull_in import PullIn, pull_in
 
-__all__ = ["PullIn", "pull_in"]
+__all__ = ["Bunching", "PullIn", "bunching", "pull_in"]

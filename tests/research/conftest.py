@@ -31,13 +31,13 @@ def no_gaming(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def planted_bunch(tmp_path_factory) -> Path:
-    """Threshold bunching only: sellers within 20% below quota reach it with probability 0.8."""
+    """Threshold bunching only: every seller within 10% below quota pulls just enough to reach it."""
     return crm(
         tmp_path_factory.mktemp("bunch"),
         seed=4,
         hockey_pull_prob=0.0,
-        bunch_prob=0.8,
-        bunch_window=0.2,
+        bunch_prob=1.0,
+        bunch_window=0.1,
         **SIZE,
     )
 
