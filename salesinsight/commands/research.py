@@ -62,6 +62,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bu.add_argument("--json", action="store_true", help="print the result as JSON")
     bu.set_defaults(handler=run_bunching)
 
+    r = rs.add_parser(
+        "rd",
+        help="regression discontinuity at a bonus threshold, with the sorting checks",
+        description=(
+            "Effect of just reaching an attainment threshold on the next period (rdrobust, robust "
+            "bias-corrected interval); rddensity manipulation test and a bunching check: when "
+            "sellers sort around the threshold the discontinuity is reported as not credible."
+        ),
+    )
+    r.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    r.add_argument(
+        "--outcome",
+        default="revenue_next",
+        choices=["revenue_next", "attainment_next", "activities_next", "left_next"],
+    )
+    r.add_argument("--threshold", type=float, default=1.0)
+    r.add_argument("--n-boot", type=int, default=499, dest="n_boot")
+    r.add_argument("--alpha", type=float, default=0.05)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.set_defaults(handler=run_rd)
+
 
 def _fail(command: str, exc: Exception) -> int:
     print(f"salesinsight research {command}: {exc}")
@@ -117,6 +139,26 @@ def run_bunching(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
         print("\n\n".join(r.summary() for r in results))
+    return 0
+
+
+def run_rd(args: argparse.Namespace) -> int:
+    """`research rd`: print the summary or JSON; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import rd
+
+    try:
+        res = rd(
+            args.data_dir,
+            outcome=args.outcome,
+            threshold=args.threshold,
+            n_boot=args.n_boot,
+            alpha=args.alpha,
+            seed=args.seed,
+        )
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        return _fail("rd", exc)
+    _print(res, args.json)
     return 0
 
 

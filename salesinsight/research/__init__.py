@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from .bunching import Bunching, bunching
 from .pull_in import PullIn, pull_in
+from .rd import RDResult, next_period_outcomes, rd
 
-__all__ = ["Bunching", "PullIn", "bunching", "pull_in"]
+__all__ = ["Bunching", "PullIn", "RDResult", "bunching", "next_period_outcomes", "pull_in", "rd"]
