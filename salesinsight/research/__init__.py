@@ -7,7 +7,18 @@ See ``docs/research.md`` for the methods, their assumptions and a worked example
 from __future__ import annotations
 
 from .bunching import Bunching, bunching
+from .design import Design, design
 from .pull_in import PullIn, pull_in
 from .rd import RDResult, next_period_outcomes, rd
 
-__all__ = ["Bunching", "PullIn", "RDResult", "bunching", "next_period_outcomes", "pull_in", "rd"]
+__all__ = [
+    "Bunching",
+    "Design",
+    "PullIn",
+    "RDResult",
+    "bunching",
+    "design",
+    "next_period_outcomes",
+    "pull_in",
+    "rd",
+]
