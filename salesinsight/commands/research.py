@@ -84,6 +84,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.set_defaults(handler=run_rd)
 
+    de = rs.add_parser(
+        "design",
+        help="minimum detectable effect or units needed for a randomized program",
+        description=(
+            "MDE for a number of units, or units needed for an effect, from the data's own "
+            "variance (between units within a period), intra-cluster correlation and CUPED gain."
+        ),
+    )
+    de.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    de.add_argument("--unit", default="team", choices=["team", "rep"])
+    de.add_argument("--outcome", default="win_rate")
+    de.add_argument("--mde", type=float, default=None)
+    de.add_argument("--n-units", type=int, default=None, dest="n_units")
+    de.add_argument("--alpha", type=float, default=0.05)
+    de.add_argument("--power", type=float, default=0.8)
+    de.add_argument("--json", action="store_true", help="print the result as JSON")
+    de.set_defaults(handler=run_design)
+
+    a = rs.add_parser(
+        "assign",
+        help="stratified, seeded (re-)randomized assignment rows for enrollments.csv",
+        description=(
+            "Assign the units active on the start date to treatment and control within strata, "
+            "re-drawing until the pre-period KPIs are balanced; writes enrollment rows (never over "
+            "an existing file) and prints the balance table."
+        ),
+    )
+    a.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    a.add_argument("--program", required=True, metavar="ID", dest="program_id")
+    a.add_argument("--unit", default="team", choices=["team", "rep"])
+    a.add_argument("--start-date", required=True, dest="start_date", metavar="DATE")
+    a.add_argument("--strata", action="append", default=None, metavar="S")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--max-draws", type=int, default=1000, dest="max_draws")
+    a.add_argument("--out", default=None, metavar="FILE", help="CSV file for the rows (new file)")
+    a.set_defaults(handler=run_assign)
+
 
 def _fail(command: str, exc: Exception) -> int:
     print(f"salesinsight research {command}: {exc}")
@@ -159,6 +196,52 @@ def run_rd(args: argparse.Namespace) -> int:
     except (DataError, ValueError, FileNotFoundError) as exc:
         return _fail("rd", exc)
     _print(res, args.json)
+    return 0
+
+
+def run_design(args: argparse.Namespace) -> int:
+    """`research design`: print the summary or JSON; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import design
+
+    try:
+        res = design(
+            args.data_dir,
+            unit=args.unit,
+            outcome=args.outcome,
+            mde=args.mde,
+            n_units=args.n_units,
+            alpha=args.alpha,
+            power=args.power,
+        )
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        return _fail("design", exc)
+    _print(res, args.json)
+    return 0
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    """`research assign`: write the rows (when --out) and print the balance; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import assign
+
+    try:
+        res = assign(
+            args.data_dir,
+            args.program_id,
+            unit=args.unit,
+            start_date=args.start_date,
+            strata=tuple(args.strata) if args.strata else ("region",),
+            seed=args.seed,
+            max_draws=args.max_draws,
+        )
+        if args.out:
+            res.write(args.out)
+    except (DataError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        return _fail("assign", exc)
+    print(res.summary())
+    if args.out:
+        print(f"rows written to {args.out}")
     return 0
 
 

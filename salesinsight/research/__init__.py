@@ -6,16 +6,19 @@ See ``docs/research.md`` for the methods, their assumptions and a worked example
 
 from __future__ import annotations
 
+from .assign import Assignment, assign
 from .bunching import Bunching, bunching
 from .design import Design, design
 from .pull_in import PullIn, pull_in
 from .rd import RDResult, next_period_outcomes, rd
 
 __all__ = [
+    "Assignment",
     "Bunching",
     "Design",
     "PullIn",
     "RDResult",
+    "assign",
     "bunching",
     "design",
     "next_period_outcomes",
