@@ -121,6 +121,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", default=None, metavar="FILE", help="CSV file for the rows (new file)")
     a.set_defaults(handler=run_assign)
 
+    ru = rs.add_parser(
+        "run",
+        help="test every hypothesis of a registry into a run folder (papermill notebook)",
+        description=(
+            "Execute notebooks/incentive_research.py on a hypotheses registry: a verdict per "
+            "hypothesis (supported / contradicted / inconclusive) with Holm and Benjamini-Hochberg "
+            "across the registry, into reports/<folder>/<run id>/ with report.html, results.json, "
+            "tables and a manifest holding the registry's sha256."
+        ),
+    )
+    ru.add_argument("registry", metavar="REGISTRY", help="hypotheses YAML (params/hypotheses.yaml)")
+    ru.add_argument("--out", default=None, help="run folder (default reports/<folder>/<run id>)")
+    ru.add_argument("--force", action="store_true", help="replace an existing run folder")
+    ru.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    ru.set_defaults(handler=run_registry_command)
+
 
 def _fail(command: str, exc: Exception) -> int:
     print(f"salesinsight research {command}: {exc}")
@@ -242,6 +258,34 @@ def run_assign(args: argparse.Namespace) -> int:
     print(res.summary())
     if args.out:
         print(f"rows written to {args.out}")
+    return 0
+
+
+def run_registry_command(args: argparse.Namespace) -> int:
+    """`research run`: execute the research notebook; exit codes as `salesinsight run`."""
+    import sys
+
+    from salesinsight.report.run import EXIT_BAD_PARAMS, RunError, execute_run
+    from salesinsight.research.registry import RegistryError, load_registry
+
+    try:
+        result = execute_run(
+            args.registry,
+            out=args.out,
+            force=args.force,
+            timeout=args.timeout,
+            notebook="incentive_research",
+            load=load_registry,
+        )
+    except RegistryError as exc:
+        print(f"salesinsight research run: {exc}", file=sys.stderr)
+        return EXIT_BAD_PARAMS
+    except RunError as exc:
+        print(f"salesinsight research run: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"report:   {result.report_html}")
+    print(f"results:  {result.results_json}")
+    print(f"run id:   {result.run_id}")
     return 0
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -220,6 +221,7 @@ def execute_run(
     notebook: str = "quarterly_evaluation",
     reports_root: str | Path = "reports",
     progress: bool | None = None,
+    load: Callable[[str | Path], Any] = load_params,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -239,6 +241,10 @@ def execute_run(
         Root of the default destinations.
     progress
         Show a progress bar of executing cells; default: when stderr is a terminal.
+    load
+        Reads and validates the params file; any object with ``data_dir``, ``quarter`` (the
+        sub-folder of ``reports_root``), ``seed``, ``title`` and ``notebook_parameters()`` will do
+        (the research registry uses ``salesinsight.research.registry.load_registry``).
 
     Returns
     -------
@@ -257,7 +263,7 @@ def execute_run(
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    params = load_params(params_path)
+    params = load(params_path)
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
