@@ -121,6 +121,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", default=None, metavar="FILE", help="CSV file for the rows (new file)")
     a.set_defaults(handler=run_assign)
 
+    w = rs.add_parser(
+        "what-if",
+        help="payouts under alternative incentive plans on the historical data (accounting)",
+        description=(
+            "Pay every seller-quarter under revenue-only, revenue + CSAT, team-component and "
+            "capped plans, and show what each plan rewards. Accounting on historical behaviour, "
+            "not a causal forecast: sellers respond to plans."
+        ),
+    )
+    w.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    w.add_argument("--json", action="store_true", help="print the result as JSON")
+    w.set_defaults(handler=run_what_if)
+
     ru = rs.add_parser(
         "run",
         help="test every hypothesis of a registry into a run folder (papermill notebook)",
@@ -258,6 +271,19 @@ def run_assign(args: argparse.Namespace) -> int:
     print(res.summary())
     if args.out:
         print(f"rows written to {args.out}")
+    return 0
+
+
+def run_what_if(args: argparse.Namespace) -> int:
+    """`research what-if`: the default plan comparison; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import what_if
+
+    try:
+        res = what_if(args.data_dir)
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        return _fail("what-if", exc)
+    _print(res, args.json)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .assign import Assignment, assign
 from .bunching import Bunching, bunching
 from .design import Design, design
+from .plans import Plan, PlanComparison, default_plans, what_if
 from .pull_in import PullIn, pull_in
 from .rd import RDResult, next_period_outcomes, rd
 
@@ -16,12 +17,16 @@ __all__ = [
     "Assignment",
     "Bunching",
     "Design",
+    "Plan",
+    "PlanComparison",
     "PullIn",
     "RDResult",
     "assign",
     "bunching",
+    "default_plans",
     "design",
     "next_period_outcomes",
     "pull_in",
     "rd",
+    "what_if",
 ]
