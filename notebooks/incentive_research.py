@@ -18,8 +18,8 @@
 # across the whole registry (Holm for the verdicts, Benjamini-Hochberg beside it). *Supported*: the
 # corrected p-value is below alpha, the estimate has the expected sign and clears the smallest effect
 # that matters. *Contradicted*: the opposite sign is significant, or the interval lies within that
-# smallest effect. *Inconclusive*: anything else, or a failed check of the design. Hypotheses whose
-# data all predate their registration are flagged as exploratory. See docs/research.md.
+# smallest effect. *Inconclusive*: anything else, or a failed check of the design. Hypotheses tested
+# on data that predate their registration are flagged as exploratory. See docs/research.md.
 
 # %% tags=["parameters"]
 # Parameters (names are those of Registry.notebook_parameters() in salesinsight.research.registry).

@@ -12,8 +12,10 @@ direction, the smallest effect that matters, the design that tests it and the da
 * **inconclusive** - anything else, including a failed required check (e.g. a discontinuity that is
   not credible because sellers bunch).
 
-A hypothesis whose data all predate its registration is flagged: the test is then exploratory, not
-confirmatory (the data could have been looked at before the hypothesis was written down).
+A hypothesis tested on data that predate its registration (any closed deal dated before the
+registration date) is flagged, with the share of the data's days that came before it: such a test is
+exploratory, not confirmatory (the data could have been looked at before the hypothesis was written
+down). Only data collected after registration make a test confirmatory.
 """
 
 from __future__ import annotations
@@ -171,7 +173,8 @@ class RegistryResult:
     ----------
     table : DataFrame
         ``id, design, outcome, direction, min_effect, estimate, ci_low, ci_high, p_value, p_holm,
-        p_bh, verdict, reason, registered, data_end, data_predate_registration, statement``.
+        p_bh, verdict, reason, registered, data_start, data_end, data_predate_registration,
+        share_of_data_before_registration, statement``.
     effects : dict of str to Effect or None
     spec : dict
         Registry title, hash, alpha, correction, data folder.
@@ -310,7 +313,10 @@ def run_registry(registry: Registry) -> RegistryResult:
                 "registered": h.registered.isoformat(),
                 "data_start": data_start.isoformat(),
                 "data_end": data_end.isoformat(),
-                "data_predate_registration": bool(data_end <= h.registered),
+                "data_predate_registration": bool(data_start < h.registered),
+                "share_of_data_before_registration": _share_before(
+                    data_start, data_end, h.registered
+                ),
                 "statement": h.statement,
             }
         )
@@ -394,6 +400,13 @@ def _call(
         f"corrected p = {p_adj:.3g} >= {alpha:g} and the interval [{e.ci_low:.4g}, "
         f"{e.ci_high:.4g}] reaches beyond ± min_effect {h.min_effect:g}"
     )
+
+
+def _share_before(start: dt.date, end: dt.date, registered: dt.date) -> float:
+    """Share of the data's days (start..end) dated before ``registered``."""
+    days = (end - start).days + 1
+    before = min(max((registered - start).days, 0), days)
+    return round(before / days, 4)
 
 
 def _p(e: Effect | None) -> float:

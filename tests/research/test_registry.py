@@ -77,9 +77,11 @@ def test_verdicts_multiplicity_and_predating_flag(tmp_path, planted_pull):
     bh = np.minimum(1, np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1])
     expected[order] = bh
     np.testing.assert_allclose(t["p_bh"].to_numpy(), expected, rtol=1e-12)
-    # the data end in 2026: registered 2024 -> confirmatory, registered 2030 -> flagged
+    # the data run 2025-2026: registered 2024 -> confirmatory, registered 2030 -> flagged
     assert not t.loc["H_pull", "data_predate_registration"]
+    assert t.loc["H_pull", "share_of_data_before_registration"] == 0
     assert t.loc["H_wrong_way", "data_predate_registration"]
+    assert t.loc["H_wrong_way", "share_of_data_before_registration"] == 1
     d = res.to_dict()
     assert d["counts"] == {"supported": 2, "contradicted": 2, "inconclusive": 1}
     assert len(d["registry"]["registry_sha256"]) == 64
