@@ -121,6 +121,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", default=None, metavar="FILE", help="CSV file for the rows (new file)")
     a.set_defaults(handler=run_assign)
 
+    ef = rs.add_parser(
+        "effort",
+        help="late-period activity of sellers far behind quota vs on track (Chung et al.)",
+        description=(
+            "Relative change in activities in the last weeks of each quota period for sellers far "
+            "behind quota, against their own next-period level and the same ratio for on-track "
+            "sellers; seller-cluster bootstrap interval."
+        ),
+    )
+    ef.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
+    ef.add_argument("--window-days", type=int, default=28, dest="window_days")
+    ef.add_argument("--far-below", type=float, default=0.5, dest="far_below")
+    ef.add_argument("--n-boot", type=int, default=999, dest="n_boot")
+    ef.add_argument("--seed", type=int, default=0)
+    ef.set_defaults(handler=run_effort)
+
     w = rs.add_parser(
         "what-if",
         help="payouts under alternative incentive plans on the historical data (accounting)",
@@ -271,6 +287,25 @@ def run_assign(args: argparse.Namespace) -> int:
     print(res.summary())
     if args.out:
         print(f"rows written to {args.out}")
+    return 0
+
+
+def run_effort(args: argparse.Namespace) -> int:
+    """`research effort`: print the effect's summary; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import effort
+
+    try:
+        res = effort(
+            args.data_dir,
+            window_days=args.window_days,
+            far_below=args.far_below,
+            n_boot=args.n_boot,
+            seed=args.seed,
+        )
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        return _fail("effort", exc)
+    print(res.summary())
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .assign import Assignment, assign
 from .bunching import Bunching, bunching
 from .design import Design, design
+from .effort import effort
 from .plans import Plan, PlanComparison, default_plans, what_if
 from .pull_in import PullIn, pull_in
 from .rd import RDResult, next_period_outcomes, rd
@@ -25,6 +26,7 @@ __all__ = [
     "bunching",
     "default_plans",
     "design",
+    "effort",
     "next_period_outcomes",
     "pull_in",
     "rd",

@@ -49,6 +49,7 @@ DESIGNS: dict[str, tuple[str, ...]] = {
     "pull_in": ("pulled_deals", "pulled_revenue", "pulled_closed_deals", "discount_premium"),
     "bunching": ("excess", "b"),
     "rd": ("revenue_next", "attainment_next", "activities_next", "left_next"),
+    "effort": ("activities",),
     "program": ("win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"),
 }
 LABELS: tuple[str, ...] = ("supported", "contradicted", "inconclusive")
@@ -70,7 +71,7 @@ class Hypothesis(BaseModel):
     population: str = Field(description="Who the claim is about.")
     direction: Literal["increase", "decrease"]
     min_effect: float = Field(ge=0, description="Smallest effect that matters, outcome units.")
-    design: Literal["pull_in", "bunching", "rd", "program"]
+    design: Literal["pull_in", "bunching", "rd", "effort", "program"]
     registered: dt.date = Field(description="Date the hypothesis was registered.")
     options: dict[str, Any] = Field(default_factory=dict, description="Design arguments.")
     references: str = ""
@@ -352,6 +353,10 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache) -> tuple[Effect | None, str
             cache[key] = bunching(ds, n_boot=reg.n_boot, **common, **opts)
         b = cache[key]
         return (b.excess if h.outcome == "excess" else b.b), ""
+    if h.design == "effort":
+        from .effort import effort
+
+        return effort(ds, n_boot=reg.n_boot, **common, **opts), ""
     if h.design == "rd":
         from .rd import rd
 
