@@ -107,3 +107,14 @@ def test_cli_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["research", "pull-in", str(tmp_path / "nope")]) == 1
     out = capsys.readouterr().out
     assert "salesinsight research pull-in" in out and "Traceback" not in out
+
+
+def test_cli_without_quotas_names_the_table(tmp_path, capsys):
+    from tests.data.conftest import valid_tables, write_folder
+
+    tables = valid_tables()
+    tables.pop("quotas", None)
+    folder = write_folder(tmp_path / "data", tables)
+    assert main(["research", "pull-in", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "quotas table is missing" in out and "Traceback" not in out
