@@ -215,7 +215,8 @@ def unit_outcomes(
 ) -> pd.DataFrame:
     """Outcome per unit and period from the KPI panel, with the previous period's value.
 
-    Counts and revenue are per active seller for teams; periods with less than half the median
+    Counts and revenue are per active seller for teams (managers excluded, as the data contract's
+    per-seller figures); periods with less than half the median
     volume of closes and activities (partial periods at the data's edges) are dropped.
     """
     from salesinsight.metrics import panel
@@ -231,7 +232,10 @@ def unit_outcomes(
     if unit == "team":
         active = p["n_active_reps"] > 0
         if outcome not in RATE_OUTCOMES:
-            y = y / p["n_active_reps"].where(active)
+            sellers = _sellers_active(ds, grain)
+            n = pd.MultiIndex.from_arrays([p["team_id"], p["period"]]).map(sellers)
+            n = pd.Series(np.asarray(n, dtype=float), index=p.index)
+            y = y / n.where(n > 0)
     else:
         active = p["active"].astype(bool)
     df = pd.DataFrame({"unit_id": p[key], "period_start": p["period_start"], "period": p["period"]})
@@ -248,6 +252,19 @@ def unit_outcomes(
     pre_mean = both.groupby("period")["y_pre"].transform("mean")
     df["y_pre_dm"] = (df["y_pre"] - pre_mean.reindex(df.index)).where(df["y_pre"].notna())
     return df.reset_index(drop=True)
+
+
+def _sellers_active(ds: Dataset, grain: str) -> dict[tuple[str, str], int]:
+    """Sellers (active reps whose role is not ``manager``) per (team_id, period): the per-seller
+    denominator of the data contract."""
+    from salesinsight.metrics import panel
+
+    rp = panel(ds, grain=grain, by="rep")
+    reps = ds.table("reps")
+    role = reps.set_index("rep_id")["role"] if "role" in reps else pd.Series(dtype=object)
+    is_mgr = rp["rep_id"].map(role).fillna("").astype(str).str.lower().eq("manager")
+    sel = rp[rp["active"].astype(bool) & ~is_mgr]
+    return sel.groupby(["team_id", "period"]).size().to_dict()
 
 
 def design(
@@ -381,11 +398,15 @@ def _units(d: Design, mde: float, cuped: bool) -> int:
 
 
 def _icc(ds: Dataset, outcome: str, grain: str) -> tuple[float | None, float | None]:
-    """One-way ANOVA ICC of seller outcomes within teams, pooled over periods, and mean team size."""
+    """One-way ANOVA ICC of seller outcomes (managers excluded) within teams, pooled over periods,
+    and the ANOVA mean team size."""
     from salesinsight.metrics import panel
 
     p = panel(ds, grain=grain, by="rep")
-    p = p[p["active"].astype(bool)].dropna(subset=[outcome])
+    reps = ds.table("reps")
+    role = reps.set_index("rep_id")["role"] if "role" in reps else pd.Series(dtype=object)
+    is_mgr = p["rep_id"].map(role).fillna("").astype(str).str.lower().eq("manager")
+    p = p[p["active"].astype(bool) & ~is_mgr].dropna(subset=[outcome])
     if p.empty:
         return None, None
     msb_num = msw_num = 0.0

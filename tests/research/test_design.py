@@ -93,3 +93,26 @@ def test_rep_level_design_and_errors(no_gaming):
         design(no_gaming, alpha=1.5, power=0)
     with pytest.raises(ValueError, match="not a panel KPI"):
         design(no_gaming, outcome="happiness")
+
+
+def test_team_revenue_is_per_seller_not_per_row_of_reps(no_gaming):
+    """Team revenue per quarter divided by the sellers (non-managers) employed on at least one day of
+    it, recomputed from the CSV files (data contract: per-rep figures divide by sellers_active)."""
+    d = design(no_gaming, unit="team", outcome="revenue")
+    o = pd.read_csv(no_gaming / "opportunities.csv", dtype=str, keep_default_na=False)
+    r = pd.read_csv(no_gaming / "reps.csv", dtype=str, keep_default_na=False)
+    won = o[o["status"] == "won"].merge(r[["rep_id", "team_id"]], on="rep_id")
+    won["q"] = pd.PeriodIndex(pd.to_datetime(won["close_date"]), freq="Q").astype(str)
+    rev = won.assign(a=won["amount"].astype(float)).groupby(["team_id", "q"])["a"].sum()
+    q = pd.Period("2025Q3", freq="Q")
+    lo, hi = q.start_time, q.end_time.normalize()
+    term = pd.to_datetime(r["termination_date"].replace("", None))
+    on = (
+        (pd.to_datetime(r["hire_date"]) <= hi)
+        & (term.isna() | (term >= lo))
+        & (r["role"] != "manager")
+    )
+    sellers = r[on].groupby("team_id").size()
+    got = d.unit_outcomes[d.unit_outcomes["period"] == "2025Q3"].set_index("unit_id")["y"]
+    expected = (rev.xs("2025Q3", level="q") / sellers).reindex(got.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9)
