@@ -36,6 +36,7 @@ warning_as_of = None
 warning_fdr = 0.1
 attrition_risk_threshold = 0.3
 top_n = 10
+min_cell_size = 10
 
 # %%
 from IPython.display import HTML, display
@@ -92,6 +93,13 @@ display(HTML(sections.people_html(report)))
 
 # %%
 display(HTML(sections.forecast_html(report)))
+
+# %% [markdown]
+# ## From results to action
+# Performance reviews against KPIs, mentoring pairs, leading indicators, and each manager's list.
+
+# %%
+display(HTML(sections.actions_html(report)))
 
 # %% [markdown]
 # ## Methods and data appendix

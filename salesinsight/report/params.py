@@ -116,6 +116,9 @@ class RunParams(BaseModel):
         0.3, gt=0, lt=1, description="Attrition probability above which a rep is listed."
     )
     top_n: int = Field(10, ge=1, le=200, description="Rows shown in the report's top-N tables.")
+    min_cell_size: int = Field(
+        10, ge=1, description="Smallest group of reps a rating gap is shown for (privacy)."
+    )
 
     @field_validator("quarter")
     @classmethod

@@ -10,10 +10,12 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.report.actions_section import actions_html
 from salesinsight.report.html import badge, esc, mask_frame, pseudonym, table_html
 from salesinsight.report.quarterly import OVERVIEW_KPIS, QuarterReport
 
 __all__ = [
+    "actions_html",
     "appendix_html",
     "attribution_html",
     "executive_summary_html",
