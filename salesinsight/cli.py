@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "reviews": "reviews",
     "mentoring": "mentoring",
+    "research": "research",
 }
 
 

@@ -423,3 +423,43 @@ def test_selection_panel_enrols_the_share_and_plants_the_effect():
     assert abs(did - 0.2) < 3 * se + 0.01  # + skill heterogeneity in the pooled rates
     with pytest.raises(ValueError, match="scenario must be one of"):
         selection_panel("lucky")
+
+
+def test_gaming_truth_off_by_config_and_bunching_lands_just_above_quota(tmp_path):
+    """Planted gaming (truth.json["gaming"]) checked against the written CSVs: with pull-in and
+    bunching off nothing is recorded; with bunching on, every recorded buncher ends at or above quota
+    (recomputed from opportunities.csv and quotas.csv) and started below it."""
+    off = crm(tmp_path / "off", seed=3, n_reps=60, quarters=3, hockey_pull_prob=0.0)
+    t_off = json.loads((off / "truth.json").read_text())["gaming"]
+    assert t_off["rep_quarters"]["rows"] == []
+    assert all(q["pulled_deals"] == 0 and q["bunchers"] == 0 for q in t_off["by_quarter"])
+    on = crm(tmp_path / "on", seed=3, n_reps=60, quarters=3, bunch_prob=1.0, bunch_window=0.2)
+    g = json.loads((on / "truth.json").read_text())["gaming"]
+    rows = pd.DataFrame(g["rep_quarters"]["rows"], columns=g["rep_quarters"]["columns"])
+    bunched = rows[rows["bunched_across_quota"]]
+    assert len(bunched) >= 5
+    assert (bunched["attainment_before_bunching"] >= 0.8).all()
+    assert (bunched["attainment_before_bunching"] < 1).all()
+    o = _read(on, "opportunities")
+    won = o[o["status"] == "won"].assign(
+        q=lambda d: pd.PeriodIndex(pd.to_datetime(d["close_date"]), freq="Q").astype(str),
+        amount=lambda d: d["amount"].astype(float),
+    )
+    rev = won.groupby(["rep_id", "q"])["amount"].sum()
+    quotas = _read(on, "quotas").assign(
+        q=lambda d: pd.PeriodIndex(pd.to_datetime(d["period_end"]), freq="Q").astype(str)
+    )
+    quota = quotas.set_index(["rep_id", "q"])["quota_amount"].astype(float)
+    keys = list(zip(bunched["rep_id"], bunched["quarter"], strict=True))
+    att = rev.reindex(keys).to_numpy() / quota.reindex(keys).to_numpy()
+    assert (att >= 1 - 1e-6).all()
+    assert sum(q["bunchers"] for q in g["by_quarter"]) == len(bunched)
+
+
+def test_gaming_parameters_are_checked():
+    from salesinsight.simulate import SimConfig
+
+    with pytest.raises(ValueError, match="hockey_rule"):
+        SimConfig(hockey_rule="sometimes")
+    with pytest.raises(ValueError, match="bunch_prob"):
+        SimConfig(bunch_prob=1.5)

@@ -93,9 +93,9 @@ def rep_outcomes(ds: Dataset, reps: pd.DataFrame, data_end: pd.Timestamp) -> pd.
             q AS (SELECT rep_id, CAST(period_start AS TIMESTAMP) AS ps,
                          CAST(period_end AS TIMESTAMP) AS pe, quota_amount FROM quotas)
             SELECT emp.rep_id, emp.start, emp.hire, emp.term,
-              (SELECT COALESCE(SUM(amount), 0) FROM o WHERE o.rep_id = emp.rep_id AND o.status = 'won'
+              (SELECT COALESCE(CAST(SUM(CAST(amount AS DECIMAL(38, 12))) AS DOUBLE), 0) FROM o WHERE o.rep_id = emp.rep_id AND o.status = 'won'
                  AND o.d >= emp.start - INTERVAL {PRE_DAYS} DAY AND o.d < emp.start) AS pre_revenue,
-              (SELECT COALESCE(SUM(amount), 0) FROM o WHERE o.rep_id = emp.rep_id AND o.status = 'won'
+              (SELECT COALESCE(CAST(SUM(CAST(amount AS DECIMAL(38, 12))) AS DOUBLE), 0) FROM o WHERE o.rep_id = emp.rep_id AND o.status = 'won'
                  AND o.d >= emp.start) AS post_revenue,
               (SELECT COUNT(*) FROM o WHERE o.rep_id = emp.rep_id AND o.status = 'won'
                  AND o.d >= emp.start - INTERVAL {PRE_DAYS} DAY AND o.d < emp.start) AS pre_won,
@@ -113,7 +113,7 @@ def rep_outcomes(ds: Dataset, reps: pd.DataFrame, data_end: pd.Timestamp) -> pd.
         quota = (
             ds.sql(
                 f"""SELECT s.rep_id, s.start, q.ps, q.pe, q.quota_amount,
-                  (SELECT COALESCE(SUM(amount), 0) FROM opportunities o
+                  (SELECT COALESCE(CAST(SUM(CAST(amount AS DECIMAL(38, 12))) AS DOUBLE), 0) FROM opportunities o
                    WHERE o.rep_id = s.rep_id AND o.status = 'won'
                      AND CAST(o.close_date AS TIMESTAMP) BETWEEN q.ps AND q.pe) AS revenue
                 FROM (SELECT DISTINCT rep_id, start FROM _si_starts) s

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -234,6 +235,7 @@ def execute_run(
     notebook: str = "quarterly_evaluation",
     reports_root: str | Path = "reports",
     progress: bool | None = None,
+    load: Callable[[str | Path], Any] = load_params,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -253,6 +255,10 @@ def execute_run(
         Root of the default destinations.
     progress
         Show a progress bar of executing cells; default: when stderr is a terminal.
+    load
+        Reads and validates the params file; any object with ``data_dir``, ``quarter`` (the
+        sub-folder of ``reports_root``), ``seed``, ``title`` and ``notebook_parameters()`` will do
+        (the research registry uses ``salesinsight.research.registry.load_registry``).
 
     Returns
     -------
@@ -271,7 +277,7 @@ def execute_run(
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    params = load_params(params_path)
+    params = load(params_path)
     try:  # a bad SALESINSIGHT_MEMORY_LIMIT stops the run here, before any work
         duckdb_memory_limit()
     except ValueError as exc:
@@ -279,7 +285,8 @@ def execute_run(
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
-    check_params_against_data(params, params_path)  # unknown programs, a quarter without data
+    if isinstance(params, RunParams):  # unknown programs, a quarter without data
+        check_params_against_data(params, params_path)
     nb_src = notebook_path(notebook)
     fingerprint = data_fingerprint(params.data_dir)
     run_id = _run_id(params, fingerprint, notebook)

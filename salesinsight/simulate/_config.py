@@ -29,6 +29,9 @@ EFFECT_SCALE: dict[str, str] = {
     "follow_ups": "relative",
 }
 
+#: Rules deciding which sellers pull deals into the quarter's last days (``SimConfig.hockey_rule``).
+HOCKEY_RULES: tuple[str, ...] = ("shortfall", "behind_at_entry")
+
 #: Planted programs: metadata and default true effects (any KPI of ``EFFECT_SCALE`` may be overridden).
 PROGRAMS: dict[str, dict[str, Any]] = {
     "P_TRAIN": {
@@ -160,6 +163,16 @@ class SimConfig:
     hockey_window_days: int = 14
     hockey_pull_days: int = 30
     hockey_pull_prob: float = 0.5
+    # who pulls: "shortfall" = below quota once the quarter's due deals have closed (the seller sees
+    # the miss coming); "behind_at_entry" = won revenue before the last window below
+    # hockey_behind_pace x the elapsed share of quota (observable in the data, see research.pull_in)
+    hockey_rule: str = "shortfall"
+    hockey_behind_pace: float = 1.0
+    hockey_discount: float = 0.05  # discount premium on a pulled deal (share of list)
+    # threshold bunching: sellers within bunch_window below 100% attainment after the quarter's
+    # closes pull, with probability bunch_prob, just enough deals that will sign to reach quota
+    bunch_prob: float = 0.0
+    bunch_window: float = 0.10
     # CSAT and reviews
     csat_response_prob: float = 0.35
     csat_mean: float = 3.9  # on the 1-5 scale
@@ -182,6 +195,16 @@ class SimConfig:
     observational_mix_weight: float = 0.5  # weight on persistent ability in the "mix" scenario
     observational_start_quarter: int | None = None  # default: 3/8 of the way in
     effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.hockey_rule not in HOCKEY_RULES:
+            raise ValueError(
+                f"hockey_rule must be one of {', '.join(HOCKEY_RULES)}, got {self.hockey_rule!r}"
+            )
+        if not 0.0 <= self.bunch_prob <= 1.0:
+            raise ValueError(f"bunch_prob must be in [0, 1], got {self.bunch_prob!r}")
+        if not 0.0 < self.bunch_window < 1.0:
+            raise ValueError(f"bunch_window must be in (0, 1), got {self.bunch_window!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view of the configuration."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +41,8 @@ class Raw:
     reviews: dict[str, np.ndarray]
     state: prog.ProgramState
     leniency: np.ndarray  # (n_teams,) score shift of each team's manager as a reviewer
+    #: planted quarter-end gaming, one row per rep-quarter where a deal was pulled in (see ``_gaming``)
+    gaming: dict[str, list] = field(default_factory=dict)
 
 
 def _quota(
@@ -103,6 +106,7 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
     quota_rows: list[tuple[np.ndarray, ...]] = []
     review_rows: list[tuple[np.ndarray, ...]] = []
     history: list[dict[str, np.ndarray]] = []  # per real quarter, per rep
+    gaming: dict[str, list] = {"rows": [], "quarters": []}
 
     for pi, (lo, hi, _label) in enumerate(periods):
         qi = pi - 1
@@ -167,9 +171,18 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
         due = np.flatnonzero((opps["status"] < 0) & (opps["close"] <= hi))
         _resolve(cfg, opps, due, R, state, team_of_rep, calq)
         if qi >= 0:
-            pulled = _hockey_stick(cfg, rng, opps, due, quota, R, hi, feats, burn)
+            pre = _won_revenue(opps, due, len(reps))
+            pulled, behind = _hockey_stick(cfg, rng, opps, due, quota, R, lo, hi, feats, burn)
             _resolve(cfg, opps, pulled, R, state, team_of_rep, calq)
             due = np.concatenate([due, pulled])
+            bunched = np.zeros(0, dtype=np.int64)
+            if cfg.bunch_prob > 0:
+                resolve = functools.partial(
+                    _resolve, cfg, opps, R=R, state=state, team_of_rep=team_of_rep, calq=calq
+                )
+                bunched = _bunch(cfg, rng, opps, due, quota, R, hi, feats, burn, resolve)
+                due = np.concatenate([due, bunched])
+            _record_gaming(gaming, opps, pulled, bunched, behind, pre, quota, idx, _label, due)
 
         wins = np.bincount(opps["rep"][due], weights=opps["status"][due] == 1, minlength=len(reps))
         closed = np.bincount(opps["rep"][due], minlength=len(reps)).astype(float)
@@ -231,6 +244,7 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
         reviews=_stack(review_rows, ("rep", "quarter", "score", "reviewer")),
         state=state,
         leniency=leniency,
+        gaming=gaming,
     )
 
 
@@ -252,28 +266,149 @@ def _resolve(cfg, opps, idx, R, state, team_of_rep, calq) -> None:
     )
 
 
-def _hockey_stick(cfg, rng, opps, due, quota, R, hi, feats, burn) -> np.ndarray:
-    """Reps short of quota pull deals due within ``hockey_pull_days`` into the quarter's last days."""
-    won = due[opps["status"][due] == 1]
-    revenue = np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=len(quota))
-    short = (quota > 0) & (revenue < quota) & (R["term"] > hi)
+def _won_revenue(opps, idx, n) -> np.ndarray:
+    """Won revenue per rep over opportunities ``idx``."""
+    won = idx[opps["status"][idx] == 1]
+    return np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=n)
+
+
+def _last_days(cfg, rng, n, hi, feats, burn) -> np.ndarray:
+    """Random close days in the quarter's last ``hockey_window_days``, weekends moved to Friday.
+
+    Under the ``"shortfall"`` rule (the historical default) a weekend at the window's start may move a
+    day before the window; the other rule moves such days forward to the Monday instead, so every
+    pulled deal lands inside the window.
+    """
+    new_close = hi - rng.integers(0, cfg.hockey_window_days, n)
+    wd = feats["weekday"][new_close + burn]
+    back = new_close - np.where(wd == 5, 1, 0) - np.where(wd == 6, 2, 0)
+    if cfg.hockey_rule == "shortfall":
+        return back
+    fwd = new_close + np.where(wd == 5, 2, 0) + np.where(wd == 6, 1, 0)
+    return np.where(back > hi - cfg.hockey_window_days, back, fwd)
+
+
+def _hockey_stick(cfg, rng, opps, due, quota, R, lo, hi, feats, burn):
+    """Reps short of quota pull deals due within ``hockey_pull_days`` into the quarter's last days.
+
+    Returns (pulled opportunity indices, boolean "behind" flag per rep under ``cfg.hockey_rule``).
+    """
+    if cfg.hockey_rule == "shortfall":
+        revenue = _won_revenue(opps, due, len(quota))
+        target = quota
+    else:
+        entry = hi - cfg.hockey_window_days
+        revenue = _won_revenue(opps, due[opps["close"][due] <= entry], len(quota))
+        target = cfg.hockey_behind_pace * quota * (entry - lo + 1) / (hi - lo + 1)
+    short = (quota > 0) & (revenue < target) & (R["term"] > hi)
     cand = np.flatnonzero(
         (opps["status"] < 0)
         & (opps["close"] > hi)
         & (opps["close"] <= hi + cfg.hockey_pull_days)
         & short[opps["rep"]]
     )
-    new_close = hi - rng.integers(0, cfg.hockey_window_days, len(cand))
-    wd = feats["weekday"][new_close + burn]
-    new_close = new_close - np.where(wd == 5, 1, 0) - np.where(wd == 6, 2, 0)
+    new_close = _last_days(cfg, rng, len(cand), hi, feats, burn)
     ok = (rng.random(len(cand)) < cfg.hockey_pull_prob) & (
         new_close - opps["created"][cand] >= cfg.cycle_min_days
     )
     pulled = cand[ok]
     opps["close"][pulled] = new_close[ok]
     opps["pulled"][pulled] = True
-    opps["discount"][pulled] = np.minimum(opps["discount"][pulled] + 0.05, 1.0)
-    return pulled
+    opps["discount"][pulled] = np.minimum(opps["discount"][pulled] + cfg.hockey_discount, 1.0)
+    return pulled, short
+
+
+def _bunch(cfg, rng, opps, due, quota, R, hi, feats, burn, resolve) -> np.ndarray:
+    """Threshold bunching: sellers just below quota pull just enough deals that will sign to reach it.
+
+    Sellers with attainment in ``[1 - bunch_window, 1)`` after the quarter's closes (pull-ins
+    included), each with probability ``bunch_prob``, take open deals due within ``hockey_pull_days``
+    that would be won if closed now, in random order, until quota is reached (discount premium
+    ``hockey_discount``). Deals that would not sign are left alone, so only timing changes.
+    """
+    n = len(quota)
+    revenue = _won_revenue(opps, due, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        att = np.where(quota > 0, revenue / quota, np.nan)
+    near = (quota > 0) & (att >= 1 - cfg.bunch_window) & (att < 1) & (R["term"] > hi)
+    near &= rng.random(n) < cfg.bunch_prob
+    cand = np.flatnonzero(
+        (opps["status"] < 0)
+        & (opps["close"] > hi)
+        & (opps["close"] <= hi + cfg.hockey_pull_days)
+        & near[opps["rep"]]
+    )
+    new_close = _last_days(cfg, rng, len(cand), hi, feats, burn)
+    ok = new_close - opps["created"][cand] >= cfg.cycle_min_days
+    cand, new_close = cand[ok], new_close[ok]
+    original = opps["close"][cand].copy()
+    opps["close"][cand] = new_close
+    resolve(idx=cand)
+    order = rng.permutation(len(cand))
+    order = order[np.argsort(opps["rep"][cand[order]], kind="stable")]
+    cand, original = cand[order], original[order]
+    keep = np.zeros(len(cand), dtype=bool)
+    gap = quota - revenue
+    got = np.zeros(n)
+    for j, i in enumerate(cand.tolist()):
+        r = opps["rep"][i]
+        if opps["status"][i] == 1 and got[r] < gap[r]:
+            keep[j] = True
+            got[r] += opps["amount"][i]
+    undo = cand[~keep]
+    opps["close"][undo] = original[~keep]
+    opps["status"][undo] = -1
+    opps["amount"][undo] = np.nan
+    opps["p_win"][undo] = np.nan
+    kept = cand[keep]
+    opps["pulled"][kept] = True
+    opps["discount"][kept] = np.minimum(opps["discount"][kept] + cfg.hockey_discount, 1.0)
+    return kept
+
+
+def _record_gaming(gaming, opps, pulled, bunched, behind, pre, quota, idx, label, due) -> None:
+    """Per rep-quarter truth of the planted gaming: pulled and bunched deals, attainment moves."""
+    n = len(quota)
+    post = _won_revenue(opps, due, n)
+    won_p = pulled[opps["status"][pulled] == 1]
+    cnt = lambda ix: np.bincount(opps["rep"][ix], minlength=n)  # noqa: E731
+    rev = lambda ix: np.bincount(opps["rep"][ix], weights=opps["amount"][ix], minlength=n)  # noqa: E731
+    pulled_n, pulled_won, pulled_rev = cnt(pulled), cnt(won_p), rev(won_p)
+    bunched_n, bunched_rev = cnt(bunched), rev(bunched)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before_bunch = np.where(quota > 0, (post - bunched_rev) / quota, np.nan)
+        att_pre = np.where(quota > 0, pre / quota, np.nan)
+        att_post = np.where(quota > 0, post / quota, np.nan)
+    crossed_bunch = (bunched_n > 0) & (before_bunch < 1) & (att_post >= 1)
+    crossed_any = (att_pre < 1) & (att_post >= 1)
+    for r in idx[(pulled_n[idx] > 0) | (bunched_n[idx] > 0)].tolist():
+        gaming["rows"].append(
+            [
+                r,
+                label,
+                int(pulled_n[r]),
+                int(pulled_won[r]),
+                round(float(pulled_rev[r]), 2),
+                int(bunched_n[r]),
+                round(float(bunched_rev[r]), 2),
+                round(float(before_bunch[r]), 4),
+                bool(crossed_bunch[r]),
+            ]
+        )
+    gaming["quarters"].append(
+        {
+            "quarter": label,
+            "sellers_with_quota": int((quota[idx] > 0).sum()),
+            "sellers_behind": int(behind[idx].sum()),
+            "pulled_deals": int(pulled_n.sum()),
+            "pulled_won_deals": int(pulled_won.sum()),
+            "pulled_won_revenue": round(float(pulled_rev.sum()), 2),
+            "bunched_deals": int(bunched_n.sum()),
+            "bunched_revenue": round(float(bunched_rev.sum()), 2),
+            "bunchers": int(crossed_bunch.sum()),
+            "crossed_quota_by_pulling": int(crossed_any[idx].sum()),
+        }
+    )
 
 
 def _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history) -> None:

@@ -349,6 +349,49 @@ def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) 
         "reviews": _review_truth(raw, cfg),
         "mentoring": _mentor_truth(raw, cfg, tables),
         "summary": summary(raw, tables),
+        "gaming": gaming_truth(raw, cfg),
+    }
+
+
+GAMING_COLUMNS: tuple[str, ...] = (
+    "rep_id",
+    "quarter",
+    "pulled_deals",
+    "pulled_won_deals",
+    "pulled_won_revenue",
+    "bunched_deals",
+    "bunched_revenue",
+    "attainment_before_bunching",
+    "bunched_across_quota",
+)
+
+
+def gaming_truth(raw: Raw, cfg: SimConfig) -> dict[str, Any]:
+    """Planted quarter-end gaming: the mechanism's parameters, per-quarter totals, per rep-quarter rows.
+
+    ``rep_quarters`` lists only rep-quarters where a deal was pulled in or bunched (columns
+    ``GAMING_COLUMNS``); pulled deals count every deal moved (won or lost), revenue only won deals.
+    """
+    n_reps = len(raw.reps["seat"])
+    rep_ids = _order_ids((raw.reps["hire"], raw.reps["seat"], np.arange(n_reps)), "R", 4)
+    rows = [[rep_ids[r[0]], *r[1:]] for r in raw.gaming.get("rows", [])]
+    rows.sort(key=lambda r: (r[1], r[0]))
+    return {
+        "pull_in": {
+            "rule": cfg.hockey_rule,
+            "behind_pace": cfg.hockey_behind_pace,
+            "window_days": cfg.hockey_window_days,
+            "horizon_days": cfg.hockey_pull_days,
+            "pull_prob": cfg.hockey_pull_prob,
+            "discount_premium": cfg.hockey_discount,
+        },
+        "bunching": {
+            "threshold": 1.0,
+            "prob": cfg.bunch_prob,
+            "window_below": cfg.bunch_window,
+        },
+        "by_quarter": raw.gaming.get("quarters", []),
+        "rep_quarters": {"columns": list(GAMING_COLUMNS), "rows": rows},
     }
 
 

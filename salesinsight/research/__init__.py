@@ -1,0 +1,34 @@
+"""Incentive research on CRM data: quarter-end pull-in, bunching at thresholds, regression
+discontinuity, experiment design and assignment, plan what-ifs and a registry of hypotheses.
+
+See ``docs/research.md`` for the methods, their assumptions and a worked example.
+"""
+
+from __future__ import annotations
+
+from .assign import Assignment, assign
+from .bunching import Bunching, bunching
+from .design import Design, design
+from .effort import effort
+from .plans import Plan, PlanComparison, default_plans, what_if
+from .pull_in import PullIn, pull_in
+from .rd import RDResult, next_period_outcomes, rd
+
+__all__ = [
+    "Assignment",
+    "Bunching",
+    "Design",
+    "Plan",
+    "PlanComparison",
+    "PullIn",
+    "RDResult",
+    "assign",
+    "bunching",
+    "default_plans",
+    "design",
+    "effort",
+    "next_period_outcomes",
+    "pull_in",
+    "rd",
+    "what_if",
+]

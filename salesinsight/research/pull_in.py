@@ -1,0 +1,458 @@
+"""Quarter-end pull-in (Oyer 1998; Larkin 2014): deals pulled into the period's last days by sellers
+who enter them behind quota, identified against sellers on track.
+
+Every seller-period is classified when it enters the last ``window_days`` of the quota period:
+*behind* when the won revenue so far is below ``behind_pace`` x the elapsed share of the quota, else
+*on track*. Deals closed (won or lost) are counted in three windows relative to the period end T:
+the last days L = (T - w, T], the next days N = (T, T + h] (where pulled deals would have closed) and
+a later reference R = (T + h, T + h + r] that pulling cannot touch. The on-track sellers' L/R and N/R
+ratios give the behind sellers' counterfactual timing (the calendar shared by all customers cancels):
+
+    excess_q  = L_behind - R_behind * L_on / R_on       (pulled in, per period q)
+    deficit_q = R_behind * N_on / R_on - N_behind       (missing early in the next period)
+
+Closes rather than wins are counted because whether a deal is won depends on the seller's current
+form, which differs between the groups and changes between periods; when a deal closes does not. The
+excess is valued at the behind sellers' last-window win share and revenue per closed deal. The
+discount premium per pulled deal is the difference-in-differences of mean discounts (L vs R, behind
+vs on track) divided by the pulled share of the behind sellers' last-window deals. Intervals: seller
+cluster bootstrap (every period of a resampled seller comes along).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesinsight.causal.effect import Diagnostic, Effect
+from salesinsight.data import Dataset
+
+from ._boot import boot_effect, cluster_weights
+from ._frames import as_dataset, closed_deals, seller_periods
+
+__all__ = ["PullIn", "pull_in"]
+
+#: per seller-period statistics summed by group (order matters for the estimator below).
+STATS: tuple[str, ...] = (
+    "L",
+    "N",
+    "R",
+    "L_won",
+    "L_rev",
+    "L_dsum",
+    "L_dn",
+    "R_dsum",
+    "R_dn",
+)
+_I = {s: i for i, s in enumerate(STATS)}
+
+HEADLINES: tuple[str, ...] = (
+    "pulled_deals",
+    "pulled_revenue",
+    "pulled_closed_deals",
+    "next_period_deficit",
+    "discount_premium",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class PullIn:
+    """Result of :func:`pull_in`.
+
+    Attributes
+    ----------
+    effects : dict of str to Effect
+        ``pulled_deals`` (won deals pulled in, count), ``pulled_revenue`` (their revenue, currency),
+        ``pulled_closed_deals`` (all closes pulled in, won or lost), ``next_period_deficit`` (closes
+        missing in the next period's first days; should match the excess when deals are borrowed,
+        not created) and ``discount_premium`` (extra discount per pulled deal, share of list price).
+    by_period : DataFrame
+        Per quota period: sellers behind / on track, pulled deals and revenue with intervals.
+    seller_periods : DataFrame
+        The seller-periods used, with their group and window counts.
+    spec : dict
+        Every argument.
+    """
+
+    effects: dict[str, Effect]
+    by_period: pd.DataFrame
+    seller_periods: pd.DataFrame
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Effect:
+        return self.effects[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per headline quantity (term, estimate, se, ci_low, ci_high, p_value)."""
+        rows = []
+        for name in HEADLINES:
+            e = self.effects[name]
+            rows.append(
+                {
+                    "term": name,
+                    "estimate": e.estimate,
+                    "se": e.se,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                    "p_value": e.p_value,
+                    "n_units": e.n_units,
+                    "n_obs": e.n_obs,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON view (what ``salesinsight research pull-in --json`` prints)."""
+        out: dict[str, Any] = {}
+        for name in HEADLINES:
+            out[name] = _est_dict(self.effects[name])
+        out["by_quarter"] = [
+            {k: _num(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in self.by_period.to_dict(orient="records")
+        ]
+        out["spec"] = {k: v for k, v in self.spec.items() if k != "data"}
+        out["diagnostics"] = [
+            {"name": d.name, "passed": d.passed, "value": _num(d.value), "note": d.note}
+            for d in self.effects["pulled_closed_deals"].diagnostics
+        ]
+        return out
+
+    def summary(self) -> str:
+        """Words: what was pulled in, with intervals, and how it was identified."""
+        s = self.spec
+        level = f"{100 * (1 - s['alpha']):g}%"
+        n_b = int(self.seller_periods["behind"].sum())
+        n_o = int((~self.seller_periods["behind"]).sum())
+        lines = [
+            "Quarter-end pull-in (behind-quota vs on-track sellers)",
+            f"  seller-periods  {n_b} behind, {n_o} on track, {len(self.by_period)} periods",
+        ]
+        for name in HEADLINES:
+            e = self.effects[name]
+            lines.append(
+                f"  {name:<20} {_fmt(e.estimate)}  {level} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
+            )
+        lines.append(
+            f"  windows         last {s['window_days']} days; next {s['horizon_days']} days; "
+            f"reference the {s['reference_days']} days after that"
+        )
+        lines.append(
+            "  assumption      without gaming, behind and on-track sellers close deals with the "
+            "same timing relative to the period end (the customers' calendar is shared)"
+        )
+        for d in self.effects["pulled_closed_deals"].diagnostics:
+            lines.append(f"  - {d.describe()}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{html.escape(r.term)}</th><td>{_fmt(r.estimate)}</td>"
+            f"<td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td></tr>"
+            for r in self.to_frame().itertuples()
+        )
+        return (
+            "<div><strong>Quarter-end pull-in</strong><table><tr><th>quantity</th>"
+            f"<th>estimate</th><th>interval</th></tr>{rows}</table></div>"
+        )
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Won deals pulled in per period with their intervals; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 3.5))
+        b = self.by_period
+        x = np.arange(len(b))
+        err = np.vstack(
+            [
+                b["pulled_deals"] - b["pulled_deals_ci_low"],
+                b["pulled_deals_ci_high"] - b["pulled_deals"],
+            ]
+        )
+        ax.bar(x, b["pulled_deals"], color="#4c72b0")
+        ax.errorbar(x, b["pulled_deals"], yerr=np.abs(err), fmt="none", color="black", capsize=3)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(x, b["period"], rotation=45, ha="right")
+        ax.set_ylabel("won deals pulled in")
+        ax.set_title("Quarter-end pull-in by behind-quota sellers")
+        return ax
+
+
+def pull_in(
+    data: str | Path | Dataset,
+    *,
+    window_days: int = 14,
+    horizon_days: int = 30,
+    reference_days: int = 42,
+    behind_pace: float = 1.0,
+    min_tenure_days: int = 180,
+    n_boot: int = 999,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> PullIn:
+    """Estimate how many won deals (and how much revenue) behind-quota sellers pulled into the last
+    days of each quota period from the next.
+
+    Parameters
+    ----------
+    data : path or Dataset
+        Data folder with ``opportunities`` (close dates, statuses, amounts; ``discount`` for the
+        premium), ``reps`` and ``quotas``.
+    window_days : int, default 14
+        Length of the period's last window L, in days.
+    horizon_days : int, default 30
+        How far into the next period pulled deals come from (window N), in days.
+    reference_days : int, default 42
+        Length of the reference window R after N, in days; ``horizon + reference`` must end before
+        the next period's own last window.
+    behind_pace : float, default 1.0
+        A seller is *behind* when won revenue before the last window is below this multiple of the
+        quota's elapsed share.
+    min_tenure_days : int, default 180
+        Seller-periods of sellers hired less than this many days before the period start are left
+        out (ramping sellers' deal flow grows, which would mimic pull-in).
+    n_boot : int, default 999
+        Seller-cluster bootstrap draws.
+    alpha : float, default 0.05
+        One minus the interval level.
+    seed : int, default 0
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    PullIn
+    """
+    _check(window_days, horizon_days, reference_days, behind_pace, alpha)
+    spec = {
+        "window_days": window_days,
+        "horizon_days": horizon_days,
+        "reference_days": reference_days,
+        "behind_pace": behind_pace,
+        "min_tenure_days": min_tenure_days,
+        "n_boot": n_boot,
+        "alpha": alpha,
+        "seed": seed,
+        "cluster": "rep_id",
+    }
+    ds = as_dataset(data)
+    sp = _seller_windows(ds, **{k: spec[k] for k in list(spec)[:5]})
+    if sp.empty or sp["behind"].all() or not sp["behind"].any():
+        raise ValueError(
+            "pull_in: need seller-periods both behind and on track with "
+            f"{horizon_days + reference_days} days of data after the period end; found "
+            f"{int(sp['behind'].sum()) if len(sp) else 0} behind and "
+            f"{int((~sp['behind']).sum()) if len(sp) else 0} on track"
+        )
+    periods = sorted(sp["period_end"].unique())
+    q_idx = np.searchsorted(np.asarray(periods), sp["period_end"].to_numpy())
+    k = q_idx * 2 + sp["behind"].to_numpy().astype(int)
+    onehot = np.zeros((len(sp), 2 * len(periods)))
+    onehot[np.arange(len(sp)), k] = 1.0
+    X = sp[list(STATS)].to_numpy(float)
+    design = (X[:, :, None] * onehot[:, None, :]).reshape(len(sp), -1)
+    codes = pd.factorize(sp["rep_id"])[0]
+    W = cluster_weights(codes, n_boot=n_boot, seed=seed)
+    shape = (len(STATS), len(periods), 2)
+    point = _estimate(design.sum(0).reshape(shape))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = _estimate((W @ design).reshape((n_boot, *shape)))
+    n_units, n_obs = int(codes.max()) + 1, len(sp)
+    diff = boot["pulled_closed_deals"] - boot["next_period_deficit"]
+    lo, hi = np.nanquantile(diff, [alpha / 2, 1 - alpha / 2])
+    diag = Diagnostic(
+        name="deficit_matches_excess",
+        passed=bool(lo <= 0 <= hi),
+        value=float(point["pulled_closed_deals"] - point["next_period_deficit"]),
+        required=False,
+        note=(
+            "the excess of last-window closes and the deficit early in the next period should agree "
+            "when deals are borrowed from the next period rather than created "
+            f"(difference interval [{lo:.4g}, {hi:.4g}])"
+        ),
+    )
+    effects = {}
+    units = {
+        "pulled_deals": "won deals",
+        "pulled_revenue": "revenue",
+        "pulled_closed_deals": "closed deals",
+        "next_period_deficit": "closed deals",
+        "discount_premium": "discount share",
+    }
+    for name in HEADLINES:
+        effects[name] = boot_effect(
+            float(point[name]),
+            boot[name],
+            alpha=alpha,
+            method="pull-in DiD (behind vs on track, last vs reference window)",
+            outcome=f"{name} ({units[name]})",
+            n_units=n_units,
+            n_obs=n_obs,
+            spec=spec,
+            diagnostics=(diag,) if name != "discount_premium" else (),
+        )
+    by = _by_period(sp, periods, point, boot, alpha)
+    return PullIn(effects=effects, by_period=by, seller_periods=sp, spec=spec)
+
+
+def _check(window: int, horizon: int, reference: int, pace: float, alpha: float) -> None:
+    problems = []
+    for name, v in (
+        ("window_days", window),
+        ("horizon_days", horizon),
+        ("reference_days", reference),
+    ):
+        if not isinstance(v, int | np.integer) or v < 1:
+            problems.append(f"{name} must be a positive whole number of days, got {v!r}")
+    if not (pace > 0):
+        problems.append(f"behind_pace must be > 0, got {pace!r}")
+    if not 0 < alpha < 1:
+        problems.append(f"alpha must be in (0, 1), got {alpha!r}")
+    if problems:
+        raise ValueError("pull_in: " + "; ".join(problems))
+
+
+def _seller_windows(
+    ds: Dataset,
+    *,
+    window_days: int,
+    horizon_days: int,
+    reference_days: int,
+    behind_pace: float,
+    min_tenure_days: int,
+) -> pd.DataFrame:
+    """Eligible seller-periods with their group and per-window counts (``STATS``)."""
+    sp = seller_periods(ds, min_tenure_days=min_tenure_days)
+    deals = closed_deals(ds)
+    data_end = deals["close_date"].max()
+    day = pd.Timedelta(days=1)
+    T = sp["period_end"]
+    ref_end = T + (horizon_days + reference_days) * day
+    alive = sp["termination_date"].isna() | (sp["termination_date"] > ref_end)
+    sp = sp[alive & (ref_end <= data_end)].reset_index(drop=True)
+    sp["entry"] = sp["period_end"] - window_days * day
+    m = (
+        sp[["rep_id", "period_start", "period_end", "entry"]]
+        .reset_index()
+        .merge(deals, on="rep_id", how="inner")
+    )
+    c, T, e = m["close_date"], m["period_end"], m["entry"]
+    w = {
+        "pre": (c >= m["period_start"]) & (c <= e),
+        "L": (c > e) & (c <= T),
+        "N": (c > T) & (c <= T + horizon_days * day),
+        "R": (c > T + horizon_days * day) & (c <= T + (horizon_days + reference_days) * day),
+    }
+    disc = m["discount"].to_numpy(float)
+    has_d = np.isfinite(disc)
+    cols = {
+        "pre_rev": w["pre"] * m["amount"],
+        "L": w["L"],
+        "N": w["N"],
+        "R": w["R"],
+        "L_won": w["L"] & m["won"],
+        "L_rev": w["L"] * m["amount"],
+        "L_dsum": np.where(w["L"] & has_d, np.nan_to_num(disc), 0.0),
+        "L_dn": w["L"] & has_d,
+        "R_dsum": np.where(w["R"] & has_d, np.nan_to_num(disc), 0.0),
+        "R_dn": w["R"] & has_d,
+    }
+    agg = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in cols.items()})
+    agg["index"] = m["index"].to_numpy()
+    sums = agg.groupby("index").sum().reindex(sp.index, fill_value=0.0)
+    sp = pd.concat([sp, sums], axis=1)
+    elapsed = (sp["entry"] - sp["period_start"]).dt.days + 1
+    length = (sp["period_end"] - sp["period_start"]).dt.days + 1
+    sp["target_at_entry"] = behind_pace * sp["quota"] * elapsed / length
+    sp["behind"] = sp["pre_rev"] < sp["target_at_entry"]
+    return sp
+
+
+def _estimate(s: np.ndarray) -> dict[str, np.ndarray]:
+    """The estimator on group sums ``s`` of shape (..., stats, periods, 2) (group 1 = behind)."""
+    on, b = s[..., 0], s[..., 1]
+
+    def g(x: np.ndarray, name: str) -> np.ndarray:
+        return x[..., _I[name], :]
+
+    exp_L = g(b, "R") * g(on, "L") / g(on, "R")
+    excess = g(b, "L") - exp_L
+    deficit = g(b, "R") * g(on, "N") / g(on, "R") - g(b, "N")
+    won_share = g(b, "L_won") / g(b, "L")
+    rev_per = g(b, "L_rev") / g(b, "L")
+    pulled_won = excess * won_share
+    pulled_rev = excess * rev_per
+
+    def mean(x: np.ndarray, num: str, den: str) -> np.ndarray:
+        return g(x, num).sum(-1) / g(x, den).sum(-1)
+
+    gap = (mean(b, "L_dsum", "L_dn") - mean(b, "R_dsum", "R_dn")) - (
+        mean(on, "L_dsum", "L_dn") - mean(on, "R_dsum", "R_dn")
+    )
+    share = excess.sum(-1) / g(b, "L").sum(-1)
+    return {
+        "pulled_deals": pulled_won.sum(-1),
+        "pulled_revenue": pulled_rev.sum(-1),
+        "pulled_closed_deals": excess.sum(-1),
+        "next_period_deficit": deficit.sum(-1),
+        "discount_premium": gap / share,
+        "by_deals": pulled_won,
+        "by_revenue": pulled_rev,
+        "by_closed": excess,
+        "by_deficit": deficit,
+    }
+
+
+def _by_period(sp, periods, point, boot, alpha) -> pd.DataFrame:
+    rows = []
+    q = [alpha / 2, 1 - alpha / 2]
+    for j, end in enumerate(periods):
+        sel = sp["period_end"] == end
+        row = {
+            "period": str(sp.loc[sel, "period"].iloc[0]),
+            "sellers_behind": int(sp.loc[sel, "behind"].sum()),
+            "sellers_on_track": int((~sp.loc[sel, "behind"]).sum()),
+        }
+        for name, key in (
+            ("pulled_deals", "by_deals"),
+            ("pulled_revenue", "by_revenue"),
+            ("pulled_closed_deals", "by_closed"),
+            ("next_period_deficit", "by_deficit"),
+        ):
+            lo, hi = np.nanquantile(boot[key][:, j], q)
+            row[name] = float(point[key][j])
+            row[f"{name}_ci_low"] = float(lo)
+            row[f"{name}_ci_high"] = float(hi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _num(x: Any) -> Any:
+    if x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return x
+    return f if np.isfinite(f) else None
+
+
+def _est_dict(e: Effect) -> dict[str, Any]:
+    return {
+        "estimate": _num(e.estimate),
+        "se": _num(e.se),
+        "ci_low": _num(e.ci_low),
+        "ci_high": _num(e.ci_high),
+        "p_value": _num(e.p_value),
+    }
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.4g}"
