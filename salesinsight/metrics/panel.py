@@ -26,6 +26,7 @@ from salesinsight.metrics._sql import ACTIVITY_TYPES, PanelQuery, data_range_sql
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
+    from salesinsight.engines import Engine
 
 __all__ = ["KPI_COLUMNS", "LEVELS", "panel", "panel_columns"]
 
@@ -114,6 +115,8 @@ def panel(
     fiscal_year_start_month: int = 1,
     start: object = None,
     end: object = None,
+    *,
+    engine: str | Engine | None = None,
 ) -> pd.DataFrame:
     """KPI panel: one row per entity and period, balanced.
 
@@ -132,6 +135,9 @@ def panel(
         Every period overlapping ``[start, end]`` is returned, each computed over its whole length.
         Defaults: the earliest and latest event date in the data (activities, opportunities created
         or closed, CSAT responses).
+    engine : {"duckdb", "spark"} or Engine, optional
+        Who opens a folder path (default DuckDB); see :mod:`salesinsight.engines`. A dataset
+        already opened by an engine (``engine.load(...)``) is queried on that engine.
 
     Returns
     -------
@@ -147,14 +153,22 @@ def panel(
     m = check_fiscal_year_start_month(fiscal_year_start_month)
     columns = panel_columns(by)
     if isinstance(data, str | Path):
-        from salesinsight.data import load
+        if engine is None or engine == "duckdb":
+            from salesinsight.data import load
 
-        with load(data) as ds:
+            opened = load(data)
+        else:
+            from salesinsight.engines import get_engine
+
+            opened = get_engine(engine).load(data)
+        with opened as ds:
             return panel(ds, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
     query = build_query(data, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
     if query is None:  # no events at all and no bounds given
         return _empty(columns)
     ds = data
+    if getattr(ds, "dialect", "duckdb") != "duckdb":  # no 128-bit integers: count types one by one
+        query = dataclasses.replace(query, activity_field_bits=None)
     try:
         df = ds.con.execute(panel_sql(query)).df()
         overflow = bool(df["_act_overflow"].any())
