@@ -43,6 +43,7 @@ warning_as_of = None
 warning_fdr = 0.1
 attrition_risk_threshold = 0.3
 top_n = 10
+engine = "duckdb"
 
 # %%
 from IPython.display import HTML, display

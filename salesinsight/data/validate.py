@@ -337,7 +337,7 @@ def run_checks(
     found += [p for p in enrollment_problems if p.table not in errored]  # unreadable != missing
     try:
         found += _run_pending(con, pending + enrollment_pending)
-    except (duckdb.Error, QueryError) as exc:  # pragma: no cover - defensive: a file became unreadable
+    except (duckdb.Error, QueryError) as exc:  # pragma: no cover - defensive
         found.append(Problem(ERROR, None, None, "unreadable", _short(exc)))
     order = {name: i for i, name in enumerate(C.TABLE_NAMES)}
     found.sort(key=lambda p: -1 if p.table is None else order.get(p.table, 99))

@@ -201,12 +201,12 @@ def build_quarter(params: RunParams) -> QuarterReport:
     -------
     QuarterReport
     """
-    from salesinsight.data import load, validate
     from salesinsight.metrics import panel
     from salesinsight.report.run import data_fingerprint
 
-    report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False)
+    engine = params.engine.build()  # DuckDB by default; Spark where the data live
+    report = engine.validate(params.data_dir)
+    ds = engine.load(params.data_dir, validate=False)
     q_start, q_end = params.quarter_bounds()
     fy = params.fiscal_year_start_month
     notes: list[str] = []

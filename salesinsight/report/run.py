@@ -211,6 +211,21 @@ def _strip_css_comments(page: str) -> str:
     return re.sub(r"<style[^>]*>.*?</style>", clean, page, flags=re.S | re.I)
 
 
+def _with_engine(params: RunParams, engine: str | None, master: str | None) -> RunParams:
+    """``params`` with the engine chosen on the command line (Spark settings kept when Spark)."""
+    from salesinsight.report.params import EngineParams, ParamsError
+
+    current = params.engine.model_dump()
+    name = engine or current["name"]
+    spec = current if name == current["name"] else {"name": name}
+    if master is not None:
+        spec = {**spec, "master": master}
+    try:
+        return params.model_copy(update={"engine": EngineParams.model_validate(spec)})
+    except ValueError as exc:
+        raise ParamsError(f"--engine/--spark-master: {exc}") from None
+
+
 def execute_run(
     params_path: str | Path,
     *,
@@ -220,6 +235,8 @@ def execute_run(
     notebook: str = "quarterly_evaluation",
     reports_root: str | Path = "reports",
     progress: bool | None = None,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -239,6 +256,8 @@ def execute_run(
         Root of the default destinations.
     progress
         Show a progress bar of executing cells; default: when stderr is a terminal.
+    engine, spark_master
+        Override the params' ``engine`` (``"duckdb"`` or ``"spark"``) and its Spark master URL.
 
     Returns
     -------
@@ -253,12 +272,12 @@ def execute_run(
     NotebookError, NotebookTimeout
         A cell failed or timed out; the partial run is kept as ``<destination>-FAILED``.
     """
-    from salesinsight.data import validate
-
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     params = load_params(params_path)
-    report = validate(params.data_dir)
+    if engine is not None or spark_master is not None:
+        params = _with_engine(params, engine, spark_master)
+    report = params.engine.build().validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
     nb_src = notebook_path(notebook)

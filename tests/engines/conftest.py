@@ -44,7 +44,7 @@ def engine(spark):
 
 @pytest.fixture(scope="session")
 def sim_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small simulated CRM folder (CSV): 12 seats, 3 quarters, every table."""
+    """A small simulated CRM folder (CSV): 20 seats, 3 quarters, every table."""
     from salesinsight.simulate import crm
 
-    return Path(crm(tmp_path_factory.mktemp("sim") / "data", seed=3, n_reps=12, quarters=3))
+    return Path(crm(tmp_path_factory.mktemp("sim") / "data", seed=3, n_reps=20, quarters=3))

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("sqlglot", reason='sqlglot is not installed (pip install -e ".[spark]")')
 
-from salesinsight.engines.transpile import TranspileError, to_spark  # noqa: E402
+from salesinsight.engines.transpile import TranspileError, to_spark
 
 
 def test_duckdb_only_constructs_are_rewritten():
