@@ -125,10 +125,12 @@ class SparkConnection:
         return to_spark(sql, self.names)
 
     def execute(self, sql: str, params: Any = None) -> _Result:
+        """Run DuckDB ``sql`` on Spark; ``params`` bind ``?`` (a sequence) or ``$name`` (a mapping)."""
+        args = None
         if params:
-            raise QueryError("query parameters are not supported on the Spark engine")
+            args = dict(params) if isinstance(params, Mapping) else list(params)
         try:
-            frame = self.spark.sql(self.translate(sql))
+            frame = self.spark.sql(self.translate(sql), args=args)
         except TranspileError as exc:
             raise QueryError(str(exc)) from None
         except Exception as exc:  # analysis errors (unknown column, type mismatch)

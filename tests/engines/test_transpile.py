@@ -115,3 +115,18 @@ def test_isfinite_and_full_regex_match_agree_with_duckdb(spark):
         "nan": False,
         "x2026Q3": False,
     }
+
+
+@pytest.mark.spark
+def test_bound_parameters_positional_and_named(spark):
+    from salesinsight.engines.spark import SparkConnection
+
+    con = SparkConnection(spark, {})
+    sql = (
+        "SELECT count(*) FROM (VALUES (DATE '2025-01-01', 'a'), (DATE '2025-02-01', 'b'), "
+        "(DATE '2025-03-01', 'a')) AS t(d, k) WHERE d BETWEEN ? AND ?"
+    )
+    args = [dt.date(2025, 1, 15), dt.date(2025, 3, 1)]
+    assert con.execute(sql, args).fetchall() == duckdb.execute(sql, args).fetchall() == [(2,)]
+    named = "SELECT count(*) FROM (VALUES ('a'), ('b'), ('a')) AS t(k) WHERE k = $key"
+    assert con.execute(named, {"key": "a"}).fetchall() == [(2,)]
