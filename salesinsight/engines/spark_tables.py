@@ -163,12 +163,15 @@ def with_row_numbers(df: Any) -> Any:
 
     ``monotonically_increasing_id`` is the partition index times 2**33 plus the row's position in
     its partition; one small aggregate counts the rows per partition, and the offsets turn the ids
-    into consecutive numbers. File scans are split the same way every time in a session, so the
-    numbering is stable; for a single file it is the file's data-row number.
+    into consecutive numbers (a single partition needs no count). File scans are split the same way
+    every time in a session, so the numbering is stable; for a single file it is the file's data-row
+    number.
     """
     from pyspark.sql import functions as F
 
     cols = [F.col(f"`{c}`") for c in df.columns]
+    if df.rdd.getNumPartitions() == 1:  # one split (a small or unsplittable file): no count needed
+        return df.select(*cols, (F.monotonically_increasing_id() + F.lit(1)).alias("_row"))
     tagged = df.select(
         *cols,
         F.spark_partition_id().alias("_pid"),
