@@ -1,4 +1,4 @@
-"""One local SparkSession for the whole test session (``local[2]``, one shuffle partition).
+"""One local SparkSession for the whole test session (``local[2]``, two shuffle partitions).
 
 Every test here is marked ``spark`` and skipped, with the reason, when PySpark or a Java runtime is
 missing (``pip install -e ".[spark]"``; Java 17).
@@ -14,6 +14,7 @@ SPARK_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
+    "spark.sql.adaptive.enabled": "false",  # re-planning between stages only costs on tiny data
     "spark.driver.memory": "1g",
     "spark.sql.warehouse.dir": "",  # set per session below (never in the working directory)
 }
