@@ -38,6 +38,7 @@ attrition_risk_threshold = 0.3
 top_n = 10
 min_cell_size = 10
 non_selling_roles = ["manager"]
+engine = "duckdb"
 
 # %%
 from IPython.display import HTML, display

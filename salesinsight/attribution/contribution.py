@@ -555,11 +555,11 @@ def program_exposure(
         ``rep_days_base``, ``rep_days_current``, ``n_reps_base``, ``n_reps_current`` (exposed reps).
     """
     from salesinsight.calendar import quarter_bounds
-    from salesinsight.data import Dataset, load
+    from salesinsight.data import load
 
     if grain not in ("day", "week", "quarter"):
         raise ValueError(f"grain must be 'day', 'week' or 'quarter', got {grain!r}")
-    ds = data if isinstance(data, Dataset) else load(Path(data))
+    ds = load(Path(data)) if isinstance(data, str | Path) else data  # a Dataset of any engine
     missing = [t for t in ("programs", "enrollments") if not ds.has(t)]
     if missing:
         raise ValueError(f"program_exposure needs table(s) {missing}, absent from {ds.folder}")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from salesinsight.calendar import GRAINS
+from salesinsight.commands._engine import add_engine_arguments, engine_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", metavar="FILE", help="output .csv or .parquet (default: CSV on standard output)"
     )
+    add_engine_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
+        engine = engine_from_args(args)
         df = panel(
             args.folder,
             grain=args.grain,
@@ -63,12 +66,13 @@ def run(args: argparse.Namespace) -> int:
             fiscal_year_start_month=args.fiscal_year_start_month,
             start=args.start,
             end=args.end,
+            engine=engine,
         )
     except DataError as err:
         print(f"salesinsight metrics: {args.folder} breaks the data contract:", file=sys.stderr)
         print(err, file=sys.stderr)
         return 1
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, RuntimeError) as err:  # RuntimeError: Spark/Java unavailable
         print(f"salesinsight metrics: {err}", file=sys.stderr)
         return 2
     by_reason: dict[str, list[str]] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from salesinsight.commands._engine import add_engine_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `run` sub-command."""
@@ -32,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="which notebook to run",
     )
     p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
+    add_engine_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -49,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             timeout=args.timeout,
             notebook=args.notebook,
+            engine=args.engine,
+            spark_master=args.spark_master,
         )
     except ParamsError as exc:
         print(f"salesinsight run: {exc}", file=sys.stderr)
@@ -64,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_OS_ERROR
+    except RuntimeError as exc:  # the Spark engine is unavailable (no PySpark or no Java)
+        print(f"salesinsight run: {exc}", file=sys.stderr)
+        return EXIT_BAD_PARAMS
     print(f"report:   {result.report_html}")
     print(f"results:  {result.results_json}")
     print(f"run id:   {result.run_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from salesinsight.data import validate
+from salesinsight.commands._engine import add_engine_arguments, engine_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +21,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folder", metavar="DIR", help="data folder (one CSV or Parquet file per table)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_engine_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate ``args.folder``, print the report; returns 1 on errors, else 0."""
-    report = validate(args.folder)
+    """Validate ``args.folder``, print the report; returns 1 on errors, 2 on bad arguments, else 0."""
+    import sys
+
+    try:
+        engine = engine_from_args(args)
+        report = engine.validate(args.folder)
+    except (ValueError, RuntimeError) as err:  # bad options, Spark or Java unavailable
+        print(f"salesinsight validate: {err}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -308,7 +308,12 @@ def open_folder(
     return sources, problems
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, spec: C.Table, src: Source) -> None:
+def typed_select(spec: C.Table, src: Source) -> str:
+    """Select list of the typed view of ``spec`` over the columns of ``src`` (DuckDB SQL).
+
+    Contract columns typed per the contract (absent optional ones as NULL or their default), then
+    the file's extra columns unchanged. Shared by every engine (Spark runs it transpiled).
+    """
     present = set(src.columns)
     select = []
     for col in spec.columns:
@@ -321,9 +326,13 @@ def _create_views(con: duckdb.DuckDBPyConnection, spec: C.Table, src: Source) ->
         select.append(f"{expr} AS {quote_ident(col.name)}")
     contract_cols = set(spec.column_names)
     select += [quote_ident(c) for c in src.columns if c not in contract_cols]
+    return ", ".join(select)
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, spec: C.Table, src: Source) -> None:
     name = quote_ident(spec.name)
     con.execute(
-        f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(select)} FROM {src.scan_sql()}"
+        f"CREATE OR REPLACE VIEW {name} AS SELECT {typed_select(spec, src)} FROM {src.scan_sql()}"
     )
     if src.fmt == "parquet":
         raw = f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row FROM {src.scan_sql(True)}"
@@ -362,6 +371,9 @@ class Dataset:
         self.report = report
         self.sources = dict(sources or {})
         self._tmpdir = tmpdir  # keeps transcoded copies alive as long as the dataset
+
+    #: SQL dialect of :meth:`sql` (every engine's dataset takes DuckDB SQL; this says who runs it)
+    dialect = "duckdb"
 
     def has(self, name: str) -> bool:
         """True when table ``name`` is present in the folder."""

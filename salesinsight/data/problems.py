@@ -9,7 +9,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Problem", "ValidationReport", "DataError", "ERROR", "WARNING", "MAX_EXAMPLES"]
+__all__ = [
+    "Problem",
+    "ValidationReport",
+    "DataError",
+    "QueryError",
+    "ERROR",
+    "WARNING",
+    "MAX_EXAMPLES",
+]
 
 ERROR = "error"
 WARNING = "warning"
@@ -161,3 +169,7 @@ class DataError(ValueError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         super().__init__(str(report))
+
+
+class QueryError(RuntimeError):
+    """A query failed on an engine other than the embedded DuckDB (e.g. Spark), with its message."""

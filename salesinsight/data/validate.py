@@ -19,6 +19,7 @@ from salesinsight.data.problems import (
     MAX_EXAMPLES,
     WARNING,
     Problem,
+    QueryError,
     ValidationReport,
 )
 from salesinsight.data.rules import RowCheck, column_checks, row_select, t, table_rules
@@ -278,7 +279,7 @@ def _read_error(con: duckdb.DuckDBPyConnection, src: Source, exc: Exception) -> 
                 f"FROM (SELECT line, min(error_type) AS error_type, min(csv_line) AS csv_line "
                 f"FROM {name}_errors GROUP BY line)"
             ).fetchall()[0]  # type: ignore[misc]
-        except duckdb.Error:
+        except (duckdb.Error, QueryError):
             n = 0
         if n:
             return Problem(
@@ -325,7 +326,7 @@ def run_checks(
             found += _run_row_checks(
                 con, spec, src, column_checks(spec, src) + table_rules(spec, src)
             )
-        except duckdb.Error as exc:
+        except (duckdb.Error, QueryError) as exc:
             found.append(_read_error(con, src, exc))
             continue
         readable[spec.name] = src
@@ -336,7 +337,7 @@ def run_checks(
     found += [p for p in enrollment_problems if p.table not in errored]  # unreadable != missing
     try:
         found += _run_pending(con, pending + enrollment_pending)
-    except duckdb.Error as exc:  # pragma: no cover - defensive: a file became unreadable
+    except (duckdb.Error, QueryError) as exc:  # pragma: no cover - defensive
         found.append(Problem(ERROR, None, None, "unreadable", _short(exc)))
     order = {name: i for i, name in enumerate(C.TABLE_NAMES)}
     found.sort(key=lambda p: -1 if p.table is None else order.get(p.table, 99))

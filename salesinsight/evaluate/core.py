@@ -122,7 +122,7 @@ def evaluate(
     """
     from statsmodels.stats.multitest import multipletests
 
-    from salesinsight.data import Dataset, load
+    from salesinsight.data import load
 
     if correction not in ("holm", "bh"):
         raise ValueError(f"correction must be 'holm' or 'bh', got {correction!r}")
@@ -131,7 +131,7 @@ def evaluate(
     for name, g in (("grain", grain), ("did_grain", did_grain), ("design_grain", design_grain)):
         if (g is not None or name == "grain") and g not in _WINDOWS:
             raise ValueError(f"{name} must be one of {sorted(_WINDOWS)}, got {g!r}")
-    ds = data if isinstance(data, Dataset) else load(Path(data))
+    ds = load(Path(data)) if isinstance(data, str | Path) else data  # a Dataset of any engine
     program, enroll = _program(ds, program_id)
     unit = program["unit"]
     design = program["design"]

@@ -27,6 +27,7 @@ from salesinsight.metrics.availability import mark_unavailable, not_available
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
+    from salesinsight.engines import Engine
 
 __all__ = ["KPI_COLUMNS", "KPI_KIND", "LEVELS", "panel", "panel_columns"]
 
@@ -154,6 +155,8 @@ def panel(
     start: object = None,
     end: object = None,
     non_selling_roles: tuple[str, ...] | list[str] | None = None,
+    *,
+    engine: str | Engine | None = None,
 ) -> pd.DataFrame:
     """KPI panel: one row per entity and period, balanced.
 
@@ -177,6 +180,9 @@ def panel(
         (``load(..., non_selling_roles=...)``, itself ``("manager",)`` by default). Non-sellers count in every
         total (their deals, activities, ``n_active_reps``) but not in ``sellers_active`` or
         ``seller_terminations``, the denominators of per-seller figures and of ``attrition``.
+    engine : {"duckdb", "spark"} or Engine, optional
+        Who opens a folder path (default DuckDB); see :mod:`salesinsight.engines`. A dataset
+        already opened by an engine (``engine.load(...)``) is queried on that engine.
 
     Returns
     -------
@@ -194,9 +200,15 @@ def panel(
     m = check_fiscal_year_start_month(fiscal_year_start_month)
     columns = panel_columns(by)
     if isinstance(data, str | Path):
-        from salesinsight.data import load
+        if engine is None or engine == "duckdb":
+            from salesinsight.data import load
 
-        with load(data) as ds:
+            opened = load(data)
+        else:
+            from salesinsight.engines import get_engine
+
+            opened = get_engine(engine).load(data)
+        with opened as ds:
             return panel(
                 ds,
                 grain=grain,
@@ -214,6 +226,8 @@ def panel(
     if query is None:  # no events at all and no bounds given
         return _empty(columns)
     ds = data
+    if getattr(ds, "dialect", "duckdb") != "duckdb":  # no 128-bit integers: count types one by one
+        query = dataclasses.replace(query, activity_field_bits=None)
     try:
         df = ds.con.execute(panel_sql(query)).df()
         overflow = bool(df["_act_overflow"].any())

@@ -296,11 +296,12 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     ValueError
         When the data folder has no programs table or the program is not in it.
     """
-    from salesinsight.data import load, validate
     from salesinsight.report.run import data_fingerprint
 
-    report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False, non_selling_roles=params.non_selling_roles)
+    engine = params.engine.build()  # DuckDB by default; Spark where the data live
+    report = engine.validate(params.data_dir)
+    ds = engine.load(params.data_dir, validate=False)
+    ds.non_selling_roles = tuple(params.non_selling_roles)  # sellers exclude these roles
     if not ds.has("programs"):
         raise ValueError(f"{params.data_dir}: no programs table, nothing to examine")
     programs = ds.table("programs")

@@ -20,6 +20,7 @@ from salesinsight.safe_yaml import ECHO_CHARS, load_yaml_file, short_repr, short
 
 __all__ = [
     "DEFAULT_MIN_EFFECT",
+    "EngineParams",
     "DEFAULT_OUTCOMES",
     "KNOWN_OUTCOMES",
     "ParamsError",
@@ -66,6 +67,49 @@ _QUARTER = re.compile(r"(?P<fy>FY)?(?P<year>[0-9]{4})Q(?P<q>[1-4])")
 
 class ParamsError(ValueError):
     """Raised when a params file is unreadable or invalid; the message lists every problem."""
+
+
+class EngineParams(BaseModel):
+    """Who runs the metric layer (validation and KPI panels): ``engine: spark`` or a mapping.
+
+    ``engine: duckdb`` (default) queries the local data folder in place; ``engine: spark`` runs
+    the same queries on Spark, e.g.::
+
+        engine:
+          name: spark
+          master: spark://spark-master:7077      # default: the active session, else local[*]
+          conf: {spark.executor.memory: 8g}
+          tables: {activities: crm.activities}   # catalog table names, paths or URIs
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Literal["duckdb", "spark"] = Field("duckdb", description="Engine name.")
+    master: str | None = Field(None, description="Spark master URL (Spark only).")
+    conf: dict[str, str] = Field(default_factory=dict, description="Spark settings (Spark only).")
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-table location overriding data_dir: catalog name, path or URI (Spark only).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _spark_only(self) -> EngineParams:
+        if self.name == "duckdb" and (self.master or self.conf or self.tables):
+            raise ValueError("master, conf and tables only apply to engine 'spark'")
+        return self
+
+    def build(self) -> Any:
+        """The :class:`~salesinsight.engines.Engine` these parameters describe."""
+        from salesinsight.engines import get_engine
+
+        if self.name == "duckdb":
+            return get_engine("duckdb")
+        return get_engine("spark", master=self.master, conf=self.conf, tables=self.tables)
 
 
 class RunParams(BaseModel):
@@ -128,6 +172,11 @@ class RunParams(BaseModel):
         default_factory=lambda: ["manager"],
         description="reps.role values (any case) that are not sellers: they count in totals but "
         "not in sellers_active, the denominator of per-rep figures and attrition.",
+    )
+    engine: EngineParams = Field(
+        default_factory=EngineParams,
+        description="Who runs validation and the KPI panels: 'duckdb' (embedded, default) or "
+        "'spark', or a mapping with name, master, conf and tables (see docs/engines.md).",
     )
 
     @field_validator("quarter")

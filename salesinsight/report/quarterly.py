@@ -202,12 +202,13 @@ def build_quarter(params: RunParams) -> QuarterReport:
     -------
     QuarterReport
     """
-    from salesinsight.data import load, validate
     from salesinsight.metrics import panel
     from salesinsight.report.run import data_fingerprint
 
-    report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False, non_selling_roles=params.non_selling_roles)
+    engine = params.engine.build()  # DuckDB by default; Spark where the data live
+    report = engine.validate(params.data_dir)
+    ds = engine.load(params.data_dir, validate=False)
+    ds.non_selling_roles = tuple(params.non_selling_roles)  # sellers exclude these roles
     q_start, q_end = params.quarter_bounds()
     fy = params.fiscal_year_start_month
     notes: list[str] = []

@@ -226,6 +226,21 @@ def _strip_css_comments(page: str) -> str:
     return re.sub(r"<style[^>]*>.*?</style>", clean, page, flags=re.S | re.I)
 
 
+def _with_engine(params: RunParams, engine: str | None, master: str | None) -> RunParams:
+    """``params`` with the engine chosen on the command line (Spark settings kept when Spark)."""
+    from salesinsight.report.params import EngineParams, ParamsError
+
+    current = params.engine.model_dump()
+    name = engine or current["name"]
+    spec = current if name == current["name"] else {"name": name}
+    if master is not None:
+        spec = {**spec, "master": master}
+    try:
+        return params.model_copy(update={"engine": EngineParams.model_validate(spec)})
+    except ValueError as exc:
+        raise ParamsError(f"--engine/--spark-master: {exc}") from None
+
+
 def execute_run(
     params_path: str | Path,
     *,
@@ -236,6 +251,8 @@ def execute_run(
     reports_root: str | Path = "reports",
     progress: bool | None = None,
     load: Callable[[str | Path], Any] = load_params,
+    engine: str | None = None,
+    spark_master: str | None = None,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -259,6 +276,8 @@ def execute_run(
         Reads and validates the params file; any object with ``data_dir``, ``quarter`` (the
         sub-folder of ``reports_root``), ``seed``, ``title`` and ``notebook_parameters()`` will do
         (the research registry uses ``salesinsight.research.registry.load_registry``).
+    engine, spark_master
+        Override the params' ``engine`` (``"duckdb"`` or ``"spark"``) and its Spark master URL.
 
     Returns
     -------
@@ -273,8 +292,6 @@ def execute_run(
     NotebookError, NotebookTimeout
         A cell failed or timed out; the partial run is kept as ``<destination>-FAILED``.
     """
-    from salesinsight.data import validate
-
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     params = load(params_path)
@@ -282,7 +299,15 @@ def execute_run(
         duckdb_memory_limit()
     except ValueError as exc:
         raise ParamsError(str(exc)) from None
-    report = validate(params.data_dir)
+    if engine is not None or spark_master is not None:
+        params = _with_engine(params, engine, spark_master)
+    engine_params = getattr(params, "engine", None)
+    if engine_params is not None:
+        report = engine_params.build().validate(params.data_dir)
+    else:  # the research registry: DuckDB
+        from salesinsight.data import validate
+
+        report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
     if isinstance(params, RunParams):  # unknown programs, a quarter without data

@@ -72,3 +72,15 @@ def test_cell_timeout_exit_5(setup, capsys):
     assert code == 5, capsys.readouterr().err
     assert not out.exists()
     assert (out.parent / "out-FAILED").is_dir()
+
+
+def test_engine_options_on_run(setup, capsys):
+    params, nb_dir, out = setup
+    # a Spark master for the DuckDB engine is a params error: exit 2, nothing runs
+    assert main(["run", str(params), "--out", str(out), "--spark-master", "local[2]"]) == 2
+    assert "only apply to engine 'spark'" in capsys.readouterr().err
+    assert not out.exists()
+    # --engine duckdb is the default engine, and the notebook receives it
+    _notebook(nb_dir, "assert engine['name'] == 'duckdb', engine")
+    assert main(["run", str(params), "--out", str(out), "--engine", "duckdb"]) == 0
+    assert (out / "report.html").exists()

@@ -108,3 +108,26 @@ def test_schema_text_lists_every_field_with_default():
     for name in RunParams.model_fields:
         assert f"\n{name}:" in text
     assert "alpha: float  (default 0.05)" in text
+
+
+def test_engine_defaults_to_duckdb_and_accepts_a_name_or_a_mapping(tmp_path):
+    base = {"quarter": "2026Q2", "data_dir": str(tmp_path)}
+    assert RunParams.model_validate(base).engine.name == "duckdb"
+    assert RunParams.model_validate({**base, "engine": "spark"}).engine.name == "spark"
+    spec = {"name": "spark", "master": "local[2]", "tables": {"activities": "crm.activities"}}
+    p = RunParams.model_validate({**base, "engine": spec})
+    assert p.engine.master == "local[2]" and p.engine.tables == {"activities": "crm.activities"}
+    assert RunParams.model_validate(p.notebook_parameters()) == p  # round trip through papermill
+
+
+def test_engine_errors_are_listed(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        f"quarter: 2026Q2\ndata_dir: {tmp_path}\nengine: {{name: duckdb, master: local}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParamsError, match="only apply to engine 'spark'"):
+        load_params(path)
+    path.write_text(f"quarter: 2026Q2\ndata_dir: {tmp_path}\nengine: oracle\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="engine"):
+        load_params(path)
