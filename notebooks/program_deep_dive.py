@@ -25,13 +25,7 @@ data_dir = "../data/demo"
 title = "Quarterly sales program evaluation"
 programs = ["P_COACH"]  # the first program listed is examined
 outcomes = ["win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"]
-min_effect = {
-    "win_rate": 0.01,
-    "revenue": "3%",
-    "follow_ups": "5%",
-    "csat": 0.01,
-    "attrition": 0.02,
-}
+min_effect = {"win_rate": 0.01, "revenue": "3%", "follow_ups": "5%", "csat": 0.01, "attrition": 0.02}
 alpha = 0.05
 correction = "holm"
 grain = "week"
@@ -43,6 +37,8 @@ warning_as_of = None
 warning_fdr = 0.1
 attrition_risk_threshold = 0.3
 top_n = 10
+language = "en"
+currency = None
 
 # %%
 from IPython.display import HTML, display

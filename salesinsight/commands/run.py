@@ -26,6 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="which notebook to run",
     )
     p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
+    p.add_argument(
+        "--language",
+        choices=["en", "zh-CN"],
+        default=None,
+        help="report language (default: the params file's `language`, else en)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             timeout=args.timeout,
             notebook=args.notebook,
+            language=args.language,
         )
     except ParamsError as exc:
         print(f"salesinsight run: {exc}", file=sys.stderr)

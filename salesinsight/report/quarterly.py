@@ -235,6 +235,7 @@ def build_quarter(params: RunParams) -> QuarterReport:
     _run_section(
         sections, notes, "contribution", lambda: _contribution(ds, params, company, evaluations)
     )
+    _run_section(sections, notes, "exposure", lambda: _exposure(ds, params, evaluations))
     _run_section(sections, notes, "funnel_team", lambda: _funnel_team(team))
     _run_section(sections, notes, "funnel", lambda: _funnel(rep))
     if ds.has("activities"):
@@ -473,6 +474,25 @@ def _contribution(
         effect_per=per,
         alpha=params.alpha,
     )
+
+
+def _exposure(ds: Any, params: RunParams, evaluations: dict[str, Any]) -> Any:
+    """Enrolled sellers and unit-periods of each evaluated program this quarter (for totals)."""
+    from salesinsight.attribution import program_exposure
+
+    frames = [
+        program_exposure(
+            ds,
+            pid,
+            _previous_quarter(params),
+            params.quarter,
+            grain="day",
+            fiscal_year_start_month=params.fiscal_year_start_month,
+        )
+        for pid, ev in evaluations.items()
+        if ev is not None
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _funnel_team(team: pd.DataFrame) -> Any:

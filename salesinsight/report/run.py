@@ -167,7 +167,9 @@ def _to_ipynb(py_path: Path, dest: Path) -> None:
     nbformat.write(nb, dest)
 
 
-def render_html(executed: str | Path, dest: str | Path, *, title: str) -> None:
+def render_html(
+    executed: str | Path, dest: str | Path, *, title: str, language: str = "en"
+) -> None:
     """Render an executed notebook to a self-contained, script-free HTML page without code.
 
     Uses the package's ``salesinsight`` nbconvert template (JupyterLab styling inlined, no
@@ -197,7 +199,7 @@ def render_html(executed: str | Path, dest: str | Path, *, title: str) -> None:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": language})
     Path(dest).write_text(_strip_css_comments(body), encoding="utf-8")
 
 
@@ -220,6 +222,7 @@ def execute_run(
     notebook: str = "quarterly_evaluation",
     reports_root: str | Path = "reports",
     progress: bool | None = None,
+    language: str | None = None,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -239,6 +242,8 @@ def execute_run(
         Root of the default destinations.
     progress
         Show a progress bar of executing cells; default: when stderr is a terminal.
+    language
+        Report language (``en`` or ``zh-CN``) overriding the params file's ``language``.
 
     Returns
     -------
@@ -258,6 +263,8 @@ def execute_run(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     params = load_params(params_path)
+    if language is not None and language != params.language:
+        params = _with_language(params, language, params_path)
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
@@ -330,6 +337,20 @@ def execute_run(
     )
 
 
+def _with_language(params: RunParams, language: str, source: str | Path) -> RunParams:
+    """The params with another report language (validated like the file's own value)."""
+    from pydantic import ValidationError
+
+    from salesinsight.report.params import ParamsError
+
+    try:
+        return RunParams.model_validate({**params.model_dump(), "language": language})
+    except ValidationError:
+        raise ParamsError(
+            f"{source}: --language {language!r} is not one of 'en', 'zh-CN'"
+        ) from None
+
+
 def _finish_manifest(
     staging: Path, manifest: dict[str, Any], started: datetime, timings: dict[str, float]
 ) -> None:
@@ -376,7 +397,7 @@ def _execute_into(
         source.unlink(missing_ok=True)
     t_notebook = time.perf_counter() - t0
     t1 = time.perf_counter()
-    render_html(executed, staging / "report.html", title=params.title)
+    render_html(executed, staging / "report.html", title=params.title, language=params.language)
     return {"notebook": t_notebook, "render": time.perf_counter() - t1}
 
 

@@ -137,8 +137,12 @@ def test_report_has_no_code_prompts_scripts_or_external_urls(run):
     assert not re.search(r"In\s*\[\d*\]", page)
     assert "<script" not in page.lower()
     assert not re.search(r"(src|href)\s*=\s*[\"']?https?://", page, flags=re.I)
-    assert re.search(r"<html[^>]*\blang=", page)
-    assert "<img" in page and not re.search(r"<img(?![^>]*\balt=)[^>]*>", page)
+    assert re.search(r"<html[^>]*\blang=\"en\"", page)
+    assert not re.search(r"<img(?![^>]*\balt=)[^>]*>", page)
+    # charts are inline SVG, each described by an aria-label and a <title>
+    charts = re.findall(r"<svg\b[^>]*>", page)
+    assert len(charts) >= 3
+    assert all('role="img"' in c and "aria-label=" in c for c in charts)
 
 
 def _escaped_variants(text: str) -> list[str]:
@@ -146,22 +150,28 @@ def _escaped_variants(text: str) -> list[str]:
 
 
 def test_report_shows_each_programs_verdict_in_the_summary(run):
+    """The first screen names every program in one sentence; each program's section shows a
+    verdict badge (in plain words) for every outcome."""
+    from salesinsight.report.i18n import Lang
+    from salesinsight.report.vocabulary import outcome_name, verdict_word
+
+    en = Lang("en")
     page = _page(run)
     results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
-    start = page.index('id="Executive-summary"')
-    summary = page[start : page.index("<h2", start)]
-    # each program's part of the summary runs from its (escaped) name to the next program's
-    where = {}
-    for pid, prog in results["programs"].items():
-        found = [summary.find(v) for v in _escaped_variants(prog["name"]) if v in summary]
-        assert found, f"program {pid} is not named in the executive summary"
-        where[pid] = min(found)
-    bounds = sorted(where.values()) + [len(summary)]
-    for pid, prog in results["programs"].items():
-        chunk = summary[where[pid] : bounds[bounds.index(where[pid]) + 1]]
+    start = page.index('class="si-verdicts"')
+    summary = page[start : page.index("</ul>", start)]
+    sentences = re.findall(r'<li class="si-verdict">(.*?)</li>', summary, flags=re.S)
+    assert len(sentences) == len(results["programs"])
+    for pid, prog in results["programs"].items():  # (results.json sorts its keys)
+        names = _escaped_variants(prog["name"])
+        assert sum(any(v in s for v in names) for s in sentences) == 1, pid
+    body = page[page.index('id="programs"') : page.index('id="kpis"')]
+    for prog in results["programs"].values():
+        name = next(v for v in _escaped_variants(prog["name"]) if v in body)
+        chunk = body[body.index(name) :]
         for outcome, o in prog["outcomes"].items():
-            assert outcome in chunk or outcome.replace("_", " ") in chunk, (pid, outcome)
-            assert f">{o['verdict']}<" in chunk, (pid, outcome, o["verdict"])
+            assert outcome_name(en, outcome) in chunk, outcome
+            assert f">{verdict_word(en, o['verdict'])}<" in chunk, (outcome, o["verdict"])
 
 
 def test_hostile_names_are_escaped_in_the_report(run):
@@ -267,11 +277,14 @@ def test_real_browser_renders_summary_and_every_verdict(run, tmp_path):
         timeout=120,
         check=True,
     ).stdout
-    assert "Executive summary" in dom
+    assert 'class="si-verdicts"' in dom and "si-forest" in dom
+    from salesinsight.report.i18n import Lang
+    from salesinsight.report.vocabulary import verdict_word
+
     results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
     for prog in results["programs"].values():
         for res in prog["outcomes"].values():
-            assert res["verdict"] in dom
+            assert verdict_word(Lang("en"), res["verdict"]) in dom
     assert "<script>alert(1)</script>" not in dom  # the planted name stayed text
     shot = tmp_path / "report.png"
     subprocess.run(
