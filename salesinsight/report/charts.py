@@ -44,6 +44,20 @@ def _ylabel(lang: Lang, outcome: str) -> str:
     return name
 
 
+def _since_start(lang: Lang, grain: str | None) -> str:
+    return {
+        "week": lang.tr("weeks since the start"),
+        "month": lang.tr("months since the start"),
+        "quarter": lang.tr("quarters since the start"),
+    }.get(grain or "", lang.tr("periods since the start"))
+
+
+def _period_word(lang: Lang, grain: str | None) -> str:
+    return {"week": lang.tr("week"), "month": lang.tr("month"), "quarter": lang.tr("quarter")}.get(
+        grain or "", lang.tr("period")
+    )
+
+
 def _scale(outcome: str, grain: str | None) -> float:
     return per_month_factor(grain) if outcome in FLOW_OUTCOMES else 1.0
 
@@ -101,13 +115,14 @@ def _staggered(ev: Any, lang: Lang, grain: str | None) -> Any:
             continue
         k = _scale(o, grain)
         x = pd.to_numeric(t["term"], errors="coerce").to_numpy()
-        ax.fill_between(x, t["ci_low"] * k, t["ci_high"] * k, color=_LIGHT, alpha=0.6, lw=0)
-        ax.plot(x, t["estimate"] * k, "o-", color=_BLUE, ms=3)
+        lo, hi = (t[c].to_numpy(dtype=float) * k for c in ("ci_low", "ci_high"))
+        ax.fill_between(x, lo, hi, color=_LIGHT, alpha=0.6, lw=0)
+        ax.plot(x, t["estimate"].to_numpy(dtype=float) * k, "o-", color=_BLUE, ms=3)
         ax.axhline(0, color="#333", lw=0.8)
         ax.axvline(-0.5, color="#999", lw=0.8, ls="--")
         ax.yaxis.set_major_formatter(_value_formatter(lang, o, signed=True))
         ax.set_title(_ylabel(lang, o), fontsize=9)
-        ax.set_xlabel(lang.tr("periods since the start"), fontsize=8)
+        ax.set_xlabel(_since_start(lang, grain), fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -116,7 +131,7 @@ def _rollout(ev: Any, lang: Lang, grain: str | None) -> Any:
     """Observed vs the counterfactual (what would have happened without the program)."""
     import matplotlib.pyplot as plt
 
-    paths = {}
+    paths, starts = {}, {}
     for o in ev.outcomes:
         for e in (ev.effects.get(o), *ev.alternatives.get(o, {}).values()):
             if (
@@ -125,15 +140,34 @@ def _rollout(ev: Any, lang: Lang, grain: str | None) -> Any:
                 and {"observed", "counterfactual"} <= set(e.path.columns)
             ):
                 paths[o] = e.path
+                starts[o] = e.spec.get("treatment_time")
                 break
     if not paths:
         return None
     fig, axes = plt.subplots(1, len(paths), figsize=(2.9 * len(paths), 2.8), squeeze=False)
     for ax, (o, path) in zip(axes[0], paths.items(), strict=True):
         k = _scale(o, grain)
-        x = np.arange(len(path))
+        x = np.arange(len(path), dtype=float)
+        start = starts.get(o)
+        if "time" in path:
+            numeric = pd.to_numeric(path["time"], errors="coerce").to_numpy(dtype=float)
+            if np.isfinite(numeric).all():
+                x = numeric
+            else:
+                start = None
+        if isinstance(start, (int, float)) and np.isfinite(start):
+            ax.axvline(float(start) - 0.5, color="#999", lw=0.8, ls="--")
+            ax.annotate(
+                lang.tr("start"),
+                (float(start) - 0.5, 0),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="#555",
+            )
         if {"cf_low", "cf_high"} <= set(path.columns):
-            ax.fill_between(x, path["cf_low"] * k, path["cf_high"] * k, color="#ddd", lw=0)
+            lo, hi = (path[c].to_numpy(dtype=float) * k for c in ("cf_low", "cf_high"))
+            ax.fill_between(x, lo, hi, color="#ddd", lw=0)
         ax.plot(
             x,
             path["counterfactual"] * k,
@@ -146,7 +180,7 @@ def _rollout(ev: Any, lang: Lang, grain: str | None) -> Any:
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(_value_formatter(lang, o))
         ax.set_title(_ylabel(lang, o), fontsize=9)
-        ax.set_xlabel(lang.tr("period"), fontsize=8)
+        ax.set_xlabel(_period_word(lang, grain), fontsize=8)
     axes[0][0].legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
     return fig

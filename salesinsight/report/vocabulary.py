@@ -93,8 +93,9 @@ DESIGN_METHODS: dict[str, str] = {
         "before and after its start with the groups that had not started yet."
     ),
     "single_rollout": N_(
-        "Everyone enrolled started at once; we compared them with a weighted blend of similar "
-        "sellers who did not take part, which tracked them closely before the start."
+        "Everyone enrolled started at once; we compared them before and after the start with the "
+        "sellers who did not take part, and checked the answer against a weighted blend of "
+        "similar sellers that tracked them closely before the start (drawn below)."
     ),
     "observational": N_(
         "Sellers chose or were chosen for the program; we compared them with similar sellers who "
