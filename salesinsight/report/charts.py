@@ -30,8 +30,11 @@ _BLUE, _GREY, _LIGHT = "#1f5fa8", "#9aa0a6", "#a8c4e5"
 
 
 def _value_formatter(lang: Lang, outcome: str, *, signed: bool = False) -> Any:
+    """Tick labels: levels of rates in %, differences of rates (``signed``) in percentage points."""
+    if outcome in RATE_OUTCOMES and signed:
+        return lambda v, _pos: lang.points(v, digits=0, signed=v != 0)
     if outcome in RATE_OUTCOMES:
-        return lambda v, _pos: lang.percent(v, signed=signed and v != 0)
+        return lambda v, _pos: lang.percent(v)
     if outcome in MONEY_OUTCOMES:
         return lambda v, _pos: lang.money(v, signed=signed and v != 0, compact=True)
     return lambda v, _pos: lang.sig(v, signed=signed and v != 0)
@@ -275,7 +278,8 @@ def _active_quarters(company: pd.DataFrame) -> list[str]:
 
 
 def waterfall_figure(report: Any, lang: Lang) -> Any:
-    """Revenue last quarter -> the largest movers by team (then "others") -> revenue this quarter."""
+    """The change in revenue since last quarter, built up from the teams that moved most (at most
+    ``MAX_WATERFALL_BARS`` labelled bars, the rest as one "others" bar), ending in the total."""
     import matplotlib.pyplot as plt
 
     dec = report.sections.get("attribution")
@@ -284,24 +288,24 @@ def waterfall_figure(report: Any, lang: Lang) -> Any:
     frame = dec.to_frame().drop_duplicates("team_id")
     change = frame.set_index("team_id")["total_change"].astype(float)
     order = change.abs().sort_values(ascending=False).index
-    shown = change.loc[order[: MAX_WATERFALL_BARS - 1]]
-    rest = change.drop(shown.index).sum()
-    steps = [(str(t), v) for t, v in shown.items()]
-    if len(change) > len(shown):
-        steps.append((lang.tr("{n} other teams", n=len(change) - len(shown)), float(rest)))
-    base, current = float(frame["kpi_base"].sum()), float(frame["kpi_current"].sum())
+    n_named = len(change) if len(change) <= MAX_WATERFALL_BARS else MAX_WATERFALL_BARS - 1
+    shown = change.loc[order[:n_named]]
+    steps = [(str(t), float(v)) for t, v in shown.items()]
+    if len(change) > n_named:
+        rest = float(change.drop(shown.index).sum())
+        steps.append((lang.tr("{n} other teams", n=len(change) - n_named), rest))
+    total = float(change.sum())
     with chart_style():
         fig, ax = plt.subplots(figsize=(9, 3.4))
-        ax.bar(0, base, color=_GREY, width=0.7)
-        level = base
-        for i, (_, v) in enumerate(steps, start=1):
+        level = 0.0
+        for i, (_, v) in enumerate(steps):
             ax.bar(i, v, bottom=level, color="#1b7f3b" if v >= 0 else "#b3261e", width=0.7)
             level += v
-        ax.bar(len(steps) + 1, current, color=_BLUE, width=0.7)
-        labels = [lang.tr("last quarter"), *[s[0] for s in steps], lang.tr("this quarter")]
+        ax.bar(len(steps), total, color=_BLUE, width=0.7)
+        ax.axhline(0, color="#333", lw=0.8)
+        labels = [s[0] for s in steps] + [lang.tr("total change")]
         ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
-        ax.set_ylim(0, max(base, current, level) * 1.08)
-        ax.yaxis.set_major_formatter(_value_formatter(lang, "revenue"))
-        ax.set_ylabel(lang.tr("revenue"))
+        ax.yaxis.set_major_formatter(_value_formatter(lang, "revenue", signed=True))
+        ax.set_ylabel(lang.tr("change in revenue since last quarter"))
         fig.tight_layout()
     return fig

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -199,13 +200,14 @@ def render_html(
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": language})
+    exporter.language_code = language.split("-")[0]  # nbconvert accepts ISO 639-1 only
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r'<html lang="[^"]*"', f'<html lang="{language}"', body, count=1)
     Path(dest).write_text(_strip_css_comments(body), encoding="utf-8")
 
 
 def _strip_css_comments(page: str) -> str:
     """Remove comments inside <style> blocks (the theme CSS cites URLs in its comments)."""
-    import re
 
     def clean(match: re.Match[str]) -> str:
         return re.sub(r"/\*.*?\*/", "", match.group(0), flags=re.S)
@@ -402,6 +404,5 @@ def _execute_into(
 
 
 def _strip_ansi(text: str) -> str:
-    import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -419,7 +419,7 @@ def plot_attribution(report: QuarterReport) -> None:
     lang = report_lang(report)
     _show_chart(
         waterfall_figure(report, lang),
-        lang.tr("Revenue last quarter, the teams that moved most, and revenue this quarter"),
+        lang.tr("Change in revenue since last quarter: the teams that moved most, then the total"),
         "waterfall",
     )
 

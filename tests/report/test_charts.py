@@ -7,18 +7,18 @@ from types import SimpleNamespace
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from salesinsight.report.charts import (  # noqa: E402
+from salesinsight.report.charts import (
     MAX_WATERFALL_BARS,
     design_figure,
     kpi_trends_figure,
     waterfall_figure,
 )
-from salesinsight.report.i18n import Lang  # noqa: E402
+from salesinsight.report.i18n import Lang
 
 EN = Lang("en", "CNY")
 
@@ -141,32 +141,32 @@ def test_observational_chart_shows_each_design_and_the_naive_comparison():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("n_teams", [5, 40])
+@pytest.mark.parametrize("n_teams", [5, 12, 40])
 def test_waterfall_has_at_most_a_dozen_labelled_change_bars(n_teams):
     rng = np.random.default_rng(3)
     base = rng.uniform(1e5, 3e5, n_teams)
     change = rng.normal(0, 3e4, n_teams)
+    teams = [f"T{i:02d}" for i in range(n_teams)]
     frame = pd.DataFrame(
-        {
-            "team_id": [f"T{i:02d}" for i in range(n_teams)],
-            "kpi_base": base,
-            "kpi_current": base + change,
-            "total_change": change,
-        }
+        {"team_id": teams, "kpi_base": base, "kpi_current": base + change, "total_change": change}
     )
     rep = SimpleNamespace(sections={"attribution": SimpleNamespace(to_frame=lambda: frame)})
     fig = waterfall_figure(rep, EN)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    n_changes = len(labels) - 2  # first and last bars are the two quarters' levels
-    assert n_changes == min(n_teams, MAX_WATERFALL_BARS)
-    assert ax.get_ylim()[0] == 0
-    top = pd.Series(np.abs(change), index=frame["team_id"]).nlargest(MAX_WATERFALL_BARS - 1)
+    assert labels[-1] == "total change"
+    assert len(labels) - 1 == min(n_teams, MAX_WATERFALL_BARS)  # change bars, "others" included
+    largest = pd.Series(np.abs(change), index=teams).sort_values(ascending=False).index
     if n_teams > MAX_WATERFALL_BARS:
         assert labels[-2] == f"{n_teams - (MAX_WATERFALL_BARS - 1)} other teams"
-        assert set(labels[1:-2]) == set(top.index)
-    # the last bar's height is this quarter's revenue, the steps add up to it
-    np.testing.assert_allclose(ax.patches[-1].get_height(), (base + change).sum(), rtol=1e-9)
+        assert labels[:-2] == list(largest[: MAX_WATERFALL_BARS - 1])
+    else:
+        assert labels[:-1] == list(largest)
+    # the steps add up to the total change, and the total bar starts at zero
+    steps = ax.patches[:-1]
+    np.testing.assert_allclose(sum(p.get_height() for p in steps), change.sum(), rtol=1e-9)
+    assert ax.patches[-1].get_y() == 0
+    np.testing.assert_allclose(ax.patches[-1].get_height(), change.sum(), rtol=1e-9)
     plt.close(fig)
 
 

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from salesinsight.report.figures import chart_style, figure_svg  # noqa: E402
+from salesinsight.report.figures import chart_style, figure_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -52,7 +52,9 @@ def test_svg_is_self_contained_and_ids_are_prefixed():
     for ref in re.findall(r"url\(#([^)]+)\)", a):
         assert ref in ids_a
     # the description is attribute-escaped
-    assert f'aria-label="{html.escape(chr(113) + "uote " + chr(34) + " and <tag>", quote=True)}"' in a
+    assert (
+        f'aria-label="{html.escape(chr(113) + "uote " + chr(34) + " and <tag>", quote=True)}"' in a
+    )
 
 
 def test_svg_is_byte_identical_across_runs():
