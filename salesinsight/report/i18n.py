@@ -27,6 +27,7 @@ __all__ = [
     "LOCALE_DIR",
     "Lang",
     "N_",
+    "Note",
     "catalog_path",
     "translations",
 ]
@@ -36,13 +37,37 @@ LANGUAGES: dict[str, str] = {"en": "en", "zh-CN": "zh_Hans_CN"}
 #: folder of the ``.po`` sources.
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 #: the marker functions Babel's extractor looks for (``pybabel extract -k tr -k N_``).
-EXTRACT_KEYWORDS: dict[str, None] = {"tr": None, "N_": None}
+EXTRACT_KEYWORDS: dict[str, None] = {"tr": None, "N_": None, "Note": None}
 _CATALOG_LOCALE = {"zh-CN": "zh_CN"}
 
 
 def N_(message: str) -> str:
     """Mark a module-level string for extraction; it is translated where it is shown."""
     return message
+
+
+class Note(str):
+    """A sentence in English (what ``str`` gives, e.g. in results.json) that remembers its message
+    id and values, so the report can show it in its own language.
+
+    The message id is marked for extraction by the ``Note("...")`` call itself.
+    """
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, /, **values: object) -> Note:
+        note = super().__new__(cls, msgid.format(**values) if values else msgid)
+        note.msgid = msgid
+        note.values = values
+        return note
+
+    def __reduce__(self) -> tuple:  # keep msgid and values through pickling (kernels, caches)
+        return (_make_note, (self.msgid, self.values))
+
+
+def _make_note(msgid: str, values: dict[str, object]) -> Note:
+    return Note(msgid, **values)
 
 
 def catalog_path(language: str) -> Path:
@@ -116,6 +141,12 @@ class Lang:
         """The translation of ``message`` with ``{name}`` placeholders filled from ``values``."""
         text = translations(self.language).gettext(message)
         return text.format(**values) if values else text
+
+    def note(self, note: object) -> str:
+        """A run note in this language (plain text when it is not a :class:`Note`)."""
+        if isinstance(note, Note):
+            return self.tr(note.msgid, **note.values)
+        return str(note)
 
     def join(self, items: list[str]) -> str:
         """A list in words: ``a, b and c`` / ``a、b和c``."""

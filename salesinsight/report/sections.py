@@ -10,9 +10,14 @@ from typing import Any
 
 import pandas as pd
 
-from salesinsight.report.html import esc, mask_frame
+from salesinsight.report.html import STYLE as _STYLE
+from salesinsight.report.html import cells_table as _table
+from salesinsight.report.html import element as _h
+from salesinsight.report.html import esc
 from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.quarterly import OVERVIEW_KPIS, QuarterReport
+from salesinsight.report.sections_people import forecast_html as forecast_html
+from salesinsight.report.sections_people import people_html as people_html
 from salesinsight.report.summary import SECTIONS, VERDICT_COLOURS, report_lang
 from salesinsight.report.summary import first_screen_html as first_screen_html
 from salesinsight.report.vocabulary import (
@@ -40,18 +45,6 @@ __all__ = [
     "program_section_html",
 ]
 
-_STYLE = """<style>
-.si-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
-.si-table th,.si-table td{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}
-.si-table th:first-child,.si-table td:first-child{text-align:left}
-.si-note{color:#555;font-size:13px}
-pre.si-note{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
-.si-summary>li{margin-bottom:8px}
-.si-outcomes{list-style:none;padding-left:12px;font-size:13px}
-.si-outcomes li{margin:2px 0}
-.si-table td.si-num,.si-table th.si-num{text-align:right;white-space:nowrap}
-.si-table td.si-text,.si-table th.si-text{text-align:left}
-</style>"""
 
 _PERCENT_OUTCOMES = {"win_rate", "attainment", "share_at_quota", "csat", "attrition"}
 VERDICT_RULES = N_(
@@ -98,32 +91,7 @@ def _show(fig: Any, alt: str) -> None:
     display({"image/png": png}, raw=True, metadata={"image/png": {"alt": alt}})
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
-    """A table of already formatted (and not yet escaped) cells; ``numeric`` columns right-aligned."""
-    numeric = numeric or set()
-
-    def align(i: int) -> str:
-        return "right" if i in numeric else "left"
-
-    head = "".join(
-        f'<th style="text-align:{align(i)}">{esc(h)}</th>' for i, h in enumerate(headers)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td style="text-align:{align(i)}">{esc(c)}</td>' for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return f'<table class="si-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 _UNAVAILABLE = N_("This section is not available for these data (see the appendix).")
-
-
-def _h(tag: str, text: str, cls: str = "") -> str:
-    """An element holding escaped text."""
-    attr = f' class="{esc(cls)}"' if cls else ""
-    return f"<{tag}{attr}>{esc(text)}</{tag}>"
 
 
 def _show_chart(fig: Any, alt: str, chart_id: str) -> None:
@@ -424,147 +392,11 @@ def plot_attribution(report: QuarterReport) -> None:
     )
 
 
-def _masked(df: pd.DataFrame, report: QuarterReport) -> pd.DataFrame:
-    return mask_frame(df) if report.params.mask_names else df.copy()
-
-
-def _people_rows(df: pd.DataFrame, cols: list[str], lang: Lang) -> list[list[str]]:
-    out = []
-    for _, r in df.iterrows():
-        row = []
-        for c in cols:
-            v = r[c]
-            if c.startswith("p_"):
-                row.append(lang.percent(v))
-            elif isinstance(v, float):
-                row.append(lang.money(v) if "revenue" in c or c == "quota" else lang.sig(v))
-            else:
-                row.append("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
-        out.append(row)
-    return out
-
-
-def people_html(report: QuarterReport) -> str:
-    """Capability profiles and early warnings: the top items only (names masked when asked)."""
-    lang = report_lang(report)
-    parts = [_STYLE]
-    n = report.params.top_n
-    prof = report.sections.get("profiles")
-    if prof is not None:
-        f = prof.to_frame()
-        parts.append(_h("h3", lang.tr("Capability profiles")))
-        counts = f["archetype"].value_counts()
-        parts.append(
-            _table(
-                [lang.tr("profile"), lang.tr("sellers")],
-                [[str(k), lang.number(v)] for k, v in counts.items()],
-                {1},
-            )
-        )
-        top = _masked(f.sort_values("p_high_potential", ascending=False).head(n), report)
-        parts.append(_h("h4", lang.tr("Highest potential (top {n})", n=n)))
-        cols = ["rep_id", "team_id", "archetype", "p_high_potential"]
-        parts.append(
-            _table(
-                [
-                    lang.tr("seller"),
-                    lang.tr("team"),
-                    lang.tr("profile"),
-                    lang.tr("chance of high potential"),
-                ],
-                _people_rows(top, cols, lang),
-                {3},
-            )
-        )
-    ew = report.sections.get("warnings")
-    if ew is not None:
-        parts.append(_h("h3", lang.tr("Early warnings")))
-        parts.append(
-            "<p>"
-            + esc(
-                lang.tr(
-                    "{n} sellers show a drop against their own history at this point of the "
-                    "quarter.",
-                    n=lang.number(len(ew.alerts)),
-                )
-            )
-            + "</p>"
-        )
-        reps = ew.reps
-        low = _masked(reps.sort_values("p_reach_quota").head(n), report)
-        cols = ["rep_id", "team_id", "revenue_to_date", "quota", "p_reach_quota"]
-        parts.append(_h("h4", lang.tr("Lowest chance of reaching quota (bottom {n})", n=n)))
-        parts.append(
-            _table(
-                [
-                    lang.tr("seller"),
-                    lang.tr("team"),
-                    lang.tr("revenue to date"),
-                    lang.tr("quota"),
-                    lang.tr("chance of reaching quota"),
-                ],
-                _people_rows(low, cols, lang),
-                {2, 3, 4},
-            )
-        )
-        thr = report.params.attrition_risk_threshold
-        risk = reps[reps["p_attrition"] >= thr].sort_values("p_attrition", ascending=False)
-        parts.append(
-            "<p>"
-            + esc(
-                lang.tr(
-                    "{n} sellers have a predicted chance of leaving of {threshold} or more.",
-                    n=lang.number(len(risk)),
-                    threshold=lang.percent(thr),
-                )
-            )
-            + "</p>"
-        )
-    if len(parts) == 1:
-        parts.append(_h("p", lang.tr(_UNAVAILABLE)))
-    return "".join(parts)
-
-
-def forecast_html(report: QuarterReport) -> str:
-    """Next quarter's revenue forecast per team and the suggested quotas."""
-    lang = report_lang(report)
-    plan = report.sections.get("forecast")
-    if plan is None:
-        return _h("p", lang.tr(_UNAVAILABLE))
-    teams = plan.teams
-    rows = [
-        [
-            str(r["team_id"]),
-            lang.money(r.get("revenue_median"), compact=True),
-            lang.tr(
-                "{low} to {high}",
-                low=lang.money(r.get("revenue_low"), compact=True),
-                high=lang.money(r.get("revenue_high"), compact=True),
-            ),
-            lang.money(r.get("suggested_quota"), compact=True),
-        ]
-        for _, r in teams.iterrows()
-    ]
-    headers = [
-        lang.tr("team"),
-        lang.tr("expected revenue"),
-        lang.tr("likely range"),
-        lang.tr("suggested quota"),
-    ]
-    text = lang.tr(
-        "Forecast for {quarter}. Quotas are suggested so that about half of the sellers are "
-        "expected to reach them.",
-        quarter=plan.target_quarter,
-    )
-    return (
-        f"{_STYLE}<p>{esc(text)}</p><div class='si-scroll'>{_table(headers, rows, {1, 2, 3})}</div>"
-    )
-
-
-def _notes_html(notes: Any) -> str:
+def _notes_html(notes: Any, lang: Lang | None = None) -> str:
     if not notes:
         return ""
-    return "<ul class='si-note'>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+    shown = [lang.note(n) if lang is not None else str(n) for n in notes]
+    return "<ul class='si-note'>" + "".join(f"<li>{esc(n)}</li>" for n in shown) + "</ul>"
 
 
 def _technical_table(report: QuarterReport, lang: Lang) -> str:
@@ -614,7 +446,7 @@ def appendix_html(report: QuarterReport) -> str:
         f"<li>{esc(r.name)} · {esc(outcome_name(lang, r.outcome))}: {esc(r.reason)}</li>"
         for r in report.rows
     )
-    notes = _notes_html(report.notes) or _h("p", lang.tr("None."))
+    notes = _notes_html(report.notes, lang) or _h("p", lang.tr("None."))
     return (
         _STYLE
         + _h("h3", lang.tr("How verdicts are decided"))

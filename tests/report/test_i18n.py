@@ -125,3 +125,16 @@ def test_languages_are_checked():
         RunParams.model_validate({**base, "language": "zh"})
     with pytest.raises(ValueError, match="ISO 4217"):
         RunParams.model_validate({**base, "currency": "RMB"})
+
+
+def test_run_notes_stay_english_in_results_and_are_translated_in_the_report():
+    import json
+    import pickle
+
+    from salesinsight.report.i18n import Note
+
+    note = Note("Program {pid} starts after {quarter}; not evaluated.", pid="P_X", quarter="2026Q4")
+    assert json.dumps([note]) == '["Program P_X starts after 2026Q4; not evaluated."]'
+    again = pickle.loads(pickle.dumps(note))  # the notebook kernel may pickle the report
+    assert Lang("zh-CN").note(again) == "项目 P_X 在2026Q4之后才开始，未评估。"
+    assert Lang("zh-CN").note("a plain string") == "a plain string"
