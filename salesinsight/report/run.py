@@ -399,7 +399,9 @@ def _execute_into(
         source.unlink(missing_ok=True)
     t_notebook = time.perf_counter() - t0
     t1 = time.perf_counter()
-    render_html(executed, staging / "report.html", title=params.title, language=params.language)
+    # the program deep dive is written in English only (see docs/report.md)
+    language = params.language if nb_src.stem == "quarterly_evaluation" else "en"
+    render_html(executed, staging / "report.html", title=params.title, language=language)
     return {"notebook": t_notebook, "render": time.perf_counter() - t1}
 
 

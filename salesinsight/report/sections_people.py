@@ -16,6 +16,7 @@ from salesinsight.report.html import element as _h
 from salesinsight.report.html import esc, mask_frame
 from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.summary import report_lang
+from salesinsight.report.vocabulary import archetype_name
 
 __all__ = ["forecast_html", "people_html"]
 
@@ -34,6 +35,8 @@ def _people_rows(df: pd.DataFrame, cols: list[str], lang: Lang) -> list[list[str
             v = r[c]
             if c.startswith("p_"):
                 row.append(lang.percent(v))
+            elif c == "archetype":
+                row.append(archetype_name(lang, v))
             elif isinstance(v, float):
                 row.append(lang.money(v) if "revenue" in c or c == "quota" else lang.sig(v))
             else:
@@ -55,7 +58,7 @@ def people_html(report: Any) -> str:
         parts.append(
             _table(
                 [lang.tr("profile"), lang.tr("sellers")],
-                [[str(k), lang.number(v)] for k, v in counts.items()],
+                [[archetype_name(lang, k), lang.number(v)] for k, v in counts.items()],
                 {1},
             )
         )

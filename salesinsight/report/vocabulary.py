@@ -11,6 +11,7 @@ from typing import Any
 from salesinsight.report.i18n import N_, Lang
 
 __all__ = [
+    "ARCHETYPE_NAMES",
     "CHECK_NAMES",
     "DESIGN_METHODS",
     "FLOW_OUTCOMES",
@@ -21,6 +22,7 @@ __all__ = [
     "VERDICT_WORDS",
     "check_name",
     "effect_text",
+    "archetype_name",
     "outcome_name",
     "per_month_factor",
     "unit_word",
@@ -104,6 +106,7 @@ DESIGN_METHODS: dict[str, str] = {
 }
 CHECK_NAMES: dict[str, str] = {
     "balance": N_("groups alike before the start"),
+    "randomization_check": N_("the draw gave groups alike before the start"),
     "balance_per_feature": N_("groups alike on each measure"),
     "pre_trends": N_("same trend before the start"),
     "placebo_date": N_("no effect at a fake start date"),
@@ -124,6 +127,24 @@ CHECK_NAMES: dict[str, str] = {
     "cate": N_("effects by subgroup"),
     "residual_autocorrelation": N_("model fits the weekly pattern"),
 }
+
+
+#: capability-profile archetypes (``salesinsight.metrics.profiles.ARCHETYPES``) in words.
+ARCHETYPE_NAMES: dict[str, str] = {
+    "high activity, low conversion": N_("high activity, low conversion"),
+    "all-round performer": N_("all-round performer"),
+    "efficient closer": N_("efficient closer"),
+    "pipeline builder": N_("pipeline builder"),
+    "developing": N_("developing"),
+    "steady": N_("steady"),
+    "insufficient data": N_("too little data to tell"),
+}
+
+
+def archetype_name(lang: Lang, archetype: object) -> str:
+    """A capability-profile archetype in the report's language."""
+    msg = ARCHETYPE_NAMES.get(str(archetype))
+    return lang.tr(msg) if msg else str(archetype)
 
 
 def outcome_name(lang: Lang, outcome: str) -> str:

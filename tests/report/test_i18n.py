@@ -138,3 +138,23 @@ def test_run_notes_stay_english_in_results_and_are_translated_in_the_report():
     again = pickle.loads(pickle.dumps(note))  # the notebook kernel may pickle the report
     assert Lang("zh-CN").note(again) == "项目 P_X 在2026Q4之后才开始，未评估。"
     assert Lang("zh-CN").note("a plain string") == "a plain string"
+
+
+def test_every_check_and_archetype_the_models_produce_has_plain_words():
+    """Names produced by the estimators and the profiles must not reach the reader as
+    identifiers; the source is scanned so a new check cannot slip through."""
+    import salesinsight
+    from salesinsight.metrics.profiles import ARCHETYPES
+    from salesinsight.report.vocabulary import ARCHETYPE_NAMES, CHECK_NAMES
+
+    names = set()
+    root = Path(salesinsight.__file__).parent
+    for folder in (root / "causal", root / "evaluate"):
+        for path in folder.glob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            names |= set(re.findall(r'Diagnostic\(\s*"([a-z_]+)"', text))
+            names |= set(re.findall(r'Diagnostic\(\s*name="([a-z_]+)"', text))
+            names |= set(re.findall(r'd\.name == "([a-z_]+)"', text))
+    assert {"balance", "pre_trends", "placebo_date", "randomization_check"} <= names
+    assert names <= set(CHECK_NAMES), sorted(names - set(CHECK_NAMES))
+    assert set(ARCHETYPES) <= set(ARCHETYPE_NAMES)
