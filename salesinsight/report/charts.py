@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from salesinsight.report.figures import chart_style
 from salesinsight.report.i18n import Lang
@@ -37,7 +38,7 @@ def _value_formatter(lang: Lang, outcome: str, *, signed: bool = False) -> Any:
         return lambda v, _pos: lang.percent(v)
     if outcome in MONEY_OUTCOMES:
         return lambda v, _pos: lang.money(v, signed=signed and v != 0, compact=True)
-    return lambda v, _pos: lang.sig(v, signed=signed and v != 0)
+    return lambda v, _pos: lang.tick(v, signed=signed and v != 0)
 
 
 def _ylabel(lang: Lang, outcome: str) -> str:
@@ -126,6 +127,7 @@ def _staggered(ev: Any, lang: Lang, grain: str | None) -> Any:
         ax.yaxis.set_major_formatter(_value_formatter(lang, o, signed=True))
         ax.set_title(_ylabel(lang, o), fontsize=9)
         ax.set_xlabel(_since_start(lang, grain), fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 

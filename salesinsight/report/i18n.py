@@ -16,6 +16,7 @@ from __future__ import annotations
 import gettext
 import io
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -171,6 +172,18 @@ class Lang:
         text = format_decimal(round(v, digits) + 0.0, format=pattern, locale=self.locale)
         return _minus(text)
 
+    def tick(self, value: object, *, signed: bool = False) -> str:
+        """A chart tick: at most two decimals, none when they are zero (``4``, ``12.5``)."""
+        from babel.numbers import format_decimal
+
+        if _missing(value):
+            return "–"
+        pattern = "#,##0.##"
+        if signed:
+            pattern = f"+{pattern};-{pattern}"
+        v = round(float(value), 2) + 0.0  # type: ignore[arg-type]
+        return _minus(format_decimal(v, format=pattern, locale=self.locale))
+
     def sig(self, value: object, *, signed: bool = False) -> str:
         """A number with about three significant digits, never in scientific notation."""
         if _missing(value):
@@ -207,19 +220,28 @@ class Lang:
         v = float(value)  # type: ignore[arg-type]
         sign = "+" if signed and v > 0 else ""
         if compact and abs(v) >= 10_000:
-            if self.currency:
-                text = format_compact_currency(
-                    v, self.currency, locale=self.locale, fraction_digits=1
-                )
-            else:
-                text = format_compact_decimal(v, locale=self.locale, fraction_digits=1)
+
+            def fmt(digits: int) -> str:
+                if self.currency:
+                    return format_compact_currency(
+                        v, self.currency, locale=self.locale, fraction_digits=digits
+                    )
+                return format_compact_decimal(v, locale=self.locale, fraction_digits=digits)
+
+            # one decimal while the leading number is below 100 (¥4.7M, ¥97万), none above (¥470万)
+            text = fmt(0)
+            lead = re.search(r"\d[\d,]*", text)
+            if lead is not None and int(lead.group(0).replace(",", "")) < 100:
+                text = fmt(1)
         elif self.currency:
             text = format_currency(
                 round(v), self.currency, locale=self.locale, format="¤#,##0", currency_digits=False
             )
         else:
             text = self.number(v)
-        return _minus(sign + text.replace("CN¥", "¥"))
+        text = _minus(sign + text.replace("CN¥", "¥"))
+        # keep a sign with its currency symbol at a line end (U+2060 WORD JOINER, invisible)
+        return re.sub(r"^([+\u2212])(?=\D)", "\\1\u2060", text)
 
     def date(self, value: date) -> str:
         """A date in the locale's medium form (``Oct 1, 2026`` / ``2026年10月1日``)."""

@@ -96,13 +96,13 @@ def test_locale_formatting_of_money_percent_points_and_dates():
     assert zh.money(970_000, compact=True) == "¥97万"
     assert en.money(970_000, compact=True) == "¥970K"
     assert en.money(1847.4) == "¥1,847"
-    assert en.money(1847.4, signed=True) == "+¥1,847"
+    assert en.money(1847.4, signed=True) == "+\u2060¥1,847"  # the sign stays with its symbol
     assert zh.percent(0.143, signed=True) == "+14%"
     assert en.points(0.035) == "+3.5 pp"
     assert zh.points(0.035) == "+3.5个百分点"
     assert zh.date(date(2026, 10, 1)) == "2026年10月1日"
     assert en.date(date(2026, 10, 1)) == "Oct 1, 2026"
-    assert Lang("en", "USD").money(-2510) == "\u2212$2,510"  # a true minus sign
+    assert Lang("en", "USD").money(-2510) == "\u2212\u2060$2,510"  # a true minus sign
     assert Lang("en").money(2510) == "2,510"  # no currency given: a plain number
 
 

@@ -455,3 +455,10 @@ def test_pdf_prints_with_a_page_per_section(run, tmp_path):
     n_sections = _page(run).count('<h2 id="')
     assert n_sections == 6
     assert pages >= n_sections + 1  # the first screen, then each section from a new page
+
+
+def test_unknown_language_is_a_params_error_and_writes_nothing(sim, tmp_path):
+    params = _write_params(tmp_path / "p.yaml", str(sim))
+    with pytest.raises(ParamsError, match="--language 'zh'"):
+        execute_run(params, reports_root=tmp_path / "reports", language="zh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]

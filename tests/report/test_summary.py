@@ -17,7 +17,15 @@ import pytest
 
 from salesinsight.causal.effect import Diagnostic
 from salesinsight.report.quarterly import ProgramRow
-from salesinsight.report.summary import first_screen_html, program_sentence
+from salesinsight.report.summary import first_screen_html
+from salesinsight.report.summary import program_sentence as _sentence
+
+
+def program_sentence(report, pid: str) -> str:
+    """The sentence without the invisible word joiners that keep a sign with its currency."""
+    text = _sentence(report, pid)
+    assert "+¥" not in text and "\u2212¥" not in text  # never breakable between sign and symbol
+    return text.replace("\u2060", "")
 
 
 @dataclass
