@@ -199,11 +199,6 @@ TABLES: tuple[Table, ...] = (
             Column("start_date", DATE, True),
             Column("end_date", DATE),
             Column("description", STR),
-            Column(
-                "budget",
-                NUMBER,
-                description="money spent on the program per quarter, reporting currency",
-            ),
         ),
     ),
     Table(

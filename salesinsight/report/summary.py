@@ -149,10 +149,13 @@ def _money_sentence(report: Any, lang: Lang, r: Any, grain: str) -> str:
 
 
 def _budget(report: Any, pid: str) -> float | None:
+    """``programs.budget`` of a program: money per quarter, or None when absent, empty, not a
+    number or not positive. The column is optional and not yet part of the data contract, so the
+    loader keeps it as an extra (text) column."""
     progs = report.programs
     if "budget" not in getattr(progs, "columns", []):
         return None
-    value = progs.loc[progs["program_id"] == pid, "budget"]
+    value = pd.to_numeric(progs.loc[progs["program_id"] == pid, "budget"], errors="coerce")
     if not len(value) or pd.isna(value.iloc[0]) or float(value.iloc[0]) <= 0:
         return None
     return float(value.iloc[0])

@@ -65,7 +65,9 @@ def _row(pid: str, outcome: str, verdict: str, estimate: float, lo: float, hi: f
     )
 
 
-def _report(language: str, rows: list[ProgramRow], *, failed: str | None = None) -> FakeReport:
+def _report(
+    language: str, rows: list[ProgramRow], *, failed: str | None = None, budget: object = 100_000.0
+) -> FakeReport:
     pids = list(dict.fromkeys(r.program_id for r in rows))
     diags = () if failed is None else (Diagnostic(failed, False, required=True),)
     evaluations = {
@@ -79,7 +81,7 @@ def _report(language: str, rows: list[ProgramRow], *, failed: str | None = None)
     exposure = pd.DataFrame(
         {"program_id": pids, "n_reps_current": 100, "rep_days_current": 9131.25}
     )
-    programs = pd.DataFrame({"program_id": pids, "budget": 100_000.0})
+    programs = pd.DataFrame({"program_id": pids, "budget": [budget] * len(pids)})
     params = SimpleNamespace(
         language=language,
         currency="CNY",
@@ -98,6 +100,19 @@ def test_worked_revenue_gives_money_per_seller_month_total_and_budget():
         "sellers that is about ¥1.3M this quarter, against a budget of ¥100K "
         "(13.0 times the budget)."
     )
+
+
+@pytest.mark.parametrize("budget", ["100000", 100_000])
+def test_budget_read_from_a_text_or_number_column(budget):
+    rep = _report("en", [_row("A", "revenue", "worked", 1000, 400, 1600, 10_000)], budget=budget)
+    assert program_sentence(rep, "A").endswith("against a budget of ¥100K (13.0 times the budget).")
+
+
+@pytest.mark.parametrize("budget", ["", None, "n/a", -5, 0])
+def test_missing_or_unusable_budget_gives_no_return(budget):
+    rep = _report("en", [_row("A", "revenue", "worked", 1000, 400, 1600, 10_000)], budget=budget)
+    text = program_sentence(rep, "A")
+    assert text.endswith("that is about ¥1.3M this quarter.") and "budget" not in text
 
 
 def test_chinese_sentence_uses_chinese_units_and_wan():
