@@ -98,7 +98,8 @@ def _estimate_text(res: dict) -> str:
     if est is None:
         return "no estimate"
     rel = f" ({est / abs(base):+.1%})" if base not in (None, 0) else ""
-    return f"est {est:+.4g}{rel}"
+    text = f"{est:+,.0f}" if abs(est) >= 100 else f"{est:+.4f}"  # never scientific notation
+    return f"est {text}{rel}"
 
 
 def _truth_text(planted: dict, outcome: str) -> str:
