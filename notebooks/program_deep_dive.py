@@ -39,6 +39,7 @@ attrition_risk_threshold = 0.3
 top_n = 10
 language = "en"
 currency = None
+min_cell_size = 10
 
 # %%
 from IPython.display import HTML, display

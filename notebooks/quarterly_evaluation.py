@@ -32,6 +32,7 @@ attrition_risk_threshold = 0.3
 top_n = 10
 language = "en"
 currency = None
+min_cell_size = 10
 
 # %%
 from IPython.display import HTML, display
@@ -67,6 +68,10 @@ display(HTML(sections.people_html(report)))
 # %%
 display(HTML(sections.heading_html(report, "forecast")))
 display(HTML(sections.forecast_html(report)))
+
+# %%
+display(HTML(sections.heading_html(report, "actions")))
+display(HTML(sections.actions_html(report)))
 
 # %%
 display(HTML(sections.heading_html(report, "appendix")))

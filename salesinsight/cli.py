@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "params": "params",
     "run": "run",
+    "reviews": "reviews",
+    "mentoring": "mentoring",
 }
 
 

@@ -274,13 +274,19 @@ def test_zero_effect_observational_program_never_worked(sim, placebo_prog):
     assert truth["design"] == "observational" and truth["effects"]["revenue"] == 0
     for o in ("win_rate", "revenue"):
         e = placebo_prog.effects[o]
-        assert e.method == "matched difference-in-differences"
+        assert e.method == "bracket of observational designs"
         assert placebo_prog.verdicts[o].label != "worked"
-        alt = placebo_prog.alternatives[o]["aipw"]
-        assert alt.method.startswith("AIPW")
-        for eff in (e, alt):
-            ev = {d.name: d for d in eff.diagnostics}["e_value"]
-            assert ev.required is False and ev.value >= 1.0
+        alts = placebo_prog.alternatives[o]
+        assert set(alts) == {"fe_did", "lagged_outcome", "synthetic_did"}
+        for alt in alts.values():
+            placebo = {d.name: d for d in alt.diagnostics}["placebo_date"]
+            assert placebo.required is True
+        assert {d.name: d for d in alts["fe_did"].diagnostics}["pre_trends"].required
+        names = {d.name: d for d in e.diagnostics}
+        assert names["designs_carrying"].required and not names["designs_agree"].required
+        # the bracket's interval spans every carrying design's interval
+        for k in e.extras["carrying"]:
+            assert e.ci_low <= alts[k].ci_low and alts[k].ci_high <= e.ci_high
     # naive comparisons are still reported, labelled as naive
     assert set(placebo_prog.naive["comparison"]) == {
         "naive before/after",
@@ -304,25 +310,24 @@ def test_observational_controls_exclude_other_programs(placebo_prog, ds):
     n_before = other[pd.to_datetime(other.start_date) < first].unit_id.nunique()
     assert placebo_prog.spec["excluded_controls"] == n_before > 0
     assert n_before < other.unit_id.nunique()  # later training cohorts are kept
-    md = placebo_prog.effects["revenue"]
-    assert any(c.startswith("change_exposure_P_TRAIN") for c in md.spec["covariates"])
+    fe = placebo_prog.alternatives["revenue"]["fe_did"]
+    assert any(c.startswith("change_exposure_P_TRAIN") for c in fe.spec["covariates"])
 
 
-def test_mentoring_naive_biased_vs_matched_design(sim, ds):
+def test_mentoring_naive_biased_vs_the_observational_designs(sim, ds):
     # mentees were picked for low (noisy) attainment: they rebound anyway (regression to the mean),
-    # which the naive before/after credits to the program; the matched DiD compares them with reps
-    # who had the same pre-period trajectory
+    # which the naive before/after credits to the program; the bracket of designs does not
     truth = sim[1]["programs"]["P_MENTOR"]
     assert truth["effect_scale"]["revenue"] == "relative"
     ev = evaluate(ds, "P_MENTOR", outcomes=["revenue"])
     e = ev.effects["revenue"]
-    assert e.method == "matched difference-in-differences"
+    assert e.method == "bracket of observational designs"
     b = e.baseline  # the mentees' counterfactual revenue per rep-month
     assert e.ci_low / b <= truth["effects"]["revenue"] <= e.ci_high / b
     naive = ev.naive.set_index("comparison")["estimate"]
     assert naive["naive before/after"] > e.ci_high
     assert naive["naive before/after"] / b > 2 * truth["effects"]["revenue"]
-    assert "aipw" in ev.alternatives["revenue"]
+    assert ev.verdicts["revenue"].label != "harmed"
 
 
 @pytest.mark.slow
@@ -350,10 +355,10 @@ def test_cli_json_observational_lists_designs_side_by_side(sim, capsys):
     )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)[0]
-    assert out["method"] == "matched difference-in-differences"
-    assert [a["role"] for a in out["alternatives"]] == ["aipw"]
+    assert out["method"] == "bracket of observational designs"
+    assert [a["role"] for a in out["alternatives"]] == ["fe_did", "lagged_outcome", "synthetic_did"]
     names = {d["name"] for d in out["diagnostics"]}
-    assert {"balance", "e_value", "placebo_date", "placebo_outcome", "designs_agree"} <= names
+    assert {"designs_carrying", "designs_agree", "placebo_outcome"} <= names
     assert out["verdict"] != "worked"
 
 
@@ -445,10 +450,11 @@ def test_other_exposure_by_hand(ds):
     assert_allclose(got, expect, rtol=0, atol=1e-12)
 
 
-def test_observational_matches_on_selection_variables(placebo_prog):
-    md = placebo_prog.effects["revenue"]
-    covs = md.spec["covariates"]
-    assert {"pre_quota", "pre_attainment_1", "pre_attainment_2"} <= set(covs)
+def test_observational_adjusts_for_tenure_and_other_programs(placebo_prog):
+    fe = placebo_prog.alternatives["revenue"]["fe_did"]
+    covs = set(fe.spec["covariates"])
+    assert {"tenure", "tenure_sq"} <= covs
+    assert any(c.startswith("change_exposure_") for c in covs)
 
 
 def _rep_panel(select_top: bool, seed: int = 0) -> pd.DataFrame:

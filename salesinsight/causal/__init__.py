@@ -6,11 +6,14 @@ from salesinsight.causal.aipw import aipw
 from salesinsight.causal.did import staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict
 from salesinsight.causal.experiment import experiment
+from salesinsight.causal.fixed_effects_did import fe_did
 from salesinsight.causal.heterogeneity import ConditionalEffects, dr_learner, heterogeneity
 from salesinsight.causal.impact import impact
+from salesinsight.causal.lagged_regression import lagged_outcome
 from salesinsight.causal.matched_did import matched_did
 from salesinsight.causal.sensitivity import e_value, robustness_value
 from salesinsight.causal.synth import synthetic_control
+from salesinsight.causal.synth_did import synthetic_did
 from salesinsight.causal.twfe import twfe
 
 __all__ = [
@@ -22,11 +25,14 @@ __all__ = [
     "dr_learner",
     "e_value",
     "experiment",
+    "fe_did",
     "heterogeneity",
     "impact",
+    "lagged_outcome",
     "matched_did",
     "robustness_value",
     "staggered_did",
     "synthetic_control",
+    "synthetic_did",
     "twfe",
 ]

@@ -225,12 +225,21 @@ class Effect:
             return Verdict("inconclusive", "the effect or its interval could not be estimated.")
         sign = 1.0 if self.higher_is_better else -1.0
         g_est = sign * self.estimate
+        bracket = self.extras.get("bracket")
+        if bracket is not None:
+            # a range of estimates under different assumptions: every one must clear min_effect
+            g_est = min(sign * float(b) for b in bracket)
         g_low, g_high = sorted((sign * low, sign * high))
         good = "increase" if self.higher_is_better else "decrease"
         bad = "decrease" if self.higher_is_better else "increase"
         ci_txt = f"{level} interval [{_fmt(low)}, {_fmt(high)}]"
         if g_low > 0 and g_est >= min_effect:
             extra = f" and the estimate {_fmt(self.estimate)} clears min_effect {_fmt(min_effect)}"
+            if bracket is not None:
+                extra = (
+                    f" and every estimate (between {_fmt(min(bracket))} and {_fmt(max(bracket))}) "
+                    f"clears min_effect {_fmt(min_effect)}"
+                )
             return Verdict(
                 "worked",
                 f"the {ci_txt} excludes zero on the good side ({good}){extra if min_effect else ''}.",
@@ -260,6 +269,11 @@ class Effect:
             why = (
                 f"the {ci_txt} includes zero and reaches beyond ±{_fmt(min_effect)}: "
                 "the data cannot tell a meaningful effect from none"
+            )
+        if bracket is not None and max(bracket) > min(bracket):
+            why += (
+                f"; the estimate lies between {_fmt(min(bracket))} and {_fmt(max(bracket))} "
+                "depending on why people were enrolled"
             )
         return Verdict("inconclusive", why + ".")
 

@@ -170,6 +170,8 @@ def evaluate(
         else None
     )
 
+    tenure = _tenure_months(ds, first_start) if route == "observational" and unit == "rep" else None
+
     def run(num: pd.Series, den: pd.Series, hib: bool, o: str) -> DesignRun:
         if route == "randomized":
             return DesignRun(_randomized(rand_units[o], joint, alpha, seed, hib))
@@ -182,7 +184,7 @@ def evaluate(
             return company_wide(frame, num, den, starts, window, alpha, seed, hib)
         if route == "observational":
             return observational(
-                frame, num, den, starts, window, alpha, seed, hib, exclude, exposure
+                frame, num, den, starts, window, alpha, seed, hib, exclude, exposure, tenure
             )
         raise _NotSupported(f"design {design!r} is not supported")
 
@@ -300,6 +302,17 @@ def _other_programs(
     if before is not None:
         enr = enr[pd.to_datetime(enr["start_date"]) < pd.Timestamp(before)]
     return frozenset(enr["unit_id"].astype(str))
+
+
+def _tenure_months(ds: Any, at: Any) -> pd.Series | None:
+    """Months from each rep's hire date to ``at`` (the program's first start), by ``rep_id``;
+    None when the reps table has no hire dates."""
+    reps = ds.table("reps")
+    if "hire_date" not in reps.columns or reps["hire_date"].isna().all():
+        return None
+    hire = pd.to_datetime(reps["hire_date"])
+    months = (pd.Timestamp(at) - hire).dt.days / 30.4375
+    return pd.Series(months.to_numpy(dtype=float), index=reps["rep_id"].astype(str))
 
 
 def _placebo_outcome(frame: pd.DataFrame, run: Any, alpha: float) -> Diagnostic:

@@ -21,8 +21,8 @@ from salesinsight.evaluate.checks import designs_agree as designs_agree
 from salesinsight.evaluate.comparison import _design_panel as _design_panel
 from salesinsight.evaluate.design_run import DesignRun
 from salesinsight.evaluate.design_run import _add as _add
-from salesinsight.evaluate.observational import _matched as _matched
-from salesinsight.evaluate.observational import _matched_balance as _matched_balance
+from salesinsight.evaluate.matching import _matched as _matched
+from salesinsight.evaluate.matching import _matched_balance as _matched_balance
 from salesinsight.evaluate.observational import observational as observational
 from salesinsight.evaluate.panel import _in_window, _linearized, _NoData
 from salesinsight.evaluate.rollout import _did as _did

@@ -1,231 +1,71 @@
-"""Observational programs: matched DiD on the pre-period outcome trajectory and the selection
-variables (primary) and AIPW on pre-period covariates alongside, with E-values; other programs'
-exposure enters as its change between the matching periods and the post-period."""
+"""Observational programs: three designs with different identifying assumptions, each with the
+checks that can refute it, and a verdict only where every design that survives its checks agrees.
+
+Why people were enrolled decides which comparison is right, and the analyst rarely knows:
+
+* enrolment on a **persistent** level (skill, territory): the fixed-effects DiD is right, the
+  lagged-outcome regression is biased away from zero in the direction of selection;
+* enrolment on a **transient** shock that fades (a hot streak, a dip): the lagged-outcome
+  regression is right, the fixed-effects DiD reads the fade as an effect;
+* a mix: the truth lies between the two (the bracketing relation, Angrist & Pischke 2009 §5.4;
+  Ding & Li 2019). Synthetic DiD (Arkhangelsky et al. 2021) is run as a third design.
+
+Each design must pass its own checks to *carry* the verdict: the fixed-effects DiD its pre-period
+divergence test (required), every design a placebo start date whose fake post-period lies before
+the window enrolment was selected on (the two quarters before the start), so that a transient
+selection shock cannot fail it by construction. The verdict then comes from the *bracket* of the
+carrying designs: *worked* / *harmed* only when every carrying design's interval clears zero on the
+same side (and every estimate clears the minimum effect for *worked*); otherwise inconclusive, with
+the range in words. See ``docs/causal.md`` and ``docs/validation-observational.md``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.checks import _e_value_diag
-from salesinsight.evaluate.comparison import _design_panel, _selection_covariates
-from salesinsight.evaluate.design_run import DesignRun, _add
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.fixed_effects_did import (
+    fe_did_history,
+    selection_window_divergence,
+    trend_sensitivity,
+)
+from salesinsight.causal.lagged_regression import lagged_outcome_history
+from salesinsight.causal.synth_did import synthetic_did_history
+from salesinsight.causal.unit_history import UnitHistory, unit_history
+from salesinsight.evaluate.comparison import _design_panel, _periods_per_quarter
+from salesinsight.evaluate.design_run import DesignRun
+from salesinsight.evaluate.matching import _with_exposure_change
 from salesinsight.evaluate.panel import _NoData
 
-__all__ = ["MATCHED_BALANCE_SMD", "observational"]
+__all__ = [
+    "BRACKET_ENDS",
+    "OBSERVATIONAL_DESIGNS",
+    "bracket_designs",
+    "observational",
+    "observational_history",
+]
 
+#: the designs run on every observational program, with the assumption each rests on
+OBSERVATIONAL_DESIGNS: dict[str, str] = {
+    "fe_did": "parallel trends (enrolment on persistent differences)",
+    "lagged_outcome": "selection on the observed pre-period history (enrolment on recent results)",
+    "synthetic_did": "parallel trends of a reweighted comparison group",
+}
 
-def _match_periods(n_pre: int) -> int:
-    """Pre-periods matched on: up to 6 (two quarters of months), leaving at least 2 earlier ones
-    for the placebo checks when the pre-period allows."""
-    return max(1, min(6, n_pre - 2)) if n_pre >= 3 else n_pre
+#: the two designs whose biases go in opposite directions under selection on a persistent level
+#: and on a transient shock (the ends of the bracket); at least one must carry the verdict
+BRACKET_ENDS: tuple[str, ...] = ("fe_did", "lagged_outcome")
 
-
-#: time-invariant unit covariates of the observational designs (from ``_design_panel``): quota and
-#: attainment in the two quarters before the start, what managers select rep programs on
-_SELECTION_COVARIATES = ("pre_quota", "pre_attainment_1", "pre_attainment_2")
-
-
-def _with_exposure_change(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """Add per unit ``change_exposure_<id>``: mean exposure to another program in the post-period
-    minus its mean over the matching periods (the DiD's "before" window), for every
-    ``exposure_<id>`` column. A program that started in between (coaching randomized by team
-    before a rep program) moves the unit's outcome change by its effect times this change, and
-    selection on recent attainment correlates with it (coached reps reached quota more often and
-    were less often picked for mentoring)."""
-    cols = [c for c in f.columns if c.startswith("exposure_")]
-    if not cols:
-        return f, []
-    times = sorted(f.loc[f["t"] < start_t, "t"].unique())
-    win = times[-_match_periods(len(times)) :]
-    post = f[f["t"] >= start_t].groupby("unit_id")[cols].mean()
-    before = f[f["t"].isin(win)].groupby("unit_id")[cols].mean()
-    change = (post - before).fillna(0.0)
-    change.columns = [f"change_{c}" for c in cols]
-    out = f.drop(columns=[c for c in change.columns if c in f.columns]).merge(
-        change, left_on="unit_id", right_index=True, how="left"
-    )
-    return out, list(change.columns)
-
-
-def _unit_covariates(f: pd.DataFrame, extra: list[str]) -> list[str]:
-    per_unit = f.groupby("unit_id")[[c for c in (*_SELECTION_COVARIATES, *extra) if c in f]].first()
-    return [c for c in per_unit.columns if per_unit[c].std() > 1e-12]
-
-
-def _matched(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Effect:
-    from salesinsight.causal import matched_did
-
-    n_pre = int(f.loc[f["t"] < start_t, "t"].nunique())
-    f, change = _with_exposure_change(f, start_t)
-    covs = _unit_covariates(f, change)
-    eff = matched_did(
-        f,
-        outcome="y",
-        unit="unit_id",
-        time="t",
-        treated="treated",
-        treatment_time=start_t,
-        match_periods=_match_periods(n_pre),
-        covariates=covs or None,
-        alpha=alpha,
-        higher_is_better=hib,
-    )
-    return eff
-
-
-#: regression-adjusted (bias-corrected) matching tolerates baseline differences up to a quarter of a
-#: standard deviation (Rubin 2001; Stuart 2010; What Works Clearinghouse: 0.05-0.25 SD must be
-#: adjusted for, above 0.25 SD adjustment is not trusted)
-MATCHED_BALANCE_SMD = 0.25
-
-
-def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -> Diagnostic:
-    """Required balance check of the matched DiD on what its assumption needs: the outcome's level
-    and trend over the matching periods, the selection variables (attainment in the two quarters
-    before the start, quota) and the change in other programs' exposure.
-
-    A feature fails when its standardized difference (treated minus matched controls, pooled SD of
-    all treated and untreated units) exceeds ``MATCHED_BALANCE_SMD`` *and* is beyond chance for
-    the matched sample sizes (``|SMD| / se > z`` at ``alpha`` Bonferroni-corrected over the
-    features, ``se = sqrt(1 / n_treated + sum(w^2))`` with ``w`` the normalized control weights):
-    chance imbalances are what the bias correction adjusts for; a systematic one beyond a quarter
-    SD means the treated lie where there are no comparable controls (no overlap) and the linear
-    adjustment extrapolates."""
-    from scipy import stats
-
-    f, change = _with_exposure_change(f, start_t)
-    times = sorted(f.loc[f["t"] < start_t, "t"].unique())
-    win = times[-_match_periods(len(times)) :]
-    half = len(win) // 2
-    g = f[f["t"].isin(win)].groupby("unit_id")
-    feats = pd.DataFrame({"outcome level (matching periods)": g["y"].mean()})
-    if half >= 1:
-        late = f[f["t"].isin(win[half:])].groupby("unit_id")["y"].mean()
-        early = f[f["t"].isin(win[:half])].groupby("unit_id")["y"].mean()
-        feats["outcome trend (matching periods)"] = late - early
-    covs = _unit_covariates(f, change)
-    feats = feats.join(f.groupby("unit_id")[covs].first())
-    tr_units = feats.index.isin(f.loc[f["treated"] == 1, "unit_id"].unique())
-    matches, weights = eff.extras.get("matches"), eff.extras.get("weights")
-    if matches is None or weights is None or len(weights) == 0:
-        return Diagnostic("balance", None, required=True, note="no matches to check")
-    used_t = pd.Index(matches["treated_unit"].unique())
-    om = weights / weights.sum()
-    se = float(np.sqrt(1.0 / len(used_t) + float((om**2).sum())))
-    z = float(stats.norm.ppf(1 - alpha / (2 * feats.shape[1])))
-    rows = []
-    for c in feats.columns:
-        x = feats[c]
-        pooled = np.sqrt((x[tr_units].var(ddof=1) + x[~tr_units].var(ddof=1)) / 2.0)
-        diff = x.reindex(used_t).mean() - float((x.reindex(om.index) * om).sum())
-        smd = float(diff / pooled) if pooled > 0 else 0.0
-        rows.append((c, smd, abs(smd) > MATCHED_BALANCE_SMD and abs(smd) / se > z))
-    bad = [r for r in rows if r[2]]
-    worst = max(rows, key=lambda r: abs(r[1]))
-    return Diagnostic(
-        name="balance",
-        passed=not bad,
-        statistic=float(abs(worst[1])),
-        value=se,
-        required=True,
-        note=(
-            "standardized differences after matching: "
-            + ", ".join(f"{c} {v:+.2f}" for c, v, _ in rows)
-            + f" (chance level se {se:.2f}); "
-            + (
-                "none is both above 0.25 SD and beyond chance"
-                if not bad
-                else "beyond 0.25 SD and chance: "
-                + ", ".join(c for c, _, _ in bad)
-                + " — the enrolled units have no comparable controls"
-            )
-        ),
-    )
-
-
-def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
-    """Matched DiD on pre-period data with a fake start a third of the pre-period early.
-
-    Informational: enrolment follows the outcome in the last pre-periods (the selection window), so
-    a fake post-period inside that window contains the selection dip or peak by construction and
-    the check fails even when the design is sound (docs/causal.md)."""
-    pre = f[f["t"] < start_t]
-    times = sorted(pre["t"].unique())
-    h = max(1, len(times) // 3)
-    if len(times) - h < 2:
-        return Diagnostic(
-            "placebo_date", None, required=False, note="pre-period too short for a fake start"
-        )
-    fake = times[len(times) - h]
-    pre = _selection_covariates(pre, fake)  # selection variables before the fake start
-    try:
-        e = _matched(pre, fake, alpha, hib)
-    except ValueError as exc:
-        return Diagnostic("placebo_date", None, required=False, note=f"not computable: {exc}")
-    ok = bool(e.p_value > alpha)
-    return Diagnostic(
-        name="placebo_date",
-        passed=ok,
-        p_value=float(e.p_value),
-        value=float(e.estimate),
-        required=False,
-        note=(
-            f"matched DiD pretending the program started {h} period(s) early (pre-period data "
-            "only): "
-            + ("no 'effect'" if ok else f"an 'effect' of {e.estimate:.4g} (p = {e.p_value:.3g})")
-            + "; informational, because the fake post-period overlaps the window enrolment was "
-            "selected on"
-        ),
-    )
-
-
-def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, mean over the
-    matching periods, volume per active period, quota per active period)."""
-    pre = f[f["t"] < start_t]
-    post = f[f["t"] >= start_t]
-    times = sorted(pre["t"].unique())
-    last = times[-min(len(times), _match_periods(len(times))) :]
-    units = pd.DataFrame(
-        {
-            "y": post.groupby("unit_id")["y"].mean(),
-            "treated": f.groupby("unit_id")["treated"].first(),
-            "pre_mean": pre.groupby("unit_id")["y"].mean(),
-            "pre_recent": pre[pre["t"].isin(last)].groupby("unit_id")["y"].mean(),
-            "pre_volume": pre.groupby("unit_id")["_den"].sum()
-            / pre.groupby("unit_id")["_exposure"].sum(),
-        }
-    ).reset_index()
-    f, change = _with_exposure_change(f, start_t)
-    # not the attainment covariates: for a program that picks the top (or bottom) few percent by
-    # attainment they separate enrolled from other units almost perfectly, the propensity model
-    # then has no overlap and AIPW's interval breaks down (docs/validation.md)
-    extra = [c for c in _unit_covariates(f, change) if not c.startswith("pre_attainment")]
-    units = units.merge(
-        f.groupby("unit_id")[extra].first(), left_on="unit_id", right_index=True, how="left"
-    )
-    return units, ["pre_mean", "pre_recent", "pre_volume", *extra]
-
-
-def _aipw(units: pd.DataFrame, covs: list[str], alpha: float, seed: int, hib: bool) -> Effect:
-    from salesinsight.causal import aipw
-
-    eff = aipw(
-        units,
-        outcome="y",
-        treatment="treated",
-        covariates=covs,
-        estimand="att",
-        seed=seed,
-        alpha=alpha,
-        higher_is_better=hib,
-    )
-    sd = float(units.loc[units["treated"] == 0, "y"].std(ddof=1))
-    return _add(eff, _e_value_diag(eff, sd))
+_LABELS = {
+    "fe_did": "fixed-effects DiD",
+    "lagged_outcome": "lagged-outcome regression",
+    "synthetic_did": "synthetic DiD",
+}
 
 
 def observational(
@@ -239,15 +79,41 @@ def observational(
     hib: bool,
     exclude: frozenset[str] = frozenset(),
     exposure: pd.DataFrame | None = None,
+    tenure: pd.Series | None = None,
 ) -> DesignRun:
-    """Matched DiD on the pre-period outcome trajectory, attainment in the two quarters before the
-    start and quota (primary: enrolment follows past performance, so the comparison units must
-    share the recent trajectory and the selection variable, not just its level) and AIPW on
-    pre-period covariates alongside; E-values on both.
+    """Run the observational designs on the program's unit panel and bracket them.
 
     ``exposure``: per ``unit_id`` and ``t``, other programs' exposure (``exposure_<id>``); its
-    change between the matching periods and the post-period is matched and adjusted on."""
+    change between the pre- and the post-period is adjusted for in the fixed-effects DiD and the
+    lagged-outcome regression, as is ``tenure`` (months at the start per ``unit_id``, rep
+    programs).
+    """
+    h, ppq = observational_history(frame, num, den, starts, window, exclude, exposure, tenure)
+    return bracket_designs(h, alpha=alpha, higher_is_better=hib, bin_size=ppq)
+
+
+def observational_history(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    exclude: frozenset[str] = frozenset(),
+    exposure: pd.DataFrame | None = None,
+    tenure: pd.Series | None = None,
+) -> tuple[UnitHistory, int]:
+    """The unit history the observational designs read and the number of periods per quarter.
+
+    Covariates: the change in other programs' exposure and, for rep programs, tenure at the start
+    (``tenure``: months per ``unit_id``, capped at 24, with its square) so that sellers still on
+    their learning curve are compared with sellers of the same tenure (conditional parallel
+    trends; Abadie 2005)."""
     f, _ = _design_panel(frame, num, den, starts, window, exclude)
+    if tenure is not None:
+        ten = f["unit_id"].map(tenure.clip(lower=0, upper=24)).astype(float)
+        ten = ten.fillna(float(tenure.clip(lower=0, upper=24).median()))
+        f["tenure"], f["tenure_sq"] = ten, ten**2
+
     if exposure is not None:
         cols = [c for c in exposure.columns if c.startswith("exposure_")]
         f = f.merge(exposure, on=["unit_id", "t"], how="left", validate="one_to_one")
@@ -255,31 +121,282 @@ def observational(
     start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
     if f.loc[f["t"] < start_t, "t"].nunique() < 1 or f.loc[f["t"] >= start_t].empty:
         raise _NoData("the window has no pre- or post-period")
-    md = _matched(f, start_t, alpha, hib)
-    # matched_did's own balance check takes every matching feature (each monthly outcome) against
-    # 0.25 SD; with a few dozen enrolled units chance alone exceeds that (docs/validation.md)
-    own = next((d for d in md.diagnostics if d.name == "balance"), None)
-    diags = [d for d in md.diagnostics if d.name != "balance"]
-    if own is not None:
-        diags.append(
-            dataclasses.replace(
-                own,
-                name="balance_per_feature",
-                required=False,
-                note=own.note + "; informational, see 'balance'",
-            )
-        )
-    md = dataclasses.replace(md, diagnostics=(_matched_balance(f, md, start_t, alpha), *diags))
-    wide_post = f[(f["t"] >= start_t) & (f["treated"] == 0)].groupby("unit_id")["y"].mean()
-    md = _add(
-        md,
-        _e_value_diag(md, float(wide_post.std(ddof=1))),
-        _matched_placebo_date(f, start_t, alpha, hib),
-    )
-    alts: dict[str, Effect] = {}
-    units, covs = _aipw_units(f, start_t)
+    f, change = _with_exposure_change(f, start_t)
+    if tenure is not None:
+        change = [*change, "tenure", "tenure_sq"]
+    change = [c for c in change if f.groupby("unit_id")[c].first().std() > 1e-12]
     try:
-        alts["aipw"] = _aipw(units, covs, alpha, seed, hib)
-    except ValueError:
-        pass  # too few units for cross-fitting: matched DiD alone
-    return DesignRun(md, alts)
+        h = unit_history(
+            f,
+            outcome="y",
+            unit="unit_id",
+            time="t",
+            treated="treated",
+            treatment_time=start_t,
+            covariates=change,
+        )
+    except ValueError as exc:
+        raise _NoData(str(exc)) from None
+    ppq = _periods_per_quarter(f)
+    return h, ppq
+
+
+def bracket_designs(
+    h: UnitHistory,
+    *,
+    alpha: float = 0.05,
+    higher_is_better: bool = True,
+    bin_size: int = 3,
+    selection_periods: int | None = None,
+    skip_selection_window: bool = True,
+    divergence_required: bool = True,
+) -> DesignRun:
+    """The three observational designs on one history, their checks, and the bracket.
+
+    Parameters
+    ----------
+    h : UnitHistory
+        Outcome history (``y`` in the outcome's units), enrolled flag, start, covariates (the
+        change in other programs' exposure, used by the fixed-effects DiD and the lagged-outcome
+        regression).
+    alpha : float
+        One minus the interval level; level of every check.
+    higher_is_better : bool
+    bin_size : int
+        Periods per quarter: the bins of the pre-period history and of the divergence test.
+    selection_periods : int, optional
+        Periods before the start in which enrolment may have been decided (default two quarters,
+        ``2 * bin_size``); the placebo start dates use only data before them.
+
+    Returns
+    -------
+    DesignRun
+        ``primary``: the bracket (``method="bracket of observational designs"``); alternatives:
+        ``fe_did``, ``lagged_outcome``, ``synthetic_did``, each with its own checks.
+    """
+    sel = 2 * bin_size if selection_periods is None else int(selection_periods)
+    kw = {"outcome": "y", "alpha": alpha, "higher_is_better": higher_is_better}
+    skip = sel if (skip_selection_window and h.n_pre - sel >= 2) else 0
+    h_did = h.skip_last_pre(skip)
+    fe = fe_did_history(h_did, bin_size=bin_size, **kw)  # type: ignore[arg-type]
+    div = selection_window_divergence(h, selection_periods=sel, alpha=alpha)
+    if not divergence_required:
+        div = dataclasses.replace(div, required=False)
+    fe = dataclasses.replace(
+        fe,
+        diagnostics=(
+            div,
+            trend_sensitivity(h_did, fe, bin_size=bin_size),
+            *(d for d in fe.diagnostics if d.name != "pre_trends"),
+        ),
+    )
+    designs: dict[str, Effect] = {
+        "fe_did": fe,
+        "lagged_outcome": lagged_outcome_history(h, bin_size=bin_size, **kw),  # type: ignore[arg-type]
+        "synthetic_did": synthetic_did_history(h_did, **kw),  # type: ignore[arg-type]
+    }
+    placebo_h = _placebo_history(h, sel, bin_size)
+    for name, eff in designs.items():
+        designs[name] = dataclasses.replace(
+            eff,
+            diagnostics=(
+                *eff.diagnostics,
+                _placebo_date(name, placebo_h, h, sel, bin_size, alpha, higher_is_better),
+            ),
+        )
+    return DesignRun(_bracket(designs, alpha, higher_is_better), designs)
+
+
+# ---------------------------------------------------------------------- placebo start date
+def _placebo_history(h: UnitHistory, sel: int, bin_size: int) -> UnitHistory | str:
+    """The pre-period before the selection window with a fake start, or why there is none."""
+    n_early = h.n_pre - sel
+    fake_post = max(1, min(bin_size, n_early // 2))
+    fake_start = n_early - fake_post
+    if n_early < 3 or fake_start < 2:
+        return (
+            f"not applicable: the pre-period has {h.n_pre} period(s); a placebo start date needs "
+            f"at least 3 before the {sel} period(s) in which enrolment may have been decided"
+        )
+    return UnitHistory(
+        units=h.units,
+        times=h.times[:n_early],
+        y=h.y[:, :n_early],
+        treated=h.treated,
+        start=fake_start,
+        covariates=h.covariates.iloc[:, :0],
+        n_dropped=h.n_dropped,
+    )
+
+
+def _run_design(name: str, h: UnitHistory, bin_size: int, alpha: float, hib: bool) -> Effect:
+    kw = {"outcome": "y", "alpha": alpha, "higher_is_better": hib}
+    if name == "fe_did":
+        return fe_did_history(h, bin_size=bin_size, **kw)  # type: ignore[arg-type]
+    if name == "lagged_outcome":
+        return lagged_outcome_history(h, bin_size=bin_size, **kw)  # type: ignore[arg-type]
+    return synthetic_did_history(h, **kw)  # type: ignore[arg-type]
+
+
+def _placebo_date(
+    name: str,
+    ph: UnitHistory | str,
+    h: UnitHistory,
+    sel: int,
+    bin_size: int,
+    alpha: float,
+    hib: bool,
+) -> Diagnostic:
+    """Required: the design on pre-period data only, pretending the program started earlier, with
+    the fake post-period ending before the selection window."""
+    if isinstance(ph, str):
+        return Diagnostic("placebo_date", None, required=True, note=ph)
+    e = _run_design(name, ph, bin_size, alpha, hib)
+    if not (np.isfinite(e.p_value) and np.isfinite(e.estimate)):
+        return Diagnostic(
+            "placebo_date", None, required=True, note="placebo start date: no finite estimate"
+        )
+    ok = bool(e.p_value > alpha)
+    n_fake = ph.n_post
+    return Diagnostic(
+        name="placebo_date",
+        passed=ok,
+        p_value=float(e.p_value),
+        value=float(e.estimate),
+        required=True,
+        note=(
+            f"the same design on the {ph.y.shape[1]} period(s) before the {sel} in which "
+            f"enrolment may have been decided, pretending the program started {n_fake} period(s) "
+            "before their end: "
+            + (
+                "no 'effect', as it should be"
+                if ok
+                else f"an 'effect' of {e.estimate:.4g} (p = {e.p_value:.3g}) where there can be "
+                "none, so this design's assumption fails on this program"
+            )
+        ),
+    )
+
+
+# ---------------------------------------------------------------------- the bracket
+def _carries(eff: Effect) -> tuple[bool, str]:
+    """Whether a design may carry the verdict: a finite interval and no failed required check."""
+    if not all(np.isfinite(x) for x in (eff.estimate, eff.ci_low, eff.ci_high)):
+        return False, "no finite interval"
+    failed = [d.name for d in eff.diagnostics if d.required and d.passed is False]
+    if failed:
+        return False, "failed " + ", ".join(failed)
+    return True, ""
+
+
+def _bracket(designs: Mapping[str, Effect], alpha: float, hib: bool) -> Effect:
+    """One effect spanning the designs that survive their checks.
+
+    Interval: the union of their intervals (it covers the truth whenever any carrying design's
+    interval does and the truth lies between the designs). Test: intersection-union, the largest
+    of their p-values (a verdict needs every carrying design to reject). Estimate: the middle of
+    the range of their estimates; ``extras["bracket"]`` holds the range, which the verdict uses
+    for the minimum effect.
+    """
+    carrying, dropped = {}, {}
+    for name, eff in designs.items():
+        ok, why = _carries(eff)
+        (carrying if ok else dropped)[name] = eff if ok else why
+    if "synthetic_did" in carrying and not set(carrying) & set(BRACKET_ENDS):
+        # synthetic DiD uses no covariates (tenure, other programs): it may widen the bracket of
+        # the two designs that do, never stand in for both
+        dropped["synthetic_did"] = (
+            "cannot carry it alone (it does not adjust for tenure or other programs, and both "
+            "designs that do failed their checks)"
+        )
+        carrying.pop("synthetic_did")
+    diags = [_carry_diag(designs, carrying, dropped), _agree_diag(designs, alpha)]
+    ref = next(iter(designs.values()))
+    if not carrying:
+        est = se = lo = hi = p = float("nan")
+        rng: tuple[float, float] | None = None
+    else:
+        ests = [e.estimate for e in carrying.values()]
+        rng = (float(min(ests)), float(max(ests)))
+        lo = float(min(e.ci_low for e in carrying.values()))
+        hi = float(max(e.ci_high for e in carrying.values()))
+        est = float(np.mean(rng))
+        p = float(max(e.p_value for e in carrying.values()))
+        se = float((hi - lo) / (2 * stats.norm.ppf(1 - alpha / 2)))
+    names = ", ".join(_LABELS[n] for n in carrying) or "none"
+    return Effect(
+        estimate=est,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p,
+        n_units=ref.n_units,
+        n_obs=ref.n_obs,
+        method="bracket of observational designs",
+        outcome=ref.outcome,
+        spec={
+            "method": "bracket of observational designs",
+            "ci_level": 1 - alpha,
+            "alpha": alpha,
+            "designs": list(designs),
+            "carrying": list(carrying),
+            "inference": "union of the carrying designs' intervals; intersection-union test "
+            "(largest p-value)",
+            "notes": [
+                f"designs that carry the verdict: {names}",
+                *(f"{_LABELS[n]} does not carry it: {why}" for n, why in dropped.items()),
+            ],
+            "versions": library_versions(),
+        },
+        diagnostics=tuple(diags),
+        baseline=float(np.nanmean([e.baseline for e in carrying.values()]))
+        if carrying and all(e.baseline is not None for e in carrying.values())
+        else ref.baseline,
+        higher_is_better=hib,
+        extras={
+            "bracket": rng,
+            "carrying": tuple(carrying),
+            "estimates": {n: float(e.estimate) for n, e in designs.items()},
+            "n_treated": ref.extras.get("n_treated"),
+        },
+    )
+
+
+def _carry_diag(
+    designs: Mapping[str, Effect], carrying: Mapping[str, Effect], dropped: Mapping[str, str]
+) -> Diagnostic:
+    """Required: at least one design survives its own checks."""
+    parts = [f"{_LABELS[n]} carries it" for n in carrying]
+    parts += [f"{_LABELS[n]} {why}" for n, why in dropped.items()]
+    return Diagnostic(
+        name="designs_carrying",
+        passed=bool(carrying),
+        value=float(len(carrying)),
+        required=True,
+        note="; ".join(parts)
+        + ("" if carrying else " — no design's assumptions survive their checks"),
+    )
+
+
+def _agree_diag(designs: Mapping[str, Effect], alpha: float) -> Diagnostic:
+    """Informational: do the fixed-effects DiD and the lagged-outcome regression (different
+    identifying assumptions) tell the same story? Where they differ, why people were enrolled
+    decides which is right, and the bracket shows the range."""
+    a, b = designs["fe_did"], designs["lagged_outcome"]
+    var = a.se**2 + b.se**2
+    if not (np.isfinite(var) and var > 0):
+        return Diagnostic("designs_agree", None, required=False, note="not comparable")
+    z = float((a.estimate - b.estimate) / np.sqrt(var))
+    p = float(2 * stats.norm.sf(abs(z)))
+    return Diagnostic(
+        name="designs_agree",
+        passed=bool(p > alpha),
+        statistic=z,
+        p_value=p,
+        required=False,
+        note=(
+            f"fixed-effects DiD {a.estimate:.4g} vs lagged-outcome regression {b.estimate:.4g} "
+            "(designs with different assumptions; the z test ignores their positive correlation, "
+            "so it errs towards agreement)"
+        ),
+    )

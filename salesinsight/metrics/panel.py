@@ -27,7 +27,7 @@ from salesinsight.metrics._sql import ACTIVITY_TYPES, PanelQuery, data_range_sql
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
 
-__all__ = ["KPI_COLUMNS", "LEVELS", "panel", "panel_columns"]
+__all__ = ["KPI_COLUMNS", "KPI_KIND", "LEVELS", "panel", "panel_columns"]
 
 LEVELS: tuple[str, ...] = ("rep", "team", "company")
 
@@ -66,6 +66,31 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "rep": ("rep_id", "team_id"),
     "team": ("team_id",),
     "company": (),
+}
+
+#: Each KPI declared a *process* metric (what sellers do: activities, follow-ups, meetings, pipeline
+#: created) or an *outcome* (what they get: revenue, win rate, attainment, CSAT). KPIs not listed
+#: (counts of the panel's bookkeeping such as ``quota``, ``active``) are neither.
+KPI_KIND: dict[str, str] = {
+    **dict.fromkeys(("activities", *ACTIVITY_TYPES.values()), "process"),
+    **dict.fromkeys(
+        ("opps_created", "pipeline_value", "follow_ups_per_open_opp", "pipeline_coverage"),
+        "process",
+    ),
+    **dict.fromkeys(
+        (
+            "opps_won",
+            "win_rate",
+            "revenue",
+            "avg_deal_size",
+            "median_deal_size",
+            "cycle_days",
+            "attainment",
+            "csat",
+            "share_at_quota",
+        ),
+        "outcome",
+    ),
 }
 
 #: every KPI column name (any level), for reference

@@ -199,11 +199,14 @@ def _observational(ev: Any, lang: Lang, grain: str | None) -> Any:
     if not outcomes:
         return None
     names = {
-        "primary": lang.tr("matched comparison"),
+        "primary": lang.tr("all ways together (the verdict)"),
+        "fe_did": lang.tr("before and after, vs not enrolled"),
+        "lagged_outcome": lang.tr("vs sellers with the same past results"),
+        "synthetic_did": lang.tr("vs a weighted blend of similar sellers"),
         "aipw": lang.tr("weighted comparison"),
         "naive": lang.tr("naive comparison"),
     }
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(2.6 * len(outcomes), 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.0 * len(outcomes), 2.6), squeeze=False)
     for ax, o in zip(axes[0], outcomes, strict=True):
         k = _scale(o, grain)
         items = [("primary", ev.effects[o])]
@@ -214,7 +217,7 @@ def _observational(ev: Any, lang: Lang, grain: str | None) -> Any:
         naive = ev.naive[
             (ev.naive["outcome"] == o) & (ev.naive["comparison"] == "naive treated vs untreated")
         ]
-        labels = [names.get(role, role) for role, _ in items]
+        labels = [names.get(role, role.replace("_", " ")) for role, _ in items]
         if len(naive):
             ax.plot([float(naive["estimate"].iloc[0]) * k], [len(items)], "x", color="#b3261e")
             labels.append(names["naive"])

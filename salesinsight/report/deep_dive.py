@@ -370,6 +370,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
 _MAIN_LABELS = {
     "staggered": "Callaway & Sant'Anna, overall (main)",
     "randomized": "Randomized experiment (main)",
+    "observational": "Bracket of the designs that pass their checks (main)",
 }
 _ALT_LABELS = {
     "twfe": "Two-way fixed effects (TWFE)",
@@ -378,6 +379,9 @@ _ALT_LABELS = {
     "aipw": "Doubly robust, AIPW",
     "matched_did": "Matched difference-in-differences",
     "impact": "Structural time series (no control group)",
+    "fe_did": "Fixed-effects DiD (assumes enrolment on persistent differences)",
+    "lagged_outcome": "Lagged-outcome regression (assumes enrolment on recent results)",
+    "synthetic_did": "Synthetic DiD (reweighted comparison group)",
 }
 
 

@@ -68,7 +68,9 @@ def pseudonym(identifier: object, *, prefix: str = "Rep") -> str:
 
 
 def mask_frame(
-    df: pd.DataFrame, *, id_columns: Iterable[str] = ("rep_id", "mentor_id", "manager_id")
+    df: pd.DataFrame,
+    *,
+    id_columns: Iterable[str] = ("rep_id", "mentor_id", "manager_id", "reviewer_id"),
 ) -> pd.DataFrame:
     """Return a copy with rep ids replaced by pseudonyms and the ``name`` column dropped."""
     out = df.copy()

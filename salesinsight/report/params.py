@@ -124,6 +124,9 @@ class RunParams(BaseModel):
         description="ISO 4217 code of the data's reporting currency (e.g. 'CNY', 'USD'); money "
         "is shown with its symbol. Default: plain numbers.",
     )
+    min_cell_size: int = Field(
+        10, ge=1, description="Smallest group of reps a rating gap is shown for (privacy)."
+    )
 
     @field_validator("quarter")
     @classmethod

@@ -160,6 +160,7 @@ class QuarterReport:
             "programs": programs,
             "kpis": kpis,
             "notes": list(self.notes),
+            "people": _people_results(self.sections),
             "data_sha256": self.fingerprint,
         }
 
@@ -254,6 +255,8 @@ def build_quarter(params: RunParams) -> QuarterReport:
         _run_section(sections, notes, "warnings", lambda: _warnings(ds, params, q_start, q_end))
     else:
         notes.append(Note("Early warnings are off: the data folder has no quotas table."))
+
+    _people_to_action(ds, params, sections, notes, rep)
 
     return QuarterReport(
         params=params,
@@ -568,3 +571,110 @@ def _warnings(ds: Any, params: RunParams, q_start: date, q_end: date) -> Any:
 
     as_of = params.warning_as_of or (q_start + timedelta(days=(q_end - q_start).days // 2))
     return early_warning(ds, as_of=as_of, fdr=params.warning_fdr)
+
+
+def _people_to_action(
+    ds: Any, params: RunParams, sections: dict[str, Any], notes: list[str], rep: pd.DataFrame
+) -> None:
+    """Reviews, mentoring pairs, leading indicators and the action list (docs/reviews-mentoring.md)."""
+    from salesinsight.metrics import panel
+    from salesinsight.metrics.leading import leading_indicators
+
+    if ds.has("reviews"):
+        _run_section(sections, notes, "reviews", lambda: _reviews(ds, params))
+    else:
+        notes.append("Performance reviews are off: the data folder has no reviews table.")
+    if ds.has("enrollments"):
+        _run_section(sections, notes, "mentoring", lambda: _mentoring(ds, params))
+    q_end = params.quarter_bounds()[1]
+    _run_section(
+        sections,
+        notes,
+        "leading",
+        lambda: leading_indicators(
+            panel(ds, grain="quarter", by="rep", end=q_end), seed=params.seed
+        ),
+    )
+    _run_section(sections, notes, "actions", lambda: _actions(ds, params, sections, rep))
+
+
+def _reviews(ds: Any, params: RunParams) -> Any:
+    from salesinsight.reviews import analyze_reviews
+
+    q_end = params.quarter_bounds()[1]  # reviews are labelled by calendar quarter
+    return analyze_reviews(
+        ds,
+        min_cell_size=params.min_cell_size,
+        alpha=params.alpha,
+        seed=params.seed,
+        through=f"{q_end.year}Q{(q_end.month - 1) // 3 + 1}",
+    )
+
+
+def _mentoring(ds: Any, params: RunParams) -> Any:
+    from salesinsight.mentoring import analyze_mentoring
+
+    return analyze_mentoring(ds, alpha=params.alpha, seed=params.seed, n_boot=499)
+
+
+def _actions(ds: Any, params: RunParams, sections: dict[str, Any], rep: pd.DataFrame) -> Any:
+    from salesinsight.actions import build_actions
+    from salesinsight.metrics import panel
+
+    prof, fc, ew = (sections.get(k) for k in ("profiles", "forecast", "warnings"))
+    rv = sections.get("reviews")
+    q_start, q_end = params.quarter_bounds()
+    history = panel(
+        ds,
+        grain="quarter",
+        by="rep",
+        fiscal_year_start_month=params.fiscal_year_start_month,
+        start=_quarters_back(q_start, 3),
+        end=q_end,
+    )
+    quota_now = rep[["rep_id", "quota"]]
+    forecast = None
+    if fc is not None:
+        forecast = fc.to_frame()[["rep_id", "team_id", "suggested_quota"]].merge(
+            quota_now, on="rep_id"
+        )
+    return build_actions(
+        reps=ds.table("reps"),
+        profiles=prof.to_frame() if prof is not None else None,
+        attainment_history=history[history["active"].astype(bool)][
+            ["rep_id", "period", "attainment"]
+        ],
+        forecast=forecast,
+        alerts=ew.alerts if ew is not None else None,
+        leniency=rv.leniency.to_frame() if rv is not None else None,
+        as_of=pd.Timestamp(q_end),
+    )
+
+
+def _people_results(sections: dict[str, Any]) -> dict[str, Any]:
+    """Headline numbers of reviews, mentoring pairs and actions for ``results.json``."""
+    out: dict[str, Any] = {}
+    rv = sections.get("reviews")
+    if rv is not None:
+        d = rv.to_dict()
+        out["reviews"] = {
+            "n_reviews": d["n_reviews"],
+            "leniency_design": d["leniency_design"],
+            "n_lenient": sum(r["flag"] == "lenient" for r in d["reviewers"]),
+            "n_severe": sum(r["flag"] == "severe" for r in d["reviewers"]),
+            "agreement": d["agreement"],
+            "validity": d["validity"],
+        }
+    mt = sections.get("mentoring")
+    if mt is not None:
+        out["mentoring"] = {
+            r["measure"]: {k: _json_num(r[k]) for k in ("estimate", "ci_low", "ci_high")}
+            | {"verdict": r["verdict"]}
+            for r in mt.to_frame().to_dict("records")
+        }
+    plan = sections.get("actions")
+    if plan is not None:
+        out["actions"] = {
+            k: int(v) for k, v in plan.frame["action"].value_counts().sort_index().items()
+        }
+    return out

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.report.actions_section import actions_html as actions_html
 from salesinsight.report.html import STYLE as _STYLE
 from salesinsight.report.html import cells_table as _table
 from salesinsight.report.html import element as _h
@@ -32,6 +33,7 @@ from salesinsight.report.vocabulary import (
 )
 
 __all__ = [
+    "actions_html",
     "appendix_html",
     "attribution_html",
     "first_screen_html",

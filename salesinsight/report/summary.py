@@ -43,6 +43,7 @@ SECTIONS: dict[str, str] = {
     "drivers": N_("Why revenue moved"),
     "people": N_("Capability profiles and early warnings"),
     "forecast": N_("Next quarter: forecast and suggested quotas"),
+    "actions": N_("From results to action"),
     "appendix": N_("Appendix: methods, statistics and data"),
 }
 VERDICT_COLOURS = {

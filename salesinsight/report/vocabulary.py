@@ -100,13 +100,17 @@ DESIGN_METHODS: dict[str, str] = {
         "similar sellers that tracked them closely before the start (drawn below)."
     ),
     "observational": N_(
-        "Sellers chose or were chosen for the program; we compared them with similar sellers who "
-        "were not enrolled, matched on their results before the start."
+        "Sellers chose or were chosen for the program; we compared them with sellers who were "
+        "not enrolled in several ways (before and after the start, against sellers with the same "
+        "past results, against a weighted blend of similar sellers), and a verdict needs every "
+        "way whose checks hold to agree."
     ),
 }
 CHECK_NAMES: dict[str, str] = {
     "balance": N_("groups alike before the start"),
     "randomization_check": N_("the draw gave groups alike before the start"),
+    "designs_carrying": N_("at least one way of comparing passes its own checks"),
+    "trend_sensitivity": N_("how far trends could drift apart before the answer changes"),
     "balance_per_feature": N_("groups alike on each measure"),
     "pre_trends": N_("same trend before the start"),
     "placebo_date": N_("no effect at a fake start date"),

@@ -13,9 +13,25 @@ from typing import Any
 
 from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig, merge_effects
 from ._engine import simulate
+from ._programs import OBSERVATIONAL_SELECTIONS
 from ._tables import build_tables, truth, write
 
-__all__ = ["ACTIVITY_TYPES", "EFFECT_SCALE", "PROGRAMS", "SimConfig", "crm", "default_effects"]
+__all__ = [
+    "ACTIVITY_TYPES",
+    "EFFECT_SCALE",
+    "PROGRAMS",
+    "SCENARIOS",
+    "SimConfig",
+    "crm",
+    "default_effects",
+]
+
+#: selection scenarios of the observational program (``crm(scenario=...)``)
+SCENARIOS: tuple[str, ...] = OBSERVATIONAL_SELECTIONS
+
+#: other parameters a scenario implies: in ``growth`` new hires are on a learning curve in the win
+#: rate (0.6 log-odds below par at hire, closing over the ramp), which is what makes them improve
+SCENARIO_PARAMS: dict[str, dict[str, Any]] = {"growth": {"ramp_logodds_penalty": 0.6}}
 
 
 def default_effects() -> dict[str, dict[str, float]]:
@@ -31,6 +47,7 @@ def crm(
     start: str | dt.date = "2025-01-06",
     quarters: int = 8,
     effects: Mapping[str, Mapping[str, float]] | None = None,
+    scenario: str | None = None,
     **params: Any,
 ) -> Path:
     """Simulate a CRM and write a contract-valid data folder plus ``truth.json``.
@@ -51,6 +68,10 @@ def crm(
     effects : mapping, optional
         Overrides of the default true effects, ``{"P_COACH": {"win_rate": 0.05}}``; KPIs are those
         of ``EFFECT_SCALE`` (win_rate and csat absolute, revenue and follow_ups relative).
+    scenario : str, optional
+        Selection scenario of the observational program ``P_PLACEBO`` (one of ``SCENARIOS``:
+        ``recent``, ``level``, ``streak``, ``dip``, ``growth``, ``mix``); ``growth`` also gives
+        new hires a learning curve in the win rate. Its effect is set with ``effects``.
     **params
         Any other field of ``SimConfig`` (e.g. ``team_size=8``, ``quota_factor=0.9``).
 
@@ -71,6 +92,11 @@ def crm(
     unknown = sorted(set(params) - {f.name for f in dataclasses.fields(SimConfig)})
     if unknown:
         raise TypeError(f"crm() got unknown parameters: {', '.join(unknown)}")
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
+        params = {**SCENARIO_PARAMS.get(scenario, {}), **params}
+        params["observational_selection"] = scenario
     eff = merge_effects(effects)
     cfg = SimConfig(n_reps=n_reps, start=start_s, quarters=quarters, effects=eff, **params)
     raw = simulate(cfg, eff, seed)

@@ -170,12 +170,22 @@ class SimConfig:
     csat_mean: float = 3.9  # on the 1-5 scale
     csat_rep_sd: float = 0.25
     csat_noise_halfwidth: float = 0.8
+    review_latent_weight: float = 10.0  # score points per sd of latent ability + form
+    review_attainment_weight: float = 12.0  # score points per unit of (attainment - 1), clipped
+    review_noise_sd: float = 6.0  # score points
+    reviewer_leniency_sd: float = 4.0  # score points, one shift per reviewing manager
+    cross_review_share: float = 0.25  # share of reviews given by another team's manager
     # programs
     train_ramp_weeks: int = 8
     train_share_per_cohort: float = 0.12
     train_selection_strength: float = 2.0
     mentee_share: float = 0.18
+    mentor_quality_sd: float = 0.0  # sd of each mentor's shift of the mentee revenue effect
     placebo_share: float = 0.15
+    # the observational program's selection scenario (docs/simulator.md, "Selection scenarios")
+    observational_selection: str = "recent"
+    observational_mix_weight: float = 0.5  # weight on persistent ability in the "mix" scenario
+    observational_start_quarter: int | None = None  # default: 3/8 of the way in
     effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class Raw:
     quotas: dict[str, np.ndarray]
     reviews: dict[str, np.ndarray]
     state: prog.ProgramState
+    leniency: np.ndarray  # (n_teams,) score shift of each team's manager as a reviewer
 
 
 def _quota(
@@ -76,6 +77,9 @@ def _quota(
 def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) -> Raw:
     """Run the generative model; see ``docs/simulator.md`` for every step and parameter."""
     rng = np.random.default_rng(seed)
+    # a separate stream for reviewers and mentor quality: the main stream (and so every other
+    # table of a seed) is the same with or without them
+    aux = np.random.default_rng([seed, 15])
     start = dt.date.fromisoformat(cfg.start)
     real = quarters(start, cfg.quarters)
     burn = cfg.burn_in_days
@@ -90,9 +94,10 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
         return feats["cal_quarter"][day + burn]
 
     org = make_org(cfg, rng)
+    leniency = aux.normal(0.0, cfg.reviewer_leniency_sd, org.n_teams)
     reps = initial_reps(cfg, rng, -burn)
     state = prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams)
-    sched = prog.schedule(cfg.quarters)
+    sched = prog.schedule(cfg.quarters, cfg.observational_start_quarter)
     opps: dict[str, np.ndarray] = {}
     unlinked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     quota_rows: list[tuple[np.ndarray, ...]] = []
@@ -101,13 +106,18 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
 
     for pi, (lo, hi, _label) in enumerate(periods):
         qi = pi - 1
+        form_before = np.asarray(reps.form, dtype=float)  # last quarter's form
         if pi > 0:
-            form = np.asarray(reps.form)
-            reps.form = (cfg.form_rho * form + rng.normal(0.0, cfg.form_sd, len(form))).tolist()
+            reps.form = (
+                cfg.form_rho * form_before + rng.normal(0.0, cfg.form_sd, len(form_before))
+            ).tolist()
         R = reps.arrays()
+        R["form_prev"] = np.concatenate([form_before, np.zeros(len(R["hire"]) - len(form_before))])
         team_of_rep = org.seat_team[R["seat"]]
         if qi >= 1:
             _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history)
+            if qi in sched["P_MENTOR"]:
+                prog.draw_mentor_quality(state, cfg, aux)
 
         idx = np.flatnonzero((R["hire"] <= hi) & (R["term"] >= lo))
         days = np.arange(lo, hi + 1)
@@ -169,7 +179,9 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
             attain = np.where(quota > 0, revenue / quota, np.nan)
         if qi >= 0:
             history.append({"wins": wins, "closed": closed, "revenue": revenue, "quota": quota})
-            review_rows.append(_reviews(cfg, rng, R, idx, attain, hi, qi))
+            review_rows.append(
+                _reviews(cfg, rng, R, idx, attain, hi, qi, team_of_rep, aux, leniency)
+            )
         if pi < len(periods) - 1:
             nlo, nhi = periods[pi + 1][:2]
             cand = np.flatnonzero((R["hire"] <= hi) & (R["term"] > hi))
@@ -216,8 +228,9 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
         stages={"opp": s_opp, "stage": s_name, "day": s_day},
         csat=_csat(cfg, rng, opps, R, state, team_of_rep, last_day),
         quotas=_stack(quota_rows, ("rep", "start", "end", "amount")),
-        reviews=_stack(review_rows, ("rep", "quarter", "score")),
+        reviews=_stack(review_rows, ("rep", "quarter", "score", "reviewer")),
         state=state,
+        leniency=leniency,
     )
 
 
@@ -309,20 +322,48 @@ def _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history) -> Non
         )
     if qi in sched["P_PLACEBO"]:
         taken = np.isin(np.arange(n), list(state.enrolled_reps()))
-        elig = np.flatnonzero(active & (prev["quota"] > 0) & (tenure >= 120) & ~taken)
-        att = prev["revenue"][elig] / prev["quota"][elig]
-        prog.enroll_placebo(state, cfg, rng, eligible=elig, attainment=att, day=lo)
+        min_tenure = 30 if cfg.observational_selection == "growth" else 120
+        elig = np.flatnonzero(active & (prev["quota"] > 0) & (tenure >= min_tenure) & ~taken)
+        score = prog.observational_score(
+            cfg,
+            rng,
+            attainment=prev["revenue"][elig] / prev["quota"][elig],
+            ability=R["ability"][elig],
+            form=R["form_prev"][elig],
+            tenure=tenure[elig].astype(float),
+        )
+        prog.enroll_placebo(state, cfg, eligible=elig, score=score, day=lo)
 
 
-def _reviews(cfg, rng, R, idx, attain, hi, qi) -> tuple[np.ndarray, ...]:
-    """Quarterly review score (0-100): latent ability and form plus realized attainment, with noise."""
+def _reviews(
+    cfg, rng, R, idx, attain, hi, qi, team_of_rep, aux, leniency
+) -> tuple[np.ndarray, ...]:
+    """Quarterly review score (0-100): latent ability and form plus realized attainment, the
+    reviewer's leniency, and noise.
+
+    The reviewer is the rep's manager, or with probability ``cross_review_share`` another team's
+    manager (a calibration review). Reviewers and leniency come from the separate stream ``aux``.
+    """
     sel = idx[(R["hire"][idx] <= hi - 30) & (R["term"][idx] >= hi)]
     latent = (R["ability"][sel] + R["form"][sel]) / np.sqrt(
         cfg.ability_sd**2 + cfg.form_sd**2 / (1 - cfg.form_rho**2)
     )
     att = np.clip(np.nan_to_num(attain[sel], nan=1.0) - 1.0, -1.0, 1.5)
-    score = np.clip(60 + 10 * latent + 12 * att + rng.normal(0.0, 6.0, len(sel)), 0, 100)
-    return sel, np.full(len(sel), qi), np.round(score, 1)
+    own = team_of_rep[sel]
+    n_teams = len(leniency)
+    cross = aux.random(len(sel)) < cfg.cross_review_share
+    other = (own + aux.integers(1, max(n_teams, 2), len(sel))) % n_teams
+    reviewer = np.where(cross, other, own)
+    score = np.clip(
+        60
+        + cfg.review_latent_weight * latent
+        + cfg.review_attainment_weight * att
+        + leniency[reviewer]
+        + rng.normal(0.0, cfg.review_noise_sd, len(sel)),
+        0,
+        100,
+    )
+    return sel, np.full(len(sel), qi), np.round(score, 1), reviewer
 
 
 def _activities(cfg, rng, opps, unlinked, R, state, team_of_rep, last_day, wd0):

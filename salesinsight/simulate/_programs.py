@@ -14,17 +14,62 @@ TEAM_PROGRAMS: tuple[str, ...] = ("P_COACH", "P_INCENT")
 INCENTIVE_REGIONS: tuple[str, ...] = ("east", "south")
 
 
-def schedule(quarters: int) -> dict[str, list[int]]:
-    """Real-quarter indices (0 = first) at whose start each program enrolls units."""
+def schedule(quarters: int, observational_start: int | None = None) -> dict[str, list[int]]:
+    """Real-quarter indices (0 = first) at whose start each program enrolls units;
+    ``observational_start`` moves the observational program (``P_PLACEBO``)."""
     n_cohorts = max(1, min(4, quarters - 2))
     mentor_q = max(1, (3 * quarters) // 8)
+    obs_q = mentor_q if observational_start is None else int(observational_start)
+    if not 1 <= obs_q < quarters:
+        raise ValueError(
+            f"observational_start_quarter must be between 1 and {quarters - 1}, got {obs_q}"
+        )
     return {
         "P_TRAIN": list(range(1, 1 + n_cohorts)),
         "P_COACH": [max(1, quarters // 4)],
         "P_MENTOR": [mentor_q],
-        "P_PLACEBO": [mentor_q],
+        "P_PLACEBO": [obs_q],
         "P_INCENT": [max(1, quarters // 2)],
     }
+
+
+#: how the observational program (``P_PLACEBO``) picks its members: ``recent`` (default: last
+#: quarter's attainment, a persistent and a transient part), ``level`` (persistent ability),
+#: ``streak`` (last quarter's transient form, which then fades), ``dip`` (the lowest form),
+#: ``growth`` (the most recent hires), ``mix`` (ability and form with a random weight)
+OBSERVATIONAL_SELECTIONS: tuple[str, ...] = ("recent", "level", "streak", "dip", "growth", "mix")
+
+
+def observational_score(
+    cfg: SimConfig,
+    rng: np.random.Generator,
+    *,
+    attainment: np.ndarray,
+    ability: np.ndarray,
+    form: np.ndarray,
+    tenure: np.ndarray,
+) -> np.ndarray:
+    """Enrolment score of each eligible rep under ``cfg.observational_selection`` (the top
+    ``placebo_share`` are enrolled), with perception noise sd 0.5 (standardized units)."""
+    mode = cfg.observational_selection
+    if mode == "recent":
+        base = _z(attainment)
+    elif mode == "level":
+        base = _z(ability)
+    elif mode == "streak":
+        base = _z(form)
+    elif mode == "dip":
+        base = -_z(form)
+    elif mode == "growth":
+        base = -_z(tenure)
+    elif mode == "mix":
+        w = cfg.observational_mix_weight
+        base = np.sqrt(w) * _z(ability) + np.sqrt(1 - w) * _z(form)
+    else:
+        raise ValueError(
+            f"observational_selection must be one of {OBSERVATIONAL_SELECTIONS}, got {mode!r}"
+        )
+    return base + rng.normal(0.0, 0.5, len(base))
 
 
 @dataclass
@@ -36,6 +81,7 @@ class ProgramState:
     n_teams: int
     rep_start: dict[str, dict[int, int]] = field(default_factory=dict)
     mentor_of: dict[int, int] = field(default_factory=dict)
+    mentor_shift: dict[int, float] = field(default_factory=dict)  # mentor -> shift of the effect
     team_start: dict[str, np.ndarray] = field(default_factory=dict)
     control_teams: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
@@ -56,6 +102,11 @@ class ProgramState:
         lookup = self.rep_start[pid]
         return np.fromiter((lookup.get(r, NEVER) for r in rep.tolist()), np.int64, len(rep))
 
+    def _mentor_shifts(self, rep: np.ndarray) -> np.ndarray:
+        """Each mentee's mentor-quality shift of the mentoring effect (0 for everyone else)."""
+        shift = {m: self.mentor_shift.get(t, 0.0) for m, t in self.mentor_of.items()}
+        return np.fromiter((shift.get(r, 0.0) for r in rep.tolist()), float, len(rep))
+
     def intensity(
         self, pid: str, rep: np.ndarray, day: np.ndarray, team_of_rep: np.ndarray
     ) -> np.ndarray:
@@ -74,7 +125,9 @@ class ProgramState:
         out = np.ones(len(rep)) if relative else np.zeros(len(rep))
         for pid in PROGRAMS:
             eff = self.effects[pid].get(kpi, 0.0)
-            if eff == 0.0:
+            if pid == "P_MENTOR" and kpi == "revenue" and self.mentor_shift:
+                eff = eff + self._mentor_shifts(rep)
+            elif eff == 0.0:
                 continue
             x = self.intensity(pid, rep, day, team_of_rep)
             out = out * (1.0 + eff * x) if relative else out + eff * x
@@ -144,18 +197,33 @@ def enroll_mentoring(
         state.mentor_of[mentee] = mentor
 
 
+def draw_mentor_quality(state: ProgramState, cfg: SimConfig, rng: np.random.Generator) -> None:
+    """Mentor quality: each mentor shifts the relative revenue effect on their mentees.
+
+    Shifts are normal with sd ``cfg.mentor_quality_sd`` and centred over mentees, so the mentees'
+    average effect stays the planted one. ``rng`` is a separate stream: drawing them leaves every
+    other random draw of the simulation unchanged.
+    """
+    if cfg.mentor_quality_sd <= 0 or not state.mentor_of:
+        return
+    mentors = np.array(sorted(set(state.mentor_of.values())), dtype=np.int64)
+    q = rng.normal(0.0, cfg.mentor_quality_sd, len(mentors))
+    weight = np.array([sum(t == m for t in state.mentor_of.values()) for m in mentors.tolist()])
+    q = q - np.sum(weight * q) / weight.sum()
+    state.mentor_shift.update(zip(mentors.tolist(), q.tolist(), strict=True))
+
+
 def enroll_placebo(
     state: ProgramState,
     cfg: SimConfig,
-    rng: np.random.Generator,
     *,
     eligible: np.ndarray,
-    attainment: np.ndarray,
+    score: np.ndarray,
     day: int,
 ) -> None:
-    """Top performers of last quarter (noisy) are invited: strong selection, no effect."""
+    """The top ``placebo_share`` of the eligible reps by ``score`` are invited (observational
+    program; by default last quarter's top performers, with noise, and no effect)."""
     n = round(cfg.placebo_share * len(eligible))
-    score = _z(attainment) + rng.normal(0.0, 0.5, len(eligible))
     for r in eligible[np.argsort(-score, kind="stable")[:n]].tolist():
         state.rep_start["P_PLACEBO"][r] = day
 

@@ -38,6 +38,12 @@ def _order_ids(keys: tuple[np.ndarray, ...], prefix: str, width: int) -> np.ndar
     return out
 
 
+def _rep_ids(raw: Raw) -> np.ndarray:
+    """Contract rep ids of the simulator's reps (index -> id): numbered by hire day and seat."""
+    R = raw.reps
+    return _order_ids((R["hire"], R["seat"], np.arange(len(R["seat"]))), "R", 4)
+
+
 def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
     """Every contract table as a string-typed DataFrame in a stable row order."""
     start, R, org, o = raw.start, raw.reps, raw.org, raw.opps
@@ -45,7 +51,7 @@ def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
     team_ids = _ids("T", org.n_teams, 2)
     manager_ids = _ids("M", org.n_teams, 2)
     rep_team = org.seat_team[R["seat"]]
-    rep_ids = _order_ids((R["hire"], R["seat"], np.arange(n_reps)), "R", 4)
+    rep_ids = _rep_ids(raw)
     iso = lambda d: to_iso(start, d)  # noqa: E731
 
     term = np.where(R["term"] >= NEVER, "", iso(np.minimum(R["term"], 10**6)))
@@ -157,6 +163,7 @@ def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
             "period": labels[rv["quarter"]],
             "score": np.array([f"{s:.1f}" for s in score.tolist()], dtype=object),
             "rating": rating.astype(object),
+            "reviewer_id": manager_ids[rv["reviewer"]],
         }
     ).sort_values(["period", "rep_id"], kind="stable", ignore_index=True)
 
@@ -267,6 +274,23 @@ def summary(raw: Raw, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     }
 
 
+#: how the observational program enrolled, per selection scenario (truth.json notes)
+SELECTION_NOTES: dict[str, str] = {
+    "recent": "Top performers of the previous quarter by attainment (with noise) are invited: a "
+    "persistent and a transient part.",
+    "level": "Reps with the highest persistent ability (with noise) are invited: selection on a "
+    "persistent level, which a fixed-effects DiD absorbs.",
+    "streak": "Reps whose transient form was highest last quarter (with noise) are invited: a "
+    "hot streak that fades, which a fixed-effects DiD reads as harm.",
+    "dip": "Reps whose transient form was lowest last quarter (with noise) are invited: a slump "
+    "that recovers (Ashenfelter's dip), which a fixed-effects DiD reads as a benefit.",
+    "growth": "The most recent hires (with noise) are invited while on their learning curve in "
+    "the win rate: they improve anyway.",
+    "mix": "Selection on a weighted mix of persistent ability and last quarter's transient form "
+    "(weight in mix_weight_on_ability).",
+}
+
+
 def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """The ground truth: true effects of every program, activity effects and latent rep traits."""
     enr = tables["enrollments"]
@@ -286,6 +310,16 @@ def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) 
             "n_control": int((sel["arm"] == "control").sum()),
             "start_dates": sorted(set(sel["start_date"])),
         }
+        if pid == "P_PLACEBO":
+            programs[pid]["selection"] = cfg.observational_selection
+            if cfg.observational_selection != "recent" or any(eff.values()):
+                programs[pid]["notes"] = SELECTION_NOTES[cfg.observational_selection] + (
+                    f" True effects: {', '.join(f'{k} {v:+g}' for k, v in eff.items() if v)}."
+                    if any(eff.values())
+                    else " True effect zero on everything."
+                )
+            if cfg.observational_selection == "mix":
+                programs[pid]["mix_weight_on_ability"] = cfg.observational_mix_weight
     R, org = raw.reps, raw.org
     rep_ids = tables["reps"]
     ae = rep_ids[rep_ids["role"] == "ae"]["rep_id"].to_numpy()
@@ -313,7 +347,45 @@ def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) 
             },
         },
         "rep_latent": latent,
+        "reviews": _review_truth(raw, cfg),
+        "mentoring": _mentor_truth(raw, cfg, tables),
         "summary": summary(raw, tables),
+    }
+
+
+def _review_truth(raw: Raw, cfg: SimConfig) -> dict[str, Any]:
+    """How review scores were made, and each reviewer's planted leniency (score points)."""
+    managers = _ids("M", raw.org.n_teams, 2)
+    n_by = np.bincount(raw.reviews["reviewer"], minlength=raw.org.n_teams)
+    return {
+        "score_model": (
+            "score = clip(60 + latent_weight * z(ability + form) + attainment_weight * "
+            "clip(attainment - 1, -1, 1.5) + leniency[reviewer] + N(0, noise_sd), 0, 100)"
+        ),
+        "latent_weight": cfg.review_latent_weight,
+        "attainment_weight": cfg.review_attainment_weight,
+        "noise_sd": cfg.review_noise_sd,
+        "leniency_sd": cfg.reviewer_leniency_sd,
+        "cross_review_share": cfg.cross_review_share,
+        "leniency": {m: round(float(v), 4) for m, v in zip(managers, raw.leniency, strict=True)},
+        "n_reviews": {m: int(n) for m, n in zip(managers, n_by, strict=True)},
+    }
+
+
+def _mentor_truth(raw: Raw, cfg: SimConfig, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Each mentor's true relative revenue effect on their mentees; mentoring costs mentors nothing."""
+    state = raw.state
+    enr = tables["enrollments"]
+    mentors = enr.loc[(enr["program_id"] == "P_MENTOR") & (enr["mentor_id"] != ""), "mentor_id"]
+    base = float(state.effects["P_MENTOR"].get("revenue", 0.0))
+    by_index = {m: base + state.mentor_shift.get(m, 0.0) for m in state.mentor_of.values()}
+    ids = _rep_ids(raw)
+    return {
+        "effect_scale": "relative change of mentee deal amounts (revenue)",
+        "mentor_quality_sd": cfg.mentor_quality_sd,
+        "mentor_effects": {ids[m]: round(float(v), 4) for m, v in sorted(by_index.items())},
+        "n_mentors": int(mentors.nunique()),
+        "mentor_cost": {"revenue": 0.0, "win_rate": 0.0},
     }
 
 

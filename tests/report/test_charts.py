@@ -137,7 +137,7 @@ def test_observational_chart_shows_each_design_and_the_naive_comparison():
     )
     fig = design_figure(rep, "P", EN)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert ticks == ["matched comparison", "weighted comparison", "naive comparison"]
+    assert ticks == ["all ways together (the verdict)", "weighted comparison", "naive comparison"]
     plt.close(fig)
 
 

@@ -1,0 +1,319 @@
+"""Actions per manager: whom to coach on what, who is ready to mentor, whose quota looks
+miscalibrated, whose review scores need calibrating, each with its reason and numbers.
+
+Pure rules over the result tables the package already computes (profiles, early warnings, forecast,
+review leniency), so each rule can be checked by hand. Rules and thresholds:
+
+- **deal coaching** (good process, poor conversion): activity at or above the median of sellers and
+  a shrunk win rate in the bottom quarter with at least ``min_closed`` closed deals;
+- **activity goal** (low activity): activity in the bottom tenth; the goal is a small weekly step,
+  ``+step`` (default 15%) of the seller's own weekly rate, never above the median seller's;
+- **ready to mentor**: attainment of at least ``mentor_attainment`` in each of the last two quarters,
+  a win rate in the top 30%, at least a year of tenure; the best ``MENTORS_PER_MANAGER`` per manager;
+
+Coaching rules skip sellers hired less than ``RAMP_DAYS`` ago (they are still ramping).
+- **quota check**: this quarter's quota is more than ``quota_ratio`` times (or less than its
+  inverse) what the seller's own history suggests for an even chance (forecast's suggested quota),
+  *and* the median attainment of the last four quarters agrees (below about ``1 / quota_ratio``, or
+  above about ``quota_ratio``), so one noisy forecast alone does not trigger it;
+- **review calibration**: the manager's review scores are flagged lenient or severe at equal KPIs;
+- **check in**: an early-warning drop alert against the seller's own history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ACTION_KINDS", "ActionPlan", "build_actions"]
+
+ACTION_KINDS: tuple[str, ...] = (
+    "deal coaching",
+    "activity goal",
+    "check in",
+    "ready to mentor",
+    "quota check",
+    "review calibration",
+)
+COLUMNS = ("manager_id", "team_id", "rep_id", "action", "reason", "value", "benchmark")
+WEEKS_PER_QUARTER = 13
+RAMP_DAYS = 180  # sellers hired less than this long ago are left to their onboarding plan
+MENTORS_PER_MANAGER = 2
+
+
+@dataclass(frozen=True, eq=False)
+class ActionPlan:
+    """The action list, one row per (manager, rep, action).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        ``COLUMNS``: the manager who acts, the team, the rep (the manager themself for review
+        calibration), the action (one of ``ACTION_KINDS``), the reason in words with its numbers,
+        and the headline number and its benchmark.
+    """
+
+    frame: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The action table (a copy)."""
+        return self.frame.copy()
+
+    def for_manager(self, manager_id: str) -> pd.DataFrame:
+        """Actions of one manager."""
+        return self.frame[self.frame["manager_id"] == manager_id].copy()
+
+    def summary(self) -> str:
+        """Counts per action and the managers with the most to do."""
+        f = self.frame
+        if f.empty:
+            return "Actions: none of the rules fires this quarter."
+        counts = f["action"].value_counts()
+        busiest = f["manager_id"].value_counts().head(3)
+        return (
+            f"Actions for {f['manager_id'].nunique()} managers: "
+            + ", ".join(f"{n} {k}" for k, n in counts.items())
+            + ". Most: "
+            + ", ".join(f"{m} ({n})" for m, n in busiest.items())
+            + "."
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.frame.to_html(index=False, escape=True)
+        return f"<div><pre>{html.escape(self.summary())}</pre>{table}</div>"
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Number of actions by kind; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 2.5))
+        counts = self.frame["action"].value_counts().reindex(ACTION_KINDS, fill_value=0)
+        ax.barh(list(counts.index), counts.to_numpy())
+        ax.set_xlabel("actions")
+        return ax
+
+
+def _row(r: Any, action: str, reason: str, value: float, benchmark: float) -> dict[str, Any]:
+    return {
+        "manager_id": r.manager_id,
+        "team_id": r.team_id,
+        "rep_id": r.rep_id,
+        "action": action,
+        "reason": reason,
+        "value": float(value),
+        "benchmark": float(benchmark),
+    }
+
+
+def _coaching(
+    p: pd.DataFrame, tenure: pd.Series, min_closed: int, step: float
+) -> list[dict[str, Any]]:
+    rows = []
+    med_act = float(p["activity"].median())
+    for r in p.itertuples():
+        if tenure.get(r.rep_id, 0) < RAMP_DAYS:
+            continue  # still ramping: coached by the onboarding plan, not by these rules
+        if r.activity_pctl >= 50 and r.win_rate_pctl <= 25 and (r.win_rate_n or 0) >= min_closed:
+            rows.append(
+                _row(
+                    r,
+                    "deal coaching",
+                    f"busy but converting poorly: {r.activity_raw:.0f} activities this quarter "
+                    f"(top {100 - r.activity_pctl:.0f}%), win rate {r.win_rate:.0%} "
+                    f"[{r.win_rate_low:.0%}, {r.win_rate_high:.0%}] on {r.win_rate_n:.0f} closed "
+                    f"deals (bottom {r.win_rate_pctl:.0f}%): coach qualification and closing, not "
+                    "more prospecting",
+                    r.win_rate,
+                    float(p["win_rate"].median()),
+                )
+            )
+        elif r.activity_pctl <= 10 and np.isfinite(r.activity_raw):
+            now = r.activity_raw / WEEKS_PER_QUARTER
+            target = min(now * (1 + step), med_act / WEEKS_PER_QUARTER)
+            target = max(target, now + 1)  # at least one more activity a week
+            rows.append(
+                _row(
+                    r,
+                    "activity goal",
+                    f"low activity: {now:.1f} activities a week (bottom {r.activity_pctl:.0f}%; the "
+                    f"median seller does {med_act / WEEKS_PER_QUARTER:.1f}): set a weekly goal of "
+                    f"{np.ceil(target):.0f} and review it every week",
+                    now,
+                    float(np.ceil(target)),
+                )
+            )
+    return rows
+
+
+def _mentors(
+    p: pd.DataFrame, history: pd.DataFrame, tenure: pd.Series, mentor_attainment: float
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    last = history.sort_values("period").groupby("rep_id").tail(2)
+    both = last.groupby("rep_id")["attainment"].agg(["min", "count"])
+    for r in p.itertuples():
+        if r.rep_id not in both.index or tenure.get(r.rep_id, 0) < 365:
+            continue
+        lo, n = both.loc[r.rep_id, "min"], both.loc[r.rep_id, "count"]
+        if n == 2 and lo >= mentor_attainment and r.win_rate_pctl >= 70:
+            rows.append(
+                _row(
+                    r,
+                    "ready to mentor",
+                    f"at least {lo:.0%} of quota in each of the last two quarters, win rate "
+                    f"{r.win_rate:.0%} (top {100 - r.win_rate_pctl:.0f}%), "
+                    f"{tenure[r.rep_id] / 365:.1f} years in the job: pair with a struggling seller",
+                    lo,
+                    mentor_attainment,
+                )
+            )
+    # the strongest few per manager: a manager can only pair so many at once
+    best = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values("value", ascending=False)
+    best = best.groupby("manager_id", sort=False).head(MENTORS_PER_MANAGER)
+    return best.to_dict("records")
+
+
+def _quota(
+    fc: pd.DataFrame, history: pd.DataFrame | None, quota_ratio: float
+) -> list[dict[str, Any]]:
+    """Quota far from what the seller's history supports, and missed (or beaten) persistently."""
+    rows = []
+    if history is None:
+        return rows
+    recent = history.sort_values("period").groupby("rep_id").tail(4)
+    stats = recent.groupby("rep_id")["attainment"].agg(["median", "count"])
+    for r in fc.itertuples():
+        q, s = r.quota, r.suggested_quota
+        if not (np.isfinite(q) and np.isfinite(s)) or q <= 0 or s <= 0:
+            continue
+        if r.rep_id not in stats.index or stats.loc[r.rep_id, "count"] < 4:
+            continue
+        ratio, med = q / s, stats.loc[r.rep_id, "median"]
+        high = ratio > quota_ratio and med < 1 / quota_ratio + 0.05
+        low = ratio < 1 / quota_ratio and med > quota_ratio - 0.1
+        if high or low:
+            word = "high" if high else "low"
+            rows.append(
+                _row(
+                    r,
+                    "quota check",
+                    f"quota looks too {word}: {q:,.0f} this quarter against {s:,.0f} that the "
+                    f"seller's own history gives an even chance of reaching ({ratio:.1f}x), and a "
+                    f"median attainment of {med:.0%} over the last four quarters",
+                    q,
+                    s,
+                )
+            )
+    return rows
+
+
+def _reviewers(leniency: pd.DataFrame, teams: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    team_of = teams.drop_duplicates("manager_id").set_index("manager_id")["team_id"]
+    for r in leniency[leniency["flag"] != "in line"].itertuples():
+        rows.append(
+            {
+                "manager_id": r.reviewer_id,
+                "team_id": team_of.get(r.reviewer_id, ""),
+                "rep_id": r.reviewer_id,
+                "action": "review calibration",
+                "reason": (
+                    f"review scores {abs(r.leniency):.1f} points {'above' if r.leniency > 0 else 'below'}"
+                    f" peers' at equal KPIs ([{r.ci_low:+.1f}, {r.ci_high:+.1f}], {r.n_reviews} "
+                    "reviews): calibrate with the other managers before ratings are final"
+                ),
+                "value": float(r.leniency),
+                "benchmark": 0.0,
+            }
+        )
+    return rows
+
+
+def _alerts(alerts: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        _row(r, "check in", f"drop against own history: {r.message}", np.nan, np.nan)
+        for r in alerts.itertuples()
+    ]
+
+
+def build_actions(
+    *,
+    reps: pd.DataFrame,
+    profiles: pd.DataFrame | None = None,
+    attainment_history: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | None = None,
+    alerts: pd.DataFrame | None = None,
+    leniency: pd.DataFrame | None = None,
+    as_of: pd.Timestamp | None = None,
+    min_closed: int = 10,
+    activity_step: float = 0.15,
+    mentor_attainment: float = 1.2,
+    quota_ratio: float = 2.0,
+) -> ActionPlan:
+    """Apply every rule (module docstring) and return the actions, grouped by manager.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        The ``reps`` table (``rep_id``, ``team_id``, ``hire_date``, ``manager_id``, ``role``).
+    profiles : DataFrame, optional
+        ``Profiles.to_frame()`` of the quarter.
+    attainment_history : DataFrame, optional
+        Rep-quarter ``rep_id``, ``period``, ``attainment`` (mentoring readiness uses the last two
+        quarters, the quota check the last four).
+    forecast : DataFrame, optional
+        Rows with ``rep_id``, ``team_id``, ``quota`` (this quarter) and ``suggested_quota``.
+    alerts : DataFrame, optional
+        ``EarlyWarning.alerts`` (``rep_id``, ``team_id``, ``message``).
+    leniency : DataFrame, optional
+        ``Leniency.to_frame()``.
+    as_of : Timestamp, optional
+        Date for tenure (the quarter's end). Without it every seller counts as new: no coaching or
+        mentoring lines (today's date is never used, so runs are reproducible).
+    min_closed, activity_step, mentor_attainment, quota_ratio
+        Rule thresholds (module docstring).
+    """
+    r = reps.copy()
+    manager = r["manager_id"].where(r["manager_id"].notna() & (r["manager_id"] != ""), None)
+    if "role" in r.columns:
+        heads = r[r["role"].fillna("").str.lower() == "manager"].drop_duplicates("team_id")
+        manager = manager.fillna(r["team_id"].map(heads.set_index("team_id")["rep_id"]))
+    r["manager_id"] = manager.fillna("(team " + r["team_id"].astype(str) + ")")
+    who = r.set_index("rep_id")[["manager_id"]]
+
+    def attach(df: pd.DataFrame) -> pd.DataFrame:
+        return df.drop(columns=["manager_id"], errors="ignore").join(who, on="rep_id")
+
+    sellers = set(
+        r.loc[r.get("role", pd.Series("", index=r.index)).fillna("") != "manager", "rep_id"]
+    )
+    rows: list[dict[str, Any]] = []
+    hired = pd.to_datetime(r.set_index("rep_id")["hire_date"])
+    tenure = (as_of - hired).dt.days if as_of is not None else pd.Series(0, index=hired.index)
+    if profiles is not None and len(profiles):
+        p = attach(profiles[profiles["rep_id"].isin(sellers)])
+        rows += _coaching(p, tenure, min_closed, activity_step)
+        if attainment_history is not None and as_of is not None:
+            rows += _mentors(p, attainment_history, tenure, mentor_attainment)
+    if forecast is not None and len(forecast):
+        fc = attach(forecast[forecast["rep_id"].isin(sellers)])
+        rows += _quota(fc, attainment_history, quota_ratio)
+    if alerts is not None and len(alerts):
+        rows += _alerts(attach(alerts))
+    if leniency is not None and len(leniency):
+        rows += _reviewers(leniency, r[["manager_id", "team_id"]])
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    order = {k: i for i, k in enumerate(ACTION_KINDS)}
+    frame = frame.assign(_k=frame["action"].map(order)).sort_values(
+        ["manager_id", "_k", "rep_id"], kind="stable"
+    )
+    return ActionPlan(frame.drop(columns="_k").reset_index(drop=True))
