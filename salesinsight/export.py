@@ -1,9 +1,13 @@
 """Writing result tables to CSV or Parquet, with spreadsheet formula injection neutralised in CSV.
 
-A CSV cell whose text starts with ``=``, ``+``, ``-`` or ``@`` (or a tab / carriage return, per
-OWASP's CSV-injection guidance) is run as a formula by Excel, LibreOffice and Google Sheets. Text
-cells starting with one of these characters get a leading apostrophe, which spreadsheets display
-as plain text. Numeric columns are never touched (``-5`` stays a number).
+A CSV cell whose text starts with ``=``, ``+``, ``-`` or ``@`` (or a tab, carriage return or line
+feed, per OWASP's CSV-injection guidance) is run as a formula by Excel, LibreOffice and Google
+Sheets. Text cells starting with one of these characters get a leading apostrophe, which
+spreadsheets display as plain text. Numeric columns are never touched (``-5`` stays a number).
+
+Rows end in ``\r\n`` (RFC 4180), so every cell holding a carriage return, a line feed, the
+delimiter or a quote is quoted: each table reads back through :mod:`csv` and
+:func:`pandas.read_csv` with the shape it was written with.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from typing import TextIO
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralize_formulas", "write_csv", "write_table"]
+__all__ = ["FORMULA_PREFIXES", "LINE_TERMINATOR", "neutralize_formulas", "write_csv", "write_table"]
 
 #: first characters that make a spreadsheet cell a formula
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+#: row terminator: with ``\r\n`` the csv writer quotes any cell containing ``\r`` or ``\n``
+LINE_TERMINATOR = "\r\n"
 
 
 def _neutral(value: object) -> object:
@@ -48,12 +55,17 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path_or_buffer: str | Path | TextIO) -> None:
-    """Write ``df`` as UTF-8 CSV (no index) after :func:`neutralize_formulas`."""
+    """Write ``df`` as UTF-8 CSV (no index, ``\r\n`` rows) after :func:`neutralize_formulas`.
+
+    Cells containing the delimiter, a quote, ``\r`` or ``\n`` are quoted, so the file reads back
+    with the same number of rows and columns.
+    """
     safe = neutralize_formulas(df)
+    options = {"index": False, "quoting": csv.QUOTE_MINIMAL, "lineterminator": LINE_TERMINATOR}
     if isinstance(path_or_buffer, str | Path):
-        safe.to_csv(path_or_buffer, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+        safe.to_csv(path_or_buffer, encoding="utf-8", **options)
     else:
-        safe.to_csv(path_or_buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+        safe.to_csv(path_or_buffer, **options)
 
 
 def write_table(df: pd.DataFrame, path: str | Path | None) -> Path | None:

@@ -81,7 +81,7 @@ def test_output_satisfies_contract(small):
             "reviews",
         )
     }
-    assert expected | {"truth.json"} == names
+    assert expected | {"truth.json", ".salesinsight-simulated"} == names
 
 
 def test_same_seed_gives_identical_bytes_and_other_seed_differs(small, tmp_path):

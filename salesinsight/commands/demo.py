@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from salesinsight.data import load
+    from salesinsight.folders import DestinationError
     from salesinsight.metrics import panel
     from salesinsight.report.params import ParamsError, load_params
     from salesinsight.report.run import RunError, execute_run
@@ -52,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
     folder = params.data_dir
     if args.resimulate or not (folder / "truth.json").is_file():
         print(f"1/3 simulating demo data into {folder} (seed {args.seed}) ...", flush=True)
-        crm(folder, seed=args.seed)
+        try:
+            crm(folder, seed=args.seed)
+        except DestinationError as exc:
+            print(f"salesinsight demo: {exc}", file=sys.stderr)
+            return 1
     else:
         print(f"1/3 using the simulated demo data in {folder} (--resimulate to redo it)")
     print("2/3 validating ...", flush=True)

@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `import` sub-command."""
     p = sub.add_parser(
         "import",
-        help="turn a CRM export (Salesforce, Jiandaoyun, any CSV + mapping) into a data folder",
+        help="turn a CRM export (a preset per CRM, or any CSV/Excel + mapping) into a data folder",
         description=(
             "Read the export files in SRC_DIR with a preset and/or a YAML column mapping, check "
             "everything first (all problems at once, nothing written on error), write a NEW data "
@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", metavar="SRC_DIR", nargs="?", help="folder with the export files")
     p.add_argument("--out", metavar="DIR", help="data folder to create (must not exist)")
-    p.add_argument("--preset", metavar="NAME", help="bundled mapping, e.g. salesforce, jiandaoyun")
+    p.add_argument(
+        "--preset", metavar="NAME", help="bundled mapping (see --list-presets), e.g. salesforce"
+    )
     p.add_argument(
         "--mapping",
         metavar="FILE",
@@ -59,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--list-presets", action="store_true", help="list the bundled presets")
     p.add_argument("--show-preset", metavar="NAME", help="print a preset's YAML (to adapt)")
+    p.add_argument(
+        "--suggest",
+        metavar="EXPORT_DIR",
+        help="print a draft mapping guessed from the headers and values of EXPORT_DIR's files",
+    )
     p.set_defaults(handler=run)
 
 
@@ -89,6 +96,15 @@ def run(args: argparse.Namespace) -> int:
     if args.list_presets:
         for name, description in list_presets().items():
             print(f"{name}: {description}")
+        return 0
+    if args.suggest:
+        from salesinsight.data.importers.suggest import suggest_mapping
+
+        try:
+            print(suggest_mapping(args.suggest), end="")
+        except FileNotFoundError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.show_preset:
         try:

@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         print(f"salesinsight metrics: {err}", file=sys.stderr)
         return 2
+    by_reason: dict[str, list[str]] = {}
+    for kpi, reason in df.attrs.get("not_available", {}).items():
+        by_reason.setdefault(reason, []).append(kpi)
+    for reason, kpis in by_reason.items():
+        print(f"salesinsight metrics: {', '.join(kpis)}: {reason}", file=sys.stderr)
     path = write_table(df, out)
     if path is not None:
         n_periods = df["period"].nunique()

@@ -13,11 +13,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Validate the params and the data, fingerprint the inputs, execute the "
         "notebook with papermill and write report.html, the executed notebook, results.json, "
         "result tables (CSV) and manifest.json into a run folder. Exit codes: 0 success, "
-        "2 invalid params, 3 invalid data or existing destination, 4 notebook error, 5 timeout.",
+        "2 invalid params, 3 invalid data or a destination that exists, may not be replaced or "
+        "is being written by another run, 4 notebook error, 5 timeout.",
     )
     p.add_argument("params", help="params YAML file, e.g. params/2026Q3.yaml")
     p.add_argument("--out", help="destination folder (default reports/<quarter>/<run id>/)")
-    p.add_argument("--force", action="store_true", help="replace an existing destination")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing run folder salesinsight created (never the data or params)",
+    )
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     p.add_argument(
         "--notebook",

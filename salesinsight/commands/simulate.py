@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="Q",
         help="quarter (1-based after the first) in which P_PLACEBO starts: the pre-period length",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing folder that simulate did not write (same-named tables "
+        "are overwritten)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             quarters=args.quarters,
             scenario=args.scenario,
             effects=None if args.effect is None else {"P_PLACEBO": {"win_rate": args.effect}},
+            force=args.force,
             **extra,
         )
     except ValueError as exc:

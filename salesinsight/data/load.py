@@ -17,7 +17,14 @@ import duckdb
 import pandas as pd
 
 from salesinsight.data import contract as C
-from salesinsight.data.encoding import UTF8, UTF8_SIG, detect_encoding, transcode_to_utf8
+from salesinsight.data.encoding import (
+    UTF8,
+    UTF8_SIG,
+    detect_encoding,
+    encoding_label,
+    transcode_to_utf8,
+)
+from salesinsight.data.memory import duckdb_memory_limit
 from salesinsight.data.problems import ERROR, WARNING, DataError, Problem, ValidationReport
 
 __all__ = ["Dataset", "Source", "connect", "load", "open_folder", "typed_expr", "quote_ident"]
@@ -29,9 +36,19 @@ _NUMERIC_PREFIXES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTI
 _NUMERIC_PREFIXES += ("UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
 
 
-def connect(tmpdir: Path) -> duckdb.DuckDBPyConnection:
-    """New in-memory DuckDB connection: no progress bar, spills (if any) under ``tmpdir``."""
-    con = duckdb.connect(":memory:", config={"temp_directory": str(tmpdir / "duckdb-spill")})
+def connect(tmpdir: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """New in-memory DuckDB connection: no progress bar, bounded memory, spills under ``tmpdir``.
+
+    ``memory_limit`` (``"50%"`` of the machine's memory, ``"4GB"``, ...) defaults to the
+    ``SALESINSIGHT_MEMORY_LIMIT`` environment variable, else half the machine's memory
+    (:func:`salesinsight.data.memory.duckdb_memory_limit`); above it DuckDB spills to
+    ``tmpdir/duckdb-spill`` instead of running out of memory.
+    """
+    config = {"temp_directory": str(tmpdir / "duckdb-spill")}
+    limit = duckdb_memory_limit(memory_limit)
+    if limit is not None:
+        config["memory_limit"] = limit
+    con = duckdb.connect(":memory:", config=config)
     try:
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:  # inside a Jupyter kernel without ipywidgets the setting is already off
@@ -170,7 +187,8 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8 (nor GBK/GB18030): save it as UTF-8 CSV",
+                f"{csv_path.name} is not UTF-8 (nor GB18030, Windows-1252 or Big5): save it as "
+                "UTF-8 CSV",
             )
         )
         return None
@@ -183,7 +201,7 @@ def _find_source(
                 name,
                 None,
                 "encoding",
-                f"{csv_path.name} is not UTF-8; decoded as {encoding.upper()} "
+                f"{csv_path.name} is not UTF-8; decoded as {encoding_label(encoding)} "
                 "(check that names read correctly)",
             )
         )

@@ -23,6 +23,7 @@ from salesinsight.calendar import (
     to_date,
 )
 from salesinsight.metrics._sql import ACTIVITY_TYPES, PanelQuery, data_range_sql, panel_sql
+from salesinsight.metrics.availability import mark_unavailable, not_available
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -165,7 +166,9 @@ def panel(
         ``team_id`` for reps; ``team_id`` for teams; none for the company), then the KPIs (see
         ``panel_columns(by)`` and ``docs/metrics.md``). One row per entity and period in range,
         sorted by entity then period; reps outside their employment have ``active=False``.
-        Count columns are int64 (float NaN when their optional table is absent); rates are float
+        Count columns are int64 (float NaN when their optional table is absent); KPIs the folder
+        cannot give (a table absent, or a lack the import declared) are NaN and listed with the
+        reason in ``df.attrs["not_available"]`` (see ``metrics.availability``); rates are float
         with NaN where the denominator is 0 or missing.
     """
     grain = check_grain(grain)
@@ -188,7 +191,7 @@ def panel(
     if overflow:  # a rep with >= 2**18 activities in one period: count types one by one
         query = dataclasses.replace(query, activity_field_bits=None)
         df = ds.con.execute(panel_sql(query)).df()
-    return _finish(df, columns, query)
+    return mark_unavailable(_finish(df, columns, query), not_available(ds))
 
 
 def build_query(

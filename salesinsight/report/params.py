@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesinsight.safe_yaml import ECHO_CHARS, load_yaml_file, short_repr, shorten
+
 __all__ = [
     "DEFAULT_MIN_EFFECT",
     "DEFAULT_OUTCOMES",
@@ -223,14 +225,21 @@ class RunParams(BaseModel):
         return self.model_dump(mode="json")
 
 
+#: most problems listed in one message (the count says how many there are)
+_MAX_LISTED = 50
+
+
 def _format_errors(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: {exc.error_count()} problem(s) in the run parameters:"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(file)"
-        msg = err["msg"].removeprefix("Value error, ")
+    errors = exc.errors()
+    for err in errors[:_MAX_LISTED]:
+        where = shorten(".".join(str(p) for p in err["loc"]) or "(file)")
+        msg = shorten(err["msg"].removeprefix("Value error, "), 2 * ECHO_CHARS)
         value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        shown = "" if isinstance(value, dict) else f" (got {short_repr(value)})"
         lines.append(f"  - {where}: {msg}{shown}")
+    if len(errors) > _MAX_LISTED:
+        lines.append(f"  ... and {len(errors) - _MAX_LISTED} more")
     return "\n".join(lines)
 
 
@@ -251,11 +260,11 @@ def load_params(path: str | Path, *, check_data_dir: bool = True) -> RunParams:
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path, encoding="utf-8")
     except FileNotFoundError as exc:
         raise ParamsError(f"params file {path} does not exist") from exc
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+        raise ParamsError(f"{path}: not valid YAML: {shorten(str(exc), 4 * ECHO_CHARS)}") from exc
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter names to values")
     data_dir = raw.get("data_dir")
@@ -266,7 +275,7 @@ def load_params(path: str | Path, *, check_data_dir: bool = True) -> RunParams:
     except ValidationError as exc:
         raise ParamsError(_format_errors(exc, str(path))) from None
     if check_data_dir and not params.data_dir.is_dir():
-        raise ParamsError(f"{path}: data_dir {params.data_dir} is not a folder")
+        raise ParamsError(f"{path}: data_dir {shorten(str(params.data_dir))} is not a folder")
     return params
 
 

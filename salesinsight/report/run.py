@@ -7,6 +7,7 @@ as ``<destination>-FAILED`` for inspection, and the error says which cell failed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,7 +24,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from salesinsight.report.params import RunParams, load_params
+from salesinsight.data.memory import duckdb_memory_limit
+from salesinsight.folders import (
+    RUN_MARKER,
+    DestinationError,
+    check_replaceable,
+    claim,
+    remove_stale_staging,
+    staging_name,
+    write_marker,
+)
+from salesinsight.report.params import ParamsError, RunParams, load_params
 
 __all__ = [
     "EXIT_BAD_DATA",
@@ -267,6 +278,10 @@ def execute_run(
     params = load_params(params_path)
     if language is not None and language != params.language:
         params = _with_language(params, language, params_path)
+    try:  # a bad SALESINSIGHT_MEMORY_LIMIT stops the run here, before any work
+        duckdb_memory_limit()
+    except ValueError as exc:
+        raise ParamsError(str(exc)) from None
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
@@ -282,12 +297,79 @@ def execute_run(
         quarter_dir = Path(reports_root) / params.quarter
         dest = quarter_dir / run_id
         latest = quarter_dir / "LATEST"
-    if dest.exists() and not force:
-        raise RunError(f"{dest} exists already; pass --force to replace it")
+    protect = {
+        "data folder": params.data_dir,
+        "params file": params_path,
+        "working folder": Path.cwd(),
+    }
+    with contextlib.ExitStack() as claimed:
+        try:
+            claimed.enter_context(claim(dest))
+            if dest.exists() and not force:
+                raise RunError(f"{dest} exists already; pass --force to replace it")
+            _check_replaceable(dest, protect)
+        except DestinationError as exc:
+            raise RunError(str(exc)) from None
+        remove_stale_staging(dest.parent, marker=RUN_MARKER)
+        return _execute_claimed(
+            dest=dest,
+            latest=latest,
+            protect=protect,
+            params=params,
+            params_path=params_path,
+            nb_src=nb_src,
+            notebook=notebook,
+            report=report,
+            fingerprint=fingerprint,
+            run_id=run_id,
+            started=started,
+            t_checks=t_checks,
+            timeout=timeout,
+            progress=progress,
+        )
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.parent / f".staging-{run_id}-{uuid.uuid4().hex[:8]}"
+
+def _check_replaceable(dest: Path, protect: dict[str, Any]) -> None:
+    check_replaceable(
+        dest, marker=RUN_MARKER, protect=protect, recognise=_legacy_run_folder, what="run folder"
+    )
+
+
+def _legacy_run_folder(folder: Path) -> bool:
+    """A run folder written before run folders were marked: its manifest lists every file in it."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        listed = set(manifest["outputs_sha256"]) | {"manifest.json", "report.pdf"}
+        run_id = manifest["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not (isinstance(run_id, str) and run_id.startswith("run-")):
+        return False
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+    return files <= listed
+
+
+def _execute_claimed(
+    *,
+    dest: Path,
+    latest: Path | None,
+    protect: dict[str, Any],
+    params: RunParams,
+    params_path: str | Path,
+    nb_src: Path,
+    notebook: str,
+    report: Any,
+    fingerprint: dict[str, str],
+    run_id: str,
+    started: datetime,
+    t_checks: float,
+    timeout: float | None,
+    progress: bool | None,
+) -> RunResult:
+    """The run proper, while this process holds the claim on ``dest``."""
+    staging = dest.parent / staging_name("staging", run_id)
     staging.mkdir()
+    write_marker(staging, RUN_MARKER, run_id=run_id)
     manifest: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -313,6 +395,10 @@ def execute_run(
         manifest |= {"status": "failed", "error": str(exc)}
         _finish_manifest(staging, manifest, started, {"checks": t_checks})
         failed = dest.parent / f"{dest.name}-FAILED"
+        try:
+            _check_replaceable(failed, protect)
+        except DestinationError:  # not ours: keep it, and the failed run beside it
+            failed = dest.parent / f"{dest.name}-FAILED-{uuid.uuid4().hex[:8]}"
         if failed.exists():
             shutil.rmtree(failed)
         os.replace(staging, failed)
@@ -324,7 +410,7 @@ def execute_run(
     manifest["status"] = "succeeded"
     _finish_manifest(staging, manifest, started, {"checks": t_checks, **timings})
     if dest.exists():
-        trash = dest.parent / f".replaced-{uuid.uuid4().hex[:8]}"
+        trash = dest.parent / staging_name("replaced", run_id)
         os.replace(dest, trash)
         shutil.rmtree(trash)
     os.replace(staging, dest)

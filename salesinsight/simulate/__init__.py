@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from salesinsight.folders import SIMULATE_MARKER, DestinationError, check_replaceable, write_marker
+
 from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig, merge_effects
 from ._engine import simulate
 from ._programs import OBSERVATIONAL_SELECTIONS
@@ -48,6 +50,7 @@ def crm(
     quarters: int = 8,
     effects: Mapping[str, Mapping[str, float]] | None = None,
     scenario: str | None = None,
+    force: bool = False,
     **params: Any,
 ) -> Path:
     """Simulate a CRM and write a contract-valid data folder plus ``truth.json``.
@@ -55,7 +58,8 @@ def crm(
     Parameters
     ----------
     out_dir : str or Path
-        Folder to write (created if missing; existing table files are overwritten).
+        Folder to write: created if missing; an existing folder must be empty or one the
+        simulator wrote (it holds the marker file ``.salesinsight-simulated``), else ``force``.
     seed : int
         Seed of ``numpy.random.default_rng``; the same arguments give byte-identical files.
     n_reps : int
@@ -72,6 +76,9 @@ def crm(
         Selection scenario of the observational program ``P_PLACEBO`` (one of ``SCENARIOS``:
         ``recent``, ``level``, ``streak``, ``dip``, ``growth``, ``mix``); ``growth`` also gives
         new hires a learning curve in the win rate. Its effect is set with ``effects``.
+    force : bool
+        Write the tables into an existing folder the simulator did not write (its table files
+        with the same names are overwritten).
     **params
         Any other field of ``SimConfig`` (e.g. ``team_size=8``, ``quota_factor=0.9``).
 
@@ -79,7 +86,17 @@ def crm(
     -------
     Path
         The data folder.
+
+    Raises
+    ------
+    salesinsight.folders.DestinationError
+        ``out_dir`` is a file, or a folder holding other files (without ``force``); checked
+        before anything is simulated.
+    ValueError
+        Invalid sizes or start date.
     """
+    folder = Path(out_dir)
+    _check_out_dir(folder, force=force)
     if quarters < 3:
         raise ValueError(f"quarters must be at least 3, got {quarters}")
     if n_reps < 20:
@@ -101,6 +118,31 @@ def crm(
     cfg = SimConfig(n_reps=n_reps, start=start_s, quarters=quarters, effects=eff, **params)
     raw = simulate(cfg, eff, seed)
     tables = build_tables(raw)
-    folder = Path(out_dir)
     write(folder, tables, truth(raw, cfg, seed, tables))
+    write_marker(folder, SIMULATE_MARKER)
     return folder
+
+
+def _check_out_dir(folder: Path, *, force: bool) -> None:
+    if force:
+        if folder.exists() and not folder.is_dir():
+            raise DestinationError(f"{folder} is a file, not a folder; choose another --out")
+        return
+    try:
+        check_replaceable(
+            folder, marker=SIMULATE_MARKER, recognise=_simulated_before_markers, what="data folder"
+        )
+    except DestinationError as exc:
+        raise DestinationError(
+            f"{exc}. salesinsight simulate writes only into a new or empty folder or one it "
+            "wrote; pass --force (force=True) to write its tables into this one anyway"
+        ) from None
+
+
+def _simulated_before_markers(folder: Path) -> bool:
+    """A folder the simulator wrote before it marked them: truth.json and contract tables only."""
+    from salesinsight.data.contract import TABLE_NAMES
+
+    allowed = {f"{t}.csv" for t in TABLE_NAMES} | {"truth.json"}
+    names = {p.name for p in folder.iterdir()}
+    return "truth.json" in names and names <= allowed

@@ -323,7 +323,7 @@ def test_mapping_errors_all_at_once() -> None:
     assert len(messages) == 4, messages
     assert any("'Id' is not a column of reps" in m and "`rep_id: Id`" in m for m in messages)
     assert any("'gewonnen'" in m and "open, won, lost" in m for m in messages)
-    assert any("unknown key(s) colums" in m for m in messages)
+    assert any("unknown key(s) 'colums' (did you mean 'columns'?)" in m for m in messages)
     assert any("'deals' is not a contract table" in m for m in messages)
     with pytest.raises(ImporterError, match="no reps table"):
         ImportMapping.from_dict({"tables": {"opportunities": {"file": "o.csv"}}})
@@ -383,8 +383,8 @@ def test_identity_columns_and_source_problems(tmp_path: Path) -> None:
         "created_date",
         "status",
     ]
-    assert [p.file for p in errors_of(exc, "unsupported_format")] == ["acts.xlsx"]
-    assert "CSV UTF-8" in errors_of(exc, "unsupported_format")[0].message
+    assert [p.file for p in errors_of(exc, "unreadable")] == ["acts.xlsx"]  # a broken workbook
+    assert "acts.xlsx cannot be read as a workbook" in errors_of(exc, "unreadable")[0].message
     assert [p.file for p in errors_of(exc, "missing_file")] == ["quota.csv"]
 
     # once mapped: the spreadsheet-mangled id is an error naming the row
@@ -556,11 +556,14 @@ def test_explicit_us_date_format() -> None:
 # presets
 # --------------------------------------------------------------------------------------------------
 
-SF_USER: Rows = [
-    ["Id", "Name", "ManagerId", "IsActive", "Department", "CreatedDate"],
-    ["0055g000001AAAA", "Ann Lee", "0055g000001CCCC", "true", "East", "2024-01-15T08:00:00.000Z"],
-    ["0055g000001BBBB", "Bo Chen", "0055g000001CCCC", "true", "East", "2024-03-01T08:00:00.000Z"],
-    ["0055g000001CCCC", "Cy Diaz", "", "true", "West", "2023-05-01T08:00:00.000Z"],
+SF_USER: Rows = [  # as the weekly Data Export writes it: FirstName/LastName, no compound Name
+    ["Id", "LastName", "FirstName", "ManagerId", "IsActive", "UserType", "Department"]
+    + ["CreatedDate"],
+    ["0055g000001AAAA", "Lee", "Ann", "0055g000001CCCC", "true", "Standard", "East"]
+    + ["2024-01-15T08:00:00.000Z"],
+    ["0055g000001BBBB", "Chen", "Bo", "0055g000001CCCC", "true", "Standard", "East"]
+    + ["2024-03-01T08:00:00.000Z"],
+    ["0055g000001CCCC", "Diaz", "Cy", "", "true", "Standard", "West", "2023-05-01T08:00:00.000Z"],
 ]
 SF_OPP: Rows = [
     ["Id", "OwnerId", "AccountId", "CreatedDate", "CloseDate", "StageName", "IsClosed"]
@@ -860,7 +863,9 @@ def test_presets_are_listed_and_parse() -> None:
     for name in presets:
         mapping = load_mapping(preset=name)
         assert mapping.name == name and {"reps", "opportunities"} <= set(mapping.table_names)
-    assert preset_dict("salesforce")["tables"]["opportunities"]["columns"]["opp_id"] == "Id"
+    assert preset_dict("salesforce")["tables"]["opportunities"]["columns"]["opp_id"] == {
+        "any_of": ["Id", "Opportunity ID"]
+    }
     with pytest.raises(ImporterError, match="no preset 'hubspot'"):
         load_mapping(preset="hubspot")
 

@@ -1,4 +1,4 @@
-"""Importers: CRM exports (Salesforce, Jiandaoyun, any CSV with a column mapping) -> a data folder.
+"""Importers: CRM exports (presets per CRM, or any CSV/Excel with a column mapping) -> a data folder.
 
 >>> from salesinsight.data.importers import import_folder
 >>> result = import_folder("exports/sfdc", "data/sfdc", preset="salesforce",

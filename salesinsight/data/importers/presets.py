@@ -13,6 +13,7 @@ import yaml
 
 from salesinsight.data.importers.problems import ImporterError, _mapping_problem
 from salesinsight.data.importers.spec import ImportMapping
+from salesinsight.safe_yaml import BoundedSafeLoader, load_yaml_file, shorten
 
 __all__ = [
     "load_mapping",
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 
-class _TextLoader(yaml.SafeLoader):
+class _TextLoader(BoundedSafeLoader):
     """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings); ``~``/null
     is still ``None``."""
 
@@ -36,9 +37,10 @@ _TextLoader.yaml_implicit_resolvers = {
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_TextLoader)
+        data = load_yaml_file(path, encoding="utf-8-sig", loader=_TextLoader)
     except yaml.YAMLError as exc:
-        raise ImporterError([_mapping_problem(f"{path}: not valid YAML: {exc}")]) from None
+        text = shorten(str(exc), 800)
+        raise ImporterError([_mapping_problem(f"{path}: not valid YAML: {text}")]) from None
     if not isinstance(data, dict):
         raise ImporterError([_mapping_problem(f"{path}: a mapping file must be a YAML mapping")])
     return data

@@ -10,6 +10,7 @@ to a new folder (written to a staging folder beside it, then renamed); the input
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ import duckdb
 import pandas as pd
 
 from salesinsight.data import contract as C
+from salesinsight.data.importers.cascade import cascade
 from salesinsight.data.importers.checks import _run_checks
+from salesinsight.data.importers.currency import check_currencies, load_rates
 from salesinsight.data.importers.plan import _open_source, _Plan
 from salesinsight.data.importers.presets import load_mapping
 from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
-from salesinsight.data.importers.spec import ImportMapping
+from salesinsight.data.importers.spec import AVAILABILITY_FILE, ImportMapping
 from salesinsight.data.importers.transform import _build
 from salesinsight.data.importers.write import _write
 from salesinsight.data.load import connect
@@ -99,6 +102,7 @@ def _plan_all(
     problems: list[ImportProblem],
 ) -> dict[str, list[_Plan]]:
     plans: dict[str, list[_Plan]] = {}
+    rates = None if mapping.fx is None else load_rates(source, mapping.fx, problems, tmpdir, con)
     k = 0
     for table_name, specs in mapping.tables:
         for spec in specs:
@@ -106,12 +110,15 @@ def _plan_all(
             plan = _open_source(con, source, spec, tmpdir, k, problems)
             if plan is None:
                 continue
-            _build(plan, problems)
+            _build(plan, problems, rates)
             plans.setdefault(table_name, []).append(plan)
     if not any(p.severity == ERROR for p in problems):
         for table_plans in plans.values():
             for plan in table_plans:
                 _run_checks(con, plan, problems)
+        check_currencies(con, plans, mapping.fx, rates, problems)
+    if not any(p.severity == ERROR for p in problems):
+        cascade(con, plans, problems)
     return plans
 
 
@@ -129,6 +136,14 @@ def check_import(source: str | Path, mapping: ImportMapping) -> tuple[ImportProb
         finally:
             con.close()
     return tuple(problems)
+
+
+def _sidecar_files(mapping: ImportMapping) -> dict[str, str]:
+    """``availability.json`` with the mapping's declared lacks (none when it declares none)."""
+    if not mapping.lacks:
+        return {}
+    body = {"mapping": mapping.name, "lacks": dict(mapping.lacks)}
+    return {AVAILABILITY_FILE: json.dumps(body, indent=2, ensure_ascii=False) + "\n"}
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -220,7 +235,7 @@ def import_folder(
                         )
             if any(p.severity == ERROR for p in problems):
                 raise ImporterError(problems)
-            rows = _write(con, plans, out_abs, fmt, force)
+            rows = _write(con, plans, out_abs, fmt, force, _sidecar_files(mapping))
         finally:
             con.close()
     report = None

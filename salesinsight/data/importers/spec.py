@@ -4,7 +4,10 @@ from a mapping dict (the YAML structure of ``docs/importers.md``) with every pro
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ __all__ = [
     "ColumnSpec",
     "SourceSpec",
     "ImportMapping",
+    "FxSpec",
     "DEFAULT_DATE_FORMATS",
 ]
 
@@ -37,6 +41,8 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = (
 
 _TABLE_KEYS = {
     "file",
+    "sheet",
+    "header_row",
     "optional",
     "delimiter",
     "encoding",
@@ -48,6 +54,10 @@ _TABLE_KEYS = {
     "decimal",
     "excel_dates",
     "keep_rows",
+    "exclude_rows",
+    "exclude_matching",
+    "close_before_created",
+    "snapshots",
     "note",
 }
 _COLUMN_KEYS = {
@@ -61,8 +71,37 @@ _COLUMN_KEYS = {
     "match",
     "only_when",
     "hint",
+    "currency",
+    "currency_column",
+    "any_of",
+    "join",
+    "rate_column",
+    "rate_quote",
 }
-_TOP_KEYS = {"name", "description", "tables", "date_formats", "thousands", "decimal", "excel_dates"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "tables",
+    "date_formats",
+    "thousands",
+    "decimal",
+    "excel_dates",
+    "lacks",
+    "fx",
+}
+_FX_KEYS = {"to", "rates", "file", "code", "rate", "quote", "optional", "start"}
+#: What to do with an opportunity closed before it was created (data migrations do that).
+CLOSE_POLICIES = ("error", "clamp", "drop")
+#: How an FX rate is quoted: reporting-currency units per 1 unit of the currency (``per_unit``,
+#: e.g. MXN 0.055 for USD reporting), or currency units per 1 reporting unit (``per_reporting``,
+#: e.g. MXN 18.2: Salesforce's CurrencyType.ConversionRate).
+FX_QUOTES = ("per_unit", "per_reporting")
+
+#: What a mapping can declare the export lacks (``lacks:``); the KPIs that need it are then
+#: "not available" (``salesinsight.metrics.availability``), never a number made up by the absence.
+LACK_NAMES: tuple[str, ...] = ("lost_deals", "open_deals", "created_dates", "activities")
+#: File of the data folder where an import records the export's declared lacks.
+AVAILABILITY_FILE = "availability.json"
 
 
 @dataclass(frozen=True)
@@ -87,6 +126,16 @@ class ColumnSpec:
     only_when : (contract column, allowed values) pairs; the value is left empty in rows where that
         other column's canonical value is not among them (e.g. close_date only when won/lost).
     hint : shown when the column is required but not mapped.
+    currency : ISO code of every amount of this column (a file in one currency).
+    currency_column : source header holding each row's currency code (e.g. Salesforce's
+        ``CurrencyIsoCode``); when the file has no such header, amounts are taken as they are.
+    alternatives : ``any_of``: header sets tried in order; the first whose headers are all in the
+        file is used like ``sources`` (an export with API names or with labels, one preset).
+    join : with several headers, their non-empty texts joined with this separator (e.g. first
+        and last name) instead of the first non-empty one.
+    rate_columns : ``rate_column``: header(s), the first present is used, holding each row's
+        exchange rate to the reporting currency (Zoho's ``Exchange_Rate``); the amount is
+        converted row by row (``rate_quote`` as in ``fx.quote``) and needs no ``fx`` rate.
     """
 
     name: str
@@ -101,11 +150,17 @@ class ColumnSpec:
     match: str | None = None
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
     hint: str = ""
+    currency: str | None = None
+    currency_column: str | None = None
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    join: str | None = None
+    rate_columns: tuple[str, ...] = ()
+    rate_quote: str = "per_unit"
 
     @property
     def mapped(self) -> bool:
         """True when the column gets a value (from source headers or a constant)."""
-        return bool(self.sources) or self.constant is not None
+        return bool(self.sources) or bool(self.alternatives) or self.constant is not None
 
 
 @dataclass(frozen=True)
@@ -115,21 +170,65 @@ class SourceSpec:
     ``columns`` is ``None`` when the mapping lists no columns: every contract column whose name is
     a header of the file (compared case-insensitively) is then taken as it is. ``keep_rows``
     (source header, values) pairs keep only the rows whose value (trimmed, case-insensitive) is
-    listed; the dropped rows are reported as a note.
+    listed; ``exclude_rows`` (header, values) and ``exclude_matching`` (header, regular expression)
+    leave out the rows that match. The dropped rows are reported as a note; rows left out of
+    ``reps`` also take their records in the other tables with them (a warning counts them).
+    ``header_row``: 1-based row of the header (default: 1 for text files; for workbooks the first
+    row with two or more filled cells among the first 10, skipping title rows).
+    ``file_options``: a list given as ``file:``, the first that exists is read (e.g. the same
+    export as ``.xlsx`` or ``.csv``). ``close_before_created`` (opportunities): ``"error"`` (default), ``"clamp"`` (created date
+    moved back to the close date) or ``"drop"``. ``snapshots`` (stage_history): a glob of dated
+    snapshot files diffed into the history (see ``importers.snapshots``).
     """
 
     table: str
     file: str
     columns: tuple[ColumnSpec, ...] | None
+    file_options: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
     keep_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude_rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude_matching: tuple[tuple[str, str], ...] = ()
+    close_before_created: str | None = None
+    snapshots: str | None = None
     optional: bool = False
     delimiter: str | None = None
     encoding: str | None = None
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     thousands: str = ","
     decimal: str = "."
-    excel_dates: bool = False
+    excel_dates: bool | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+
+
+@dataclass(frozen=True)
+class FxSpec:
+    """Conversion of amounts to one reporting currency (mapping key ``fx:``).
+
+    Attributes
+    ----------
+    to : ISO code of the reporting currency.
+    rates : (code, rate) pairs given in the mapping, quoted as ``quote`` says.
+    file : CSV or workbook of rates (relative to the export folder), read at import time.
+    code, rate : its headers (defaults ``currency`` and ``rate``).
+    quote : ``"per_unit"`` or ``"per_reporting"`` (see ``FX_QUOTES``).
+    start : header of the file's effective-from date: dated rates (Salesforce's
+        DatedConversionRate ``StartDate``); each amount uses the latest rate starting on or before
+        its row's close date (else created date, or quota period start).
+    optional : a missing rates ``file`` is then a note and amounts are taken as they are (a
+        preset's default for exports that have a rates file only in multi-currency orgs); mixed
+        currencies are still refused.
+    """
+
+    to: str
+    rates: tuple[tuple[str, float], ...] = ()
+    file: str | None = None
+    code: str = "currency"
+    rate: str = "rate"
+    quote: str = "per_unit"
+    optional: bool = False
+    start: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +241,8 @@ class ImportMapping:
     name: str
     tables: tuple[tuple[str, tuple[SourceSpec, ...]], ...]
     description: str = ""
+    lacks: tuple[tuple[str, str], ...] = ()
+    fx: FxSpec | None = None
 
     def sources(self, table: str) -> tuple[SourceSpec, ...]:
         """Source specs of ``table`` (empty when the mapping does not produce it)."""
@@ -166,6 +267,21 @@ class ImportMapping:
         if any(p.severity == ERROR for p in problems):
             raise ImporterError(problems)
         return mapping
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the closest known name, or ``""``."""
+    near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _unknown_keys(raw: dict[str, Any], known: set[str], where: str) -> str | None:
+    """Message for keys of ``raw`` not in ``known``, each with its closest known key."""
+    unknown = sorted(set(map(str, raw)) - known)
+    if not unknown:
+        return None
+    parts = [f"{k!r}{_did_you_mean(k, sorted(known))}" for k in unknown]
+    return f"{where} has unknown key(s) {', '.join(parts)} (allowed: {', '.join(sorted(known))})"
 
 
 def _as_bool(value: Any, what: str, problems: list[ImportProblem]) -> bool:
@@ -214,9 +330,15 @@ def _parse_column(
         hint = ""
         if isinstance(raw, str) and raw in table.column_names:
             hint = f" (the mapping goes contract column -> source header: write `{raw}: {name}`)"
+        elif name in _COLUMN_KEYS:
+            hint = (
+                f" (`{name}:` is a key of a column spec: put it inside the column, e.g. "
+                f"`<column>: {{from: <header>, {name}: {raw}}}`)"
+            )
         problems.append(
             _mapping_problem(
-                f"{name!r} is not a column of {table.name} "
+                f"{name!r} is not a column of {table.name}"
+                f"{_did_you_mean(name, table.column_names)} "
                 f"(columns: {', '.join(table.column_names)}){hint}; "
                 "use `extra:` to keep a non-contract column",
                 table.name,
@@ -233,16 +355,9 @@ def _parse_column(
             _mapping_problem(f"{where} must be a header or a mapping", table.name, name)
         )
         return None
-    unknown = sorted(set(map(str, raw)) - _COLUMN_KEYS)
+    unknown = _unknown_keys(raw, _COLUMN_KEYS, where)
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"{where} has unknown key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})",
-                table.name,
-                name,
-            )
-        )
+        problems.append(_mapping_problem(unknown, table.name, name))
     values = tuple((_norm_key(k), v) for k, v in _pairs(raw.get("values"), where, problems))
     patterns = _pairs(raw.get("patterns"), where + ".patterns", problems)
     regexes = [pattern for pattern, _ in patterns]
@@ -284,6 +399,50 @@ def _parse_column(
             )
             continue
         only_when.append((str(other), tuple(_norm_key(v) for v in _as_str_list(allowed))))
+    if (raw.get("currency") is not None or raw.get("currency_column") is not None) and (
+        col.kind != C.NUMBER
+    ):
+        problems.append(
+            _mapping_problem(
+                f"{where}: `currency`/`currency_column` apply to amounts, and {name} is not a number",
+                table.name,
+                name,
+            )
+        )
+    if raw.get("currency") is not None and raw.get("currency_column") is not None:
+        problems.append(
+            _mapping_problem(
+                f"{where}: give `currency` (one code for the file) or `currency_column` (a code "
+                "per row), not both",
+                table.name,
+                name,
+            )
+        )
+    alternatives = tuple(_as_str_list(a) for a in (raw.get("any_of") or []))
+    if raw.get("any_of") is not None and (
+        not isinstance(raw["any_of"], (list, tuple)) or raw.get("from") is not None
+    ):
+        problems.append(
+            _mapping_problem(
+                f"{where}.any_of must be a list of headers (or of header lists), without `from`",
+                table.name,
+                name,
+            )
+        )
+        alternatives = ()
+    rate_quote = str(raw.get("rate_quote") or "per_unit")
+    if rate_quote not in FX_QUOTES:
+        problems.append(
+            _mapping_problem(
+                f"{where}.rate_quote must be one of {', '.join(FX_QUOTES)}, got {rate_quote!r}",
+                table.name,
+                name,
+            )
+        )
+    if raw.get("rate_column") is not None and col.kind != C.NUMBER:
+        problems.append(
+            _mapping_problem(f"{where}: `rate_column` applies to amounts", table.name, name)
+        )
     excel = raw.get("excel_dates")
     return ColumnSpec(
         name,
@@ -297,6 +456,12 @@ def _parse_column(
         match=None if raw.get("match") is None else str(raw["match"]),
         only_when=tuple(only_when),
         hint=str(raw.get("hint") or ""),
+        currency=None if raw.get("currency") is None else str(raw["currency"]).strip().upper(),
+        currency_column=None if raw.get("currency_column") is None else str(raw["currency_column"]),
+        alternatives=alternatives,
+        join=None if raw.get("join") is None else str(raw["join"]),
+        rate_columns=_as_str_list(raw.get("rate_column")),
+        rate_quote=rate_quote,
     )
 
 
@@ -306,20 +471,20 @@ def _parse_source(
     where = f"tables.{table.name}"
     if isinstance(raw, str):
         raw = {"file": raw}
+    if isinstance(raw, dict) and raw.get("snapshots") and not raw.get("file"):
+        raw = {**raw, "file": str(raw["snapshots"])}
+        if table.name != "stage_history":
+            problems.append(
+                _mapping_problem(f"{where}.snapshots builds stage_history only", table.name)
+            )
     if not isinstance(raw, dict) or not raw.get("file"):
         problems.append(
             _mapping_problem(f"{where} needs `file:` (the source file to read)", table.name)
         )
         return None
-    unknown = sorted(set(map(str, raw)) - _TABLE_KEYS)
+    unknown = _unknown_keys(raw, _TABLE_KEYS, where)
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"{where} has unknown key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_TABLE_KEYS))})",
-                table.name,
-            )
-        )
+        problems.append(_mapping_problem(unknown, table.name))
     columns: list[ColumnSpec] | None = None
     if raw.get("columns") is not None or raw.get("constants") is not None:
         columns = []
@@ -367,6 +532,39 @@ def _parse_source(
         (str(h), tuple(_norm_key(v) for v in _as_str_list(vals))) for h, vals in keep.items()
     )
 
+    excl = raw.get("exclude_rows") or {}
+    if not isinstance(excl, dict):
+        problems.append(
+            _mapping_problem(f"{where}.exclude_rows must map header -> values", table.name)
+        )
+        excl = {}
+    exclude_rows = tuple(
+        (str(h), tuple(_norm_key(v) for v in _as_str_list(vals))) for h, vals in excl.items()
+    )
+    exclude_matching = _pairs(raw.get("exclude_matching"), where + ".exclude_matching", problems)
+    for _, pattern in exclude_matching:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                _mapping_problem(f"{where}: bad regular expression {pattern!r}: {exc}", table.name)
+            )
+    policy = raw.get("close_before_created")
+    if policy is not None:
+        policy = str(policy).strip().lower()
+        if table.name != "opportunities":
+            problems.append(
+                _mapping_problem(f"{where}.close_before_created applies to opportunities only")
+            )
+        elif policy not in CLOSE_POLICIES:
+            problems.append(
+                _mapping_problem(
+                    f"{where}.close_before_created must be one of {', '.join(CLOSE_POLICIES)}, "
+                    f"got {policy!r}{_did_you_mean(policy, CLOSE_POLICIES)}",
+                    table.name,
+                )
+            )
+
     def setting(key: str) -> Any:
         return raw[key] if raw.get(key) is not None else defaults.get(key)
 
@@ -375,6 +573,20 @@ def _parse_source(
     if delimiter is not None and (len(str(delimiter)) != 1):
         problems.append(_mapping_problem(f"{where}.delimiter must be one character", table.name))
         delimiter = None
+    encoding = raw.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            known = ("utf-8", "utf-8-sig", "gb18030", "gbk", "big5", "cp1252", "latin-1", "utf-16")
+            problems.append(
+                _mapping_problem(
+                    f"{where}.encoding: {encoding!r} is not a known text encoding"
+                    f"{_did_you_mean(str(encoding).lower(), known)} (e.g. {', '.join(known)})",
+                    table.name,
+                )
+            )
+            encoding = None
     thousands = str(setting("thousands") if setting("thousands") is not None else ",")
     decimal = str(setting("decimal") if setting("decimal") is not None else ".")
     if decimal not in (".", ",") or len(thousands) > 1 or thousands == decimal:
@@ -387,32 +599,52 @@ def _parse_source(
         )
     return SourceSpec(
         table=table.name,
-        file=str(raw["file"]),
+        file=_as_str_list(raw["file"])[0],
+        file_options=_as_str_list(raw["file"]),
         columns=None if columns is None else tuple(columns),
         extra=extra,
         keep_rows=keep_rows,
+        exclude_rows=exclude_rows,
+        exclude_matching=exclude_matching,
+        close_before_created=policy,
+        snapshots=None if raw.get("snapshots") is None else str(raw["snapshots"]),
         optional=_as_bool(raw.get("optional", False), where + ".optional", problems),
         delimiter=None if delimiter is None else str(delimiter),
-        encoding=None if raw.get("encoding") is None else str(raw["encoding"]),
+        encoding=None if encoding is None else str(encoding),
         date_formats=DEFAULT_DATE_FORMATS if fmts is None else _as_str_list(fmts),
         thousands=thousands,
         decimal=decimal,
-        excel_dates=_as_bool(setting("excel_dates") or False, where + ".excel_dates", problems),
+        excel_dates=(
+            None
+            if setting("excel_dates") is None
+            else _as_bool(setting("excel_dates"), where + ".excel_dates", problems)
+        ),
+        sheet=None if raw.get("sheet") is None else str(raw["sheet"]),
+        header_row=_header_row(raw.get("header_row"), where, table.name, problems),
     )
+
+
+def _header_row(value: Any, where: str, table: str, problems: list[ImportProblem]) -> int | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        problems.append(
+            _mapping_problem(
+                f"{where}.header_row must be a row number from 1, got {value!r}", table
+            )
+        )
+        return None
+    return int(text)
 
 
 def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -> ImportMapping:
     if not isinstance(spec, dict):
         problems.append(_mapping_problem("a mapping must be a dict with a `tables:` key"))
         return ImportMapping(name or "mapping", ())
-    unknown = sorted(set(map(str, spec)) - _TOP_KEYS)
+    unknown = _unknown_keys(spec, _TOP_KEYS, "the mapping")
     if unknown:
-        problems.append(
-            _mapping_problem(
-                f"unknown top-level key(s) {', '.join(unknown)} "
-                f"(allowed: {', '.join(sorted(_TOP_KEYS))})"
-            )
-        )
+        problems.append(_mapping_problem(unknown))
     defaults = {k: spec.get(k) for k in ("date_formats", "thousands", "decimal", "excel_dates")}
     tables_raw = spec.get("tables") or {}
     if not isinstance(tables_raw, dict):
@@ -423,7 +655,8 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
         if str(tname) not in C.TABLE_NAMES:
             problems.append(
                 _mapping_problem(
-                    f"{tname!r} is not a contract table (tables: {', '.join(C.TABLE_NAMES)})"
+                    f"{tname!r} is not a contract table{_did_you_mean(tname, C.TABLE_NAMES)} "
+                    f"(tables: {', '.join(C.TABLE_NAMES)})"
                 )
             )
             continue
@@ -444,4 +677,66 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
         name=str(spec.get("name") or name or "mapping"),
         tables=ordered,
         description=str(spec.get("description") or ""),
+        lacks=_parse_lacks(spec.get("lacks"), problems),
+        fx=_parse_fx(spec.get("fx"), problems),
     )
+
+
+def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
+    """``fx:`` -> :class:`FxSpec` (``None`` when absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw.get("to"):
+        problems.append(_mapping_problem("`fx:` needs `to:` (the reporting currency's ISO code)"))
+        return None
+    unknown = _unknown_keys(raw, _FX_KEYS, "fx")
+    if unknown:
+        problems.append(_mapping_problem(unknown))
+    rates = []
+    for code, value in _pairs(raw.get("rates"), "fx.rates", problems):
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = float("nan")
+        if not rate > 0 or rate == float("inf"):
+            problems.append(
+                _mapping_problem(f"fx.rates.{code}: rate must be a positive number, got {value!r}")
+            )
+            continue
+        rates.append((code.strip().upper(), rate))
+    quote = str(raw.get("quote") or "per_unit")
+    if quote not in FX_QUOTES:
+        problems.append(
+            _mapping_problem(f"fx.quote must be one of {', '.join(FX_QUOTES)}, got {quote!r}")
+        )
+    if not rates and not raw.get("file"):
+        problems.append(_mapping_problem("`fx:` needs `rates:` or `file:` (a table of rates)"))
+    return FxSpec(
+        to=str(raw["to"]).strip().upper(),
+        rates=tuple(rates),
+        file=None if raw.get("file") is None else str(raw["file"]),
+        code=str(raw.get("code") or "currency"),
+        rate=str(raw.get("rate") or "rate"),
+        quote=quote,
+        optional=_as_bool(raw.get("optional", False), "fx.optional", problems),
+        start=None if raw.get("start") is None else str(raw["start"]),
+    )
+
+
+def _parse_lacks(raw: Any, problems: list[ImportProblem]) -> tuple[tuple[str, str], ...]:
+    """``lacks:`` as a list of names or a mapping name -> reason."""
+    if raw is None:
+        return ()
+    if isinstance(raw, (list, tuple)):
+        pairs = [(str(k), "") for k in raw]
+    elif isinstance(raw, dict):
+        pairs = [(str(k), "" if v is None else str(v)) for k, v in raw.items()]
+    else:
+        problems.append(_mapping_problem("`lacks:` must be a list or a mapping name -> reason"))
+        return ()
+    for key, _ in pairs:
+        if key not in LACK_NAMES:
+            problems.append(
+                _mapping_problem(f"lacks: {key!r} is unknown{_did_you_mean(key, LACK_NAMES)}")
+            )
+    return tuple(p for p in pairs if p[0] in LACK_NAMES)

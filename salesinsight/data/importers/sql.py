@@ -32,11 +32,37 @@ def _with_times(formats: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+#: Date "formats" for Unix times as API dumps write them: ``epoch_ms`` (13 digits) or ``epoch_s``
+#: (10 digits), optionally ``@+08:00`` for the UTC offset whose calendar day is wanted.
+_EPOCH = re.compile(r"epoch_(ms|s)(?:@([+-])(\d{2}):(\d{2}))?")
+
+
+def _epoch_sql(v: str, fmt: str) -> str | None:
+    """DATE from a Unix time in ``v`` for an ``epoch_ms``/``epoch_s`` format (``None`` otherwise)."""
+    m = _EPOCH.fullmatch(fmt)
+    if m is None:
+        return None
+    unit, sign, hh, mm = m.groups()
+    minutes = 0 if sign is None else (int(hh) * 60 + int(mm)) * (1 if sign == "+" else -1)
+    digits, fn = ("[0-9]{12,13}", "epoch_ms") if unit == "ms" else ("[0-9]{9,10}", "to_timestamp")
+    ts = f"{fn}(CAST({v} AS BIGINT))"
+    if unit == "s":
+        ts = f"CAST({ts} AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    return (
+        f"CASE WHEN regexp_full_match({v}, '{digits}') THEN "
+        f"CAST({ts} + INTERVAL ({minutes}) MINUTE AS DATE) END"
+    )
+
+
 def _date_sql(v: str, formats: Sequence[str], excel: bool) -> str:
-    """DATE parsed from text ``v``: ISO 8601 first, then ``formats``, then Excel serials."""
+    """DATE parsed from text ``v``: ISO 8601 first, then ``formats`` (strptime formats, or
+    ``epoch_ms``/``epoch_s`` Unix times), then Excel serials."""
     parts = [f"TRY_CAST({v} AS DATE)", f"CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE)"]
-    if formats:
-        parts.append(f"CAST(try_strptime({v}, {_lit_list(_with_times(formats))}) AS DATE)")
+    epochs = [e for f in formats if (e := _epoch_sql(v, f)) is not None]
+    strp = [f for f in formats if _EPOCH.fullmatch(f) is None]
+    if strp:
+        parts.append(f"CAST(try_strptime({v}, {_lit_list(_with_times(strp))}) AS DATE)")
+    parts += epochs
     if excel:
         parts.append(
             f"CASE WHEN regexp_full_match({v}, '[0-9]{{5}}(\\.[0-9]+)?') THEN "

@@ -9,7 +9,8 @@ import difflib
 from dataclasses import dataclass
 
 from salesinsight.data import contract as C
-from salesinsight.data.importers.plan import _Check, _Plan
+from salesinsight.data.importers.currency import FxRates, dated_rate_sql, rate_sql
+from salesinsight.data.importers.plan import _Check, _Currency, _Plan
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
 from salesinsight.data.importers.spec import ColumnSpec
 from salesinsight.data.importers.sql import (
@@ -90,8 +91,26 @@ def _source_text(
     header is missing (reported: an error for a required column, else a warning)."""
     if c.constant is not None:
         return _lit(c.constant), _lit(c.constant), None
+    sources = c.sources
+    if c.alternatives:
+        found = [
+            a for a in c.alternatives if all(_find_header(plan.headers, h) is not None for h in a)
+        ]
+        if not found:
+            listed = "; ".join(" + ".join(a) for a in c.alternatives)
+            what = "needed for" if col.required else "optional column left out:"
+            report(
+                "missing_header",
+                f"{plan.spec.file} has none of the headers {listed} ({what} "
+                f"{plan.spec.table}.{c.name}); headers: {', '.join(plan.headers)}",
+                c.name,
+                None,
+                ERROR if col.required else WARNING,
+            )
+            return None
+        sources = found[0]
     idx = []
-    for h in c.sources:
+    for h in sources:
         i = _find_header(plan.headers, h)
         if i is None:
             near = difflib.get_close_matches(h, plan.headers, n=3, cutoff=0.6)
@@ -112,6 +131,8 @@ def _source_text(
     label = " | ".join(plan.headers[i] for i in idx)  # type: ignore[index]
     if len(refs) == 1:
         v = refs[0]
+    elif c.join is not None:
+        v = f"NULLIF(concat_ws({_lit(c.join)}, {', '.join(refs)}), '')"
     elif c.values or c.patterns:  # several headers matched together: "a|b"
         joined = " || '|' || ".join(f"coalesce({r}, '')" for r in refs)
         v = f"CASE WHEN coalesce({', '.join(refs)}) IS NOT NULL THEN {joined} END"
@@ -184,7 +205,7 @@ def _categorical_expr(
 def _date_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) -> str:
     spec = plan.spec
     fmts = c.date_formats if c.date_formats is not None else spec.date_formats
-    excel = spec.excel_dates if c.excel_dates is None else c.excel_dates
+    excel = bool(spec.excel_dates) if c.excel_dates is None else c.excel_dates
     expr = _date_sql(v, fmts, excel)
     tried = "ISO 8601 (2026-07-14, 2026-07-14 10:30:00)" + (", " + ", ".join(fmts) if fmts else "")
     tried += ", Excel serial numbers" if excel else ""
@@ -271,24 +292,51 @@ def _apply_only_when(
 
 
 def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
-    """Filter the scans to the rows ``keep_rows`` keeps; the dropped rows become a note."""
-    keep = []
-    for header, values in plan.spec.keep_rows:
+    """Filter the scans to the rows ``keep_rows`` keeps and ``exclude_rows``/``exclude_matching``
+    do not leave out; the dropped rows become a note."""
+    spec = plan.spec
+    conds: list[tuple[int, str]] = []
+    words: list[str] = []
+    rules = [(h, "keep", vals) for h, vals in spec.keep_rows]
+    rules += [(h, "exclude", vals) for h, vals in spec.exclude_rows]
+    rules += [(h, "match", (rx,)) for h, rx in spec.exclude_matching]
+    for header, kind, values in rules:
         i = _find_header(plan.headers, header)
         if i is None:
-            report("missing_header", f"{plan.spec.file} has no column {header!r} (keep_rows)", None)
+            key = {"keep": "keep_rows", "exclude": "exclude_rows", "match": "exclude_matching"}
+            near = difflib.get_close_matches(header, plan.headers, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            report(
+                "missing_header",
+                f"{spec.file} has no column {header!r} ({key[kind]}"
+                f"{'' if kind == 'keep' else ', not applied'}){hint}",
+                None,
+                None,
+                ERROR if kind == "keep" else INFO,
+            )
             continue
-        keep.append((i, f"lower(trim(c{i})) IN ({', '.join(_lit(v) for v in values)})"))
-    if not keep:
+        listed = ", ".join(_lit(v) for v in values)
+        if kind == "keep":
+            conds.append((i, f"coalesce(lower(trim(c{i})) IN ({listed}), false)"))
+            words.append(f"keep_rows {header}: {', '.join(values)}")
+        elif kind == "exclude":
+            conds.append((i, f"NOT coalesce(lower(trim(c{i})) IN ({listed}), false)"))
+            words.append(f"exclude_rows {header}: {', '.join(values)}")
+        else:
+            rx = _lit("(?i)" + values[0])
+            conds.append((i, f"NOT coalesce(regexp_matches(c{i}, {rx}), false)"))
+            words.append(f"exclude_matching {header}: {values[0]}")
+    if not conds:
         return
-    cond = " AND ".join(f"coalesce({c}, false)" for _, c in keep)
-    heads = " | ".join(plan.headers[i] for i, _ in keep)
-    value = " || '|' || ".join(f"coalesce(c{i}, '')" for i, _ in keep)
-    allowed = "; ".join(f"{h}: {', '.join(v)}" for h, v in plan.spec.keep_rows)
+    cond = " AND ".join(f"({c})" for _, c in conds)
+    cols = list(dict.fromkeys(i for i, _ in conds))
+    heads = " | ".join(plan.headers[i] for i in cols)
+    value = " || '|' || ".join(f"coalesce(c{i}, '')" for i in cols)
+    plan.keep = cond
     plan.dropped = _Check(
         INFO,
         "rows_dropped",
-        f"rows left out (keep_rows {allowed})",
+        f"rows left out ({'; '.join(words)})",
         None,
         heads,
         f"NOT ({cond})",
@@ -299,8 +347,150 @@ def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
     plan.numbered = f"SELECT * FROM ({plan.numbered}) WHERE {cond}"
 
 
-def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
-    """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers."""
+def _apply_close_policy(plan: _Plan) -> None:
+    """Opportunities closed before they were created: an error (default), clamped or dropped."""
+    if plan.spec.table != "opportunities":
+        return
+    close, created = plan.exprs.get("close_date"), plan.exprs.get("created_date")
+    if close is None or created is None:
+        return
+    policy = plan.spec.close_before_created or "error"
+    cond = f"({close}) < ({created})"
+    value = f"CAST({created} AS VARCHAR) || ' > ' || CAST({close} AS VARCHAR)"
+    if policy == "error":
+        message = (
+            "closed before it was created (created > close shown); fix the source, or set "
+            "`close_before_created: clamp` (created date moved back to the close date) or "
+            "`drop` on this table"
+        )
+        plan.checks.append(
+            _Check(ERROR, "close_before_created", message, "close_date", None, cond, value)
+        )
+    elif policy == "clamp":
+        message = "closed before it was created: created date set to the close date (clamp)"
+        plan.checks.append(
+            _Check(WARNING, "close_before_created", message, "created_date", None, cond, value)
+        )
+        plan.exprs["created_date"] = f"CASE WHEN {cond} THEN {close} ELSE {created} END"
+    else:
+        message = "closed before it was created: rows left out (drop)"
+        plan.checks.append(
+            _Check(WARNING, "close_before_created", message, "close_date", None, cond, value)
+        )
+        plan.output_filter.append(f"NOT coalesce({cond}, false)")
+
+
+def _with_row_rate(plan: _Plan, c: ColumnSpec, amount: str, report: _Reporter) -> str | None:
+    """The amount converted by the row's own exchange rate (``rate_column``); ``None`` (a note)
+    when the file has none of the rate headers. Rows with an amount and no positive rate are
+    errors."""
+    found = [(h, i) for h in c.rate_columns if (i := _find_header(plan.headers, h)) is not None]
+    if not found:
+        report(
+            "currency",
+            f"{plan.spec.file} has no column {' / '.join(c.rate_columns)} (rate_column of "
+            f"{plan.spec.table}.{c.name}): amounts are not converted",
+            c.name,
+            None,
+            INFO,
+        )
+        return None
+    header, i = found[0]
+    rate = _number_sql(f"NULLIF(trim(c{i}), '')", plan.spec.thousands, plan.spec.decimal)
+    plan.checks.append(
+        _Check(
+            ERROR,
+            "currency",
+            "amount without a positive exchange rate in its row",
+            c.name,
+            header,
+            f"({amount}) IS NOT NULL AND NOT coalesce(({rate}) > 0, false)",
+            f"NULLIF(trim(c{i}), '')",
+        )
+    )
+    op = "/" if c.rate_quote == "per_reporting" else "*"
+    return f"CASE WHEN ({rate}) > 0 THEN ({amount}) {op} ({rate}) END"
+
+
+def _with_currency(
+    plan: _Plan,
+    c: ColumnSpec,
+    amount: str,
+    rates: dict[str, float] | None,
+    report: _Reporter,
+    converted: bool = False,
+) -> str:
+    """The amount converted with ``rates`` (as is without them); registers its currency code and
+    keeps it as the extra column ``<column>_currency``."""
+    if c.currency is not None:
+        code, label = _lit(c.currency), None
+    else:
+        i = _find_header(plan.headers, str(c.currency_column))
+        if i is None:
+            report(
+                "currency",
+                f"{plan.spec.file} has no column {c.currency_column!r} (currency_column of "
+                f"{plan.spec.table}.{c.name}): amounts are taken as one currency",
+                c.name,
+                c.currency_column,
+                INFO,
+            )
+            return amount
+        code, label = f"upper(NULLIF(trim(c{i}), ''))", plan.headers[i]
+    plan.currencies.append(_Currency(c.name, code, amount, label, converted))
+    plan.extra_exprs[f"{c.name}_currency"] = code
+    if rates is None or getattr(rates, "dated_codes", None):
+        return amount  # dated rates: converted once the row's date is known (_apply_dated_rates)
+    return f"(({amount}) * {rate_sql(code, rates)})"
+
+
+def _apply_dated_rates(
+    plan: _Plan, base: dict[str, str], rates: FxRates | None, report: _Reporter
+) -> None:
+    """Amounts converted with the rate in force on their row's date (close date, else created
+    date, else quota period start); rows with no rate in force are errors."""
+    if rates is None or not rates.dated_codes:
+        return
+    dates = [base[d] for d in ("close_date", "created_date", "period_start") if d in base]
+    for cur in plan.currencies:
+        if cur.converted:
+            continue
+        if not dates:
+            report(
+                "currency",
+                f"dated FX rates need a date in {plan.spec.file} (close_date, created_date or "
+                "period_start) to choose the rate",
+                cur.column,
+            )
+            continue
+        date = f"coalesce({', '.join(dates)})"
+        lookup = dated_rate_sql(cur.code, date)
+        dated = f"{cur.code} IN ({', '.join(_lit(c) for c in sorted(rates.dated_codes))})"
+        plan.checks.append(
+            _Check(
+                ERROR,
+                "currency",
+                "no FX rate in force on the row's date (the currency's dated rates start later)",
+                cur.column,
+                cur.label,
+                f"({cur.amount}) IS NOT NULL AND {dated} AND {lookup} IS NULL",
+                f"{cur.code} || ' on ' || CAST({date} AS VARCHAR)",
+            )
+        )
+        base[cur.column] = (
+            f"(({cur.amount}) * CASE WHEN {dated} THEN {lookup} "
+            f"ELSE {rate_sql(cur.code, rates)} END)"
+        )
+
+
+def _build(
+    plan: _Plan, problems: list[ImportProblem], rates: dict[str, float] | None = None
+) -> None:
+    """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers.
+
+    ``rates`` (reporting-currency units per unit of each code) convert amounts that have a
+    currency; without them amounts are kept as they are (mixed currencies are refused later).
+    """
     table = C.table(plan.spec.table)
     report = _Reporter(problems, plan.spec.table, plan.spec.file)
     columns = _resolve_columns(plan)
@@ -314,17 +504,42 @@ def _build(plan: _Plan, problems: list[ImportProblem]) -> None:
         if text is None:
             continue
         v, raw, label = text
-        if col.allowed or c.values or c.patterns:
+        categorical = bool(col.allowed or c.values or c.patterns)
+        if c.empty is not None and not categorical:  # fill before parsing: the fill is checked too
+            plan.checks.append(
+                _Check(
+                    INFO,
+                    "empty_filled",
+                    f"empty value(s) set to {c.empty!r}",
+                    c.name,
+                    label,
+                    f"{v} IS NULL",
+                    raw,
+                    list_values=False,
+                )
+            )
+            v = f"coalesce({v}, {_lit(c.empty)})"
+        if categorical:
             base[c.name] = _categorical_expr(plan, c, col, v, raw, label)
         elif col.kind == C.DATE:
             base[c.name] = _date_expr(plan, c, v, raw, label)
         elif col.kind == C.NUMBER:
             base[c.name] = _number_expr(plan, c, v, raw, label)
+            row_rate = _with_row_rate(plan, c, base[c.name], report) if c.rate_columns else None
+            if c.currency is not None or c.currency_column is not None:
+                base[c.name] = _with_currency(
+                    plan, c, base[c.name], None if row_rate else rates, report, bool(row_rate)
+                )
+            if row_rate:
+                base[c.name] = row_rate
         elif col.kind == C.ID:
             base[c.name] = _id_expr(plan, c, v, raw, label)
         else:
             base[c.name] = v
+    _apply_dated_rates(plan, base, rates, report)
     _apply_only_when(plan, columns, base, report)
+    plan.exprs.update(plan.extra_exprs)
+    _apply_close_policy(plan)
     _apply_keep_rows(plan, report)
     for out, header in plan.spec.extra:
         i = _find_header(plan.headers, header)

@@ -41,7 +41,8 @@ def _output_sql(table: C.Table, plan: _Plan, names: list[str], fmt: str) -> str:
         else:
             expr = f"CAST({expr} AS VARCHAR)"
         parts.append(f"{expr} AS {quote_ident(n)}")
-    return f"SELECT {', '.join(parts)} FROM ({plan.scan})"
+    where = f" WHERE {' AND '.join(plan.output_filter)}" if plan.output_filter else ""
+    return f"SELECT {', '.join(parts)} FROM ({plan.scan}){where}"
 
 
 def _write_table(
@@ -85,8 +86,13 @@ def _write(
     out: Path,
     fmt: str,
     force: bool,
+    files: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Write every table into a staging folder beside ``out``, then move it into place."""
+    """Write every table into a staging folder beside ``out``, then move it into place.
+
+    ``files`` are further text files (name -> UTF-8 content) written into the folder, e.g. the
+    export's declared lacks (``availability.json``).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     staging = out.parent / f".{out.name}.staging-{token}"
@@ -97,6 +103,8 @@ def _write(
             if table.name in plans:
                 target = staging / f"{table.name}.{fmt}"
                 rows[table.name] = _write_table(con, table, plans[table.name], target, fmt)
+        for name, text in (files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         old = None
         if out.exists():
             if not force:  # appeared meanwhile
