@@ -40,6 +40,7 @@ top_n = 10
 language = "en"
 currency = None
 min_cell_size = 10
+non_selling_roles = ["manager"]
 
 # %%
 from IPython.display import HTML, display

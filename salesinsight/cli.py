@@ -23,12 +23,19 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def _version() -> str:
+    from salesinsight import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command registered."""
     parser = argparse.ArgumentParser(
         prog="salesinsight",
         description="Did the coaching, training, mentoring and incentive programs work?",
     )
+    parser.add_argument("--version", action="version", version=f"salesinsight {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMANDS.values():
         module = importlib.import_module(f"salesinsight.commands.{module_name}")

@@ -28,8 +28,15 @@ __all__ = [
     "normal_interval",
 ]
 
-VerdictLabel = Literal["worked", "harmed", "no detectable effect", "inconclusive"]
-VERDICT_LABELS: tuple[str, ...] = ("worked", "harmed", "no detectable effect", "inconclusive")
+VerdictLabel = Literal["worked", "harmed", "no detectable effect", "inconclusive", "not estimable"]
+#: "not estimable": the outcome has no data to estimate from (no table, or no event in the window)
+VERDICT_LABELS: tuple[str, ...] = (
+    "worked",
+    "harmed",
+    "no detectable effect",
+    "inconclusive",
+    "not estimable",
+)
 
 #: columns of :meth:`Effect.to_frame`, in order.
 FRAME_COLUMNS: tuple[str, ...] = (
@@ -98,7 +105,7 @@ class Verdict:
 
     Attributes
     ----------
-    label : {"worked", "harmed", "no detectable effect", "inconclusive"}
+    label : {"worked", "harmed", "no detectable effect", "inconclusive", "not estimable"}
     reason : str
         One sentence explaining why.
     """

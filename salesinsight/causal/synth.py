@@ -277,7 +277,8 @@ def synthetic_control(
     raise_problems(problems)
 
     Y = wide[units].to_numpy(dtype=float)  # (T, N), treated first
-    times_arr = np.array(times, dtype=object)
+    # the times' own dtype (int64, datetime64), not object: plots and arithmetic need it
+    times_arr = pd.Index(list(times)).to_numpy()
     pre = np.array([t < treatment_time for t in times])
     post = ~pre
     fit = np.array([t in set(fit_times) for t in times])

@@ -39,11 +39,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="panel grain for single-rollout and observational programs (default month)",
     )
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--min-effect", type=float, default=None, dest="min_effect")
+    p.add_argument(
+        "--min-effect",
+        type=_min_effect_arg,
+        default=None,
+        dest="min_effect",
+        metavar="X",
+        help="smallest effect that matters: a number in the outcome's units or 'N%%' of its "
+        "baseline (as min_effect in the params)",
+    )
     p.add_argument("--correction", default="holm", choices=["holm", "bh"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object per outcome")
     p.set_defaults(handler=run)
+
+
+def _min_effect_arg(text: str) -> float | str:
+    from salesinsight.min_effect import parse_min_effect
+
+    try:
+        value, relative = parse_min_effect(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if relative else value
 
 
 def run(args: argparse.Namespace) -> int:

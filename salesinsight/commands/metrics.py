@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute and write the panel; returns 0, 1 on invalid data, 2 on bad arguments."""
+    """Compute and write the panel; returns 0, 1 on invalid data or a failed write, 2 on bad
+    arguments."""
     from salesinsight.data import DataError
     from salesinsight.export import write_table
     from salesinsight.metrics import panel
@@ -75,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
         by_reason.setdefault(reason, []).append(kpi)
     for reason, kpis in by_reason.items():
         print(f"salesinsight metrics: {', '.join(kpis)}: {reason}", file=sys.stderr)
-    path = write_table(df, out)
+    try:
+        path = write_table(df, out)
+    except OSError as err:  # disk full, no permission, a folder in the way: a message
+        where = err.filename or out or "standard output"
+        print(f"salesinsight metrics: cannot write {where}: {err.strerror or err}", file=sys.stderr)
+        return 1
     if path is not None:
         n_periods = df["period"].nunique()
         print(f"wrote {len(df)} rows ({n_periods} {args.grain}s, by {args.by}) to {path}")

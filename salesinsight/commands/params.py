@@ -11,7 +11,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "params",
         help="print the run-parameter schema with defaults, or check a params file",
         description="Without FILE: print every run parameter with its type, default and help. "
-        "With FILE: validate it and print the resolved parameters (exit 1 when invalid).",
+        "With FILE: validate it and print the resolved parameters (exit 2 when invalid, like "
+        "`salesinsight run`).",
     )
     p.add_argument("file", nargs="?", help="a params YAML file to check")
     p.set_defaults(handler=run)
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import yaml
 
     from salesinsight.report.params import ParamsError, load_params, params_schema_text
+    from salesinsight.report.run import EXIT_BAD_PARAMS
 
     if args.file is None:
         print(params_schema_text())
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = load_params(args.file)
     except ParamsError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        print(f"salesinsight params: {exc}", file=sys.stderr)
+        return EXIT_BAD_PARAMS
     print(yaml.safe_dump(params.notebook_parameters(), sort_keys=False, allow_unicode=True))
     return 0

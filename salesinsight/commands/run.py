@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "notebook with papermill and write report.html, the executed notebook, results.json, "
         "result tables (CSV) and manifest.json into a run folder. Exit codes: 0 success, "
         "2 invalid params, 3 invalid data or a destination that exists, may not be replaced or "
-        "is being written by another run, 4 notebook error, 5 timeout.",
+        "is being written by another run, 4 notebook error, 5 timeout, 6 the file system refused "
+        "(disk full, no permission).",
     )
     p.add_argument("params", help="params YAML file, e.g. params/2026Q3.yaml")
     p.add_argument("--out", help="destination folder (default reports/<quarter>/<run id>/)")
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from salesinsight.report.params import ParamsError
-    from salesinsight.report.run import EXIT_BAD_PARAMS, RunError, execute_run
+    from salesinsight.report.run import EXIT_BAD_PARAMS, EXIT_OS_ERROR, RunError, execute_run
 
     try:
         result = execute_run(
@@ -62,6 +63,14 @@ def run(args: argparse.Namespace) -> int:
     except RunError as exc:
         print(f"salesinsight run: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # disk full, permission denied, ...: a message, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"salesinsight run: the file system refused{where}: {exc.strerror or exc}; nothing "
+            "was replaced (the last good report is untouched)",
+            file=sys.stderr,
+        )
+        return EXIT_OS_ERROR
     print(f"report:   {result.report_html}")
     print(f"results:  {result.results_json}")
     print(f"run id:   {result.run_id}")

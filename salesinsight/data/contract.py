@@ -19,6 +19,9 @@ __all__ = [
     "TABLES",
     "TABLE_NAMES",
     "SQL_TYPES",
+    "ISO_DATE_PATTERN",
+    "DATE_RANGE",
+    "EVENT_DATES",
     "table",
 ]
 
@@ -114,6 +117,25 @@ ARMS = ("treatment", "control")
 
 #: Default of ``csat.scale`` where absent or empty.
 CSAT_DEFAULT_SCALE = 5.0
+
+#: A date cell: ISO ``YYYY-MM-DD``, optionally followed by a time (``T`` or space, ``HH:MM``,
+#: seconds, fraction, ``Z`` or an offset) whose date part is used. Matched in full.
+ISO_DATE_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
+
+#: Plausible dates, inclusive: anything outside is reported as not a valid date.
+DATE_RANGE: tuple[str, str] = ("1900-01-01", "2100-12-31")
+
+#: Date columns of events that cannot lie in the future (a later date is a warning).
+EVENT_DATES: dict[str, tuple[str, ...]] = {
+    "reps": ("hire_date",),
+    "opportunities": ("created_date", "close_date"),
+    "stage_history": ("entered_date",),
+    "activities": ("activity_date",),
+    "csat": ("response_date",),
+}
 
 #: Regular expression a ``reviews.period`` must match in full.
 QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
@@ -233,6 +255,12 @@ TABLES: tuple[Table, ...] = (
             Column("period", STR, True, description="quarter label YYYYQn"),
             Column("score", NUMBER, True),
             Column("rating", STR),
+            Column(
+                "reviewer_id",
+                ID,
+                references=_REPS_FK,
+                description="who gave the score; when absent, the rep's manager_id",
+            ),
         ),
     ),
 )

@@ -131,7 +131,13 @@ def typed_expr(column: C.Column, source_type: str, ref: str) -> str:
         elif t.startswith("TIMESTAMP"):
             expr = f"CAST({ref} AS DATE)"
         else:
-            expr = f"TRY_CAST({ref if is_text else f'CAST({ref} AS VARCHAR)'} AS DATE)"
+            text = ref if is_text else f"CAST({ref} AS VARCHAR)"
+            # ISO only: DuckDB alone would also read 'epoch', 'infinity', '2026/07/14', '2026-7-4'
+            # (the plausible range, C.DATE_RANGE, is a validation rule: see rules.column_checks)
+            expr = (
+                f"CASE WHEN regexp_full_match({text}, '\\s*{C.ISO_DATE_PATTERN}\\s*') "
+                f"THEN TRY_CAST({text} AS DATE) END"
+            )
     else:  # number; NaN and infinities are not numbers here
         if t.startswith(_NUMERIC_PREFIXES):
             value = f"CAST({ref} AS DOUBLE)"
@@ -155,7 +161,36 @@ def _find_source(
     con: duckdb.DuckDBPyConnection, folder: Path, name: str, tmpdir: Path, problems: list[Problem]
 ) -> Source | None:
     csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+    for path in (csv_path, pq_path):
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            problems.append(
+                Problem(
+                    ERROR,
+                    name,
+                    None,
+                    "unreadable",
+                    f"{path.name} is {kind}: a table must be one CSV or Parquet file",
+                )
+            )
+            return None
     has_csv, has_pq = csv_path.is_file(), pq_path.is_file()
+    if has_csv or has_pq:
+        path = pq_path if has_pq else csv_path
+        try:
+            with path.open("rb") as fh:
+                fh.read(1)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    ERROR,
+                    name,
+                    None,
+                    "unreadable",
+                    f"{path.name} cannot be read: {exc.strerror or exc}",
+                )
+            )
+            return None
     if has_csv and has_pq:
         problems.append(
             Problem(
@@ -306,7 +341,11 @@ class Dataset:
     con : DuckDB connection with one view per present table (``reps``, ``opportunities``, ...).
     tables : names of the present tables.
     report : the validation report (``None`` when loaded with ``validate=False``).
+    non_selling_roles : ``reps.role`` values (any case) that are not sellers; the KPI panels'
+        default for ``sellers_active`` (data contract).
     """
+
+    non_selling_roles: tuple[str, ...] = ("manager",)
 
     def __init__(
         self,
@@ -354,13 +393,20 @@ class Dataset:
         return f"Dataset(folder={str(self.folder)!r}, tables={sorted(self.tables)})"
 
 
-def load(folder: str | Path, validate: bool = True) -> Dataset:
+def load(
+    folder: str | Path,
+    validate: bool = True,
+    *,
+    non_selling_roles: tuple[str, ...] | list[str] = ("manager",),
+) -> Dataset:
     """Open a data folder as a typed :class:`Dataset`.
 
     Parameters
     ----------
     folder : folder with one ``<table>.csv`` or ``<table>.parquet`` per table.
     validate : check every contract rule first and raise :class:`DataError` on errors.
+    non_selling_roles : ``reps.role`` values (any case) that are not sellers (default manager);
+        they count in totals but not in ``sellers_active`` (per-rep denominators, attrition).
 
     Raises
     ------
@@ -388,4 +434,6 @@ def load(folder: str | Path, validate: bool = True) -> Dataset:
         con.close()
         tmp.cleanup()
         raise
-    return Dataset(folder, con, frozenset(sources), report, tmp, sources)
+    ds = Dataset(folder, con, frozenset(sources), report, tmp, sources)
+    ds.non_selling_roles = tuple(non_selling_roles)
+    return ds

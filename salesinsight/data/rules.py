@@ -67,15 +67,29 @@ def column_checks(spec: C.Table, src: Source) -> list[RowCheck]:
                 )
             )
         if col.kind == C.DATE:
+            lo, hi = C.DATE_RANGE
             checks.append(
                 RowCheck(
                     col.name,
                     "date",
-                    "not a valid date (expected YYYY-MM-DD or a timestamp)",
-                    f"NOT {blank(src, col.name)} AND {tv} IS NULL",
+                    "not a valid date (expected YYYY-MM-DD, or a timestamp such as "
+                    f"YYYY-MM-DD HH:MM:SS, between {lo} and {hi})",
+                    f"NOT {blank(src, col.name)} AND ({tv} IS NULL "
+                    f"OR {tv} NOT BETWEEN DATE '{lo}' AND DATE '{hi}')",
                     txt(rv),
                 )
             )
+            if col.name in C.EVENT_DATES.get(spec.name, ()):
+                checks.append(
+                    RowCheck(
+                        col.name,
+                        "future_date",
+                        "date is in the future (after today)",
+                        f"{tv} > current_date",
+                        txt(rv),
+                        severity=WARNING,
+                    )
+                )
         if col.kind == C.NUMBER:
             checks.append(
                 RowCheck(

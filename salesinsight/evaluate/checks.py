@@ -71,6 +71,16 @@ def placebo_outcome_diag(eff: Effect | None, reason: str, alpha: float) -> Diagn
     change (targets are set by management from territory and season)."""
     if eff is None:
         return Diagnostic("placebo_outcome", None, required=False, note=reason)
+    if _degenerate(eff):
+        return Diagnostic(
+            "placebo_outcome",
+            None,
+            value=float(eff.estimate) if np.isfinite(eff.estimate) else None,
+            required=False,
+            note="not applicable: quota per active rep-period does not vary where the design "
+            "compares (e.g. constant within every unit over time), so its 'effect' is 0 with a "
+            "zero-width interval and the check cannot reveal anything",
+        )
     covers = bool(eff.ci_low <= 0 <= eff.ci_high)
     return Diagnostic(
         name="placebo_outcome",
@@ -88,6 +98,19 @@ def placebo_outcome_diag(eff: Effect | None, reason: str, alpha: float) -> Diagn
             )
         ),
     )
+
+
+#: an interval narrower than this share of the outcome's scale is no interval at all
+_DEGENERATE_WIDTH = 1e-9
+
+
+def _degenerate(eff: Effect) -> bool:
+    """True when the estimate's interval has (numerically) zero width: the outcome did not vary."""
+    width = float(eff.ci_high) - float(eff.ci_low)
+    if not np.isfinite(width):
+        return False
+    scale = max(abs(float(eff.baseline or 0.0)), abs(float(eff.estimate)), 1e-300)
+    return width <= _DEGENERATE_WIDTH * scale
 
 
 def _e_value_diag(eff: Effect, sd: float) -> Diagnostic:

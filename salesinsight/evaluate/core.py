@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,17 +34,20 @@ from salesinsight.evaluate.panel import (
     LOWER_IS_BETTER,
     PLACEBO_OUTCOME,
     _finite,
+    _no_data_reason,
     _NoData,
     _NotSupported,
     _num_den,
     _other_exposure,
     _program,
+    _unavailable,
     _unit_panel,
     _unit_starts,
     _window,
 )
 from salesinsight.evaluate.result import ProgramEvaluation
 from salesinsight.evaluate.rollout import company_wide, single_rollout
+from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -57,6 +61,10 @@ _DESIGN_WINDOWS = {"week": (52, 52), "month": (12, 12), "quarter": (4, 4)}
 
 Grain = Literal["week", "month", "quarter"]
 
+#: pre-period KPIs of the randomized design's joint balance check (always these, whatever the
+#: requested outcomes; constant ones, e.g. CSAT without responses, are left out by the check)
+JOINT_CHECK_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
+
 
 def evaluate(
     data: Dataset | str | Path,
@@ -64,7 +72,7 @@ def evaluate(
     outcomes: Sequence[str] | None = None,
     grain: Grain = "week",
     alpha: float = 0.05,
-    min_effect: float | Mapping[str, float] | None = None,
+    min_effect: float | str | Mapping[str, float | str] | None = None,
     seed: int = 0,
     correction: Literal["holm", "bh"] = "holm",
     *,
@@ -88,8 +96,9 @@ def evaluate(
         Grain of randomized programs and of a company-wide rollout's time series.
     alpha : float
         One minus the interval level, and the familywise (Holm) / false-discovery (BH) level.
-    min_effect : float or mapping outcome -> float, optional
-        Smallest effect that matters, in the outcome's units (default 0).
+    min_effect : float, str or mapping outcome -> float or str, optional
+        Smallest effect that matters, in the outcome's units, or ``"N%"`` of the effect's
+        untreated baseline (as in the run parameters); default 0.
     seed : int
     correction : {"holm", "bh"}
     pre_periods, post_periods : int, optional
@@ -129,13 +138,15 @@ def evaluate(
     outs = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
     bad = [o for o in outs if o not in KPI_DEFINITIONS]
     if bad:
+        close = difflib.get_close_matches(bad[0], sorted(KPI_DEFINITIONS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"unknown outcome(s) {bad}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs table, "
-            f"program {program_id!r})"
+            f"unknown outcome(s) {bad}{hint}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs "
+            f"table, program {program_id!r})"
         )
     if unit == "rep" and "attrition" in outs:
         raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")
-    mins = _min_effects(min_effect, outs)
+    mins = min_effect_specs(min_effect, outs)
 
     windows = _WINDOWS
     base_grain = grain
@@ -191,10 +202,12 @@ def evaluate(
     rand_units: dict[str, pd.DataFrame] = {}
     joint: Diagnostic | None = None
     if route == "randomized":
-        for o in (*outs, PLACEBO_OUTCOME):
+        for o in dict.fromkeys((*outs, *JOINT_CHECK_OUTCOMES, PLACEBO_OUTCOME)):
             rand_units[o] = _randomized_units(frame, *_num_den(frame, o), starts, window)
-        pre = pd.DataFrame({o: rand_units[o]["pre"] for o in outs})
-        joint = _joint_randomization_check(pre, rand_units[outs[0]]["d"])
+        # the assignment is checked on a fixed set of pre-period KPIs, whatever outcomes were
+        # asked for: a verdict depends only on the program, its outcome, the data and the params
+        pre = pd.DataFrame({o: rand_units[o]["pre"] for o in JOINT_CHECK_OUTCOMES})
+        joint = _joint_randomization_check(pre, rand_units[JOINT_CHECK_OUTCOMES[0]]["d"])
 
     placebo = _placebo_outcome(frame, run, alpha)
     effects: dict[str, Effect | None] = {}
@@ -202,9 +215,15 @@ def evaluate(
     dynamic: dict[str, Effect] = {}
     alternatives: dict[str, dict[str, Effect]] = {}
     naive_rows: list[dict[str, Any]] = []
+    not_estimable: set[str] = set()
     for o in outs:
         hib = o not in LOWER_IS_BETTER
         num, den = _num_den(frame, o)
+        why = _unavailable(ds, o) or _no_data_reason(frame, num, den, window)
+        if why is not None:
+            effects[o], messages[o] = None, why
+            not_estimable.add(o)
+            continue
         naive_rows.extend(_naive(frame, num, den, starts, window, o, design))
         try:
             res = run(num, den, hib, o)
@@ -239,7 +258,16 @@ def evaluate(
         adj = multipletests(raw, alpha=alpha, method=method)[1]
         p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
     verdicts = {
-        o: _verdict(effects.get(o), messages.get(o, ""), mins[o], alpha, p_adj.get(o), correction)
+        o: Verdict("not estimable", messages[o])
+        if o in not_estimable
+        else _verdict(
+            effects.get(o),
+            messages.get(o, ""),
+            resolve_min_effect(mins[o], _baseline(effects.get(o))),
+            alpha,
+            p_adj.get(o),
+            correction,
+        )
         for o in outs
     }
     spec = {
@@ -347,12 +375,5 @@ def _verdict(
     return v
 
 
-def _min_effects(min_effect: float | Mapping[str, float] | None, outs: tuple[str, ...]) -> dict:
-    if min_effect is None:
-        return dict.fromkeys(outs, 0.0)
-    if isinstance(min_effect, Mapping):
-        unknown = sorted(set(min_effect) - set(outs))
-        if unknown:
-            raise ValueError(f"min_effect given for outcome(s) not evaluated: {unknown}")
-        return {o: float(min_effect.get(o, 0.0)) for o in outs}
-    return dict.fromkeys(outs, float(min_effect))
+def _baseline(eff: Effect | None) -> float | None:
+    return None if eff is None or eff.baseline is None else float(eff.baseline)

@@ -1,7 +1,8 @@
 """Unit panels for program evaluation: KPIs as numerator / denominator, windows, linearization.
 
 Every KPI is a ratio of sums, numerator / denominator (``win_rate`` = won / closed, ``csat`` = sum
-of scores / responses, ``revenue`` = revenue / active rep-periods, ...). Per unit-period outcomes
+of scores / responses, ``revenue`` = revenue / active seller-periods, ...). Per-rep figures are
+per seller (data contract: ``sellers_active``; managers are not sellers). Per unit-period outcomes
 for panel estimators are linearized, ``R + (num - R * den) / D`` with ``R`` the treated units'
 pre-period ratio and ``D`` their mean post-period denominator, so that periods with a zero
 denominator are defined and the average effect equals the effect on the ratio of sums to first
@@ -11,6 +12,7 @@ order (exactly when the denominator is unaffected).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from typing import Any
 
@@ -38,8 +40,8 @@ _COUNTS = (
     "pipeline_value",
     "terminations",
 )
-#: KPI -> (numerator, denominator); "_exposure" = active rep-periods (rep panel: ``active``;
-#: team panel: ``n_active_reps``). Rates are ratios of sums.
+#: KPI -> (numerator, denominator); "_exposure" = active seller-periods (``sellers_active``: 1/0
+#: per rep-period on a rep panel, a count on a team panel). Rates are ratios of sums.
 KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     **{k: (k, "_exposure") for k in _COUNTS},
     "win_rate": ("opps_won", "opps_closed"),
@@ -47,7 +49,7 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "attainment": ("revenue", "quota"),
     "csat": ("_csat_sum", "csat_responses"),
     "cycle_days": ("_cycle_sum", "opps_won"),
-    "attrition": ("terminations", "n_active_reps"),
+    "attrition": ("seller_terminations", "sellers_active"),
 }
 #: placebo outcomes: not evaluable as program outcomes, used by the placebo-outcome diagnostic
 _PLACEBO_DEFINITIONS: dict[str, tuple[str, str]] = {"quota_per_rep": ("quota", "_exposure")}
@@ -67,6 +69,40 @@ class _NoData(Exception):
     pass
 
 
+#: KPIs computed from the activity log (an optional table)
+ACTIVITY_KPIS = frozenset(
+    {"activities", "calls", "visits", "emails", "meetings", "demos", "follow_ups", "other"}
+)
+
+
+def _unavailable(ds: Any, outcome: str) -> str | None:
+    """Why ``outcome`` cannot be estimated from this data folder at all, else ``None``."""
+    if outcome in ACTIVITY_KPIS and not ds.has("activities"):
+        return "not available: the data folder has no activity log (activities table)"
+    if outcome == "csat" and not ds.has("csat"):
+        return "not available: the data folder has no csat table"
+    if outcome == "attainment" and not ds.has("quotas"):
+        return "not available: the data folder has no quotas table"
+    return None
+
+
+def _no_data_reason(
+    frame: pd.DataFrame, num: pd.Series, den: pd.Series, window: tuple[pd.Timestamp, pd.Timestamp]
+) -> str | None:
+    """Why the outcome has nothing to estimate from in the analysis window, else ``None``.
+
+    An outcome whose numerator is 0 (or whose denominator is 0) in every unit-period of the window
+    has no data: its "effect" would be 0 with the interval [0, 0], a confident null from nothing.
+    """
+    inside = _in_window(frame, window)
+    n, d = num[inside], den[inside]
+    if not (d > 0).any():
+        return "not estimable: its denominator is 0 in every unit-period of the analysis window"
+    if not (n[d > 0] != 0).any():
+        return "not estimable: no data (the outcome is 0 in every unit-period of the window)"
+    return None
+
+
 def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     if not ds.has("programs") or not ds.has("enrollments"):
         raise ValueError(
@@ -76,9 +112,11 @@ def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     progs = ds.table("programs")
     row = progs[progs["program_id"] == program_id]
     if row.empty:
+        known = sorted(progs["program_id"].astype(str))
+        close = difflib.get_close_matches(str(program_id), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"programs: no row with program_id {program_id!r}; "
-            f"available: {sorted(progs['program_id'].astype(str))}"
+            f"programs: no row with program_id {program_id!r}{hint}; available: {known}"
         )
     r = row.iloc[0]
     enroll = ds.table("enrollments")
@@ -109,13 +147,20 @@ def _unit_panel(
     p = panel(ds, grain=grain, by=by, end=end)
     key = "rep_id" if by == "rep" else "team_id"
     p = p.rename(columns={key: "unit_id"})
-    p["_exposure"] = p["active"].astype(float) if by == "rep" else p["n_active_reps"].astype(float)
+    p["_exposure"] = p["sellers_active"].astype(float)
+    if by == "rep":  # a rep panel's units are sellers: non-sellers (managers) are left out
+        sellers = p.groupby("unit_id")["sellers_active"].max() > 0
+        never_active = ~p.groupby("unit_id")["active"].max().astype(bool)
+        keep = sellers | never_active
+        p = p[p["unit_id"].map(keep).astype(bool)].copy()
     p["_csat_sum"] = p["csat"].fillna(0.0) * p["csat_responses"]
     p["_cycle_sum"] = p["cycle_days"].fillna(0.0) * p["opps_won"]
     if "n_active_reps" not in p.columns:
         p["n_active_reps"] = p["_exposure"]
-    # keep periods with real activity: drop edge periods (burn-in closings, partial last period)
-    tot = p.groupby("period_start")["activities"].sum()
+    # keep periods with real activity: drop edge periods (burn-in closings, partial last period);
+    # without an activity log (optional), opportunities created and closed measure activity
+    events = p["activities"] if ds.has("activities") else p["opps_created"] + p["opps_closed"]
+    tot = events.groupby(p["period_start"]).sum()
     full = tot[tot >= 0.5 * tot[tot > 0].median()]
     if full.empty:
         raise ValueError("evaluate: the panel has no periods with activity")
@@ -284,6 +329,6 @@ def _rep_membership(ds: Any, grain: str, frame: pd.DataFrame) -> pd.DataFrame:
             "rep_id": p["rep_id"].astype(str).to_numpy(),
             "team_id": p["team_id"].astype(str).to_numpy(),
             "period_start": pd.to_datetime(p["period_start"]).to_numpy(),
-            "active": p["active"].astype(float).to_numpy(),
+            "active": p["sellers_active"].astype(float).to_numpy(),
         }
     )

@@ -47,6 +47,8 @@ class PanelQuery:
     activity_field_bits : int or None
         Bits per activity type in the packed per-type count (see ``_activities_cte``); ``None``
         counts each type with its own filtered aggregate (slower, no limit).
+    non_selling_roles : roles (compared lower case) that are not sellers: they count in totals
+        but not in ``sellers_active`` (see the data contract's KPI definitions).
     """
 
     grain: str
@@ -57,6 +59,7 @@ class PanelQuery:
     has_quotas: bool
     has_csat: bool
     activity_field_bits: int | None = PACKED_FIELD_BITS
+    non_selling_roles: tuple[str, ...] = ("manager",)
 
     @property
     def lo(self) -> dt.date:
@@ -98,6 +101,21 @@ class PanelQuery:
         return f"(month({later}) <> month({d}) AND (month({later}) + {12 - m}) % 3 = 0)"
 
 
+#: exact type that floating-point sums are carried out in (see :func:`exact_sum`)
+EXACT_DECIMAL = "DECIMAL(38, 12)"
+
+
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """SQL for a sum of a floating-point expression that does not depend on DuckDB's threads.
+
+    DuckDB adds doubles in whatever order its threads combine partial aggregates, so a float
+    ``sum`` can differ in the last digits from run to run. Each value is rounded to 1e-12 and
+    added as a 128-bit decimal (exact, hence order-free), then returned as a DOUBLE.
+    """
+    filt = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(sum(CAST({expr} AS {EXACT_DECIMAL})){filt} AS DOUBLE)"
+
+
 def _date(d: dt.date) -> str:
     return f"DATE '{d.isoformat()}'"
 
@@ -121,12 +139,21 @@ def _periods_cte(pq: PanelQuery) -> str:
     return f"periods(period_start, period_end, q_idx, period) AS (VALUES\n    {rows})"
 
 
-def _grid_cte() -> str:
-    return """grid AS (
+def _seller_expr(pq: PanelQuery) -> str:
+    roles = [r.strip().lower() for r in pq.non_selling_roles if r.strip()]
+    if not roles:
+        return "TRUE"
+    listed = ", ".join("'" + r.replace("'", "''") + "'" for r in roles)
+    return f"COALESCE(lower(trim(r.role)) NOT IN ({listed}), TRUE)"
+
+
+def _grid_cte(pq: PanelQuery) -> str:
+    return f"""grid AS (
   SELECT r.rep_id, r.team_id, p.period_start, p.period_end, p.q_idx,
          COALESCE(r.hire_date <= p.period_end, TRUE)
            AND (r.termination_date IS NULL OR r.termination_date >= p.period_start) AS active,
-         COALESCE(r.termination_date BETWEEN p.period_start AND p.period_end, FALSE) AS terminated
+         COALESCE(r.termination_date BETWEEN p.period_start AND p.period_end, FALSE) AS terminated,
+         {_seller_expr(pq)} AS seller
   FROM reps AS r CROSS JOIN periods AS p)"""
 
 
@@ -175,7 +202,7 @@ def _opportunity_ctes(pq: PanelQuery) -> list[str]:
     amount = "COALESCE(amount, 0)"
     created = f"""created AS MATERIALIZED (
   SELECT rep_id, {pq.p("created_date")} AS period_start, count(*) AS opps_created,
-         sum({amount}) FILTER (WHERE {_PIPELINE_ELIGIBLE}) AS pipe_add_value,
+         {exact_sum(amount, _PIPELINE_ELIGIBLE)} AS pipe_add_value,
          count(*) FILTER (WHERE {_PIPELINE_ELIGIBLE}) AS pipe_add_n
   FROM opportunities
   WHERE created_date BETWEEN {lo} AND {hi}
@@ -189,9 +216,9 @@ def _opportunity_ctes(pq: PanelQuery) -> list[str]:
   SELECT rep_id, {pq.p("close_date")} AS period_start,
          count(*) FILTER (WHERE {_WON}) AS opps_won,
          count(*) FILTER (WHERE status = 'lost') AS opps_lost,
-         sum(amount) FILTER (WHERE {_WON}) AS revenue,
+         {exact_sum("amount", _WON)} AS revenue,
          sum(close_date - created_date) FILTER (WHERE {_WON}) AS cycle_sum,
-         sum({amount}) FILTER (WHERE close_date >= created_date) AS pipe_rm_value,
+         {exact_sum(amount, "close_date >= created_date")} AS pipe_rm_value,
          count(*) FILTER (WHERE close_date >= created_date) AS pipe_rm_n,
          {median}
   FROM opportunities
@@ -200,14 +227,14 @@ def _opportunity_ctes(pq: PanelQuery) -> list[str]:
     # Quarter-end concentration needs whole quarters, so won deals are read from the first day of
     # the first quarter to the last day of the last one, whatever the panel range.
     quarterly = f"""quarterly AS (
-  SELECT rep_id, {pq.q("close_date")} AS q_idx, sum(amount) AS q_revenue,
-         COALESCE(sum(amount) FILTER (WHERE {pq.in_last_14_days("close_date")}), 0)
+  SELECT rep_id, {pq.q("close_date")} AS q_idx, {exact_sum("amount")} AS q_revenue,
+         COALESCE({exact_sum("amount", pq.in_last_14_days("close_date"))}, 0)
            AS q_rev_last14
   FROM opportunities
   WHERE {_WON} AND close_date BETWEEN {qlo} AND {qhi}
   GROUP BY ALL)"""
     opening = f"""opening AS (
-  SELECT rep_id, sum({amount}) AS open_value, count(*) AS open_n
+  SELECT rep_id, {exact_sum(amount)} AS open_value, count(*) AS open_n
   FROM opportunities
   WHERE created_date < {lo} AND {_PIPELINE_ELIGIBLE}
     AND (status = 'open' OR close_date >= {lo})
@@ -219,7 +246,7 @@ def _csat_cte(pq: PanelQuery) -> str:
     ratio = "score / NULLIF(scale, 0)"
     return f"""csat_agg AS (
   SELECT rep_id, {pq.p("response_date")} AS period_start,
-         sum({ratio}) AS csat_sum, count({ratio}) AS csat_n
+         {exact_sum(ratio)} AS csat_sum, count({ratio}) AS csat_n
   FROM csat
   WHERE response_date BETWEEN {_date(pq.lo)} AND {_date(pq.hi)}
   GROUP BY ALL)"""
@@ -229,7 +256,8 @@ def _quota_cte() -> str:
     overlap = "(least(q.period_end, p.period_end) - greatest(q.period_start, p.period_start) + 1)"
     return f"""quota_agg AS (
   SELECT q.rep_id, p.period_start,
-         sum(q.quota_amount * {overlap} / (q.period_end - q.period_start + 1)) AS quota
+         {exact_sum(f"q.quota_amount * {overlap} / (q.period_end - q.period_start + 1)")}
+           AS quota
   FROM quotas AS q JOIN periods AS p
     ON q.period_start <= p.period_end AND q.period_end >= p.period_start
   WHERE q.period_end >= q.period_start
@@ -240,15 +268,16 @@ def _running_cte() -> str:
     # Running pipeline balance per rep: the opening balance (open on the day before the first
     # period) plus every (created - closed) change up to the period's end. Computed on a narrow
     # table so that the window operator sorts four columns, not the whole grid.
-    return """pipe_delta AS (
-  SELECT rep_id, period_start, sum(dv) AS dv, sum(dn) AS dn
+    return f"""pipe_delta AS (
+  SELECT rep_id, period_start, {exact_sum("dv")} AS dv, sum(dn) AS dn
   FROM (SELECT rep_id, period_start, pipe_add_value AS dv, pipe_add_n AS dn FROM created
         UNION ALL
         SELECT rep_id, period_start, -pipe_rm_value, -pipe_rm_n FROM closed)
   GROUP BY ALL),
 running AS (
   SELECT g.rep_id, g.period_start, COALESCE(d.dv, 0) AS pipe_delta_value,
-         COALESCE(o.open_value, 0) + sum(COALESCE(d.dv, 0)) OVER w AS pipeline_end,
+         COALESCE(o.open_value, 0)
+           + CAST(sum(CAST(COALESCE(d.dv, 0) AS {EXACT_DECIMAL})) OVER w AS DOUBLE) AS pipeline_end,
          COALESCE(o.open_n, 0) + sum(COALESCE(d.dn, 0)) OVER w AS n_open_end
   FROM grid AS g
   LEFT JOIN pipe_delta AS d ON d.rep_id = g.rep_id AND d.period_start = g.period_start
@@ -261,7 +290,7 @@ def _base_cte(pq: PanelQuery) -> str:
     def count(src: str, col: str, present: bool = True) -> str:
         return f"COALESCE({src}.{col}, 0)" if present else "CAST(NULL AS BIGINT)"
 
-    cols = ["g.rep_id", "g.team_id", "g.period_start", "g.active", "g.terminated"]
+    cols = ["g.rep_id", "g.team_id", "g.period_start", "g.active", "g.terminated", "g.seller"]
     cols.append(f"{count('a', 'activities', pq.has_activities)} AS activities")
     cols += [f"{count('a', c, pq.has_activities)} AS {c}" for c in ACTIVITY_TYPES.values()]
     cols += [
@@ -313,6 +342,8 @@ def _base_cte(pq: PanelQuery) -> str:
 #: columns summed from reps to teams / the company
 _SUMMED = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
 _SUMMED += ("revenue", "cycle_sum", "quota", "csat_sum", "csat_n", "q_revenue", "q_rev_last14")
+#: the floating-point ones among them, summed exactly (see :func:`exact_sum`)
+_FLOAT_SUMMED = frozenset({"revenue", "quota", "csat_sum", "q_revenue", "q_rev_last14"})
 
 
 def _level_cte(pq: PanelQuery) -> str:
@@ -330,6 +361,8 @@ def _level_cte(pq: PanelQuery) -> str:
             "active",
             "CAST(active AS BIGINT) AS n_active_reps",
             "CAST(terminated AS BIGINT) AS terminations",
+            "CAST(active AND seller AS BIGINT) AS sellers_active",
+            "CAST(terminated AND seller AS BIGINT) AS seller_terminations",
             "CAST(active AND quota > 0 AS BIGINT) AS n_with_quota",
             f"CAST({at_quota} AS BIGINT) AS n_at_quota",
             "act_overflow",
@@ -339,16 +372,18 @@ def _level_cte(pq: PanelQuery) -> str:
   SELECT {select}
   FROM base)"""
     group = ", ".join([*keys, "period_start"])
-    cols = [f"sum({c}) AS {c}" for c in _SUMMED]
+    start_with_quota = exact_sum("pipeline_start", with_quota)
+    cols = [f"{exact_sum(c) if c in _FLOAT_SUMMED else f'sum({c})'} AS {c}" for c in _SUMMED]
     cols += [
-        f"{_round_money('sum(pipeline_end)')} AS pipeline_value",
+        f"{_round_money(exact_sum('pipeline_end'))} AS pipeline_value",
         "sum(n_open_end) AS n_open_end",
-        f"sum(revenue) FILTER (WHERE {with_quota}) AS revenue_with_quota",
-        f"{_round_money(f'sum(pipeline_start) FILTER (WHERE {with_quota})')}"
-        " AS pipeline_start_with_quota",
+        f"{exact_sum('revenue', with_quota)} AS revenue_with_quota",
+        f"{_round_money(start_with_quota)} AS pipeline_start_with_quota",
         "bool_or(active) AS active",
         "count(*) FILTER (WHERE active) AS n_active_reps",
         "count(*) FILTER (WHERE terminated) AS terminations",
+        "count(*) FILTER (WHERE active AND seller) AS sellers_active",
+        "count(*) FILTER (WHERE terminated AND seller) AS seller_terminations",
         "count(*) FILTER (WHERE active AND quota > 0) AS n_with_quota",
         f"count(*) FILTER (WHERE {at_quota}) AS n_at_quota",
         "bool_or(act_overflow) AS act_overflow",
@@ -395,12 +430,14 @@ def _final_select(pq: PanelQuery) -> str:
         "csat_n AS csat_responses",
     ]
     if pq.level == "rep":
-        cols += ["active", "terminations"]
+        cols += ["active", "sellers_active", "terminations", "seller_terminations"]
     else:
         cols += [
             "n_active_reps",
+            "sellers_active",
             "terminations",
-            "terminations / NULLIF(n_active_reps, 0) AS attrition",
+            "seller_terminations",
+            "seller_terminations / NULLIF(sellers_active, 0) AS attrition",
         ]
     cols += [
         "follow_ups / NULLIF(n_open_end, 0) AS follow_ups_per_open_opp",
@@ -423,7 +460,7 @@ ORDER BY {order}"""
 
 def panel_sql(pq: PanelQuery) -> str:
     """The whole panel query for ``pq`` (one statement)."""
-    ctes = [_periods_cte(pq), _grid_cte()]
+    ctes = [_periods_cte(pq), _grid_cte(pq)]
     if pq.has_activities:
         ctes.append(_activities_cte(pq))
     ctes += _opportunity_ctes(pq)

@@ -59,9 +59,15 @@ _KPI_TAIL: tuple[str, ...] = (
     "share_at_quota",
 )
 _LEVEL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "rep": ("active", "terminations"),
-    "team": ("n_active_reps", "terminations", "attrition"),
-    "company": ("n_active_reps", "terminations", "attrition"),
+    "rep": ("active", "sellers_active", "terminations", "seller_terminations"),
+    "team": ("n_active_reps", "sellers_active", "terminations", "seller_terminations", "attrition"),
+    "company": (
+        "n_active_reps",
+        "sellers_active",
+        "terminations",
+        "seller_terminations",
+        "attrition",
+    ),
 }
 _KEYS: dict[str, tuple[str, ...]] = {
     "rep": ("rep_id", "team_id"),
@@ -99,13 +105,19 @@ KPI_COLUMNS: tuple[str, ...] = (
     *_KPI_HEAD,
     "active",
     "n_active_reps",
+    "sellers_active",
     "terminations",
+    "seller_terminations",
     "attrition",
     *_KPI_TAIL,
 )
 
 _COUNT_COLUMNS = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
 _COUNT_COLUMNS += ("opps_closed", "csat_responses", "n_active_reps", "terminations")
+_COUNT_COLUMNS += ("sellers_active", "seller_terminations")
+
+#: roles that are not sellers unless a run names others (data contract: ``sellers_active``)
+NON_SELLING_ROLES: tuple[str, ...] = ("manager",)
 
 #: KPI columns that add up over reps and periods (counts and money): team and company values are
 #: sums of rep values, so an effect per rep-period times exposure is a contribution to them.
@@ -122,6 +134,7 @@ ADDITIVE_KPIS: frozenset[str] = frozenset(
         "quota",
         "csat_responses",
         "terminations",
+        "seller_terminations",
     }
 )
 
@@ -140,6 +153,7 @@ def panel(
     fiscal_year_start_month: int = 1,
     start: object = None,
     end: object = None,
+    non_selling_roles: tuple[str, ...] | list[str] | None = None,
 ) -> pd.DataFrame:
     """KPI panel: one row per entity and period, balanced.
 
@@ -158,6 +172,11 @@ def panel(
         Every period overlapping ``[start, end]`` is returned, each computed over its whole length.
         Defaults: the earliest and latest event date in the data (activities, opportunities created
         or closed, CSAT responses).
+    non_selling_roles : sequence of str, optional
+        ``reps.role`` values (case-insensitive) that are not sellers; default the dataset's
+        (``load(..., non_selling_roles=...)``, itself ``("manager",)`` by default). Non-sellers count in every
+        total (their deals, activities, ``n_active_reps``) but not in ``sellers_active`` or
+        ``seller_terminations``, the denominators of per-seller figures and of ``attrition``.
 
     Returns
     -------
@@ -178,8 +197,20 @@ def panel(
         from salesinsight.data import load
 
         with load(data) as ds:
-            return panel(ds, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
+            return panel(
+                ds,
+                grain=grain,
+                by=by,
+                fiscal_year_start_month=m,
+                start=start,
+                end=end,
+                non_selling_roles=non_selling_roles,
+            )
     query = build_query(data, grain=grain, by=by, fiscal_year_start_month=m, start=start, end=end)
+    if query is not None:
+        roles = getattr(data, "non_selling_roles", NON_SELLING_ROLES)
+        roles = roles if non_selling_roles is None else non_selling_roles
+        query = dataclasses.replace(query, non_selling_roles=tuple(roles))
     if query is None:  # no events at all and no bounds given
         return _empty(columns)
     ds = data

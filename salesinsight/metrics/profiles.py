@@ -32,7 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesinsight.metrics._sql import exact_sum
 from salesinsight.metrics.shrinkage import _SPREAD_NAME, fit_hierarchical
+
+#: a CSAT response as a share of its scale
+_CS = "score / coalesce(scale, 5)"
 
 __all__ = [
     "ARCHETYPES",
@@ -242,26 +246,26 @@ def _within_variance_sql(data: Any, start: pd.Timestamp, end: pd.Timestamp) -> p
     """Per-rep sums and sums of squares of won amounts, cycle days and CSAT scores (DuckDB)."""
     params = [start.date(), end.date()]
     deals = data.sql(
-        """
+        f"""
         SELECT rep_id,
                count(*) AS n_won,
-               sum(amount) AS s_amt, sum(amount * amount) AS ss_amt,
+               {exact_sum("amount")} AS s_amt, {exact_sum("amount * amount")} AS ss_amt,
                sum(date_diff('day', created_date, close_date)) AS s_cyc,
                sum(date_diff('day', created_date, close_date)
                    * date_diff('day', created_date, close_date)) AS ss_cyc
         FROM opportunities
         WHERE status = 'won' AND close_date BETWEEN ? AND ?
-        GROUP BY rep_id
+        GROUP BY rep_id ORDER BY rep_id
         """,
         params,
     )
     if data.has("csat"):
         cs = data.sql(
-            """
-            SELECT rep_id, count(*) AS n_cs, sum(score / coalesce(scale, 5)) AS s_cs,
-                   sum((score / coalesce(scale, 5)) * (score / coalesce(scale, 5))) AS ss_cs
+            f"""
+            SELECT rep_id, count(*) AS n_cs, {exact_sum(_CS)} AS s_cs,
+                   {exact_sum(f"({_CS}) * ({_CS})")} AS ss_cs
             FROM csat WHERE response_date BETWEEN ? AND ?
-            GROUP BY rep_id
+            GROUP BY rep_id ORDER BY rep_id
             """,
             params,
         )

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.metrics._phase_windows import _values_sql
+from salesinsight.metrics._sql import exact_sum
 from salesinsight.metrics.shrinkage import fit_beta_binomial, fit_gamma_poisson
+
+#: a quota prorated to the days of [?, ?] it covers (parameters: window start, window end)
+_PRORATED_QUOTA = (
+    "quota_amount * (date_diff('day', greatest(period_start, ?), least(period_end, ?)) + 1)"
+    " / (date_diff('day', period_start, period_end) + 1)"
+)
 
 
 def _quota_outlook(
@@ -59,25 +66,25 @@ def _quota_outlook(
     ).set_index("rep_id")
     won_amts = data.sql(
         """SELECT rep_id, amount FROM opportunities
-           WHERE status = 'won' AND close_date BETWEEN ? AND ? AND amount IS NOT NULL""",
+           WHERE status = 'won' AND close_date BETWEEN ? AND ? AND amount IS NOT NULL
+           ORDER BY rep_id, opp_id""",
         [first_start, as_of],
     )
     so_far = data.sql(
-        """SELECT rep_id, sum(amount) AS revenue_to_date FROM opportunities
+        f"""SELECT rep_id, {exact_sum("amount")} AS revenue_to_date FROM opportunities
            WHERE status = 'won' AND close_date BETWEEN ? AND ? GROUP BY rep_id""",
         [qs, as_of],
     ).set_index("rep_id")["revenue_to_date"]
     open_now = data.sql(
         """SELECT rep_id, amount FROM opportunities
-           WHERE created_date <= ? AND (status = 'open' OR close_date > ?)""",
+           WHERE created_date <= ? AND (status = 'open' OR close_date > ?)
+           ORDER BY rep_id, opp_id""",
         [as_of, as_of],
     )
     quota = pd.Series(dtype=float)
     if data.has("quotas"):
         quota = data.sql(
-            """SELECT rep_id, sum(quota_amount
-                   * (date_diff('day', greatest(period_start, ?), least(period_end, ?)) + 1)
-                   / (date_diff('day', period_start, period_end) + 1)) AS quota
+            f"""SELECT rep_id, {exact_sum(_PRORATED_QUOTA)} AS quota
                FROM quotas WHERE period_start <= ? AND period_end >= ?
                GROUP BY rep_id""",
             [qs, qe, qe, qs],

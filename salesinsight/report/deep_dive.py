@@ -300,7 +300,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     from salesinsight.report.run import data_fingerprint
 
     report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False)
+    ds = load(params.data_dir, validate=False, non_selling_roles=params.non_selling_roles)
     if not ds.has("programs"):
         raise ValueError(f"{params.data_dir}: no programs table, nothing to examine")
     programs = ds.table("programs")

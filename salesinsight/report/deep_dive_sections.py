@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.report.deep_dive import DeepDive, OutcomeDive
-from salesinsight.report.html import badge, esc, mask_frame, table_html
+from salesinsight.report.html import badge, check_result, esc, mask_frame, table_html
 
 __all__ = ["appendix_html", "header_html", "naive_html", "outcome_html", "plot_outcome"]
 
@@ -88,7 +88,7 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
         {
             "estimator": est.label,
             "check": d.name,
-            "result": "n/a" if d.passed is None else ("passed" if d.passed else "FAILED"),
+            "result": check_result(d.passed, d.required),
             "required": "yes" if d.required else "no",
             "p": _p(d.p_value),
             "note": d.note,

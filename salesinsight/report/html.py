@@ -18,6 +18,7 @@ __all__ = [
     "badge",
     "cells_table",
     "element",
+    "check_result",
     "esc",
     "mask_frame",
     "number",
@@ -45,6 +46,7 @@ VERDICT_COLOURS: Mapping[str, str] = {
     "no detectable effect": "#5f6368",
     "inconclusive": "#b26a00",
     "not evaluated": "#5f6368",
+    "not estimable": "#5f6368",
 }
 
 
@@ -160,3 +162,17 @@ def element(tag: str, text: str, cls: str = "") -> str:
     """An element holding escaped text."""
     attr = f' class="{esc(cls)}"' if cls else ""
     return f"<{tag}{attr}>{esc(text)}</{tag}>"
+
+
+def check_result(passed: bool | None, required: bool) -> str:
+    """How a diagnostic reads in a checks table.
+
+    Only a *required* check that fails is "FAILED" (it makes the verdict inconclusive); an
+    informational check that does not pass is "flagged (informational)", so the table never shows
+    "FAILED" beside a verdict that the check did not decide. ``None`` is "n/a" (not applicable).
+    """
+    if passed is None:
+        return "n/a"
+    if passed:
+        return "passed"
+    return "FAILED" if required else "flagged (informational)"

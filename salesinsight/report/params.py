@@ -6,6 +6,7 @@ The pydantic model :class:`RunParams` is the single definition of the parameters
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesinsight.min_effect import parse_min_effect, resolve_min_effect
 from salesinsight.safe_yaml import ECHO_CHARS, load_yaml_file, short_repr, shorten
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "KNOWN_OUTCOMES",
     "ParamsError",
     "RunParams",
+    "did_you_mean",
     "load_params",
     "params_schema_text",
 ]
@@ -57,8 +60,8 @@ DEFAULT_MIN_EFFECT: dict[str, float | str] = {
     "attrition": 0.02,
 }
 
-_QUARTER = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})Q(?P<q>[1-4])$")
-_RELATIVE = re.compile(r"^\s*(?P<pct>\d+(\.\d+)?)\s*%\s*$")
+#: a quarter label, matched in full (no trailing newline, ASCII digits only)
+_QUARTER = re.compile(r"(?P<fy>FY)?(?P<year>[0-9]{4})Q(?P<q>[1-4])")
 
 
 class ParamsError(ValueError):
@@ -129,11 +132,16 @@ class RunParams(BaseModel):
     min_cell_size: int = Field(
         10, ge=1, description="Smallest group of reps a rating gap is shown for (privacy)."
     )
+    non_selling_roles: list[str] = Field(
+        default_factory=lambda: ["manager"],
+        description="reps.role values (any case) that are not sellers: they count in totals but "
+        "not in sellers_active, the denominator of per-rep figures and attrition.",
+    )
 
     @field_validator("quarter")
     @classmethod
     def _quarter_label(cls, value: str) -> str:
-        if not _QUARTER.match(value):
+        if not _QUARTER.fullmatch(value):
             raise ValueError(f"quarter {value!r} is not a label like '2026Q2' or 'FY2027Q1'")
         return value
 
@@ -154,7 +162,10 @@ class RunParams(BaseModel):
         lists = value.values() if isinstance(value, dict) else [value]
         bad = sorted({o for lst in lists for o in lst if o not in KNOWN_OUTCOMES})
         if bad:
-            raise ValueError(f"unknown outcome(s) {bad}; known: {list(KNOWN_OUTCOMES)}")
+            raise ValueError(
+                f"unknown outcome(s) {bad}{did_you_mean(bad, KNOWN_OUTCOMES)}; "
+                f"known: {list(KNOWN_OUTCOMES)}"
+            )
         if any(len(lst) == 0 for lst in lists):
             raise ValueError("an outcome list is empty")
         return value
@@ -165,11 +176,15 @@ class RunParams(BaseModel):
         problems = []
         for outcome, spec in value.items():
             if outcome not in KNOWN_OUTCOMES:
-                problems.append(f"min_effect for unknown outcome {outcome!r}")
-            elif isinstance(spec, str) and not _RELATIVE.match(spec):
-                problems.append(f"min_effect[{outcome!r}] = {spec!r} is neither a number nor 'N%'")
-            elif not isinstance(spec, str) and spec < 0:
-                problems.append(f"min_effect[{outcome!r}] = {spec} is negative")
+                problems.append(
+                    f"min_effect for unknown outcome {outcome!r}"
+                    + did_you_mean([outcome], KNOWN_OUTCOMES)
+                )
+                continue
+            try:
+                parse_min_effect(spec)
+            except ValueError as exc:
+                problems.append(f"min_effect[{outcome!r}]: {exc}")
         if problems:
             raise ValueError("; ".join(problems))
         return value
@@ -214,11 +229,7 @@ class RunParams(BaseModel):
 
         A relative spec ("3%") needs a baseline; without one it resolves to 0.
         """
-        spec = self.min_effect.get(outcome, 0.0)
-        if isinstance(spec, str):
-            pct = float(_RELATIVE.match(spec).group("pct"))  # type: ignore[union-attr]
-            return abs(baseline) * pct / 100 if baseline is not None else 0.0
-        return float(spec)
+        return resolve_min_effect(self.min_effect.get(outcome, 0.0), baseline)
 
     def notebook_parameters(self) -> dict[str, Any]:
         """The parameters as plain JSON-able values for papermill (names = field names)."""
@@ -229,12 +240,24 @@ class RunParams(BaseModel):
 _MAX_LISTED = 50
 
 
+def did_you_mean(names: list[str] | tuple[str, ...], known: Any) -> str:
+    """`` (did you mean 'x'?)`` for the first of ``names`` close to a known name, else ``""``."""
+    known = [str(k) for k in known]
+    for name in names:
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]!r}?)"
+    return ""
+
+
 def _format_errors(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: {exc.error_count()} problem(s) in the run parameters:"]
     errors = exc.errors()
     for err in errors[:_MAX_LISTED]:
         where = shorten(".".join(str(p) for p in err["loc"]) or "(file)")
         msg = shorten(err["msg"].removeprefix("Value error, "), 2 * ECHO_CHARS)
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            msg = "unknown parameter" + did_you_mean([str(err["loc"][0])], RunParams.model_fields)
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" (got {short_repr(value)})"
         lines.append(f"  - {where}: {msg}{shown}")
@@ -263,8 +286,20 @@ def load_params(path: str | Path, *, check_data_dir: bool = True) -> RunParams:
         raw = load_yaml_file(path, encoding="utf-8")
     except FileNotFoundError as exc:
         raise ParamsError(f"params file {path} does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise ParamsError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the params file as UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise ParamsError(f"params file {path} is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise ParamsError(f"params file {path} cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML: {shorten(str(exc), 4 * ECHO_CHARS)}") from exc
+    except ValueError as exc:  # e.g. an impossible date such as 2026-02-30
+        raise ParamsError(
+            f"{path}: a value cannot be read: {shorten(str(exc), 2 * ECHO_CHARS)}"
+        ) from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of parameter names to values")
     data_dir = raw.get("data_dir")

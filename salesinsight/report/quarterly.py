@@ -208,7 +208,7 @@ def build_quarter(params: RunParams) -> QuarterReport:
     from salesinsight.report.run import data_fingerprint
 
     report = validate(params.data_dir)
-    ds = load(params.data_dir, validate=False)
+    ds = load(params.data_dir, validate=False, non_selling_roles=params.non_selling_roles)
     q_start, q_end = params.quarter_bounds()
     fy = params.fiscal_year_start_month
     notes: list[str] = []
@@ -372,7 +372,9 @@ def _evaluate_programs(
     return evaluations, rows
 
 
-def _row_without_effect(prog: pd.Series, outcome: str, reason: str) -> ProgramRow:
+def _row_without_effect(
+    prog: pd.Series, outcome: str, reason: str, verdict: str = "inconclusive"
+) -> ProgramRow:
     return ProgramRow(
         program_id=str(prog["program_id"]),
         name=str(prog["name"]),
@@ -380,7 +382,7 @@ def _row_without_effect(prog: pd.Series, outcome: str, reason: str) -> ProgramRo
         design=str(prog["design"]),
         unit=str(prog["unit"]),
         outcome=outcome,
-        verdict="inconclusive",
+        verdict=verdict,
         reason=reason,
     )
 
@@ -393,7 +395,7 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
         verdict = ev.verdicts[outcome]
         if effect is None:
             reason = ev.messages.get(outcome) or verdict.reason
-            rows.append(_row_without_effect(prog, outcome, reason))
+            rows.append(_row_without_effect(prog, outcome, reason, verdict.label))
             continue
         min_eff = params.min_effect_for(outcome, effect.baseline)
         p_adj = ev.p_adjusted.get(outcome)

@@ -35,11 +35,13 @@ from salesinsight.folders import (
     write_marker,
 )
 from salesinsight.report.params import ParamsError, RunParams, load_params
+from salesinsight.report.preflight import check_params_against_data
 
 __all__ = [
     "EXIT_BAD_DATA",
     "EXIT_BAD_PARAMS",
     "EXIT_NOTEBOOK_ERROR",
+    "EXIT_OS_ERROR",
     "EXIT_TIMEOUT",
     "NotebookError",
     "NotebookTimeout",
@@ -56,6 +58,7 @@ EXIT_BAD_PARAMS = 2
 EXIT_BAD_DATA = 3
 EXIT_NOTEBOOK_ERROR = 4
 EXIT_TIMEOUT = 5
+EXIT_OS_ERROR = 6
 
 #: the repository's notebooks/ folder (the package is installed editable from the repository).
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -285,6 +288,7 @@ def execute_run(
     report = validate(params.data_dir)
     if not report.ok:
         raise RunError(f"data folder {params.data_dir} is not valid:\n{report}")
+    check_params_against_data(params, params_path)  # unknown programs, a quarter without data
     nb_src = notebook_path(notebook)
     fingerprint = data_fingerprint(params.data_dir)
     run_id = _run_id(params, fingerprint, notebook)

@@ -54,7 +54,9 @@ VERDICT_RULES = N_(
     "the good direction; harmed — the interval excludes zero in the bad direction; no detectable "
     "effect — the whole interval lies within ± the minimum meaningful effect (a confident null); "
     "inconclusive — anything else, or when a required check (pre-trends, balance, overlap, pre-period "
-    "fit) failed, or when a result does not survive the correction for testing several outcomes."
+    "fit) failed, or when a result does not survive the correction for testing several outcomes; "
+    "not estimable — the outcome has no data to estimate from (its table is absent, or it is 0 "
+    "throughout the analysis window)."
 )
 PLAIN_RULES = N_(
     "A program worked when the whole range of likely effects is on the good side of zero and "

@@ -76,6 +76,7 @@ VERDICT_WORDS: dict[str, str] = {
     "no detectable effect": N_("no effect worth acting on"),
     "inconclusive": N_("not yet clear"),
     "not evaluated": N_("not evaluated"),
+    "not estimable": N_("not estimable"),
 }
 KIND_NAMES: dict[str, str] = {
     "training": N_("training"),

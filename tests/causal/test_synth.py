@@ -251,3 +251,30 @@ def test_bad_input_lists_all_problems() -> None:
         synthetic_control(
             df2, outcome="revenue", unit="team", time="week", treated="nope", treatment_time=30
         )
+
+
+@pytest.mark.parametrize("as_dates", [False, True])
+def test_path_keeps_the_time_dtype_and_the_plot_renders(as_dates) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df, _ = _factor_panel(2, effect=3.0)
+    start = 30
+    if as_dates:  # weeks as dates, as evaluate's panels have them
+        df = df.assign(week=pd.Timestamp("2025-01-06") + pd.to_timedelta(7 * df["week"], "D"))
+        start = pd.Timestamp("2025-01-06") + pd.Timedelta(7 * 30, "D")
+    e = synthetic_control(
+        df, outcome="revenue", unit="team", time="week", treated="u00", treatment_time=start
+    )
+    # an object-typed time column made fill_between fail: blank chart, error text in the report
+    assert e.path["time"].dtype != object
+    assert e.path["time"].dtype == df["week"].dtype
+    fig, ax = plt.subplots()
+    try:
+        e.plot(ax=ax)
+        fig.canvas.draw()
+        assert len(ax.lines) >= 2 and ax.collections  # observed, counterfactual and the band
+    finally:
+        plt.close(fig)

@@ -29,7 +29,7 @@ def setup(tmp_path, monkeypatch):
 
     data = write_folder(tmp_path / "inputs" / "data", valid_tables())
     params = tmp_path / "inputs" / "p.yaml"
-    params.write_text(f"quarter: 2026Q2\ndata_dir: {data}\n", encoding="utf-8")
+    params.write_text(f"quarter: 2025Q1\ndata_dir: {data}\n", encoding="utf-8")
     nb_dir = tmp_path / "nb"
     _notebook(nb_dir, "print('ok')")
     monkeypatch.setattr(run_mod, "NOTEBOOK_DIR", nb_dir)
@@ -82,7 +82,7 @@ def test_force_resolves_symlinks_before_comparing(setup, tmp_path, capsys):
     link = tmp_path / "link-to-inputs"
     link.symlink_to(data.parent, target_is_directory=True)
     via_link = tmp_path / "via-link.yaml"
-    via_link.write_text(f"quarter: 2026Q2\ndata_dir: {link / 'data'}\n", encoding="utf-8")
+    via_link.write_text(f"quarter: 2025Q1\ndata_dir: {link / 'data'}\n", encoding="utf-8")
     (data.parent / RUN_MARKER).write_text("{}")
     before = _snapshot(data)
     assert _run(via_link, data.parent, "--force") == 3  # real path contains the linked data

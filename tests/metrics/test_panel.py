@@ -26,7 +26,7 @@ REP_COLUMNS = [
     "activities", "calls", "visits", "emails", "meetings", "demos", "follow_ups", "other",
     "opps_created", "opps_won", "opps_lost", "opps_closed", "win_rate", "revenue",
     "avg_deal_size", "median_deal_size", "cycle_days", "quota", "attainment", "pipeline_value",
-    "csat", "csat_responses", "active", "terminations",
+    "csat", "csat_responses", "active", "sellers_active", "terminations", "seller_terminations",
     "follow_ups_per_open_opp", "pipeline_coverage", "pipeline_velocity",
     "quarter_end_concentration", "share_at_quota",
 ]  # fmt: skip
@@ -56,8 +56,8 @@ def test_columns_in_contract_order(tiny) -> None:
     assert list(df.columns) == REP_COLUMNS
     team = panel(tiny, grain="month", by="team")
     assert list(team.columns[:3]) == ["period_start", "period", "team_id"]
-    tail = ["n_active_reps", "terminations", "attrition", "follow_ups_per_open_opp"]
-    assert list(team.columns[25:29]) == tail
+    tail = ["n_active_reps", "sellers_active", "terminations", "seller_terminations", "attrition"]
+    assert list(team.columns[25:31]) == [*tail, "follow_ups_per_open_opp"]
     assert "active" not in team.columns and "rep_id" not in team.columns
     company = panel(tiny, grain="month", by="company")
     assert list(company.columns) == panel_columns("company")

@@ -31,7 +31,8 @@ def setup(tmp_path, monkeypatch):
 
     data = write_folder(tmp_path / "data", valid_tables())
     params = tmp_path / "p.yaml"
-    params.write_text(f"quarter: 2026Q2\ndata_dir: {data}\n", encoding="utf-8")
+    # 2025Q1: the quarter the tiny folder has data in (a quarter without data fails fast)
+    params.write_text(f"quarter: 2025Q1\ndata_dir: {data}\n", encoding="utf-8")
     nb_dir = tmp_path / "nb"
     monkeypatch.setattr(run_mod, "NOTEBOOK_DIR", nb_dir)
     return params, nb_dir, tmp_path / "out"

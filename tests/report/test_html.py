@@ -86,3 +86,32 @@ def test_table_html_blank_for_missing_and_max_rows():
     assert out.count("<tr>") == 3  # header + 2 rows
     assert "nan" not in out.lower() and "None" not in out
     assert ">w<" not in out
+
+
+def test_informational_checks_never_read_failed():
+    from salesinsight.report.html import check_result
+
+    assert check_result(False, True) == "FAILED"
+    assert check_result(False, False) == "flagged (informational)"
+    assert check_result(True, False) == "passed"
+    assert check_result(None, True) == "n/a"
+
+
+def test_report_checks_table_shows_informational_checks_as_informational():
+    from types import SimpleNamespace
+
+    from salesinsight.causal.effect import Diagnostic, Effect
+    from salesinsight.report.i18n import Lang
+    from salesinsight.report.sections import _checks_html
+
+    diags = (
+        Diagnostic("randomization_check", True, p_value=0.4),
+        Diagnostic("balance", False, value=0.2, required=False, note="largest |SMD| 0.2"),
+    )
+    eff = Effect(0.03, 0.01, 0.01, 0.05, 0.002, 40, 40, "experiment", "win_rate", {}, diags)
+    ev = SimpleNamespace(outcomes=["win_rate"], effects={"win_rate": eff})
+    html_text = _checks_html(ev, Lang("en"))
+    # the verdict "worked" stands: balance is informational, so nothing reads as failed
+    assert ">failed<" not in html_text and "FAILED" not in html_text
+    assert "for information: did not pass (does not affect the verdict)" in html_text
+    assert "仅供参考：未通过（不影响结论）" in _checks_html(ev, Lang("zh-CN"))

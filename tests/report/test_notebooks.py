@@ -41,4 +41,6 @@ def test_notebooks_are_thin_and_clean(path):
     for cell in code:
         tree = ast.parse(cell.source)
         assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef)) for n in ast.walk(tree))
-        assert len(cell.source.splitlines()) <= 25
+        # the parameters cell lists every RunParams field (checked above); logic cells stay short
+        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+            assert len(cell.source.splitlines()) <= 25
