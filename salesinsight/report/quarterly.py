@@ -242,7 +242,6 @@ def build_quarter(params: RunParams) -> QuarterReport:
     _run_section(
         sections, notes, "contribution", lambda: _contribution(ds, params, company, evaluations)
     )
-    _run_section(sections, notes, "exposure", lambda: _exposure(ds, params, evaluations))
     _run_section(sections, notes, "funnel_team", lambda: _funnel_team(team))
     _run_section(sections, notes, "funnel", lambda: _funnel(rep))
     if ds.has("activities"):
@@ -257,6 +256,8 @@ def build_quarter(params: RunParams) -> QuarterReport:
         notes.append(Note("Early warnings are off: the data folder has no quotas table."))
 
     _people_to_action(ds, params, sections, notes, rep)
+    # last: only the first screen's money totals use it
+    _run_section(sections, notes, "exposure", lambda: _exposure(ds, params, evaluations))
 
     return QuarterReport(
         params=params,

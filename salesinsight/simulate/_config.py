@@ -33,7 +33,6 @@ EFFECT_SCALE: dict[str, str] = {
 PROGRAMS: dict[str, dict[str, Any]] = {
     "P_TRAIN": {
         "name": "Consultative selling training",
-        "budget": 300000,
         "description": "Staggered training rollout: managers nominate reps each quarter",
         "kind": "training",
         "design": "staggered",
@@ -48,7 +47,6 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     },
     "P_COACH": {
         "name": "Weekly deal-review coaching",
-        "budget": 80000,
         "description": "Teams randomized to weekly deal reviews with their manager",
         "kind": "coaching",
         "design": "randomized",
@@ -63,7 +61,6 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     },
     "P_MENTOR": {
         "name": "Peer mentoring",
-        "budget": 60000,
         "description": "Low performers paired with a high-performing mentor",
         "kind": "mentoring",
         "design": "observational",
@@ -78,7 +75,6 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     },
     "P_INCENT": {
         "name": "Team revenue bonus",
-        "budget": 400000,
         "description": "New team revenue bonus in the east and south regions",
         "kind": "incentive",
         "design": "single_rollout",
@@ -92,7 +88,6 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     },
     "P_PLACEBO": {
         "name": "Leadership circle",
-        "budget": 20000,
         "description": "Invitation-only peer circle for last quarter's top performers",
         "kind": "other",
         "design": "observational",

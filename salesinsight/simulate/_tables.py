@@ -216,7 +216,6 @@ def _program_tables(
                 "start_date": first,
                 "end_date": "",
                 "description": meta["description"],
-                "budget": meta.get("budget", ""),
             }
         )
     return pd.DataFrame(prog_rows), enr
