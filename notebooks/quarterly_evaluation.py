@@ -36,6 +36,8 @@ warning_as_of = None
 warning_fdr = 0.1
 attrition_risk_threshold = 0.3
 top_n = 10
+language = "en"
+currency = None
 min_cell_size = 10
 non_selling_roles = ["manager"]
 engine = "duckdb"
@@ -49,62 +51,36 @@ from salesinsight.report.params import RunParams
 params = RunParams.model_validate({name: globals()[name] for name in RunParams.model_fields})
 report = quarterly.build_quarter(params)
 report.save(".")  # results.json and CSV result tables beside the executed notebook
-display(HTML(sections.header_html(report)))
-
-# %% [markdown]
-# ## Executive summary
+display(HTML(sections.first_screen_html(report)))
 
 # %%
-display(HTML(sections.executive_summary_html(report)))
-
-# %% [markdown]
-# ## KPIs this quarter and the quarters before
-
-# %%
-display(HTML(sections.kpi_overview_html(report)))
-sections.plot_kpi_trends(report)
-
-# %% [markdown]
-# ## Program evaluations
-#
-# For each program: the verdict, the effect with its interval, the picture behind it, the checks that
-# support it, and what a naive comparison would have said.
-
-# %%
+display(HTML(sections.heading_html(report, "programs")))
 for program_id in report.program_ids:
     display(HTML(sections.program_section_html(report, program_id)))
     sections.plot_program(report, program_id)
 
-# %% [markdown]
-# ## Why the numbers moved
+# %%
+display(HTML(sections.heading_html(report, "kpis")))
+display(HTML(sections.kpi_overview_html(report)))
+sections.plot_kpi_trends(report)
 
 # %%
+display(HTML(sections.heading_html(report, "drivers")))
 display(HTML(sections.attribution_html(report)))
 sections.plot_attribution(report)
 
-# %% [markdown]
-# ## Capability profiles and early warnings
-
 # %%
+display(HTML(sections.heading_html(report, "people")))
 display(HTML(sections.people_html(report)))
 
-# %% [markdown]
-# ## Next quarter: forecast and suggested quotas
-#
-# Quotas are suggested so that a stated share of reps (55% by default) is expected to reach them.
-
 # %%
+display(HTML(sections.heading_html(report, "forecast")))
 display(HTML(sections.forecast_html(report)))
 
-# %% [markdown]
-# ## From results to action
-# Performance reviews against KPIs, mentoring pairs, leading indicators, and each manager's list.
-
 # %%
+display(HTML(sections.heading_html(report, "actions")))
 display(HTML(sections.actions_html(report)))
 
-# %% [markdown]
-# ## Methods and data appendix
-
 # %%
+display(HTML(sections.heading_html(report, "appendix")))
 display(HTML(sections.appendix_html(report)))

@@ -23,6 +23,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resimulate", action="store_true", help="simulate again even if data/demo/ exists"
     )
+    p.add_argument(
+        "--language",
+        choices=["en", "zh-CN"],
+        default=None,
+        help="report language (default: params/demo.yaml's `language`)",
+    )
+    p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
     p.set_defaults(handler=run)
 
 
@@ -62,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"3/3 running the quarterly report for {params.quarter} ...", flush=True)
     try:
-        result = execute_run(args.params, force=True, reports_root=REPO_ROOT / "reports")
+        result = execute_run(
+            args.params,
+            force=True,
+            reports_root=REPO_ROOT / "reports",
+            language=getattr(args, "language", None),
+        )
     except (ParamsError, RunError) as exc:
         print(f"salesinsight demo: {exc}", file=sys.stderr)
         return 1
@@ -78,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{_truth_text(planted, outcome)}"
             )
     print(f"\nreport: {result.report_html}")
+    if getattr(args, "pdf", False):
+        from salesinsight.report.pdf import print_pdf
+
+        pdf = print_pdf(result.report_html)
+        print(f"pdf:    {pdf}" if pdf else "pdf:    skipped (chromium not found)")
     return 0
 
 
@@ -86,7 +103,8 @@ def _estimate_text(res: dict) -> str:
     if est is None:
         return "no estimate"
     rel = f" ({est / abs(base):+.1%})" if base not in (None, 0) else ""
-    return f"est {est:+.4g}{rel}"
+    text = f"{est:+,.0f}" if abs(est) >= 100 else f"{est:+.4f}"  # never scientific notation
+    return f"est {text}{rel}"
 
 
 def _truth_text(planted: dict, outcome: str) -> str:

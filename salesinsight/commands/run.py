@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--pdf", action="store_true", help="also print report.pdf (needs chromium)")
     add_engine_arguments(p)
+    p.add_argument(
+        "--language",
+        choices=["en", "zh-CN"],
+        default=None,
+        help="report language (default: the params file's `language`, else en)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             notebook=args.notebook,
             engine=args.engine,
             spark_master=args.spark_master,
+            language=args.language,
         )
     except ParamsError as exc:
         print(f"salesinsight run: {exc}", file=sys.stderr)

@@ -13,8 +13,11 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 __all__ = [
+    "STYLE",
     "VERDICT_COLOURS",
     "badge",
+    "cells_table",
+    "element",
     "check_result",
     "esc",
     "mask_frame",
@@ -22,6 +25,20 @@ __all__ = [
     "pseudonym",
     "table_html",
 ]
+
+#: the report blocks' own CSS (tables, notes), put before each block.
+STYLE = """<style>
+.si-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
+.si-table th,.si-table td{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}
+.si-table th:first-child,.si-table td:first-child{text-align:left}
+.si-note{color:#555;font-size:13px}
+pre.si-note{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
+.si-summary>li{margin-bottom:8px}
+.si-outcomes{list-style:none;padding-left:12px;font-size:13px}
+.si-outcomes li{margin:2px 0}
+.si-table td.si-num,.si-table th.si-num{text-align:right;white-space:nowrap}
+.si-table td.si-text,.si-table th.si-text{text-align:left}
+</style>"""
 
 VERDICT_COLOURS: Mapping[str, str] = {
     "worked": "#1b7f3b",
@@ -120,6 +137,31 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
         for row in shown.itertuples(index=False, name=None)
     )
     return f'<table class="si-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def cells_table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    """A table of already formatted (and not yet escaped) cells; ``numeric`` columns right-aligned."""
+    numeric = numeric or set()
+
+    def align(i: int) -> str:
+        return "right" if i in numeric else "left"
+
+    head = "".join(
+        f'<th style="text-align:{align(i)}">{esc(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td style="text-align:{align(i)}">{esc(c)}</td>' for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table class="si-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def element(tag: str, text: str, cls: str = "") -> str:
+    """An element holding escaped text."""
+    attr = f' class="{esc(cls)}"' if cls else ""
+    return f"<{tag}{attr}>{esc(text)}</{tag}>"
 
 
 def check_result(passed: bool | None, required: bool) -> str:

@@ -165,6 +165,14 @@ class RunParams(BaseModel):
         0.3, gt=0, lt=1, description="Attrition probability above which a rep is listed."
     )
     top_n: int = Field(10, ge=1, le=200, description="Rows shown in the report's top-N tables.")
+    language: Literal["en", "zh-CN"] = Field(
+        "en", description="Language of the report: 'en' (English) or 'zh-CN' (简体中文)."
+    )
+    currency: str | None = Field(
+        None,
+        description="ISO 4217 code of the data's reporting currency (e.g. 'CNY', 'USD'); money "
+        "is shown with its symbol. Default: plain numbers.",
+    )
     min_cell_size: int = Field(
         10, ge=1, description="Smallest group of reps a rating gap is shown for (privacy)."
     )
@@ -184,6 +192,17 @@ class RunParams(BaseModel):
     def _quarter_label(cls, value: str) -> str:
         if not _QUARTER.fullmatch(value):
             raise ValueError(f"quarter {value!r} is not a label like '2026Q2' or 'FY2027Q1'")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from babel.numbers import list_currencies
+
+        if value not in list_currencies():
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code like 'CNY' or 'USD'")
         return value
 
     @field_validator("outcomes")

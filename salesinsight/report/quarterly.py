@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.report.i18n import Note
 from salesinsight.report.outputs import json_value as _json_num
 from salesinsight.report.outputs import save_outputs
 from salesinsight.report.params import RunParams
@@ -227,7 +228,12 @@ def build_quarter(params: RunParams) -> QuarterReport:
     )
     rep = panel(ds, grain="quarter", by="rep", fiscal_year_start_month=fy, start=q_start, end=q_end)
     if not len(company) or params.quarter not in set(company["period"]):
-        notes.append(f"The data hold no activity for {params.quarter}; its KPIs are empty.")
+        notes.append(
+            Note(
+                "The data hold no activity for {quarter}; its KPIs are empty.",
+                quarter=params.quarter,
+            )
+        )
 
     programs = ds.table("programs") if ds.has("programs") else pd.DataFrame()
     evaluations, rows = _evaluate_programs(ds, params, programs, q_end, notes)
@@ -242,15 +248,17 @@ def build_quarter(params: RunParams) -> QuarterReport:
     if ds.has("activities"):
         _run_section(sections, notes, "activity", lambda: _activity(ds, q_start, q_end))
     else:
-        notes.append("Activity attribution is off: the data folder has no activities table.")
+        notes.append(Note("Activity attribution is off: the data folder has no activities table."))
     _run_section(sections, notes, "profiles", lambda: _profiles(ds, params))
     _run_section(sections, notes, "forecast", lambda: _forecast(ds, params))
     if ds.has("quotas"):
         _run_section(sections, notes, "warnings", lambda: _warnings(ds, params, q_start, q_end))
     else:
-        notes.append("Early warnings are off: the data folder has no quotas table.")
+        notes.append(Note("Early warnings are off: the data folder has no quotas table."))
 
     _people_to_action(ds, params, sections, notes, rep)
+    # last: only the first screen's money totals use it
+    _run_section(sections, notes, "exposure", lambda: _exposure(ds, params, evaluations))
 
     return QuarterReport(
         params=params,
@@ -282,7 +290,13 @@ def _run_section(
     try:
         result = compute()
     except Exception as exc:  # a failing section is reported, the rest of the report stands
-        notes.append(f"Section '{name}' could not be computed: {type(exc).__name__}: {exc}")
+        notes.append(
+            Note(
+                "Section '{name}' could not be computed: {error}",
+                name=name,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
         return
     if result is not None:
         sections[name] = result
@@ -296,23 +310,36 @@ def _evaluate_programs(
     evaluations: dict[str, Any] = {}
     rows: list[ProgramRow] = []
     if programs.empty:
-        notes.append("No programs to evaluate: the data folder has no programs table.")
+        notes.append(Note("No programs to evaluate: the data folder has no programs table."))
         return evaluations, rows
     wanted = params.programs or list(programs["program_id"])
     unknown = sorted(set(wanted) - set(programs["program_id"]))
     if unknown:
-        notes.append(f"Programs not in programs.csv were skipped: {', '.join(unknown)}.")
+        notes.append(
+            Note("Programs not in programs.csv were skipped: {ids}.", ids=", ".join(unknown))
+        )
     for _, prog in programs.iterrows():
         pid = prog["program_id"]
         if pid not in wanted:
             continue
         if pd.Timestamp(prog["start_date"]).date() > q_end:
-            notes.append(f"Program {pid} starts after {params.quarter}; not evaluated.")
+            notes.append(
+                Note(
+                    "Program {pid} starts after {quarter}; not evaluated.",
+                    pid=pid,
+                    quarter=params.quarter,
+                )
+            )
             continue
         outcomes = params.outcomes_for(pid)
         if prog["unit"] == "rep" and "attrition" in outcomes:
             outcomes = [o for o in outcomes if o != "attrition"]
-            notes.append(f"Program {pid}: attrition is evaluated for team programs only; skipped.")
+            notes.append(
+                Note(
+                    "Program {pid}: attrition is evaluated for team programs only; skipped.",
+                    pid=pid,
+                )
+            )
         absolute = {
             o: params.min_effect_for(o, None)
             for o in outcomes
@@ -331,7 +358,13 @@ def _evaluate_programs(
                 end=q_end,
             )
         except Exception as exc:
-            notes.append(f"Program {pid} could not be evaluated: {type(exc).__name__}: {exc}")
+            notes.append(
+                Note(
+                    "Program {pid} could not be evaluated: {error}",
+                    pid=pid,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
             evaluations[pid] = None
             for o in outcomes:
                 rows.append(_row_without_effect(prog, o, "could not be evaluated: " + str(exc)))
@@ -479,6 +512,25 @@ def _contribution(
         effect_per=per,
         alpha=params.alpha,
     )
+
+
+def _exposure(ds: Any, params: RunParams, evaluations: dict[str, Any]) -> Any:
+    """Enrolled sellers and unit-periods of each evaluated program this quarter (for totals)."""
+    from salesinsight.attribution import program_exposure
+
+    frames = [
+        program_exposure(
+            ds,
+            pid,
+            _previous_quarter(params),
+            params.quarter,
+            grain="day",
+            fiscal_year_start_month=params.fiscal_year_start_month,
+        )
+        for pid, ev in evaluations.items()
+        if ev is not None
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _funnel_team(team: pd.DataFrame) -> Any:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -182,7 +183,9 @@ def _to_ipynb(py_path: Path, dest: Path) -> None:
     nbformat.write(nb, dest)
 
 
-def render_html(executed: str | Path, dest: str | Path, *, title: str) -> None:
+def render_html(
+    executed: str | Path, dest: str | Path, *, title: str, language: str = "en"
+) -> None:
     """Render an executed notebook to a self-contained, script-free HTML page without code.
 
     Uses the package's ``salesinsight`` nbconvert template (JupyterLab styling inlined, no
@@ -212,13 +215,14 @@ def render_html(executed: str | Path, dest: str | Path, *, title: str) -> None:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": "en"})
+    exporter.language_code = language.split("-")[0]  # nbconvert accepts ISO 639-1 only
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r'<html lang="[^"]*"', f'<html lang="{language}"', body, count=1)
     Path(dest).write_text(_strip_css_comments(body), encoding="utf-8")
 
 
 def _strip_css_comments(page: str) -> str:
     """Remove comments inside <style> blocks (the theme CSS cites URLs in its comments)."""
-    import re
 
     def clean(match: re.Match[str]) -> str:
         return re.sub(r"/\*.*?\*/", "", match.group(0), flags=re.S)
@@ -253,6 +257,7 @@ def execute_run(
     load: Callable[[str | Path], Any] = load_params,
     engine: str | None = None,
     spark_master: str | None = None,
+    language: str | None = None,
 ) -> RunResult:
     """Run one parameterized notebook and put its outputs in a run folder.
 
@@ -278,6 +283,8 @@ def execute_run(
         (the research registry uses ``salesinsight.research.registry.load_registry``).
     engine, spark_master
         Override the params' ``engine`` (``"duckdb"`` or ``"spark"``) and its Spark master URL.
+    language
+        Report language (``en`` or ``zh-CN``) overriding the params file's ``language``.
 
     Returns
     -------
@@ -295,6 +302,8 @@ def execute_run(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     params = load(params_path)
+    if language is not None and language != getattr(params, "language", language):
+        params = _with_language(params, language, params_path)
     try:  # a bad SALESINSIGHT_MEMORY_LIMIT stops the run here, before any work
         duckdb_memory_limit()
     except ValueError as exc:
@@ -452,6 +461,20 @@ def _execute_claimed(
     )
 
 
+def _with_language(params: RunParams, language: str, source: str | Path) -> RunParams:
+    """The params with another report language (validated like the file's own value)."""
+    from pydantic import ValidationError
+
+    from salesinsight.report.params import ParamsError
+
+    try:
+        return RunParams.model_validate({**params.model_dump(), "language": language})
+    except ValidationError:
+        raise ParamsError(
+            f"{source}: --language {language!r} is not one of 'en', 'zh-CN'"
+        ) from None
+
+
 def _finish_manifest(
     staging: Path, manifest: dict[str, Any], started: datetime, timings: dict[str, float]
 ) -> None:
@@ -498,11 +521,12 @@ def _execute_into(
         source.unlink(missing_ok=True)
     t_notebook = time.perf_counter() - t0
     t1 = time.perf_counter()
-    render_html(executed, staging / "report.html", title=params.title)
+    # the program deep dive is written in English only (see docs/report.md)
+    language = params.language if nb_src.stem == "quarterly_evaluation" else "en"
+    render_html(executed, staging / "report.html", title=params.title, language=language)
     return {"notebook": t_notebook, "render": time.perf_counter() - t1}
 
 
 def _strip_ansi(text: str) -> str:
-    import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -101,13 +101,17 @@ def test_report_checks_table_shows_informational_checks_as_informational():
     from types import SimpleNamespace
 
     from salesinsight.causal.effect import Diagnostic, Effect
-    from salesinsight.report.sections import _diagnostics_html
+    from salesinsight.report.i18n import Lang
+    from salesinsight.report.sections import _checks_html
 
     diags = (
         Diagnostic("randomization_check", True, p_value=0.4),
         Diagnostic("balance", False, value=0.2, required=False, note="largest |SMD| 0.2"),
     )
     eff = Effect(0.03, 0.01, 0.01, 0.05, 0.002, 40, 40, "experiment", "win_rate", {}, diags)
-    html_text = _diagnostics_html(SimpleNamespace(outcomes=["win_rate"], effects={"win_rate": eff}))
-    assert "FAILED" not in html_text  # the verdict "worked" stands: balance is informational
-    assert "flagged (informational)" in html_text and "informational" in html_text
+    ev = SimpleNamespace(outcomes=["win_rate"], effects={"win_rate": eff})
+    html_text = _checks_html(ev, Lang("en"))
+    # the verdict "worked" stands: balance is informational, so nothing reads as failed
+    assert ">failed<" not in html_text and "FAILED" not in html_text
+    assert "for information: did not pass (does not affect the verdict)" in html_text
+    assert "仅供参考：未通过（不影响结论）" in _checks_html(ev, Lang("zh-CN"))
