@@ -147,6 +147,7 @@ def test_each_scenario_breaks_the_design_it_should():
 def test_monte_carlo_false_verdicts_and_coverage(tmp_path):
     """Every scenario x {null, +5 points}, 200 replications (about 40 CPU-minutes)."""
     import importlib.util
+    import sys
     from pathlib import Path
 
     import pandas as pd
@@ -155,6 +156,7 @@ def test_monte_carlo_false_verdicts_and_coverage(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_observational", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_observational", bench)  # the worker processes pickle by name
     spec.loader.exec_module(bench)
     main = bench.main
 
