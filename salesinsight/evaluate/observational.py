@@ -37,6 +37,7 @@ from salesinsight.causal.fixed_effects_did import (
 from salesinsight.causal.lagged_regression import lagged_outcome_history
 from salesinsight.causal.synth_did import synthetic_did_history
 from salesinsight.causal.unit_history import UnitHistory, unit_history
+from salesinsight.evaluate.checks import designs_agree
 from salesinsight.evaluate.comparison import _design_panel, _periods_per_quarter
 from salesinsight.evaluate.design_run import DesignRun
 from salesinsight.evaluate.matching import _with_exposure_change
@@ -175,10 +176,9 @@ def bracket_designs(
         ``fe_did``, ``lagged_outcome``, ``synthetic_did``, each with its own checks.
     """
     sel = 2 * bin_size if selection_periods is None else int(selection_periods)
-    kw = {"outcome": "y", "alpha": alpha, "higher_is_better": higher_is_better}
     skip = sel if (skip_selection_window and h.n_pre - sel >= 2) else 0
     h_did = h.skip_last_pre(skip)
-    fe = fe_did_history(h_did, bin_size=bin_size, **kw)  # type: ignore[arg-type]
+    fe = _run_design("fe_did", h_did, bin_size, alpha, higher_is_better)
     div = selection_window_divergence(h, selection_periods=sel, alpha=alpha)
     if not divergence_required:
         div = dataclasses.replace(div, required=False)
@@ -192,8 +192,8 @@ def bracket_designs(
     )
     designs: dict[str, Effect] = {
         "fe_did": fe,
-        "lagged_outcome": lagged_outcome_history(h, bin_size=bin_size, **kw),  # type: ignore[arg-type]
-        "synthetic_did": synthetic_did_history(h_did, **kw),  # type: ignore[arg-type]
+        "lagged_outcome": _run_design("lagged_outcome", h, bin_size, alpha, higher_is_better),
+        "synthetic_did": _run_design("synthetic_did", h_did, bin_size, alpha, higher_is_better),
     }
     placebo_h = _placebo_history(h, sel, bin_size)
     for name, eff in designs.items():
@@ -201,7 +201,7 @@ def bracket_designs(
             eff,
             diagnostics=(
                 *eff.diagnostics,
-                _placebo_date(name, placebo_h, h, sel, bin_size, alpha, higher_is_better),
+                _placebo_date(name, placebo_h, sel, bin_size, alpha, higher_is_better),
             ),
         )
     return DesignRun(_bracket(designs, alpha, higher_is_better), designs)
@@ -218,15 +218,10 @@ def _placebo_history(h: UnitHistory, sel: int, bin_size: int) -> UnitHistory | s
             f"not applicable: the pre-period has {h.n_pre} period(s); a placebo start date needs "
             f"at least 3 before the {sel} period(s) in which enrolment may have been decided"
         )
-    return UnitHistory(
-        units=h.units,
-        times=h.times[:n_early],
-        y=h.y[:, :n_early],
-        treated=h.treated,
-        start=fake_start,
-        covariates=h.covariates.iloc[:, :0],
-        n_dropped=h.n_dropped,
-    )
+    # the periods before the selection window, a fake start, no covariates (they describe the
+    # real post-period: other programs' exposure change, tenure at the real start)
+    early = h.skip_last_pre(sel).before(fake_start)
+    return dataclasses.replace(early, covariates=h.covariates.iloc[:, :0])
 
 
 def _run_design(name: str, h: UnitHistory, bin_size: int, alpha: float, hib: bool) -> Effect:
@@ -241,7 +236,6 @@ def _run_design(name: str, h: UnitHistory, bin_size: int, alpha: float, hib: boo
 def _placebo_date(
     name: str,
     ph: UnitHistory | str,
-    h: UnitHistory,
     sel: int,
     bin_size: int,
     alpha: float,
@@ -382,21 +376,4 @@ def _agree_diag(designs: Mapping[str, Effect], alpha: float) -> Diagnostic:
     """Informational: do the fixed-effects DiD and the lagged-outcome regression (different
     identifying assumptions) tell the same story? Where they differ, why people were enrolled
     decides which is right, and the bracket shows the range."""
-    a, b = designs["fe_did"], designs["lagged_outcome"]
-    var = a.se**2 + b.se**2
-    if not (np.isfinite(var) and var > 0):
-        return Diagnostic("designs_agree", None, required=False, note="not comparable")
-    z = float((a.estimate - b.estimate) / np.sqrt(var))
-    p = float(2 * stats.norm.sf(abs(z)))
-    return Diagnostic(
-        name="designs_agree",
-        passed=bool(p > alpha),
-        statistic=z,
-        p_value=p,
-        required=False,
-        note=(
-            f"fixed-effects DiD {a.estimate:.4g} vs lagged-outcome regression {b.estimate:.4g} "
-            "(designs with different assumptions; the z test ignores their positive correlation, "
-            "so it errs towards agreement)"
-        ),
-    )
+    return designs_agree(designs["fe_did"], {"lagged_outcome": designs["lagged_outcome"]}, alpha)
