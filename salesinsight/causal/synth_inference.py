@@ -64,6 +64,45 @@ def _null_averages(values: np.ndarray, size: int, seed: int) -> np.ndarray:
     return values[idx].mean(axis=1)
 
 
+#: placebo subsets refitted without each other (several treated units, many donors).
+EXCLUSIVE_SUBSETS = 400
+
+
+def _exclusive_null(
+    Y: np.ndarray,
+    pre: np.ndarray,
+    fit: np.ndarray,
+    post: np.ndarray,
+    P: np.ndarray | None,
+    aug_used: bool,
+    donor_idx: np.ndarray,
+    size: int,
+    seed: int,
+) -> np.ndarray:
+    """Placebo (average post gap, average pre-RMSPE) for ``EXCLUSIVE_SUBSETS`` random subsets of
+    ``size`` donors, each member refitted from the donors *outside* the subset.
+
+    The treated units' synthetic controls never use one another, so their gaps share donor noise
+    but never contain each other's. Placebo units fitted from all other donors do: a member's noise
+    enters another member's synthetic control with a negative sign, so averages over independently
+    fitted placebos vary less than the treated average and the interval under-covers (measured:
+    90.5-91.0% at 95% with four treated units, docs/validation-observational.md).
+    Returns an array of shape (EXCLUSIVE_SUBSETS, 2).
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((EXCLUSIVE_SUBSETS, 2))
+    for b in range(EXCLUSIVE_SUBSETS):
+        subset = rng.choice(donor_idx, size=size, replace=False)
+        pool = donor_idx[~np.isin(donor_idx, subset)]
+        est, pre_r = [], []
+        for j in subset:
+            g = Y[:, j] - fit_target(int(j), pool, Y, pre, fit, post, P, augment=aug_used).synthetic
+            est.append(float(g[post].mean()))
+            pre_r.append(rmspe(g[pre]))
+        out[b] = (np.mean(est), np.mean(pre_r))
+    return out
+
+
 def _perm_p(null: np.ndarray, stat: float) -> float:
     return float((1 + np.sum(null >= stat - 1e-12 * abs(stat))) / (1 + null.size))
 
@@ -171,15 +210,25 @@ def placebo_in_space(
     p_value = _perm_p(null, float(treated_ratio.mean()))
     # standardised average gap: same placebo subsets for gaps and pre-RMSPEs
     pair = placebo_table[["estimate", "pre_rmspe"]].to_numpy()
-    null_pair = _null_averages(pair, n_tr, seed)
+    exclusive = n_tr > 1 and math.comb(len(donor_idx), n_tr) >= MIN_SUBSETS
+    if exclusive:
+        null_pair = _exclusive_null(Y, pre, fit, post, P, aug_used, donor_idx, n_tr, seed)
+    else:
+        null_pair = _null_averages(pair, n_tr, seed)
     null_std = null_pair[:, 0] / np.maximum(null_pair[:, 1], 1e-12)
     scale = float(max(pre_rmspe.mean(), 1e-12))
     ci_low, ci_high, p_gap, how = _invert_mean_gap(estimate, scale, np.abs(null_std), alpha)
     se = float(null_std.std(ddof=1) * scale)
     inference = (
         f"placebo-in-space permutation over {len(donors_u)} donors: p-value from post/pre "
-        f"RMSPE ratios (sharp null of no effect in any period); {how} (p = {p_gap:.3g}); "
-        "se = spread of the placebo estimates rescaled to the treated pre-RMSPE"
+        f"RMSPE ratios (sharp null of no effect in any period); {how} (p = {p_gap:.3g}"
+        + (
+            f"; {EXCLUSIVE_SUBSETS} random sets of {n_tr} placebo units, each refitted from the "
+            "donors outside its set"
+            if exclusive
+            else ""
+        )
+        + "); se = spread of the placebo estimates rescaled to the treated pre-RMSPE"
     )
     # placebo gaps rescaled to the treated units' average pre-period RMSPE
     scaled = G * (pre_rmspe.mean() / np.maximum(placebo_table["pre_rmspe"].to_numpy(), 1e-12))
