@@ -278,3 +278,36 @@ def test_path_keeps_the_time_dtype_and_the_plot_renders(as_dates) -> None:
         assert len(ax.lines) >= 2 and ax.collections  # observed, counterfactual and the band
     finally:
         plt.close(fig)
+
+
+def test_placebo_sets_are_refitted_without_each_other(monkeypatch) -> None:
+    """With several treated units and many donors, each placebo unit's synthetic control is fitted
+    from the donors outside its placebo set (as the treated units never use one another)."""
+    import salesinsight.causal.synth_inference as si
+
+    calls: list[tuple[int, frozenset[int]]] = []
+    real = si.fit_target
+
+    def spy(target, donors, *args, **kwargs):
+        calls.append((int(target), frozenset(int(d) for d in donors)))
+        return real(target, donors, *args, **kwargs)
+
+    monkeypatch.setattr(si, "fit_target", spy)
+    monkeypatch.setattr(si, "EXCLUSIVE_SUBSETS", 30)
+    rng = np.random.default_rng(0)
+    n, n_t = 25, 24  # 22 donors: C(22, 3) = 1540 placebo sets, enough to sample
+    y = rng.normal(0, 1, (n, n_t)).cumsum(axis=1)
+    df = pd.DataFrame(
+        {"u": np.repeat(np.arange(n), n_t), "t": np.tile(np.arange(n_t), n), "y": y.ravel()}
+    )
+    e = synthetic_control(
+        df, outcome="y", unit="u", time="t", treated=[0, 1, 2], treatment_time=18, augmented=False
+    )
+    assert "refitted from the donors outside its set" in e.spec["inference"]
+    # the exclusive calls come in sets of three whose donor pools exclude all three targets
+    excl = [c for c in calls if len(c[1]) == n - 3 - 3]
+    assert len(excl) == 30 * 3
+    for k in range(0, len(excl), 3):
+        targets = {t for t, _ in excl[k : k + 3]}
+        assert len(targets) == 3
+        assert all(not (pool & targets) for _, pool in excl[k : k + 3])
