@@ -113,25 +113,49 @@ def test_bad_interval_argument_is_named() -> None:
         )
 
 
+def _hull_panel(
+    seed: int, noise_rho: float, n: int = 25, t0: int = 40, t1: int = 8
+) -> pd.DataFrame:
+    """Treated unit 0 = a convex mix of three donors plus AR(``noise_rho``) noise, effect 1.0:
+    its synthetic-control residuals are that noise, exchangeable over time when rho is 0."""
+    df = _factor_panel(seed, effect=0.0, n=n, t0=t0, t1=t1)
+    y = df["y"].to_numpy().reshape(n, t0 + t1).copy()
+    rng = np.random.default_rng(10_000 + seed)
+    e = rng.normal(0, 0.3, t0 + t1)
+    for t in range(1, t0 + t1):
+        e[t] = noise_rho * e[t - 1] + np.sqrt(1 - noise_rho**2) * e[t]
+    y[0] = rng.dirichlet(np.ones(3)) @ y[rng.choice(np.arange(1, n), 3, replace=False)] + e
+    y[0, t0:] += 1.0
+    return df.assign(y=y.ravel())
+
+
+def _coverage(scheme: str, noise_rho: float, reps: int = 200) -> float:
+    cover = []
+    for s in range(reps):
+        e = synthetic_control(
+            _hull_panel(s, noise_rho),
+            outcome="y",
+            unit="u",
+            time="t",
+            treated=0,
+            treatment_time=40,
+            interval="conformal",
+            conformal_permutations=scheme,
+            placebo=False,
+            augmented=False,
+        )
+        cover.append(e.ci_low <= 1.0 <= e.ci_high)
+    return float(np.mean(cover))
+
+
 @pytest.mark.slow
-def test_null_coverage_with_exchangeable_residuals() -> None:
-    # stationary factors, i.i.d. noise: the treated unit is an ordinary unit, so its residuals
-    # are exchangeable over time; 200 data sets, 95% intervals: coverage within the binomial
-    # 99% band around 0.95 (0.91 .. 0.98), for both permutation schemes
+def test_coverage_where_residuals_are_exchangeable_and_where_they_are_not() -> None:
+    # 200 data sets, 95% intervals; binomial 99% band around 0.95: 0.91 .. 0.99.
+    # i.i.d. noise: both permutation schemes are valid (measured: iid 95.5%, moving block 96.5%)
     for scheme in ("iid", "moving_block"):
-        cover = []
-        for s in range(200):
-            e = synthetic_control(
-                _factor_panel(s, effect=1.0),
-                outcome="y",
-                unit="u",
-                time="t",
-                treated=0,
-                treatment_time=40,
-                interval="conformal",
-                conformal_permutations=scheme,
-                placebo=False,
-                augmented=False,
-            )
-            cover.append(e.ci_low <= 1.0 <= e.ci_high)
-        assert 0.91 <= np.mean(cover) <= 0.985, (scheme, np.mean(cover))
+        assert 0.91 <= _coverage(scheme, 0.0) <= 0.99, scheme
+    # AR(0.7) noise: i.i.d. permutations assume it away and must under-cover (measured 72%;
+    # 80-85% in docs/validation-observational.md's factor-model cells); moving blocks keep their
+    # level (96%)
+    assert _coverage("iid", 0.7) < 0.91
+    assert _coverage("moving_block", 0.7) >= 0.91
