@@ -458,15 +458,20 @@ def action_reason(lang: Lang, reason: object) -> str:
         "money": _money(lang),
     }
     out = {k: fmt[kinds.get(k, "count")](v) for k, v in values.items()}
-    # percentiles become "more than N% of sellers"
-    if "activity_top" in values:
-        out["busier"] = lang.percent(1 - values["activity_top"] / 100)
-    if "activity_bottom" in values:
-        out["busier"] = lang.percent(1 - values["activity_bottom"] / 100)
-    if "win_bottom" in values:
-        out["better"] = lang.percent(1 - values["win_bottom"] / 100)
-    if "win_top" in values:
-        out["better"] = lang.percent(1 - values["win_top"] / 100)
+
+    # percentiles become "more than N% of sellers" (between 1% and 99%: a seller is never
+    # ahead of all sellers, themself included)
+    def share(pctl: float) -> str:
+        return lang.percent(min(max(1 - pctl / 100, 0.01), 0.99))
+
+    for key, word in (
+        ("activity_top", "busier"),
+        ("activity_bottom", "busier"),
+        ("win_bottom", "better"),
+        ("win_top", "better"),
+    ):
+        if key in values:
+            out[word] = share(values[key])
     return lang.tr(message, **out)
 
 

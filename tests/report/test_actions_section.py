@@ -160,6 +160,15 @@ def test_reasons_in_chinese():
     assert "可以带徒弟（1条）" in text
 
 
+def test_shares_of_sellers_stay_between_1_and_99_percent():
+    from salesinsight.report.i18n import Lang
+
+    top = Note(A.REASON_MENTOR, attainment=3.36, win_rate=0.45, win_top=0.0, years=3.7)
+    assert "better than 99% of sellers" in S.action_reason(Lang("en"), top)
+    low = Note(A.REASON_ACTIVITY_GOAL, per_week=1.0, activity_bottom=0.2, median_per_week=9, goal=2)
+    assert "fewer than 99% of sellers" in S.action_reason(Lang("en"), low)
+
+
 def test_every_rule_has_plain_words():
     """A new rule or reason must come with its wording, or the report would show the English."""
     assert set(S.ACTION_NAMES) == set(ACTION_KINDS)
