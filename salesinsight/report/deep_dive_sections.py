@@ -85,7 +85,10 @@ def _reason(lang: Lang, dive: DeepDive, o: OutcomeDive) -> str:
 
 
 def _p(lang: Lang, value: Any) -> str:
-    return lang.sig(value)
+    """A p-value with three decimals, ``<0.001`` below that (never scientific notation)."""
+    if value is not None and 0 <= float(value) < 0.001:
+        return "<" + lang.number(0.001, digits=3)
+    return lang.number(value, digits=3)
 
 
 def heading_html(dive: DeepDive, section: str) -> str:
@@ -150,8 +153,8 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
     grain = _grain(dive)
     o = dive.get(outcome)
 
-    def eff(value: Any, *, with_unit: bool = True) -> str:
-        return effect_text(lang, outcome, value, grain=grain, with_unit=with_unit)
+    def eff(value: Any, *, with_unit: bool = True, signed: bool = True) -> str:
+        return effect_text(lang, outcome, value, grain=grain, with_unit=with_unit, signed=signed)
 
     parts = [
         _STYLE,
@@ -208,7 +211,11 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
             )
         )
     if o.min_effect is not None:
-        extra.append(lang.tr("smallest effect that matters: {effect}", effect=eff(o.min_effect)))
+        extra.append(
+            lang.tr(
+                "smallest effect that matters: {effect}", effect=eff(o.min_effect, signed=False)
+            )
+        )
     gap = _twfe_gap(lang, o, eff)
     if gap:
         extra.append(gap)

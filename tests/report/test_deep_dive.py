@@ -247,3 +247,10 @@ def test_same_params_give_identical_results(data, randomized):
     assert again.results() == randomized.results()
     for name, frame in randomized.tables().items():
         pd.testing.assert_frame_equal(again.tables()[name], frame, check_exact=True)
+
+
+def test_p_values_read_as_three_decimals_never_zero_or_scientific():
+    en = Lang("en")
+    assert dds._p(en, 0.0002) == "<0.001" and dds._p(en, 6.63e-05) == "<0.001"
+    assert dds._p(en, 0.01834) == "0.018" and dds._p(en, 1.0) == "1.000"
+    assert dds._p(en, None) == "–" and dds._p(en, float("nan")) == "–"
