@@ -194,8 +194,8 @@ def analyze_mentoring(
     if m_sets.attrs["n_unmatched"]:
         notes.append(
             Note(
-                "{n} of {total} mentees have no {k} comparable unmentored sellers within the "
-                "caliper and are left out",
+                "{n} of {total} mentees have no {k} unmentored sellers close enough to compare "
+                "with and are left out",
                 n=int(m_sets.attrs["n_unmatched"]),
                 total=len(mentees),
                 k=k,
@@ -208,8 +208,8 @@ def analyze_mentoring(
         if c_sets.attrs["n_unmatched"]:
             notes.append(
                 Note(
-                    "mentor cost: {n} of {total} mentors have no {k} comparable non-mentors "
-                    "within the caliper and are left out",
+                    "mentors' own results: {n} of {total} mentors have no {k} sellers who did "
+                    "not mentor close enough to compare with and are left out",
                     n=int(c_sets.attrs["n_unmatched"]),
                     total=len(mentors),
                     k=k,

@@ -223,7 +223,7 @@ def _mentoring_html(m: Any, lang: Lang) -> str:
         why = verdict_reason(lang, r.verdict, failed=failed, small=small)
         rows.append(
             "<tr>"
-            f"<td>{esc(label)}</td>"
+            f"<td style='text-align:left'>{esc(label)}</td>"
             f"<td style='text-align:right'>{esc(_measure_value(lang, kind, r.estimate))}</td>"
             "<td style='text-align:right'>"
             + esc(
@@ -233,8 +233,8 @@ def _mentoring_html(m: Any, lang: Lang) -> str:
                     _measure_value(lang, kind, r.ci_high),
                 )
             )
-            + f"</td><td>{_badge(lang, r.verdict)}</td>"
-            f"<td class='si-note'>{esc(why)}</td></tr>"
+            + f"</td><td style='text-align:left'>{_badge(lang, r.verdict)}</td>"
+            f"<td class='si-note' style='text-align:left'>{esc(why)}</td></tr>"
         )
     headers = [
         lang.tr("measure"),
@@ -243,7 +243,10 @@ def _mentoring_html(m: Any, lang: Lang) -> str:
         lang.tr("verdict"),
         lang.tr("why"),
     ]
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    align = ("left", "right", "right", "left", "left")
+    head = "".join(
+        f"<th style='text-align:{a}'>{esc(h)}</th>" for a, h in zip(align, headers, strict=True)
+    )
     me = m.mentors
     if me.balanced is False:
         mentors = lang.tr(

@@ -215,8 +215,8 @@ def _mentoring() -> SimpleNamespace:
         pairs=SimpleNamespace(frame=pd.DataFrame({"rep_id": range(41)})),
         notes=(
             Note(
-                "{n} of {total} mentees have no {k} comparable unmentored sellers within the "
-                "caliper and are left out",
+                "{n} of {total} mentees have no {k} unmentored sellers close enough to compare "
+                "with and are left out",
                 n=7,
                 total=41,
                 k=3,
@@ -276,7 +276,7 @@ def _leading() -> SimpleNamespace:
 def test_whole_section_in_chinese_has_no_english_and_no_identifiers():
     text = _section("zh-CN", reviews=_reviews(), mentoring=_mentoring(), leading=_leading())
     assert "师徒制" in text and "先行指标" in text and "绩效评分" in text
-    assert "41名徒弟中有7名找不到3名条件相近" in text
+    assert "41名徒弟中有7名找不到3名条件相近" in text and "caliper" not in text
     assert "−6.4分" in text and "偏严" in text and "司龄" in text and "不满1年" in text
     assert "新建商机数" in text and "17.6%" in text
     assert "+30%" in text and "−3.5天至+2.1天" in text
