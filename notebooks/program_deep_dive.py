@@ -11,14 +11,12 @@
 #     name: python3
 # ---
 
-# %% [markdown]
-# # Program deep dive
-#
-# One program, every estimate and every check: the main design's estimate for each outcome with its
-# diagnostics and sub-estimates (event study or counterfactual path), the alternative estimators beside
-# it, and the naive comparisons with the reason they mislead.
-
 # %% tags=["parameters"]
+# Program deep dive: one program, every estimate and every check (the main design's estimate for
+# each outcome with its diagnostics and sub-estimates, the alternative estimators beside it, and the
+# naive comparisons with the reason they mislead). Every word the rendered page shows comes from
+# salesinsight.report.deep_dive_sections in the run's `language`.
+#
 # Parameters (names and defaults are those of salesinsight.report.params.RunParams).
 quarter = "2026Q4"
 data_dir = "../data/demo"
@@ -60,22 +58,16 @@ dive = deep_dive.build_deep_dive(params)
 dive.save(".")  # results.json and CSV tables beside the executed notebook
 display(HTML(deep_dive_sections.header_html(dive)))
 
-# %% [markdown]
-# ## Estimates, outcome by outcome
-
 # %%
+display(HTML(deep_dive_sections.heading_html(dive, "estimates")))
 for outcome in dive.outcomes:
     display(HTML(deep_dive_sections.outcome_html(dive, outcome)))
     deep_dive_sections.plot_outcome(dive, outcome)
 
-# %% [markdown]
-# ## Naive comparisons and why they mislead
-
 # %%
+display(HTML(deep_dive_sections.heading_html(dive, "naive")))
 display(HTML(deep_dive_sections.naive_html(dive)))
 
-# %% [markdown]
-# ## Specification and data
-
 # %%
+display(HTML(deep_dive_sections.heading_html(dive, "appendix")))
 display(HTML(deep_dive_sections.appendix_html(dive)))

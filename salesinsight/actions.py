@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ACTION_KINDS", "ActionPlan", "build_actions"]
+from salesinsight.notes import Note
+
+__all__ = ["ACTION_KINDS", "REASONS", "ActionPlan", "build_actions"]
 
 ACTION_KINDS: tuple[str, ...] = (
     "deal coaching",
@@ -43,6 +45,49 @@ WEEKS_PER_QUARTER = 13
 RAMP_DAYS = 180  # sellers hired less than this long ago are left to their onboarding plan
 MENTORS_PER_MANAGER = 2
 
+#: the reason of each rule, an English sentence with the rule's numbers as named values (the
+#: ``reason`` column holds a :class:`~salesinsight.notes.Note` of one of these, so the report can
+#: say it in its own language with the numbers formatted for its locale).
+REASON_DEAL_COACHING = (
+    "busy but converting poorly: {activities:.0f} activities this quarter (top {activity_top:.0f}%), "
+    "win rate {win_rate:.0%} [{win_low:.0%}, {win_high:.0%}] on {closed:.0f} closed deals (bottom "
+    "{win_bottom:.0f}%): coach qualification and closing, not more prospecting"
+)
+REASON_ACTIVITY_GOAL = (
+    "low activity: {per_week:.1f} activities a week (bottom {activity_bottom:.0f}%; the median "
+    "seller does {median_per_week:.1f}): set a weekly goal of {goal:.0f} and review it every week"
+)
+REASON_MENTOR = (
+    "at least {attainment:.0%} of quota in each of the last two quarters, win rate {win_rate:.0%} "
+    "(top {win_top:.0f}%), {years:.1f} years in the job: pair with a struggling seller"
+)
+_QUOTA = (
+    "quota looks too {word}: {quota:,.0f} this quarter against {suggested:,.0f} that the seller's "
+    "own history gives an even chance of reaching ({ratio:.1f}x), and a median attainment of "
+    "{median:.0%} over the last four quarters"
+)
+REASON_QUOTA_HIGH = _QUOTA.replace("{word}", "high")
+REASON_QUOTA_LOW = _QUOTA.replace("{word}", "low")
+_REVIEW = (
+    "review scores {points:.1f} points {word} peers' at equal KPIs ([{low:+.1f}, {high:+.1f}], "
+    "{n_reviews} reviews): calibrate with the other managers before ratings are final"
+)
+REASON_REVIEW_LENIENT = _REVIEW.replace("{word}", "above")
+REASON_REVIEW_SEVERE = _REVIEW.replace("{word}", "below")
+#: ``component`` is a drop test's component (``activities``, ``opps_created``, ``win_rate``);
+#: ``change`` the relative change (points for the win rate), ``observed`` and ``expected`` counts
+#: (shares for the win rate).
+REASON_CHECK_IN = "drop against own history: {message}"
+#: every reason template by action kind.
+REASONS: dict[str, tuple[str, ...]] = {
+    "deal coaching": (REASON_DEAL_COACHING,),
+    "activity goal": (REASON_ACTIVITY_GOAL,),
+    "check in": (REASON_CHECK_IN,),
+    "ready to mentor": (REASON_MENTOR,),
+    "quota check": (REASON_QUOTA_HIGH, REASON_QUOTA_LOW),
+    "review calibration": (REASON_REVIEW_LENIENT, REASON_REVIEW_SEVERE),
+}
+
 
 @dataclass(frozen=True, eq=False)
 class ActionPlan:
@@ -53,7 +98,8 @@ class ActionPlan:
     frame : DataFrame
         ``COLUMNS``: the manager who acts, the team, the rep (the manager themself for review
         calibration), the action (one of ``ACTION_KINDS``), the reason in words with its numbers,
-        and the headline number and its benchmark.
+        and the headline number and its benchmark. A reason is a :class:`~salesinsight.notes.Note`
+        (an English ``str`` that keeps its template, one of ``REASONS``, and its numbers).
     """
 
     frame: pd.DataFrame
@@ -102,7 +148,7 @@ class ActionPlan:
         return ax
 
 
-def _row(r: Any, action: str, reason: str, value: float, benchmark: float) -> dict[str, Any]:
+def _row(r: Any, action: str, reason: Note, value: float, benchmark: float) -> dict[str, Any]:
     return {
         "manager_id": r.manager_id,
         "team_id": r.team_id,
@@ -127,11 +173,16 @@ def _coaching(
                 _row(
                     r,
                     "deal coaching",
-                    f"busy but converting poorly: {r.activity_raw:.0f} activities this quarter "
-                    f"(top {100 - r.activity_pctl:.0f}%), win rate {r.win_rate:.0%} "
-                    f"[{r.win_rate_low:.0%}, {r.win_rate_high:.0%}] on {r.win_rate_n:.0f} closed "
-                    f"deals (bottom {r.win_rate_pctl:.0f}%): coach qualification and closing, not "
-                    "more prospecting",
+                    Note(
+                        REASON_DEAL_COACHING,
+                        activities=float(r.activity_raw),
+                        activity_top=float(100 - r.activity_pctl),
+                        win_rate=float(r.win_rate),
+                        win_low=float(r.win_rate_low),
+                        win_high=float(r.win_rate_high),
+                        closed=float(r.win_rate_n),
+                        win_bottom=float(r.win_rate_pctl),
+                    ),
                     r.win_rate,
                     float(p["win_rate"].median()),
                 )
@@ -144,9 +195,13 @@ def _coaching(
                 _row(
                     r,
                     "activity goal",
-                    f"low activity: {now:.1f} activities a week (bottom {r.activity_pctl:.0f}%; the "
-                    f"median seller does {med_act / WEEKS_PER_QUARTER:.1f}): set a weekly goal of "
-                    f"{np.ceil(target):.0f} and review it every week",
+                    Note(
+                        REASON_ACTIVITY_GOAL,
+                        per_week=float(now),
+                        activity_bottom=float(r.activity_pctl),
+                        median_per_week=float(med_act / WEEKS_PER_QUARTER),
+                        goal=float(np.ceil(target)),
+                    ),
                     now,
                     float(np.ceil(target)),
                 )
@@ -169,17 +224,29 @@ def _mentors(
                 _row(
                     r,
                     "ready to mentor",
-                    f"at least {lo:.0%} of quota in each of the last two quarters, win rate "
-                    f"{r.win_rate:.0%} (top {100 - r.win_rate_pctl:.0f}%), "
-                    f"{tenure[r.rep_id] / 365:.1f} years in the job: pair with a struggling seller",
+                    Note(
+                        REASON_MENTOR,
+                        attainment=float(lo),
+                        win_rate=float(r.win_rate),
+                        win_top=float(100 - r.win_rate_pctl),
+                        years=float(tenure[r.rep_id] / 365),
+                    ),
                     lo,
                     mentor_attainment,
                 )
             )
     # the strongest few per manager: a manager can only pair so many at once
-    best = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values("value", ascending=False)
+    best = _frame(rows).sort_values("value", ascending=False)
     best = best.groupby("manager_id", sort=False).head(MENTORS_PER_MANAGER)
     return best.to_dict("records")
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as a frame whose ``reason`` cells stay :class:`Note` objects (pandas would turn a
+    column of ``str`` subclasses into plain strings)."""
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["reason"] = pd.Series([r["reason"] for r in rows], index=frame.index, dtype=object)
+    return frame
 
 
 def _quota(
@@ -201,14 +268,17 @@ def _quota(
         high = ratio > quota_ratio and med < 1 / quota_ratio + 0.05
         low = ratio < 1 / quota_ratio and med > quota_ratio - 0.1
         if high or low:
-            word = "high" if high else "low"
             rows.append(
                 _row(
                     r,
                     "quota check",
-                    f"quota looks too {word}: {q:,.0f} this quarter against {s:,.0f} that the "
-                    f"seller's own history gives an even chance of reaching ({ratio:.1f}x), and a "
-                    f"median attainment of {med:.0%} over the last four quarters",
+                    Note(
+                        REASON_QUOTA_HIGH if high else REASON_QUOTA_LOW,
+                        quota=float(q),
+                        suggested=float(s),
+                        ratio=float(ratio),
+                        median=float(med),
+                    ),
                     q,
                     s,
                 )
@@ -226,10 +296,12 @@ def _reviewers(leniency: pd.DataFrame, teams: pd.DataFrame) -> list[dict[str, An
                 "team_id": team_of.get(r.reviewer_id, ""),
                 "rep_id": r.reviewer_id,
                 "action": "review calibration",
-                "reason": (
-                    f"review scores {abs(r.leniency):.1f} points {'above' if r.leniency > 0 else 'below'}"
-                    f" peers' at equal KPIs ([{r.ci_low:+.1f}, {r.ci_high:+.1f}], {r.n_reviews} "
-                    "reviews): calibrate with the other managers before ratings are final"
+                "reason": Note(
+                    REASON_REVIEW_LENIENT if r.leniency > 0 else REASON_REVIEW_SEVERE,
+                    points=float(abs(r.leniency)),
+                    low=float(r.ci_low),
+                    high=float(r.ci_high),
+                    n_reviews=int(r.n_reviews),
                 ),
                 "value": float(r.leniency),
                 "benchmark": 0.0,
@@ -239,8 +311,15 @@ def _reviewers(leniency: pd.DataFrame, teams: pd.DataFrame) -> list[dict[str, An
 
 
 def _alerts(alerts: pd.DataFrame) -> list[dict[str, Any]]:
+    def values(r: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": r.message}
+        for k in ("component", "change", "observed", "expected"):
+            if hasattr(r, k):
+                out[k] = getattr(r, k)
+        return out
+
     return [
-        _row(r, "check in", f"drop against own history: {r.message}", np.nan, np.nan)
+        _row(r, "check in", Note(REASON_CHECK_IN, **values(r)), np.nan, np.nan)
         for r in alerts.itertuples()
     ]
 
@@ -311,7 +390,7 @@ def build_actions(
         rows += _alerts(attach(alerts))
     if leniency is not None and len(leniency):
         rows += _reviewers(leniency, r[["manager_id", "team_id"]])
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = _frame(rows)
     order = {k: i for i, k in enumerate(ACTION_KINDS)}
     frame = frame.assign(_k=frame["action"].map(order)).sort_values(
         ["manager_id", "_k", "rep_id"], kind="stable"

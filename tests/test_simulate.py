@@ -84,6 +84,17 @@ def test_output_satisfies_contract(small):
     assert expected | {"truth.json", ".salesinsight-simulated"} == names
 
 
+def test_programs_carry_their_budget_as_the_contract_extension(small):
+    """programs.budget (docs/data-contract.md, salesinsight extensions): one positive amount per
+    program, as configured, and validation says nothing about it (not an extra column)."""
+    programs = _read(small, "programs")
+    assert list(programs.columns)[-1] == "budget"
+    assert dict(zip(programs["program_id"], programs["budget"].astype(float), strict=True)) == {
+        pid: float(meta["budget"]) for pid, meta in PROGRAMS.items()
+    }
+    assert not [p for p in validate(small).problems if p.table == "programs"]
+
+
 def test_same_seed_gives_identical_bytes_and_other_seed_differs(small, tmp_path):
     again = crm(tmp_path / "again", seed=7, **SMALL)
     assert _digest(again) == _digest(small)

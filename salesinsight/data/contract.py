@@ -22,7 +22,9 @@ __all__ = [
     "ISO_DATE_PATTERN",
     "DATE_RANGE",
     "EVENT_DATES",
+    "EXTENSIONS",
     "table",
+    "with_extensions",
 ]
 
 #: Logical column kinds. ``id`` and ``str`` are strings compared exactly, ``date`` is a calendar date
@@ -279,3 +281,25 @@ def table(name: str) -> Table:
         raise KeyError(
             f"{name!r} is not a contract table; tables: {', '.join(TABLE_NAMES)}"
         ) from None
+
+
+#: salesinsight's own optional columns beyond the shared contract ("salesinsight extensions" in
+#: ``docs/data-contract.md``): never required, checked when present (a number, not negative),
+#: not reported as extra columns. Not part of :data:`TABLES`, which mirrors the shared contract.
+EXTENSIONS: dict[str, tuple[Column, ...]] = {
+    "programs": (
+        Column(
+            "budget",
+            NUMBER,
+            description="money spent on the program per quarter, in the reporting currency",
+        ),
+    ),
+}
+
+
+def with_extensions(spec: Table) -> Table:
+    """``spec`` with salesinsight's extension columns of that table (:data:`EXTENSIONS`) added."""
+    extra = EXTENSIONS.get(spec.name, ())
+    if not extra:
+        return spec
+    return Table(spec.name, spec.columns + extra, spec.required, spec.key, spec.description)

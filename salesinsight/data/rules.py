@@ -129,6 +129,8 @@ def table_rules(spec: C.Table, src: Source) -> list[RowCheck]:
     has = set(src.columns).__contains__
     checks: list[RowCheck] = []
     name = spec.name
+    if name == "programs" and has("budget") and "budget" in spec.column_names:
+        checks.append(_range("budget", "non_negative", "budget is negative", f"{t('budget')} < 0"))
     if name == "reps" and has("termination_date") and has("hire_date"):
         checks.append(_pair("termination_date", "hire_date", "termination_before_hire"))
     if name == "opportunities":

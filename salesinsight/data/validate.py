@@ -232,7 +232,8 @@ def _structure(spec: C.Table, src: Source) -> list[Problem]:
                 f"optional column(s) absent (filled with empty values): {', '.join(optional)}",
             )
         )
-    extra = [c for c in src.columns if c not in spec.column_names]
+    known = C.with_extensions(spec).column_names  # extension columns are not extra
+    extra = [c for c in src.columns if c not in known]
     if extra:
         problems.append(
             Problem(
@@ -322,9 +323,10 @@ def run_checks(
                 )
             continue
         found += _structure(spec, src)
+        checked = C.with_extensions(spec)  # the extension columns' values are checked too
         try:
             found += _run_row_checks(
-                con, spec, src, column_checks(spec, src) + table_rules(spec, src)
+                con, checked, src, column_checks(checked, src) + table_rules(checked, src)
             )
         except (duckdb.Error, QueryError) as exc:
             found.append(_read_error(con, src, exc))

@@ -20,6 +20,7 @@ from salesinsight.mentoring.pairs import (
     rep_outcomes,
 )
 from salesinsight.mentoring.rampup import ramp_up_effects
+from salesinsight.notes import Note
 from salesinsight.reviews._display import SummaryMixin
 
 __all__ = ["MentoringAnalysis", "analyze_mentoring"]
@@ -192,8 +193,13 @@ def analyze_mentoring(
     notes = []
     if m_sets.attrs["n_unmatched"]:
         notes.append(
-            f"{m_sets.attrs['n_unmatched']} of {len(mentees)} mentees have no {k} comparable "
-            "unmentored sellers within the caliper and are left out"
+            Note(
+                "{n} of {total} mentees have no {k} unmentored sellers close enough to compare "
+                "with and are left out",
+                n=int(m_sets.attrs["n_unmatched"]),
+                total=len(mentees),
+                k=k,
+            )
         )
     kw = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
     try:
@@ -201,12 +207,17 @@ def analyze_mentoring(
         cost = mentor_cost(c_sets, **kw)
         if c_sets.attrs["n_unmatched"]:
             notes.append(
-                f"mentor cost: {c_sets.attrs['n_unmatched']} of {len(mentors)} mentors have no "
-                f"{k} comparable non-mentors within the caliper and are left out"
+                Note(
+                    "mentors' own results: {n} of {total} mentors have no {k} sellers who did "
+                    "not mentor close enough to compare with and are left out",
+                    n=int(c_sets.attrs["n_unmatched"]),
+                    total=len(mentors),
+                    k=k,
+                )
             )
     except ValueError as exc:
         cost = {}
-        notes.append(f"mentor cost not estimated: {exc}")
+        notes.append(Note("mentor cost not estimated: {error}", error=str(exc)))
     return MentoringAnalysis(
         pairs=pairs,
         ramp_up=ramp_up_effects(m_sets, **kw),

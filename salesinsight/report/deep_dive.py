@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.report.html import mask_frame
+from salesinsight.report.i18n import N_, Note
 from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
 
@@ -320,7 +321,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     if prog.get("unit") != "team" and "attrition" in outcomes:
         outcomes = [o for o in outcomes if o != "attrition"]
         notes.append(
-            "Attrition is defined for team programs only; it is left out for this program."
+            Note("Attrition is defined for team programs only; it is left out for this program.")
         )
 
     ev = None
@@ -338,22 +339,37 @@ def build_deep_dive(params: RunParams) -> DeepDive:
             end=params.quarter_bounds()[1],
         )
     except Exception as exc:  # reported in the deep dive, never a crash
-        notes.append(f"The program could not be evaluated: {type(exc).__name__}: {exc}")
+        notes.append(
+            Note(
+                "The program could not be evaluated: {error}",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
     if ev is not None and ev.spec.get("window"):
         first, last = ev.spec["window"]
-        notes.append(f"Analysis window of the evaluation: {first} to {last} ({params.grain}s).")
+        notes.append(
+            Note("Analysis window of the evaluation: {first} to {last}.", first=first, last=last)
+        )
     design = str(prog.get("design"))
     ri_inputs = None
     if ev is not None and design == "randomized":
         try:
             ri_inputs = _ri_inputs(ds, params, ev)
         except Exception as exc:  # reported, not fatal
-            notes.append(f"Randomization inference unavailable: {type(exc).__name__}: {exc}")
+            notes.append(
+                Note(
+                    "Randomization inference unavailable: {error}",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
     dives = [_outcome_dive(params, design, o, ev, ri_inputs) for o in outcomes]
     if params.programs and len(params.programs) > 1:
         notes.append(
-            f"Only the first listed program ({pid}) is examined; "
-            f"{', '.join(params.programs[1:])} ignored."
+            Note(
+                "Only the first listed program ({pid}) is examined; {others} ignored.",
+                pid=pid,
+                others=", ".join(params.programs[1:]),
+            )
         )
     return DeepDive(
         params=params,
@@ -368,22 +384,31 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     )
 
 
+#: estimator labels: English message ids (results.json keeps them; the notebook translates them).
 _MAIN_LABELS = {
-    "staggered": "Callaway & Sant'Anna, overall (main)",
-    "randomized": "Randomized experiment (main)",
-    "observational": "Bracket of the designs that pass their checks (main)",
+    "staggered": N_("Callaway & Sant'Anna, overall (main)"),
+    "randomized": N_("Randomized experiment (main)"),
+    "observational": N_("Bracket of the designs that pass their checks (main)"),
 }
 _ALT_LABELS = {
-    "twfe": "Two-way fixed effects (TWFE)",
-    "synthetic_control": "Synthetic control",
-    "did": "Difference-in-differences (unit and period fixed effects)",
-    "aipw": "Doubly robust, AIPW",
-    "matched_did": "Matched difference-in-differences",
-    "impact": "Structural time series (no control group)",
-    "fe_did": "Fixed-effects DiD (assumes enrolment on persistent differences)",
-    "lagged_outcome": "Lagged-outcome regression (assumes enrolment on recent results)",
-    "synthetic_did": "Synthetic DiD (reweighted comparison group)",
+    "twfe": N_("Two-way fixed effects (TWFE)"),
+    "synthetic_control": N_("Synthetic control"),
+    "did": N_("Difference-in-differences (unit and period fixed effects)"),
+    "aipw": N_("Doubly robust, AIPW"),
+    "matched_did": N_("Matched difference-in-differences"),
+    "impact": N_("Structural time series (no control group)"),
+    "fe_did": N_("Fixed-effects DiD (assumes enrolment on persistent differences)"),
+    "lagged_outcome": N_("Lagged-outcome regression (assumes enrolment on recent results)"),
+    "synthetic_did": N_("Synthetic DiD (reweighted comparison group)"),
 }
+#: main estimate of a design whose estimator depends on the data (single rollout), by method.
+_METHOD_LABELS = {
+    "difference-in-differences": N_("Difference-in-differences (main)"),
+    "synthetic control": N_("Synthetic control (main)"),
+    "structural time series": N_("Structural time series, no control group (main)"),
+}
+_EVENT_STUDY = N_("Callaway & Sant'Anna, event study")
+_RI_LABEL = N_("Same experiment, randomization-inference p-value")
 
 
 def _outcome_dive(
@@ -400,18 +425,21 @@ def _outcome_dive(
         return OutcomeDive(outcome, "inconclusive", reason, naive=naive, notes=tuple(notes))
     min_eff = params.min_effect_for(outcome, main.baseline)
     verdict = _verdict(main, min_eff, params.alpha, p_adj, params.correction)
-    estimates = [Estimate("main", _MAIN_LABELS.get(design, f"{main.method} (main)"), main)]
+    estimates = [Estimate("main", _main_label(design, str(main.method)), main)]
     if outcome in ev.dynamic:
-        estimates.append(
-            Estimate("cs_dynamic", "Callaway & Sant'Anna, event study", ev.dynamic[outcome])
-        )
+        estimates.append(Estimate("cs_dynamic", _EVENT_STUDY, ev.dynamic[outcome]))
     for role, eff in ev.alternatives.get(outcome, {}).items():
         estimates.append(Estimate(role, _ALT_LABELS.get(role, role), eff))
     if ri_inputs is not None:
         try:
             estimates.append(_randomization_inference(params, ri_inputs, outcome, main))
         except Exception as exc:  # reported, not fatal
-            notes.append(f"Randomization inference failed: {type(exc).__name__}: {exc}")
+            notes.append(
+                Note(
+                    "Randomization inference failed: {error}",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
     ri = next(
         (e.effect.extras.get("ri_p_value") for e in estimates if "ri_p_value" in e.effect.extras),
         None,
@@ -427,6 +455,15 @@ def _outcome_dive(
         ri_p_value=_num(ri),
         notes=tuple(notes),
     )
+
+
+def _main_label(design: str, method: str) -> str:
+    if design in _MAIN_LABELS:
+        return _MAIN_LABELS[design]
+    for prefix, label in _METHOD_LABELS.items():
+        if method.startswith(prefix):
+            return label
+    return f"{method} (main)"
 
 
 def _verdict(
@@ -495,5 +532,4 @@ def _randomization_inference(
         balance_required=False,
     )
     effect = dataclasses.replace(effect, outcome=outcome)
-    label = "Same experiment, randomization-inference p-value"
-    return Estimate("randomization", label, effect)
+    return Estimate("randomization", _RI_LABEL, effect)

@@ -22,6 +22,8 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from salesinsight.notes import Note
+
 __all__ = [
     "EXTRACT_KEYWORDS",
     "LANGUAGES",
@@ -45,30 +47,6 @@ _CATALOG_LOCALE = {"zh-CN": "zh_CN"}
 def N_(message: str) -> str:
     """Mark a module-level string for extraction; it is translated where it is shown."""
     return message
-
-
-class Note(str):
-    """A sentence in English (what ``str`` gives, e.g. in results.json) that remembers its message
-    id and values, so the report can show it in its own language.
-
-    The message id is marked for extraction by the ``Note("...")`` call itself.
-    """
-
-    msgid: str
-    values: dict[str, object]
-
-    def __new__(cls, msgid: str, /, **values: object) -> Note:
-        note = super().__new__(cls, msgid.format(**values) if values else msgid)
-        note.msgid = msgid
-        note.values = values
-        return note
-
-    def __reduce__(self) -> tuple:  # keep msgid and values through pickling (kernels, caches)
-        return (_make_note, (self.msgid, self.values))
-
-
-def _make_note(msgid: str, values: dict[str, object]) -> Note:
-    return Note(msgid, **values)
 
 
 def catalog_path(language: str) -> Path:

@@ -29,6 +29,7 @@ from salesinsight.report.vocabulary import (
     check_name,
     effect_text,
     outcome_name,
+    verdict_reason,
     verdict_word,
 )
 
@@ -171,41 +172,14 @@ def _plain_reason(report: QuarterReport, r: Any, lang: Lang) -> str:
     effect = None if ev is None else ev.effects.get(r.outcome)
     if effect is None:
         return lang.tr("No estimate: the data do not allow this comparison.")
-    failed = [d for d in effect.diagnostics if d.required and d.passed is False]
-    small = effect_text(lang, r.outcome, r.min_effect, signed=False)
-    if r.verdict == "worked":
-        return lang.tr(
-            "The whole range of likely effects is above zero and the best estimate clears the "
-            "smallest effect that matters ({small}).",
-            small=small,
-        )
-    if r.verdict == "harmed":
-        return lang.tr("The whole range of likely effects is on the harmful side of zero.")
-    if r.verdict == "no detectable effect":
-        return lang.tr(
-            "The whole range of likely effects is smaller than the smallest effect that matters "
-            "({small}).",
-            small=small,
-        )
-    if failed:
-        return lang.tr(
-            "A check the comparison relies on failed ({checks}), so the estimate cannot be "
-            "trusted yet.",
-            checks=lang.join([check_name(lang, d.name) for d in failed]),
-        )
-    if (
+    failed = [d.name for d in effect.diagnostics if d.required and d.passed is False]
+    chance = (
         r.p_adjusted is not None
         and r.p_adjusted >= report.params.alpha
         and (r.ci_low is not None and (r.ci_low > 0 or r.ci_high < 0))
-    ):
-        return lang.tr(
-            "Taken alone it looks real, but with several outcomes tested together it could be "
-            "chance."
-        )
-    return lang.tr(
-        "The range of likely effects includes both zero and effects that would matter: more "
-        "data or time is needed."
     )
+    small = effect_text(lang, r.outcome, r.min_effect, signed=False)
+    return verdict_reason(lang, r.verdict, failed=failed, small=small, chance=chance)
 
 
 def _badge(lang: Lang, verdict: str) -> str:

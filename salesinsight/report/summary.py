@@ -134,12 +134,24 @@ def _money_sentence(report: Any, lang: Lang, r: Any, grain: str) -> str:
     if n_sellers == 0 or unit_months == 0:
         return ""
     total = per_month * unit_months
+    budget = _budget(report, r.program_id)
+    if total < 0:  # a harm: the revenue lost, and what the program cost on top of it
+        text = lang.tr(
+            "Across the {n} enrolled sellers that is about {loss} less revenue this quarter",
+            n=lang.number(n_sellers),
+            loss=lang.money(-total, compact=True),
+        )
+        if budget:
+            text += lang.tr(
+                ", on top of a budget of {budget} spent on the program",
+                budget=lang.money(budget, compact=True),
+            )
+        return text + lang.tr(".")
     text = lang.tr(
         "Across the {n} enrolled sellers that is about {total} this quarter",
         n=lang.number(n_sellers),
         total=lang.money(total, compact=True),
     )
-    budget = _budget(report, r.program_id)
     if budget:
         text += lang.tr(
             ", against a budget of {budget} ({ratio} times the budget)",

@@ -26,6 +26,7 @@ __all__ = [
     "outcome_name",
     "per_month_factor",
     "unit_word",
+    "verdict_reason",
     "verdict_word",
 ]
 
@@ -163,6 +164,54 @@ def verdict_word(lang: Lang, verdict: str) -> str:
     """The verdict in plain words."""
     msg = VERDICT_WORDS.get(verdict)
     return lang.tr(msg) if msg else verdict
+
+
+def verdict_reason(
+    lang: Lang, verdict: str, *, failed: list[str], small: str, chance: bool = False
+) -> str:
+    """Why a verdict, in plain words.
+
+    Parameters
+    ----------
+    verdict : str
+        The verdict label (``worked``, ``harmed``, ``no detectable effect``, ``inconclusive``).
+    failed : list of str
+        Names of the required checks that failed.
+    small : str
+        The smallest effect that matters, formatted with its unit.
+    chance : bool
+        Whether the interval alone excludes zero but the result does not survive the correction
+        for testing several outcomes.
+    """
+    if verdict == "worked":
+        return lang.tr(
+            "The whole range of likely effects is above zero and the best estimate clears the "
+            "smallest effect that matters ({small}).",
+            small=small,
+        )
+    if verdict == "harmed":
+        return lang.tr("The whole range of likely effects is on the harmful side of zero.")
+    if verdict == "no detectable effect":
+        return lang.tr(
+            "The whole range of likely effects is smaller than the smallest effect that matters "
+            "({small}).",
+            small=small,
+        )
+    if failed:
+        return lang.tr(
+            "A check the comparison relies on failed ({checks}), so the estimate cannot be "
+            "trusted yet.",
+            checks=lang.join([check_name(lang, c) for c in failed]),
+        )
+    if chance:
+        return lang.tr(
+            "Taken alone it looks real, but with several outcomes tested together it could be "
+            "chance."
+        )
+    return lang.tr(
+        "The range of likely effects includes both zero and effects that would matter: more "
+        "data or time is needed."
+    )
 
 
 def check_name(lang: Lang, name: str) -> str:

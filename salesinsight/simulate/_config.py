@@ -33,10 +33,13 @@ EFFECT_SCALE: dict[str, str] = {
 HOCKEY_RULES: tuple[str, ...] = ("shortfall", "behind_at_entry")
 
 #: Planted programs: metadata and default true effects (any KPI of ``EFFECT_SCALE`` may be overridden).
+#: ``budget`` is money spent per quarter in the data's currency (written as ``programs.budget``, a
+#: salesinsight extension of the contract; it does not enter the generative model).
 PROGRAMS: dict[str, dict[str, Any]] = {
     "P_TRAIN": {
         "name": "Consultative selling training",
         "description": "Staggered training rollout: managers nominate reps each quarter",
+        "budget": 450_000,
         "kind": "training",
         "design": "staggered",
         "unit": "rep",
@@ -51,6 +54,7 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     "P_COACH": {
         "name": "Weekly deal-review coaching",
         "description": "Teams randomized to weekly deal reviews with their manager",
+        "budget": 800_000,
         "kind": "coaching",
         "design": "randomized",
         "unit": "team",
@@ -65,6 +69,7 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     "P_MENTOR": {
         "name": "Peer mentoring",
         "description": "Low performers paired with a high-performing mentor",
+        "budget": 120_000,
         "kind": "mentoring",
         "design": "observational",
         "unit": "rep",
@@ -79,6 +84,7 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     "P_INCENT": {
         "name": "Team revenue bonus",
         "description": "New team revenue bonus in the east and south regions",
+        "budget": 1_500_000,
         "kind": "incentive",
         "design": "single_rollout",
         "unit": "team",
@@ -92,6 +98,7 @@ PROGRAMS: dict[str, dict[str, Any]] = {
     "P_PLACEBO": {
         "name": "Leadership circle",
         "description": "Invitation-only peer circle for last quarter's top performers",
+        "budget": 200_000,
         "kind": "other",
         "design": "observational",
         "unit": "rep",

@@ -216,6 +216,7 @@ def _program_tables(
                 "start_date": first,
                 "end_date": "",
                 "description": meta["description"],
+                "budget": meta["budget"],  # salesinsight extension (docs/data-contract.md)
             }
         )
     return pd.DataFrame(prog_rows), enr

@@ -9,6 +9,7 @@ import pytest
 
 from salesinsight.cli import main
 from salesinsight.data import ValidationReport, validate
+from salesinsight.data import contract as C
 from tests.data.conftest import drop_column, folder_hashes, set_cell, valid_tables
 
 # (id, edits [(table, row, column, value)]; row -1 appends a copy of row 1, table, column, rule, rows, value shown in the message)
@@ -410,6 +411,33 @@ def test_missing_optional_and_extra_columns_are_warnings(tables, make_folder):
         ("opportunities", "extra_column"),
     }
     assert "region" in str(report) and "crm_owner" in str(report)
+
+
+def _with_budget(tables, values: list[str]):
+    tables["programs"][0].append("budget")
+    for row, value in zip(tables["programs"][1:], values, strict=True):
+        row.append(value)
+    return tables
+
+
+def test_programs_budget_is_a_known_extension_not_an_extra_column(tables, make_folder):
+    """``programs.budget`` (a salesinsight extension, not in the shared contract) is neither an
+    extra column when present nor a missing optional column when absent."""
+    assert "budget" not in C.table("programs").column_names  # the shared contract is untouched
+    plain = validate(make_folder(valid_tables(), name="plain"))
+    assert plain.ok and not [p for p in plain.warnings if p.table == "programs"], str(plain)
+    report = validate(make_folder(_with_budget(tables, ["80000", "", "1250.5"])))
+    assert report.ok, str(report)
+    assert not [p for p in report.problems if p.table == "programs"], str(report)
+
+
+def test_bad_budgets_are_reported_all_at_once_with_row_and_value(tables, make_folder):
+    report = validate(make_folder(_with_budget(tables, ["80,000", "-5", "n/a"])))
+    found = {(p.rule, tuple(p.rows)) for p in report.errors if p.column == "budget"}
+    assert found == {("number", (1, 3)), ("non_negative", (2,))}, str(report)
+    text = str(report)
+    assert "programs.budget" in text and "80,000" in text and "-5" in text and "n/a" in text
+    assert {p.table for p in report.errors} == {"programs"}
 
 
 def test_programs_without_enrollments_is_an_error(make_folder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 from pathlib import Path
@@ -14,8 +15,10 @@ from numpy.testing import assert_allclose
 from salesinsight.report import deep_dive as dd
 from salesinsight.report import deep_dive_sections as dds
 from salesinsight.report.html import esc
+from salesinsight.report.i18n import Lang
 from salesinsight.report.params import RunParams
 from salesinsight.report.sections import VERDICT_RULES
+from salesinsight.report.vocabulary import verdict_word
 
 HOSTILE = "<script>alert(1)</script>"
 VERDICTS = {"worked", "harmed", "no detectable effect", "inconclusive"}
@@ -138,21 +141,80 @@ def test_results_and_tables_are_saved(randomized, tmp_path):
 
 
 def test_html_is_escaped_and_complete(staggered):
+    en = Lang("en")
     head = dds.header_html(staggered)
     assert HOSTILE not in head and esc(f"Training {HOSTILE}") in head
     for outcome in staggered.outcomes:
         block = dds.outcome_html(staggered, outcome)
         for est in staggered.get(outcome).estimates:
             assert esc(est.label) in block
-        assert f">{staggered.get(outcome).verdict}<" in block
-        assert "pre_trends" in block
-        assert "TWFE says" in block
+        assert f">{esc(verdict_word(en, staggered.get(outcome).verdict))}<" in block
+        assert "same trend before the start" in block  # the pre-trends check, in words
+        assert "Two-way fixed effects say" in block
     naive = dds.naive_html(staggered)
-    assert "naive before/after" in naive and "Why not the naive comparison?" in naive
+    assert "enrolled sellers after vs before" in naive and "Why not the naive comparison?" in naive
     appendix = dds.appendix_html(staggered)
     assert esc(VERDICT_RULES) in appendix
     assert all(name in appendix for name in staggered.fingerprint)
     assert "<script" not in head + appendix + naive
+
+
+def _in(dive: dd.DeepDive, language: str) -> dd.DeepDive:
+    """The same deep dive shown in another language (only the params' language changes)."""
+    return dataclasses.replace(dive, params=dive.params.model_copy(update={"language": language}))
+
+
+def _text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_deep_dive_in_chinese(staggered, randomized):
+    zh = _in(staggered, "zh-CN")
+    head = _text(dds.header_html(zh))
+    assert "项目P_TRAIN（培训；设计：分批启动；按销售分配；" in head
+    assert "报告季度2026Q2" in head
+    for o in zh.by_outcome:
+        assert verdict_word(Lang("zh-CN"), o.verdict) in head
+    block = _text(dds.outcome_html(zh, "win_rate"))
+    assert "赢单率" in block and "Callaway–Sant'Anna交错双重差分，总体效果（主估计）" in block
+    assert "双向固定效应（TWFE）" in block and "开始前走势一致" in block
+    assert "同一数据上，双向固定效应给出" in block and "个百分点" in block
+    naive = _text(dds.naive_html(zh))
+    assert "为什么不用简单对比？" in naive and "参加者开始后与开始前对比" in naive
+    appendix = _text(dds.appendix_html(zh))
+    assert "结论如何判定" in appendix and "离职率只对以团队为单位的项目有定义" in appendix
+    headings = "".join(dds.heading_html(zh, s) for s in dds.SECTIONS)
+    assert "逐项指标的估计结果" in headings and "模型设定与数据" in headings
+    # outside the estimators' own notes and method names, Latin letters are data only
+    latin = set(re.findall(r"[A-Za-z_]{2,}", head + naive + _text(headings)))
+    allowed = {"P_TRAIN", "Training", "script", "alert", "lt", "gt", "data"}
+    data_text = f"{zh.params.title} {zh.program.get('description') or ''}"
+    assert latin <= allowed | set(re.findall(r"[A-Za-z_]{2,}", data_text)), latin
+    ri = _text(dds.outcome_html(_in(randomized, "zh-CN"), "win_rate"))
+    assert "随机对照实验（主估计）" in ri and "重新随机抽取参与者得到的p值" in ri
+
+
+def test_plot_outcome_is_svg_with_text_in_the_report_language(staggered, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesinsight.report import figures
+
+    shown = {}
+
+    def fake_show(fig, alt, *, chart_id, max_width=1000):
+        shown["svg"] = figures.figure_svg(fig, alt, chart_id=chart_id)
+        shown["alt"] = alt
+
+    monkeypatch.setattr(figures, "show_svg", fake_show)
+    dds.plot_outcome(_in(staggered, "zh-CN"), "win_rate")
+    svg = html.unescape(shown["svg"])
+    titles = [f"赢单率：{Lang('zh-CN').tr(e.label)}" for e in staggered.get("win_rate").estimates]
+    assert "赢单率：Callaway–Sant'Anna事件研究" in titles
+    assert all(t in svg for t in titles if t.endswith("事件研究"))
+    assert shown["alt"].startswith("Training")  # the program's name, as the data spell it
+    assert "<image" not in shown["svg"]  # text left as text, no raster
 
 
 def test_plot_outcome_draws_and_closes_the_figure(staggered):
@@ -185,3 +247,10 @@ def test_same_params_give_identical_results(data, randomized):
     assert again.results() == randomized.results()
     for name, frame in randomized.tables().items():
         pd.testing.assert_frame_equal(again.tables()[name], frame, check_exact=True)
+
+
+def test_p_values_read_as_three_decimals_never_zero_or_scientific():
+    en = Lang("en")
+    assert dds._p(en, 0.0002) == "<0.001" and dds._p(en, 6.63e-05) == "<0.001"
+    assert dds._p(en, 0.01834) == "0.018" and dds._p(en, 1.0) == "1.000"
+    assert dds._p(en, None) == "–" and dds._p(en, float("nan")) == "–"

@@ -15,7 +15,16 @@ import salesinsight.report as report_pkg
 from salesinsight.report.i18n import EXTRACT_KEYWORDS, LANGUAGES, Lang, catalog_path
 from salesinsight.report.params import RunParams
 
-REPORT_MODULES = sorted(Path(report_pkg.__file__).parent.glob("*.py"))
+PACKAGE = Path(report_pkg.__file__).parents[1]
+#: the report's modules, and every module that writes translatable notes (``Note("...")``).
+REPORT_MODULES = sorted(
+    set(Path(report_pkg.__file__).parent.glob("*.py"))
+    | {
+        p
+        for p in PACKAGE.rglob("*.py")
+        if "from salesinsight.notes import Note" in p.read_text(encoding="utf-8")
+    }
+)
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 

@@ -123,6 +123,29 @@ def test_chinese_sentence_uses_chinese_units_and_wan():
     assert "预算为¥10万（相当于预算的13.0倍）" in text
 
 
+def test_harmed_revenue_gives_the_loss_and_the_budget_spent_on_top():
+    # -1000 per seller-week = -¥4,333 per seller-month; 9131.25 seller-days / 30.44 = 300
+    # seller-months -> about ¥1.3M lost this quarter
+    rep = _report("en", [_row("A", "revenue", "harmed", -1000, -1600, -400, 10_000)])
+    assert program_sentence(rep, "A") == (
+        "Program A did harm: revenue \u2212¥4,333 per seller per month (\u221210%). Across "
+        "the 100 enrolled sellers that is about ¥1.3M less revenue this quarter, on top of a "
+        "budget of ¥100K spent on the program."
+    )
+    zh = program_sentence(_report("zh-CN", list(rep.rows)), "A")
+    assert "本季度营收合计约减少¥130万，此外项目还花费了¥10万的预算。" in zh
+
+
+@pytest.mark.parametrize("verdict", ["inconclusive", "no detectable effect"])
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_budget_gives_no_return_unless_the_effect_is_established(verdict, language):
+    rep = _report(language, [_row("A", "revenue", verdict, 1000, -200, 2200, 10_000)])
+    text = program_sentence(rep, "A")
+    assert (
+        "¥100K" not in text and "¥10万" not in text and "预算" not in text and "budget" not in text
+    )
+
+
 def test_no_total_and_no_return_where_the_effect_is_not_established():
     rep = _report("en", [_row("A", "revenue", "inconclusive", 1000, -200, 2200, 10_000)])
     text = program_sentence(rep, "A")

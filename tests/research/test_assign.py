@@ -42,8 +42,10 @@ def test_strata_split_evenly_and_balance_reached(no_gaming, a):
 def test_rows_pass_the_data_contract(no_gaming, a, tmp_path):
     folder = tmp_path / "data"
     shutil.copytree(no_gaming, folder)
-    with open(folder / "programs.csv", "a", encoding="utf-8") as fh:
-        fh.write("P_NEW,New coaching pilot,coaching,randomized,team,2026-07-01,,pilot\n")
+    programs = pd.read_csv(folder / "programs.csv", dtype=str, keep_default_na=False)
+    new_program = ["P_NEW", "New coaching pilot", "coaching", "randomized", "team", "2026-07-01"]
+    programs.loc[len(programs)] = new_program + ["", "pilot"] + [""] * (len(programs.columns) - 8)
+    programs.to_csv(folder / "programs.csv", index=False)  # the simulator's budget column kept
     old = pd.read_csv(folder / "enrollments.csv", dtype=str, keep_default_na=False)
     new = a.enrollments()
     pd.concat([old, new], ignore_index=True).fillna("").to_csv(
