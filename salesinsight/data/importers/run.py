@@ -29,8 +29,8 @@ from salesinsight.data.importers.problems import ERROR, ImporterError, ImportPro
 from salesinsight.data.importers.spec import AVAILABILITY_FILE, ImportMapping
 from salesinsight.data.importers.transform import _build
 from salesinsight.data.importers.write import _write
-from salesinsight.data.load import connect
 from salesinsight.data.problems import ValidationReport
+from salesinsight.data.sources import connect
 
 __all__ = [
     "ImportResult",

@@ -15,7 +15,7 @@ from salesinsight.data import contract as C
 from salesinsight.data.importers.plan import _Plan
 from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
 from salesinsight.data.importers.sql import _lit, _lit_list
-from salesinsight.data.load import quote_ident
+from salesinsight.data.sources import quote_ident
 
 
 def _output_columns(table: C.Table, plans: list[_Plan]) -> list[str]:
