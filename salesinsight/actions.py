@@ -59,7 +59,7 @@ class ActionPlan:
     frame: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
-        """The action table (a copy)."""
+        """Return the action table (a copy)."""
         return self.frame.copy()
 
     def for_manager(self, manager_id: str) -> pd.DataFrame:
@@ -67,7 +67,7 @@ class ActionPlan:
         return self.frame[self.frame["manager_id"] == manager_id].copy()
 
     def summary(self) -> str:
-        """Counts per action and the managers with the most to do."""
+        """Return counts per action and the managers with the most to do."""
         f = self.frame
         if f.empty:
             return "Actions: none of the rules fires this quarter."
@@ -91,7 +91,7 @@ class ActionPlan:
         return f"<div><pre>{html.escape(self.summary())}</pre>{table}</div>"
 
     def plot(self, *, ax: Any = None) -> Any:
-        """Number of actions by kind; returns the Axes."""
+        """Plot the number of actions by kind; return the Axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -186,7 +186,7 @@ def _quota(
     fc: pd.DataFrame, history: pd.DataFrame | None, quota_ratio: float
 ) -> list[dict[str, Any]]:
     """Quota far from what the seller's history supports, and missed (or beaten) persistently."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if history is None:
         return rows
     recent = history.sort_values("period").groupby("rep_id").tail(4)

@@ -80,7 +80,8 @@ def _staged(
     con: Any, start: Any, end: Any, types: Sequence[str] | None
 ) -> Iterator[tuple[str, str]]:
     """Temporary tables of the closed opportunities and their activities (one scan of each view);
-    dropped on exit. Yields their names (opportunities, activities)."""
+    dropped on exit. Yields their names (opportunities, activities).
+    """
     tag = uuid.uuid4().hex[:12]
     o, a = f"_si_attr_o_{tag}", f"_si_attr_a_{tag}"
     try:
@@ -340,7 +341,8 @@ class ActivityAttribution:
 
     def plot(self, ax: Any = None, kind: str = "both") -> Any:
         """Bars of removal shares (``kind="removal"``), coefficient intervals
-        (``kind="regression"``), or both on twin axes (``"both"``). Returns the Axes."""
+        (``kind="regression"``), or both on twin axes (``"both"``). Returns the Axes.
+        """
         if kind not in ("removal", "regression", "both"):
             raise ValueError(f"kind must be 'removal', 'regression' or 'both', got {kind!r}")
         if ax is None:

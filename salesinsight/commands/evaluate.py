@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 def to_json(ev: Any) -> list[dict[str, Any]]:
     """One object per outcome: estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics
-    and the designs run alongside (``alternatives``)."""
+    and the designs run alongside (``alternatives``).
+    """
     out = []
     for o in ev.outcomes:
         e = ev.effects.get(o)

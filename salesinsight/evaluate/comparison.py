@@ -1,6 +1,7 @@
 """The panel of the comparison-group designs (single rollout, observational): enrolled units and
 never-enrolled ones active throughout the window, the outcome linearized, and the selection
-covariates (quota, attainment in the two quarters before the start) measured before the start."""
+covariates (quota, attainment in the two quarters before the start) measured before the start.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def _design_panel(
 def _selection_covariates(f: pd.DataFrame, start_t: int) -> pd.DataFrame:
     """Per-unit covariates of the observational designs, measured before ``start_t``:
     ``pre_quota`` (quota per active period) and ``pre_attainment_1`` / ``_2`` (revenue / quota,
-    ratio of sums, in the last and second-last quarter before the start)."""
+    ratio of sums, in the last and second-last quarter before the start).
+    """
     f = f.copy()
     # pre-period quota per active period (targets are set from territory): a time-invariant
     # covariate for the observational designs, which select on attainment = revenue / quota

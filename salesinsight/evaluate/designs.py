@@ -111,9 +111,10 @@ def randomized_placebo_date(
     seed: int,
     hib: bool,
 ) -> Diagnostic:
-    """The experiment re-run on pre-period data with a fake start a third of the pre-period
+    """Re-run the experiment on pre-period data with a fake start a third of the pre-period
     early; under randomization it rejects at rate ``alpha`` (informational: the required check is
-    the joint randomization test)."""
+    the joint randomization test).
+    """
     arms = starts[starts["arm"].isin(["treatment", "control"])]
     start_t = int(arms["cohort"].min())
     f = frame[_in_window(frame, window)]
@@ -194,9 +195,10 @@ def _staggered(
 
 
 def _staggered_placebo_date(eff: Effect) -> Diagnostic | None:
-    """The pre-trend test *is* the placebo-date test of staggered DiD: every pre-period event time
+    """Return the placebo-date test of staggered DiD (its pre-trend test): every pre-period event time
     is a fake start. Mirrored under the common name, informational (the required check is
-    ``pre_trends``, counted once)."""
+    ``pre_trends``, counted once).
+    """
     pre = next((d for d in eff.diagnostics if d.name == "pre_trends"), None)
     if pre is None:
         return None

@@ -2,7 +2,8 @@
 pre-period covariates: shown beside the observational designs for contrast (they condition on
 noisy pre-period levels and share one identifying assumption, so they never carry a verdict;
 Daw & Hatfield 2018). Other programs' exposure enters as its change between the matching periods
-and the post-period."""
+and the post-period.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ __all__ = ["MATCHED_BALANCE_SMD"]
 
 def _match_periods(n_pre: int) -> int:
     """Pre-periods matched on: up to 6 (two quarters of months), leaving at least 2 earlier ones
-    for the placebo checks when the pre-period allows."""
+    for the placebo checks when the pre-period allows.
+    """
     return max(1, min(6, n_pre - 2)) if n_pre >= 3 else n_pre
 
 
@@ -34,7 +36,8 @@ def _with_exposure_change(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, 
     ``exposure_<id>`` column. A program that started in between (coaching randomized by team
     before a rep program) moves the unit's outcome change by its effect times this change, and
     selection on recent attainment correlates with it (coached reps reached quota more often and
-    were less often picked for mentoring)."""
+    were less often picked for mentoring).
+    """
     cols = [c for c in f.columns if c.startswith("exposure_")]
     if not cols:
         return f, []
@@ -83,7 +86,7 @@ MATCHED_BALANCE_SMD = 0.25
 
 
 def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -> Diagnostic:
-    """Required balance check of the matched DiD on what its assumption needs: the outcome's level
+    """Check the balance the matched DiD's assumption needs (required): the outcome's level
     and trend over the matching periods, the selection variables (attainment in the two quarters
     before the start, quota) and the change in other programs' exposure.
 
@@ -93,7 +96,8 @@ def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -
     features, ``se = sqrt(1 / n_treated + sum(w^2))`` with ``w`` the normalized control weights):
     chance imbalances are what the bias correction adjusts for; a systematic one beyond a quarter
     SD means the treated lie where there are no comparable controls (no overlap) and the linear
-    adjustment extrapolates."""
+    adjustment extrapolates.
+    """
     from scipy import stats
 
     f, change = _with_exposure_change(f, start_t)
@@ -147,11 +151,12 @@ def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -
 
 
 def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
-    """Matched DiD on pre-period data with a fake start a third of the pre-period early.
+    """Run the matched DiD on pre-period data with a fake start a third of the pre-period early.
 
     Informational: enrolment follows the outcome in the last pre-periods (the selection window), so
     a fake post-period inside that window contains the selection dip or peak by construction and
-    the check fails even when the design is sound (docs/causal.md)."""
+    the check fails even when the design is sound (docs/causal.md).
+    """
     pre = f[f["t"] < start_t]
     times = sorted(pre["t"].unique())
     h = max(1, len(times) // 3)
@@ -184,7 +189,8 @@ def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool
 
 def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
     """One row per unit: post-period mean of ``y``, pre-period covariates (mean, mean over the
-    matching periods, volume per active period, quota per active period)."""
+    matching periods, volume per active period, quota per active period).
+    """
     pre = f[f["t"] < start_t]
     post = f[f["t"] >= start_t]
     times = sorted(pre["t"].unique())

@@ -107,7 +107,7 @@ class MentoringAnalysis(SummaryMixin):
         return "\n".join(lines)
 
     def plot(self, *, ax: Any = None) -> Any:
-        """The mentor-effects plot; returns the Axes."""
+        """Plot the mentor effects; return the Axes."""
         return self.mentors.plot(ax=ax)
 
 
@@ -195,7 +195,7 @@ def analyze_mentoring(
             f"{m_sets.attrs['n_unmatched']} of {len(mentees)} mentees have no {k} comparable "
             "unmentored sellers within the caliper and are left out"
         )
-    kw = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
     try:
         c_sets = matched_sets(mentors, pool_out, k=k)
         cost = mentor_cost(c_sets, **kw)

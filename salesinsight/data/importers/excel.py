@@ -96,7 +96,8 @@ def sheet_names(path: str | Path) -> list[str]:
 
 def _header_index(rows: list[list[str]]) -> int:
     """Index of the header among the first rows: title rows above it (one filled cell, e.g.
-    "销售订单列表" or "Report: Opportunities") and blank rows are skipped."""
+    "销售订单列表" or "Report: Opportunities") and blank rows are skipped.
+    """
     for i, cells in enumerate(rows):
         if sum(1 for c in cells if c.strip()) >= 2:
             return i
@@ -143,7 +144,8 @@ def sheet_to_csv(
     header_row: int | None = 1,
 ) -> Path:
     """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on (see
-    :func:`sheet_to_csv_at`, which also returns the header's row)."""
+    :func:`sheet_to_csv_at`, which also returns the header's row).
+    """
     return sheet_to_csv_at(path, target, sheet, header_row)[0]
 
 

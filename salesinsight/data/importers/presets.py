@@ -26,7 +26,8 @@ __all__ = [
 
 class _TextLoader(BoundedSafeLoader):
     """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings); ``~``/null
-    is still ``None``."""
+    is still ``None``.
+    """
 
 
 _TextLoader.yaml_implicit_resolvers = {
@@ -65,7 +66,7 @@ def preset_path(name: str) -> Path:
 
 
 def preset_dict(name: str) -> dict[str, Any]:
-    """The bundled preset ``name`` as a mapping dict (to edit, or to merge overrides onto)."""
+    """Return the bundled preset ``name`` as a mapping dict (to edit, or to merge overrides onto)."""
     return _read_yaml(preset_path(name))
 
 
