@@ -1,5 +1,7 @@
-"""Actions per manager: whom to coach on what, who is ready to mentor, whose quota looks
-miscalibrated, whose review scores need calibrating, each with its reason and numbers.
+"""Actions per manager, each with its reason and numbers.
+
+Whom to coach on what, who is ready to mentor, whose quota looks miscalibrated, whose review
+scores need calibrating.
 
 Pure rules over the result tables the package already computes (profiles, early warnings, forecast,
 review leniency), so each rule can be checked by hand. Rules and thresholds:

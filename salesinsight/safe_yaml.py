@@ -54,8 +54,9 @@ _REPR.maxlevel = 3
 
 
 class YAMLLimitError(yaml.YAMLError):
-    """A YAML document is larger, deeper or expands further than :mod:`salesinsight.safe_yaml`
-    allows.
+    """A YAML document is larger, deeper or expands further than allowed.
+
+    The limits are those of :mod:`salesinsight.safe_yaml`.
     """
 
 

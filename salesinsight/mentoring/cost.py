@@ -1,5 +1,6 @@
-"""What mentoring costs the mentor: their own revenue and win rate while mentoring, against
-comparable sellers who did not mentor (matched on prior attainment and tenure).
+"""What mentoring costs the mentor: their own revenue and win rate while mentoring.
+
+Against comparable sellers who did not mentor (matched on prior attainment and tenure).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""Effects from matched sets: a statistic of treated and weighted-control sums, with a matched-set
-bootstrap (whole sets resampled, so a treated rep and its comparison sellers stay together), returned
-as the package's ``Effect`` with a required balance diagnostic.
+"""Effects from matched sets, with a matched-set bootstrap.
+
+A statistic of treated and weighted-control sums, with a matched-set bootstrap (whole sets
+resampled, so a treated rep and its comparison sellers stay together), returned as the package's
+``Effect`` with a required balance diagnostic.
 """
 
 from __future__ import annotations

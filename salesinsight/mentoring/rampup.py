@@ -1,5 +1,7 @@
-"""Mentee ramp-up against comparable unmentored sellers: time to first won deal, quarters to first
-quarter at quota, early win rate, and revenue (relative difference in differences).
+"""Mentee ramp-up against comparable unmentored sellers.
+
+Time to first won deal, quarters to first quarter at quota, early win rate, and revenue (relative
+difference in differences).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ INCENTIVE_REGIONS: tuple[str, ...] = ("east", "south")
 
 
 def schedule(quarters: int, observational_start: int | None = None) -> dict[str, list[int]]:
-    """Real-quarter indices (0 = first) at whose start each program enrolls units;
+    """Return the real-quarter indices (0 = first) at whose start each program enrolls units.
+
     ``observational_start`` moves the observational program (``P_PLACEBO``).
     """
     n_cohorts = max(1, min(4, quarters - 2))
@@ -50,8 +51,9 @@ def observational_score(
     form: np.ndarray,
     tenure: np.ndarray,
 ) -> np.ndarray:
-    """Enrolment score of each eligible rep under ``cfg.observational_selection`` (the top
-    ``placebo_share`` are enrolled), with perception noise sd 0.5 (standardized units).
+    """Return the enrolment score of each eligible rep under ``cfg.observational_selection``.
+
+    The top ``placebo_share`` are enrolled; perception noise sd 0.5 (standardized units).
     """
     mode = cfg.observational_selection
     if mode == "recent":
@@ -223,8 +225,9 @@ def enroll_placebo(
     score: np.ndarray,
     day: int,
 ) -> None:
-    """Invite the top ``placebo_share`` of the eligible reps by ``score`` (observational
-    program; by default last quarter's top performers, with noise, and no effect).
+    """Invite the top ``placebo_share`` of the eligible reps by ``score``.
+
+    The observational program: by default last quarter's top performers, with noise, and no effect.
     """
     n = round(cfg.placebo_share * len(eligible))
     for r in eligible[np.argsort(-score, kind="stable")[:n]].tolist():
