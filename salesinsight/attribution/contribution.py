@@ -180,8 +180,9 @@ class ProgramContribution:
         return self.summary()
 
     def plot(self, ax: Any = None) -> Any:
-        """Waterfall: base KPI, each program, other factors, current KPI; program bars carry their
-        intervals as error bars. Returns the matplotlib Axes.
+        """Plot the waterfall: base KPI, each program, other factors, current KPI.
+
+        Program bars carry their intervals as error bars. Returns the matplotlib Axes.
         """
         if ax is None:
             import matplotlib.pyplot as plt

@@ -137,8 +137,10 @@ class FunnelGap:
         return self.summary()
 
     def plot(self, ax: Any = None, entity: Hashable | None = None) -> Any:
-        """Waterfall benchmark -> stages -> entity revenue for one entity, or stacked bars of the
-        stage contributions for every entity when ``entity`` is None. Returns the Axes.
+        """Plot the waterfall benchmark -> stages -> entity revenue for one entity.
+
+        With ``entity`` None, stacked bars of the stage contributions for every entity. Returns
+        the Axes.
         """
         ax = _new_ax(ax)
         f = self.frame

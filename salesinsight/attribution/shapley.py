@@ -150,8 +150,9 @@ def waterfall(
 
 
 def stacked_contributions(ax: Any, wide: pd.DataFrame, totals: pd.Series) -> Any:
-    """Stacked bars: one bar per row of ``wide`` (entities), one segment per column (factors),
-    positive and negative parts stacked separately, with ``totals`` as black diamonds.
+    """Plot stacked bars: one bar per row of ``wide`` (entities), one segment per column (factors).
+
+    Positive and negative parts are stacked separately, with ``totals`` as black diamonds.
     """
     x = np.arange(len(wide))
     bottom_pos = np.zeros(len(wide))

@@ -377,8 +377,9 @@ class Effect:
         return frame
 
     def plot(self, ax: Any = None) -> Any:
-        """Counterfactual plot from ``path`` when present, else the ``terms`` (event study);
-        returns the Axes.
+        """Plot the counterfactual from ``path`` when present, else the ``terms`` (event study).
+
+        Returns the Axes.
         """
         if self.terms is None and self.path is None:
             raise ValueError(

@@ -115,9 +115,11 @@ def fe_did_history(
 def selection_window_divergence(
     h: UnitHistory, *, selection_periods: int, alpha: float = 0.05
 ) -> Diagnostic:
-    """Did the enrolled units diverge from the comparison units in the window enrolment was
-    decided on? The per-unit mean over the last ``selection_periods`` pre-periods minus the mean
-    over the earlier ones, enrolled vs comparison (adjusted like the estimate, HC2, t test).
+    """Check whether the enrolled units diverged in the window enrolment was decided on.
+
+    Compares the enrolled units with the comparison units: the per-unit mean over the last
+    ``selection_periods`` pre-periods minus the mean over the earlier ones, enrolled vs comparison
+    (adjusted like the estimate, HC2, t test).
 
     A transient shock that enrolment followed (a hot streak, a dip, a learning curve) shows here;
     selection on a persistent level does not. One degree of freedom aimed at that alternative is

@@ -1,5 +1,7 @@
-"""Checks shared by the designs: agreement of the designs run side by side, the placebo outcome and
-the E-value of observational estimates (all informational diagnostics).
+"""Checks shared by the designs, all informational diagnostics.
+
+Agreement of the designs run side by side, the placebo outcome and the E-value of observational
+estimates.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: fl
 
 
 def placebo_outcome_diag(eff: Effect | None, reason: str, alpha: float) -> Diagnostic:
-    """Informational: the same design on quota per active rep-period, which the program cannot
-    change (targets are set by management from territory and season).
+    """Informational: the same design on quota per active rep-period.
+
+    The program cannot change quota (targets are set by management from territory and season).
     """
     if eff is None:
         return Diagnostic("placebo_outcome", None, required=False, note=reason)

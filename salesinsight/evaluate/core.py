@@ -315,8 +315,10 @@ def _has_untreated(frame: pd.DataFrame, starts: pd.DataFrame) -> bool:
 def _other_programs(
     ds: Any, program_id: str, unit: str, before: Any | None = None
 ) -> frozenset[str]:
-    """Units enrolled (treatment arm) in another program of the same unit type: dropped from an
-    observational program's comparison group, whose outcomes those programs may have moved.
+    """Return the units enrolled (treatment arm) in another program of the same unit type.
+
+    They are dropped from an observational program's comparison group, whose outcomes those
+    programs may have moved.
 
     ``before``: only enrolments that started before this date (the evaluated program's first
     start). Units enrolled in another program *later* stay in the comparison group, with their
@@ -335,8 +337,9 @@ def _other_programs(
 
 
 def _tenure_months(ds: Any, at: Any) -> pd.Series | None:
-    """Months from each rep's hire date to ``at`` (the program's first start), by ``rep_id``;
-    None when the reps table has no hire dates.
+    """Return the months from each rep's hire date to ``at`` (the program's first start).
+
+    By ``rep_id``; None when the reps table has no hire dates.
     """
     reps = ds.table("reps")
     if "hire_date" not in reps.columns or reps["hire_date"].isna().all():

@@ -1,8 +1,9 @@
-"""Matched DiD on the pre-period outcome trajectory and the selection variables, and AIPW on
-pre-period covariates: shown beside the observational designs for contrast (they condition on
-noisy pre-period levels and share one identifying assumption, so they never carry a verdict;
-Daw & Hatfield 2018). Other programs' exposure enters as its change between the matching periods
-and the post-period.
+"""Matched DiD and AIPW, shown beside the observational designs for contrast.
+
+Matched DiD on the pre-period outcome trajectory and the selection variables, and AIPW on
+pre-period covariates. They condition on noisy pre-period levels and share one identifying
+assumption, so they never carry a verdict (Daw & Hatfield 2018). Other programs' exposure enters
+as its change between the matching periods and the post-period.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ __all__ = ["MATCHED_BALANCE_SMD"]
 
 
 def _match_periods(n_pre: int) -> int:
-    """Pre-periods matched on: up to 6 (two quarters of months), leaving at least 2 earlier ones
-    for the placebo checks when the pre-period allows.
+    """Return the pre-periods matched on: up to 6 (two quarters of months).
+
+    At least 2 earlier ones are left for the placebo checks when the pre-period allows.
     """
     return max(1, min(6, n_pre - 2)) if n_pre >= 3 else n_pre
 
@@ -31,12 +33,13 @@ _SELECTION_COVARIATES = ("pre_quota", "pre_attainment_1", "pre_attainment_2")
 
 
 def _with_exposure_change(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """Add per unit ``change_exposure_<id>``: mean exposure to another program in the post-period
-    minus its mean over the matching periods (the DiD's "before" window), for every
-    ``exposure_<id>`` column. A program that started in between (coaching randomized by team
-    before a rep program) moves the unit's outcome change by its effect times this change, and
-    selection on recent attainment correlates with it (coached reps reached quota more often and
-    were less often picked for mentoring).
+    """Add per unit ``change_exposure_<id>`` for every ``exposure_<id>`` column.
+
+    The mean exposure to another program in the post-period minus its mean over the matching
+    periods (the DiD's "before" window). A program that started in between (coaching randomized
+    by team before a rep program) moves the unit's outcome change by its effect times this change,
+    and selection on recent attainment correlates with it (coached reps reached quota more often
+    and were less often picked for mentoring).
     """
     cols = [c for c in f.columns if c.startswith("exposure_")]
     if not cols:
@@ -86,9 +89,10 @@ MATCHED_BALANCE_SMD = 0.25
 
 
 def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -> Diagnostic:
-    """Check the balance the matched DiD's assumption needs (required): the outcome's level
-    and trend over the matching periods, the selection variables (attainment in the two quarters
-    before the start, quota) and the change in other programs' exposure.
+    """Check the balance the matched DiD's assumption needs (required).
+
+    The outcome's level and trend over the matching periods, the selection variables (attainment
+    in the two quarters before the start, quota) and the change in other programs' exposure.
 
     A feature fails when its standardized difference (treated minus matched controls, pooled SD of
     all treated and untreated units) exceeds ``MATCHED_BALANCE_SMD`` *and* is beyond chance for
@@ -188,8 +192,10 @@ def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool
 
 
 def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, mean over the
-    matching periods, volume per active period, quota per active period).
+    """Return one row per unit: post-period mean of ``y`` and pre-period covariates.
+
+    The covariates: mean, mean over the matching periods, volume per active period, quota per
+    active period.
     """
     pre = f[f["t"] < start_t]
     post = f[f["t"] >= start_t]
