@@ -1,6 +1,8 @@
-"""Amounts in several currencies: each amount's currency (a code per row or one per file), the FX
-rates (in the mapping or a rates file) that convert them to one reporting currency, and the check
-that a folder never sums different currencies as one.
+"""Amounts in several currencies, converted to one reporting currency.
+
+Each amount's currency (a code per row or one per file), the FX rates (in the mapping or a rates
+file) that convert them to one reporting currency, and the check that a folder never sums
+different currencies as one.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ _MAX_ROWS = 5
 
 
 class FxRates(dict):
-    """Static rates (code -> reporting-currency units per unit) plus the codes that have dated
-    rates in the temp table ``_fx_dated(code, start, rate)``; ``code in rates`` covers both.
+    """Static rates (code -> reporting-currency units per unit) plus the codes with dated rates.
+
+    The dated rates are in the temp table ``_fx_dated(code, start, rate)``; ``code in rates``
+    covers both.
     """
 
     def __init__(self, static: dict[str, float], dated_codes: frozenset[str] = frozenset()) -> None:

@@ -1,6 +1,7 @@
-"""One source file opened for import: :class:`_Plan` (its text scan in DuckDB, the output column
-expressions and the row-level :class:`_Check` list) and :func:`_open_source` (file format, encoding,
-delimiter and headers).
+"""One source file opened for import: :class:`_Plan` and :func:`_open_source`.
+
+:class:`_Plan` holds its text scan in DuckDB, the output column expressions and the row-level
+:class:`_Check` list; :func:`_open_source` finds the file format, encoding, delimiter and headers.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Where mappings come from: bundled YAML presets, mapping files, and deep-merged overrides
-(:func:`load_mapping`).
+"""Where mappings come from: bundled YAML presets, mapping files, and deep-merged overrides.
+
+See :func:`load_mapping`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ __all__ = [
 
 
 class _TextLoader(BoundedSafeLoader):
-    """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings); ``~``/null
-    is still ``None``.
+    """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings).
+
+    ``~``/null is still ``None``.
     """
 
 

@@ -1,5 +1,7 @@
-"""The import: :func:`import_folder` (CRM export files -> a new canonical data folder) and
-:func:`check_import` (dry run), with :class:`ImportResult`.
+"""The import: :func:`import_folder`, :func:`check_import` and :class:`ImportResult`.
+
+:func:`import_folder` turns CRM export files into a new canonical data folder;
+:func:`check_import` is its dry run.
 
 The transformation runs in DuckDB SQL over the files read as text, so large activity exports stream
 and are never loaded into pandas. Every problem (missing files or headers, unmapped required

@@ -1,6 +1,8 @@
-"""Stage history from dated snapshots: when an export only has each opportunity's *current* stage
-(a weekly Salesforce Data Export, a list export saved every Monday), the stage history is rebuilt
-by comparing the snapshots in date order.
+"""Stage history from dated snapshots.
+
+When an export only has each opportunity's *current* stage (a weekly Salesforce Data Export, a
+list export saved every Monday), the stage history is rebuilt by comparing the snapshots in date
+order.
 
 A row ``(opp_id, stage, entered_date)`` is written the first time an opportunity is seen and every
 time its stage differs from the previous snapshot; ``entered_date`` is the date of the snapshot that
@@ -70,8 +72,10 @@ def history_from_snapshots(
     out: Path,
     problem: Callable[[str, str, str], None],
 ) -> Path | None:
-    """Write ``stage_history`` rows (opp_id, stage, entered_date) diffed from the snapshot files
-    matching ``pattern`` under ``root`` to the CSV ``out``; ``None`` (problems reported) on failure.
+    """Write ``stage_history`` rows (opp_id, stage, entered_date) diffed from the snapshots.
+
+    The snapshot files match ``pattern`` under ``root``; the rows go to the CSV ``out``. Returns
+    ``None`` (problems reported) on failure.
     """
     files = sorted(p for p in root.glob(pattern) if p.is_file())
     if not files:

@@ -1,8 +1,10 @@
-"""A first mapping for free: :func:`suggest_mapping` reads the headers and a sample of the values of
-every file in an export folder and writes a draft mapping (YAML text with comments) for the analyst
-to check and edit: which file feeds which contract table, which header feeds which column (English
-and Chinese synonyms), date formats and decimal marks sniffed from the values, and value maps for
-``status`` and activity ``type`` guessed from the distinct values.
+"""A first mapping for free: :func:`suggest_mapping` drafts one from an export folder.
+
+It reads the headers and a sample of the values of every file in an export folder and writes a
+draft mapping (YAML text with comments) for the analyst to check and edit: which file feeds which
+contract table, which header feeds which column (English and Chinese synonyms), date formats and
+decimal marks sniffed from the values, and value maps for ``status`` and activity ``type``
+guessed from the distinct values.
 
 It is a draft, never run as is: every guess is a line the analyst can read, required columns with
 no plausible header are ``TODO`` comments, and ``salesinsight import --check`` then says what is
@@ -483,9 +485,10 @@ def _find(src: _Source, *names: str) -> str | None:
 
 
 def _special_columns(src: _Source, table: str) -> dict[str, list[str]]:
-    """Column specs recognised as a whole rather than header by header: a won/closed flag pair
-    for status (Salesforce IsClosed + IsWon), first + last name, an amount with a currency code
-    column.
+    """Return the column specs recognised as a whole rather than header by header.
+
+    A won/closed flag pair for status (Salesforce IsClosed + IsWon), first + last name, an amount
+    with a currency code column.
     """
     out: dict[str, list[str]] = {}
     if table == "opportunities":

@@ -1,6 +1,7 @@
-"""The transformation of one source: contract columns from source headers (value maps, dates,
-numbers, identifiers, ``only_when``, ``keep_rows``, extra columns) as SQL expressions on a
-:class:`_Plan`, with the row-level checks each expression needs.
+"""The transformation of one source into contract columns, as SQL expressions on a :class:`_Plan`.
+
+Contract columns from source headers (value maps, dates, numbers, identifiers, ``only_when``,
+``keep_rows``, extra columns), with the row-level checks each expression needs.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def _check_unmapped(plan: _Plan, columns: tuple[ColumnSpec, ...], report: _Repor
 def _source_text(
     plan: _Plan, c: ColumnSpec, col: C.Column, report: _Reporter
 ) -> tuple[str, str, str | None] | None:
-    """(text expression after ``match``, text as read, source header label); ``None`` when a
-    header is missing (reported: an error for a required column, else a warning).
+    """Return (text expression after ``match``, text as read, source header label).
+
+    ``None`` when a header is missing (reported: an error for a required column, else a warning).
     """
     if c.constant is not None:
         return _lit(c.constant), _lit(c.constant), None
@@ -293,8 +295,9 @@ def _apply_only_when(
 
 
 def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
-    """Filter the scans to the rows ``keep_rows`` keeps and ``exclude_rows``/``exclude_matching``
-    do not leave out; the dropped rows become a note.
+    """Filter the scans to the rows ``keep_rows`` keeps and the exclusions do not leave out.
+
+    The exclusions are ``exclude_rows``/``exclude_matching``; the dropped rows become a note.
     """
     spec = plan.spec
     conds: list[tuple[int, str]] = []
@@ -383,9 +386,10 @@ def _apply_close_policy(plan: _Plan) -> None:
 
 
 def _with_row_rate(plan: _Plan, c: ColumnSpec, amount: str, report: _Reporter) -> str | None:
-    """Return the amount converted by the row's own exchange rate (``rate_column``); ``None`` (a note)
-    when the file has none of the rate headers. Rows with an amount and no positive rate are
-    errors.
+    """Return the amount converted by the row's own exchange rate (``rate_column``).
+
+    ``None`` (a note) when the file has none of the rate headers. Rows with an amount and no
+    positive rate are errors.
     """
     found = [(h, i) for h in c.rate_columns if (i := _find_header(plan.headers, h)) is not None]
     if not found:
@@ -423,8 +427,9 @@ def _with_currency(
     report: _Reporter,
     converted: bool = False,
 ) -> str:
-    """Return the amount converted with ``rates`` (as is without them); register its currency code and
-    keeps it as the extra column ``<column>_currency``.
+    """Return the amount converted with ``rates`` (as is without them).
+
+    Registers its currency code and keeps it as the extra column ``<column>_currency``.
     """
     if c.currency is not None:
         code, label = _lit(c.currency), None
@@ -451,8 +456,10 @@ def _with_currency(
 def _apply_dated_rates(
     plan: _Plan, base: dict[str, str], rates: FxRates | None, report: _Reporter
 ) -> None:
-    """Amounts converted with the rate in force on their row's date (close date, else created
-    date, else quota period start); rows with no rate in force are errors.
+    """Convert amounts with the rate in force on their row's date.
+
+    The close date, else created date, else quota period start; rows with no rate in force are
+    errors.
     """
     if rates is None or not rates.dated_codes:
         return

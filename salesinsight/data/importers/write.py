@@ -1,5 +1,7 @@
-"""Writing the output folder: each table's sources in the output columns and types, into a
-staging folder beside the target, then moved into place (replacing an old folder only when complete).
+"""Writing the output folder, through a staging folder moved into place when complete.
+
+Each table's sources in the output columns and types go into a staging folder beside the target,
+then moved into place (replacing an old folder only when complete).
 """
 
 from __future__ import annotations
