@@ -3,7 +3,9 @@
 For each cell, ``--reps`` data sets from :func:`salesinsight.simulate.selection.selection_panel`
 go through the same code path as ``evaluate`` on an observational program (design panel, the
 three designs, their checks, the bracket). Printed per cell and design: mean estimate, bias, the
-ratio of the mean standard error to the spread of the estimates (SE/SD), interval coverage of the
+ratio of the mean standard error to the spread of the estimates (SE/SD, over all data sets and
+over those where the design carries), the SD of the standardised error ``(estimate - truth) / SE``
+(1 when the standard errors are right, whatever their spread across data sets), interval coverage of the
 truth, and for the verdict the rates of *worked*, *harmed*, *no detectable effect* and
 *inconclusive*; ``--out`` writes every replication as CSV and the summary as Markdown.
 
@@ -69,6 +71,9 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         ok = g[np.isfinite(g["estimate"])]
         cover = ((ok["ci_low"] <= truth) & (truth <= ok["ci_high"])).mean()
         sd = ok["estimate"].std(ddof=1)
+        z = (ok["estimate"] - truth) / ok["se"]
+        car = ok[ok["carries"]]
+        sd_car = car["estimate"].std(ddof=1) if len(car) > 2 else np.nan
         v = g["verdict"].value_counts(normalize=True)
         return pd.Series(
             {
@@ -76,6 +81,11 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
                 "mean": ok["estimate"].mean(),
                 "bias": ok["estimate"].mean() - truth,
                 "se_sd": ok["se"].mean() / sd if sd > 0 else np.nan,
+                # where the design carries: its own precision is what the verdict rests on
+                "se_sd_carried": car["se"].mean() / sd_car if sd_car > 0 else np.nan,
+                # SD of the standardised error: 1 when the SEs are right, even when precision
+                # varies across data sets (mean SE / SD then understates, Jensen's inequality)
+                "z_sd": z.std(ddof=1),
                 "coverage": cover,
                 "carries": g["carries"].mean(),
                 "worked": v.get("worked", 0.0),

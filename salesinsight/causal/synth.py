@@ -47,6 +47,7 @@ import pandas as pd
 
 from salesinsight.causal._balance import check_frame, raise_problems
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.synth_conformal import conformal_interval
 from salesinsight.causal.synth_fit import SynthFit, fit_target, rmspe, simplex_weights
 from salesinsight.causal.synth_inference import (
     MIN_SUBSETS,
@@ -137,6 +138,8 @@ def synthetic_control(
     alpha: float = 0.05,
     seed: int = 0,
     higher_is_better: bool = True,
+    interval: Literal["placebo", "conformal"] = "placebo",
+    conformal_permutations: Literal["moving_block", "iid"] = "moving_block",
 ) -> Effect:
     """Synthetic-control estimate of the effect on one or several treated units.
 
@@ -172,6 +175,14 @@ def synthetic_control(
         Seed for sampling placebo subsets (several treated units, many donors only).
     higher_is_better : bool, default True
         Direction that counts as good in the verdict.
+    interval : {"placebo", "conformal"}, default "placebo"
+        Interval and p-value for the average effect: by inverting the placebo-in-space
+        permutation test (exact when the treated units are exchangeable with the donors), or by
+        conformal inference over time (Chernozhukov, Wüthrich & Zhu 2021; exact when the
+        treated series' residuals are exchangeable over time, see
+        :mod:`salesinsight.causal.synth_conformal`). Placebo checks run either way.
+    conformal_permutations : {"moving_block", "iid"}, default "moving_block"
+        Permutations over time for ``interval="conformal"``.
 
     Returns
     -------
@@ -196,6 +207,8 @@ def synthetic_control(
         "alpha": alpha,
         "seed": seed,
         "higher_is_better": higher_is_better,
+        "interval": interval,
+        "conformal_permutations": conformal_permutations,
         "ci_level": 1.0 - alpha,
         "versions": library_versions(),
     }
@@ -209,6 +222,15 @@ def synthetic_control(
     )
     if not 0 < alpha < 1:
         problems.append(f"synthetic_control: alpha must be in (0, 1), got {alpha!r}")
+    if interval not in ("placebo", "conformal"):
+        problems.append(
+            f"synthetic_control: interval must be 'placebo' or 'conformal', got {interval!r}"
+        )
+    if conformal_permutations not in ("moving_block", "iid"):
+        problems.append(
+            "synthetic_control: conformal_permutations must be 'moving_block' or 'iid', got "
+            f"{conformal_permutations!r}"
+        )
     if augmented not in ("auto", True, False):
         problems.append(
             f"synthetic_control: augmented must be 'auto', True or False, got {augmented!r}"
@@ -368,6 +390,27 @@ def synthetic_control(
         if loo_table is not None and len(loo_table):
             diagnostics.append(leave_one_out_diagnostic(loo_table, estimate))
 
+    conformal = None
+    placebo_p_value = p_value
+    if interval == "conformal":
+        conformal = conformal_interval(
+            obs_avg,
+            Y[:, donor_idx],
+            post,
+            alpha=alpha,
+            start=estimate,
+            scheme=conformal_permutations,
+        )
+        ci_low, ci_high, se, p_value = (
+            conformal.ci_low,
+            conformal.ci_high,
+            conformal.se,
+            conformal.p_value,
+        )
+        inference = conformal.note + (
+            "; placebo-in-space checks shown as diagnostics" if placebo else ""
+        )
+
     # pre-fit of the estimand: the (average) treated series against the (average) synthetic one
     avg_gap_pre = obs_avg[pre] - synth_avg[pre]
     sd_pre = float(np.std(obs_avg[pre], ddof=1))
@@ -438,6 +481,8 @@ def synthetic_control(
         "leave_one_out": loo_table,
         "placebo_time": pit or None,
         "p_value_mean_gap": p_gap if placebo else np.nan,
+        "conformal": conformal,
+        "placebo_p_value": placebo_p_value,
         "notes": notes,
     }
     if P is not None and specs is not None:

@@ -35,6 +35,7 @@ from salesinsight.causal.fixed_effects_did import (
     trend_sensitivity,
 )
 from salesinsight.causal.lagged_regression import lagged_outcome_history
+from salesinsight.causal.overlap import covariate_overlap
 from salesinsight.causal.synth_did import synthetic_did_history
 from salesinsight.causal.unit_history import UnitHistory, unit_history
 from salesinsight.evaluate.checks import designs_agree
@@ -195,6 +196,11 @@ def bracket_designs(
         "lagged_outcome": _run_design("lagged_outcome", h, bin_size, alpha, higher_is_better),
         "synthetic_did": _run_design("synthetic_did", h_did, bin_size, alpha, higher_is_better),
     }
+    if "tenure" in h.covariates.columns:
+        overlap = covariate_overlap(h, "tenure", label="tenure", unit_label="months")
+        for name in BRACKET_ENDS:  # the designs that adjust for tenure
+            eff = designs[name]
+            designs[name] = dataclasses.replace(eff, diagnostics=(overlap, *eff.diagnostics))
     placebo_h = _placebo_history(h, sel, bin_size)
     for name, eff in designs.items():
         designs[name] = dataclasses.replace(

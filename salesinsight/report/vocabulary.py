@@ -120,6 +120,7 @@ CHECK_NAMES: dict[str, str] = {
     "placebo_outcome": N_("no effect on quota (which the program cannot change)"),
     "pre_fit": N_("comparison tracked the group before the start"),
     "overlap": N_("comparable sellers exist on both sides"),
+    "tenure_overlap": N_("sellers with the same tenure exist on both sides"),
     "designs_agree": N_("a second method gives a similar answer"),
     "e_value": N_("how strong a hidden factor would have to be"),
     "staggered_timing": N_("start dates differ between groups"),

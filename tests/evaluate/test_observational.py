@@ -171,3 +171,20 @@ def test_monte_carlo_false_verdicts_and_coverage(tmp_path):
             bound = stats.binom.ppf(0.99, n, 0.05)
             assert (g["verdict"] == "worked").sum() <= bound
             assert (g["verdict"] == "harmed").sum() <= bound
+
+
+def test_no_comparison_seller_with_the_enrolled_tenure_means_no_tenure_adjusted_verdict():
+    # growth, seed 1010 (a cell of the Monte Carlo): the program enrolled recent hires (12-15
+    # months) and every comparison seller has 48 months, so the tenure adjustment extrapolates;
+    # before the overlap check the DiD reported -259 points (se 138) and was allowed to carry
+    sp = selection_panel("growth", effect=0.05, seed=1010)
+    f = sp.frame
+    h, ppq = observational_history(
+        f, f["won"], f["closed"], sp.starts, sp.window, frozenset(), sp.exposure, sp.tenure
+    )
+    run = bracket_designs(h, bin_size=ppq)
+    for name in ("fe_did", "lagged_outcome"):
+        d = {x.name: x for x in run.alternatives[name].diagnostics}["tenure_overlap"]
+        assert d.passed is False and d.value == 0
+    assert not {"fe_did", "lagged_outcome"} & set(run.primary.extras["carrying"])
+    assert run.primary.verdict().label == "inconclusive"
