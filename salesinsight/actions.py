@@ -1,5 +1,7 @@
-"""Actions per manager: whom to coach on what, who is ready to mentor, whose quota looks
-miscalibrated, whose review scores need calibrating, each with its reason and numbers.
+"""Actions per manager, each with its reason and numbers.
+
+Whom to coach on what, who is ready to mentor, whose quota looks miscalibrated, whose review
+scores need calibrating.
 
 Pure rules over the result tables the package already computes (profiles, early warnings, forecast,
 review leniency), so each rule can be checked by hand. Rules and thresholds:
@@ -105,7 +107,7 @@ class ActionPlan:
     frame: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
-        """The action table (a copy)."""
+        """Return the action table (a copy)."""
         return self.frame.copy()
 
     def for_manager(self, manager_id: str) -> pd.DataFrame:
@@ -113,7 +115,7 @@ class ActionPlan:
         return self.frame[self.frame["manager_id"] == manager_id].copy()
 
     def summary(self) -> str:
-        """Counts per action and the managers with the most to do."""
+        """Return counts per action and the managers with the most to do."""
         f = self.frame
         if f.empty:
             return "Actions: none of the rules fires this quarter."
@@ -137,7 +139,7 @@ class ActionPlan:
         return f"<div><pre>{html.escape(self.summary())}</pre>{table}</div>"
 
     def plot(self, *, ax: Any = None) -> Any:
-        """Number of actions by kind; returns the Axes."""
+        """Plot the number of actions by kind; return the Axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -253,7 +255,7 @@ def _quota(
     fc: pd.DataFrame, history: pd.DataFrame | None, quota_ratio: float
 ) -> list[dict[str, Any]]:
     """Quota far from what the seller's history supports, and missed (or beaten) persistently."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if history is None:
         return rows
     recent = history.sort_values("period").groupby("rep_id").tail(4)

@@ -181,7 +181,7 @@ class Quarter:
         return f"{prefix}{self.fiscal_year:04d}Q{self.quarter}"
 
     def shift(self, n: int) -> Quarter:
-        """The quarter ``n`` quarters later (earlier when ``n < 0``)."""
+        """Return the quarter ``n`` quarters later (earlier when ``n < 0``)."""
         idx = self.fiscal_year * 4 + self.quarter - 1 + n
         return Quarter(idx // 4, idx % 4 + 1, self.fiscal_year_start_month)
 

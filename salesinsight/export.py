@@ -1,4 +1,4 @@
-"""Writing result tables to CSV or Parquet, with spreadsheet formula injection neutralised in CSV.
+r"""Writing result tables to CSV or Parquet, with spreadsheet formula injection neutralised in CSV.
 
 A CSV cell whose text starts with ``=``, ``+``, ``-`` or ``@`` (or a tab, carriage return or line
 feed, per OWASP's CSV-injection guidance) is run as a formula by Excel, LibreOffice and Google
@@ -55,7 +55,7 @@ def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path_or_buffer: str | Path | TextIO) -> None:
-    """Write ``df`` as UTF-8 CSV (no index, ``\r\n`` rows) after :func:`neutralize_formulas`.
+    r"""Write ``df`` as UTF-8 CSV (no index, ``\r\n`` rows) after :func:`neutralize_formulas`.
 
     Cells containing the delimiter, a quote, ``\r`` or ``\n`` are quoted, so the file reads back
     with the same number of rows and columns.

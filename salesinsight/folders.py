@@ -60,7 +60,7 @@ def write_marker(folder: str | Path, marker: str, **info: str) -> None:
 
 
 def is_marked(folder: str | Path, marker: str) -> bool:
-    """True when ``folder`` holds the regular file ``marker`` (a symbolic link does not count)."""
+    """Return True when ``folder`` holds the regular file ``marker`` (a symbolic link does not count)."""
     path = Path(folder) / marker
     try:
         return path.is_file() and not path.is_symlink()
@@ -132,7 +132,7 @@ def check_replaceable(
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process ``pid`` exists on this machine (``os.kill(pid, 0)``)."""
+    """Return True when a process ``pid`` exists on this machine (``os.kill(pid, 0)``)."""
     if pid <= 0:
         return False
     try:

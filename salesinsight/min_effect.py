@@ -59,7 +59,7 @@ def parse_min_effect(spec: float | int | str) -> tuple[float, bool]:
 
 
 def resolve_min_effect(spec: float | int | str | None, baseline: float | None) -> float:
-    """The absolute minimum effect: ``spec`` itself, or its percentage of ``|baseline|``.
+    """Return the absolute minimum effect: ``spec`` itself, or its percentage of ``|baseline|``.
 
     A relative spec without a (finite) baseline resolves to 0.
     """

@@ -54,8 +54,10 @@ _REPR.maxlevel = 3
 
 
 class YAMLLimitError(yaml.YAMLError):
-    """A YAML document is larger, deeper or expands further than :mod:`salesinsight.safe_yaml`
-    allows."""
+    """A YAML document is larger, deeper or expands further than allowed.
+
+    The limits are those of :mod:`salesinsight.safe_yaml`.
+    """
 
 
 def shorten(text: str, limit: int = ECHO_CHARS) -> str:
@@ -66,7 +68,7 @@ def shorten(text: str, limit: int = ECHO_CHARS) -> str:
 
 
 def short_repr(value: object, limit: int = ECHO_CHARS) -> str:
-    """A ``repr`` of ``value`` for an error message: bounded work and at most ``limit`` characters.
+    """Return a ``repr`` of ``value`` for an error message: bounded work and at most ``limit`` characters.
 
     Containers show their first 10 items and 3 levels (:mod:`reprlib`), so a huge or shared
     structure is never expanded in full.
@@ -89,6 +91,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
         self._depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        """Compose a node, refusing nesting deeper than ``max_depth``."""
         self._depth += 1
         try:
             if self._depth > self.max_depth:
@@ -101,6 +104,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
             self._depth -= 1
 
     def get_single_node(self) -> Node | None:
+        """Compose the document, refusing one whose aliases expand beyond ``max_values``."""
         node = super().get_single_node()
         if node is not None:
             _expanded_size(node, {}, set(), self.max_values)
@@ -108,7 +112,7 @@ class BoundedSafeLoader(yaml.SafeLoader):
 
 
 def _expanded_size(node: Node, sizes: dict[int, int], open_: set[int], limit: int) -> int:
-    """Number of values ``node`` stands for once every alias is copied out (memoised per node)."""
+    """Return the number of values ``node`` stands for once every alias is copied out (memoised per node)."""
     key = id(node)
     if key in sizes:
         return sizes[key]

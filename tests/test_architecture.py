@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 
@@ -38,3 +39,57 @@ def test_every_path_on_the_map_exists():
     paths = set(re.findall(r"`(salesinsight/[\w/.-]+)`", MAP))
     gone = [p for p in sorted(paths) if not (ROOT / p.rstrip("/")).exists()]
     assert not gone, f"ARCHITECTURE.md names paths that do not exist: {gone}"
+
+
+def test_every_class_on_the_map_exists():
+    """Result and input classes the map names (`` `QuotaPlan` ``) are defined in the package."""
+    names = set(re.findall(r"`([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)`", MAP))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "salesinsight").rglob("*.py"))
+    gone = [
+        n
+        for n in sorted(names)
+        if not re.search(rf"^\s*(class|def)\s+{n}\b|^\s*{n}\s*[:=]", source, re.M)
+    ]
+    assert names and not gone, f"ARCHITECTURE.md names classes that do not exist: {gone}"
+
+
+def _contract_layers() -> list[str]:
+    """The top-level modules named by the layers contract of ``.importlinter``."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter", encoding="utf-8")
+    layers = config["importlinter:contract:layers"]["layers"]
+    return [m.strip() for line in layers.splitlines() for m in line.split("|") if m.strip()]
+
+
+def test_every_top_level_module_has_a_layer():
+    """A new sub-package or top-level module cannot escape the layers contract."""
+    pkg = ROOT / "salesinsight"
+    tops = {p.stem for p in pkg.glob("*.py") if p.name != "__init__.py"}
+    tops |= {p.name for p in pkg.iterdir() if (p / "__init__.py").is_file()}
+    named = {m.removeprefix("salesinsight.") for m in _contract_layers()}
+    assert named == tops, {"without a layer": tops - named, "not a module": named - tops}
+
+
+def test_import_contracts_are_kept():
+    """The layers of this map, as import-linter contracts (``lint-imports``, also run by CI)."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(ROOT / ".importlinter"), no_cache=True) == 0
+
+
+def test_shared_data_is_named_relative_to_the_checkout():
+    """Tests, docs and scripts find ``shared/`` beside the checkout (``../shared``, as CI lays it
+    out), never by one machine's absolute path."""
+    absolute = re.compile(
+        r"(?<![.\w])/(?:[\w.-]+/)+shared/(?:reference-data|real-data|DATA_CONTRACT)"
+    )
+    files = [ROOT / "README.md", ROOT / "ARCHITECTURE.md"]
+    for folder in ("tests", "docs", "benchmarks", "notebooks", "salesinsight", "params"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".md", ".yaml"}]
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in files
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if absolute.search(line)
+    ]
+    assert not hits, f"absolute paths to shared data: {hits}"

@@ -180,8 +180,10 @@ class ProgramContribution:
         return self.summary()
 
     def plot(self, ax: Any = None) -> Any:
-        """Waterfall: base KPI, each program, other factors, current KPI; program bars carry their
-        intervals as error bars. Returns the matplotlib Axes."""
+        """Plot the waterfall: base KPI, each program, other factors, current KPI.
+
+        Program bars carry their intervals as error bars. Returns the matplotlib Axes.
+        """
         if ax is None:
             import matplotlib.pyplot as plt
 
@@ -443,6 +445,7 @@ def program_contribution(
 def _effect_units(
     effect_per: str | Mapping[str, str], effects: Mapping[str, Any], problems: list[str]
 ) -> dict[str, str]:
+    units: dict[str, str | None]
     if isinstance(effect_per, str):
         units = dict.fromkeys(effects, effect_per)
     else:
@@ -453,7 +456,7 @@ def _effect_units(
     for pid, u in units.items():
         if u is not None and u not in EFFECT_UNITS:
             problems.append(f"effect_per for {pid!r} is {u!r}; expected one of {EFFECT_UNITS}")
-    return {pid: u for pid, u in units.items() if u is not None}  # type: ignore[misc]
+    return {pid: u for pid, u in units.items() if u is not None}
 
 
 def _exposure_table(

@@ -137,8 +137,11 @@ class FunnelGap:
         return self.summary()
 
     def plot(self, ax: Any = None, entity: Hashable | None = None) -> Any:
-        """Waterfall benchmark -> stages -> entity revenue for one entity, or stacked bars of the
-        stage contributions for every entity when ``entity`` is None. Returns the Axes."""
+        """Plot the waterfall benchmark -> stages -> entity revenue for one entity.
+
+        With ``entity`` None, stacked bars of the stage contributions for every entity. Returns
+        the Axes.
+        """
         ax = _new_ax(ax)
         f = self.frame
         if entity is None and f[self.entity].nunique() > 1:
@@ -171,7 +174,7 @@ class FunnelGap:
 
 
 def _entity_team(panel: pd.DataFrame, entity: str, team_col: str) -> pd.Series:
-    """The team of each entity in its latest period."""
+    """Return the team of each entity in its latest period."""
     order = "period_start" if "period_start" in panel else "period"
     last = panel.sort_values(order).groupby(entity, sort=False)[team_col].last()
     return last

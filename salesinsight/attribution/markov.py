@@ -79,8 +79,10 @@ def _params(start: Any, end: Any, types: Sequence[str] | None) -> dict[str, Any]
 def _staged(
     con: Any, start: Any, end: Any, types: Sequence[str] | None
 ) -> Iterator[tuple[str, str]]:
-    """Temporary tables of the closed opportunities and their activities (one scan of each view);
-    dropped on exit. Yields their names (opportunities, activities)."""
+    """Create temporary tables of the closed opportunities and their activities, dropped on exit.
+
+    One scan of each view. Yields their names (opportunities, activities).
+    """
     tag = uuid.uuid4().hex[:12]
     o, a = f"_si_attr_o_{tag}", f"_si_attr_a_{tag}"
     try:
@@ -339,8 +341,11 @@ class ActivityAttribution:
         return self.summary()
 
     def plot(self, ax: Any = None, kind: str = "both") -> Any:
-        """Bars of removal shares (``kind="removal"``), coefficient intervals
-        (``kind="regression"``), or both on twin axes (``"both"``). Returns the Axes."""
+        """Plot removal shares, coefficient intervals, or both.
+
+        Bars of removal shares (``kind="removal"``), coefficient intervals
+        (``kind="regression"``), or both on twin axes (``"both"``). Returns the Axes.
+        """
         if kind not in ("removal", "regression", "both"):
             raise ValueError(f"kind must be 'removal', 'regression' or 'both', got {kind!r}")
         if ax is None:

@@ -63,16 +63,22 @@ class OaxacaResult:
     notes: tuple[str, ...] = ()
 
     def value(self, component: str) -> float:
-        """The value of one component (``endowments``, ``coefficients``, ``interaction``,
-        ``explained``, ``unexplained`` or ``gap``)."""
+        """Return the value of one component.
+
+        ``endowments``, ``coefficients``, ``interaction``, ``explained``, ``unexplained`` or
+        ``gap``.
+        """
         if component not in COMPONENTS:
             raise KeyError(f"component must be one of {COMPONENTS}, got {component!r}")
         return float(self.frame.set_index("component").loc[component, "value"])
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``component`` (endowments, coefficients, interaction, explained, unexplained,
+        """Return the decomposition as a tidy frame.
+
+        Columns ``component`` (endowments, coefficients, interaction, explained, unexplained,
         gap), ``value`` (outcome units), ``se`` (stratified bootstrap standard error, NaN when
-        ``n_boot`` = 0) and the percentile interval ``ci_low``, ``ci_high`` (95%)."""
+        ``n_boot`` = 0) and the percentile interval ``ci_low``, ``ci_high`` (95%).
+        """
         return self.frame.copy()
 
     def summary(self) -> str:

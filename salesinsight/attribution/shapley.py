@@ -150,8 +150,10 @@ def waterfall(
 
 
 def stacked_contributions(ax: Any, wide: pd.DataFrame, totals: pd.Series) -> Any:
-    """Stacked bars: one bar per row of ``wide`` (entities), one segment per column (factors),
-    positive and negative parts stacked separately, with ``totals`` as black diamonds."""
+    """Plot stacked bars: one bar per row of ``wide`` (entities), one segment per column (factors).
+
+    Positive and negative parts are stacked separately, with ``totals`` as black diamonds.
+    """
     x = np.arange(len(wide))
     bottom_pos = np.zeros(len(wide))
     bottom_neg = np.zeros(len(wide))
@@ -430,7 +432,7 @@ def decompose_change(
     ok = (all_finite & np.isfinite(y) & (rel <= identity_rtol)) | excused
     if not ok.all():
         lines = []
-        for i in np.flatnonzero(~ok):
+        for i in np.flatnonzero(~ok).tolist():
             row = sub.iloc[i]
             who = _entity_label(by, row[by] if by else None)
             expr = " x ".join(f"{f}={_fmt(row[f])}" for f in factors)

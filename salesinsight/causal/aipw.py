@@ -91,7 +91,7 @@ def _cross_fit(
 
 
 def _ipw(y: np.ndarray, d: np.ndarray, e: np.ndarray, estimand: str) -> tuple[float, float]:
-    """Normalized (Hajek) IPW estimate and influence-function SE (e treated as known)."""
+    """Return the normalized (Hajek) IPW estimate and influence-function SE (e treated as known)."""
     n = y.size
     if estimand == "att":
         w = e / (1 - e)

@@ -45,6 +45,7 @@ class UnitInfo:
 
     @property
     def n(self) -> int:
+        """Number of units."""
         return int(self.unit_group.shape[0])
 
     def cluster_sum(self, inf: np.ndarray) -> np.ndarray:

@@ -164,6 +164,8 @@ def validate_inputs(
 # ---------------------------------------------------------------------- data preparation
 @dataclass(frozen=True)
 class Panel:
+    """A balanced unit x period panel as arrays (outcome, covariates, cohorts, clusters)."""
+
     unit_ids: np.ndarray  # (n,)
     times: np.ndarray  # (T,)
     y: np.ndarray  # (n, T)

@@ -303,7 +303,7 @@ class StaggeredDiD:
 
     # ------------------------------------------------------------------ rendering
     def to_frame(self) -> pd.DataFrame:
-        """The ATT(g, t) table (a copy)."""
+        """Return the ATT(g, t) table (a copy)."""
         return self.att_gt.copy()
 
     def summary(self) -> str:

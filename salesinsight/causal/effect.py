@@ -185,7 +185,7 @@ class Effect:
         return float(self.estimate / abs(self.baseline))
 
     def interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        """The (1 - alpha) interval.
+        """Return the (1 - alpha) interval.
 
         The stored interval when its level matches ``1 - alpha``; otherwise
         ``estimate ± z_{1-alpha/2} · se`` (normal critical value).
@@ -377,8 +377,10 @@ class Effect:
         return frame
 
     def plot(self, ax: Any = None) -> Any:
-        """Counterfactual plot from ``path`` when present, else the ``terms`` (event study);
-        returns the Axes."""
+        """Plot the counterfactual from ``path`` when present, else the ``terms`` (event study).
+
+        Returns the Axes.
+        """
         if self.terms is None and self.path is None:
             raise ValueError(
                 f"nothing to plot for method {self.method!r}: this Effect has neither `terms` "

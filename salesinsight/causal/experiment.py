@@ -168,7 +168,7 @@ def experiment(
     extras: dict[str, Any] = {"arms": arms, "analytic": analytic}
     # ------------------------------------------------------------------ few clusters
     if groups is not None and n_units < few_clusters:
-        weights = "webb" if n_units <= 12 else "rademacher"
+        weights: Literal["rademacher", "webb"] = "webb" if n_units <= 12 else "rademacher"
         boot = wild_cluster_bootstrap(
             y, X, groups, column=1, alpha=alpha, reps=bootstrap_reps, weights=weights, rng=rng
         )
@@ -297,7 +297,7 @@ def wild_cluster_bootstrap(
     reps: int = 9999,
     weights: Literal["rademacher", "webb"] = "webb",
     rng: np.random.Generator,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Wild cluster restricted (WCR) bootstrap p-value and test-inversion interval for one coefficient.
 
     For a null value ``b0`` the restricted model imposes ``beta[column] = b0``; bootstrap outcomes are

@@ -115,9 +115,11 @@ def fe_did_history(
 def selection_window_divergence(
     h: UnitHistory, *, selection_periods: int, alpha: float = 0.05
 ) -> Diagnostic:
-    """Did the enrolled units diverge from the comparison units in the window enrolment was
-    decided on? The per-unit mean over the last ``selection_periods`` pre-periods minus the mean
-    over the earlier ones, enrolled vs comparison (adjusted like the estimate, HC2, t test).
+    """Check whether the enrolled units diverged in the window enrolment was decided on.
+
+    Compares the enrolled units with the comparison units: the per-unit mean over the last
+    ``selection_periods`` pre-periods minus the mean over the earlier ones, enrolled vs comparison
+    (adjusted like the estimate, HC2, t test).
 
     A transient shock that enrolment followed (a hot streak, a dip, a learning curve) shows here;
     selection on a persistent level does not. One degree of freedom aimed at that alternative is
@@ -159,14 +161,15 @@ def selection_window_divergence(
 
 
 def trend_sensitivity(h: UnitHistory, eff: Effect, *, bin_size: int = 3) -> Diagnostic:
-    """Informational: how large a departure from parallel trends would overturn the result?
+    """Informational: the departure from parallel trends that would overturn the result.
 
     In the spirit of Rambachan & Roth (2023, relative magnitudes): the departure per quarter after
     the start is allowed to be ``M`` times the largest change of the enrolled-minus-comparison gap
     between consecutive pre-period bins; it accumulates over the bins from the middle of the
     pre-period to the middle of the post-period. The breakdown ``M`` is the smallest one at which
     that bias could move the interval's near end to zero. A linear bound, simpler than the
-    package's conditional confidence sets (the reference Python port needs PyTorch)."""
+    package's conditional confidence sets (the reference Python port needs PyTorch).
+    """
     bins = pre_bins(h.n_pre, bin_size)
     if len(bins) < 2:
         return Diagnostic(
@@ -211,8 +214,9 @@ def _design(h: UnitHistory) -> np.ndarray:
 
 
 def pre_period_divergence(h: UnitHistory, *, bin_size: int = 3, alpha: float = 0.05) -> Diagnostic:
-    """Required check of parallel trends: is the enrolled-minus-comparison gap the same in every
-    bin of the pre-period?
+    """Check parallel trends (required): the enrolled-minus-comparison gap in every pre-period bin.
+
+    Is the gap the same in every bin of the pre-period?
 
     Per unit, the mean of each earlier bin minus the mean of the last pre-period bin; the
     enrolled-vs-comparison differences of these (adjusted like the estimate) are tested jointly

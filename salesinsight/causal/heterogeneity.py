@@ -286,7 +286,7 @@ class ConditionalEffects:
         return pd.DataFrame(rows)
 
     def to_frame(self) -> pd.DataFrame:
-        """The best-linear-projection table (tidy)."""
+        """Return the best-linear-projection table (tidy)."""
         return self.blp.copy()
 
     def summary(self) -> str:

@@ -126,7 +126,7 @@ def _simulate(
 
 
 def _psd_sqrt(M: np.ndarray) -> np.ndarray:
-    """A matrix S with S S' = M for a symmetric positive semi-definite M."""
+    """Return a matrix S with S S' = M for a symmetric positive semi-definite M."""
     w, V = np.linalg.eigh((M + M.T) / 2.0)
     return V * np.sqrt(np.clip(w, 0.0, None))
 

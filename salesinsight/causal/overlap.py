@@ -1,4 +1,4 @@
-"""Covariate overlap: are there comparison units like the enrolled ones?
+"""Covariate overlap: whether there are comparison units like the enrolled ones.
 
 A design that adjusts for a covariate (tenure, say) compares enrolled and comparison units *at the
 same value* of it. Where the comparison group has (almost) no units in the enrolled units' range,
@@ -32,7 +32,7 @@ def covariate_overlap(
     min_units: int = MIN_COMPARISON_UNITS,
     quantiles: tuple[float, float] = (0.1, 0.9),
 ) -> Diagnostic:
-    """Required check: comparison units inside the enrolled units' central range of ``column``.
+    """Check (required) for comparison units inside the enrolled units' central range of ``column``.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""How strong would unmeasured confounding have to be to explain an observational estimate away?
+"""How strong unmeasured confounding would have to be to explain an observational estimate away.
 
 * :func:`e_value` (VanderWeele & Ding 2017): the minimum strength of association, on the risk-ratio
   scale, that an unmeasured confounder would need with both treatment and outcome to move the
@@ -29,7 +29,7 @@ __all__ = ["e_value", "e_value_rr", "effect_e_value", "robustness_value"]
 
 
 def e_value_rr(rr: float) -> float:
-    """E-value of a risk ratio: ``RR + sqrt(RR (RR - 1))`` after flipping RR < 1 to 1 / RR."""
+    """Return the E-value of a risk ratio: ``RR + sqrt(RR (RR - 1))`` after flipping RR < 1 to 1 / RR."""
     if not rr > 0:
         raise ValueError(f"risk ratio must be > 0, got {rr!r}")
     r = rr if rr >= 1 else 1.0 / rr
@@ -39,7 +39,7 @@ def e_value_rr(rr: float) -> float:
 def e_value(
     estimate: float, ci_low: float, ci_high: float, *, sd: float | None = None
 ) -> dict[str, float]:
-    """E-values of a point estimate and of the confidence limit closest to the null.
+    """Return the E-values of a point estimate and of the confidence limit closest to the null.
 
     Parameters
     ----------

@@ -488,7 +488,9 @@ def synthetic_control(
     if P is not None and specs is not None:
         names = [f"{c} [{w[0]}..{w[-1]}]" for c, w in specs]
         extras["v_weights"] = pd.DataFrame(
-            np.column_stack([f.v for f in fits]), index=names, columns=treated_list
+            np.column_stack([f.v for f in fits if f.v is not None]),
+            index=names,
+            columns=treated_list,
         )
         rows = []
         for i, f in enumerate(fits):

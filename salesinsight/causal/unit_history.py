@@ -1,5 +1,6 @@
-"""Unit x period outcome histories for the observational panel designs, and the OLS with
-heteroskedasticity-robust (HC2) errors they share.
+"""Unit x period outcome histories for the observational panel designs, and their shared OLS.
+
+The OLS has heteroskedasticity-robust (HC2) errors.
 
 The fixed-effects DiD (:mod:`.fixed_effects_did`), the lagged-outcome regression (:mod:`.lagged_regression`)
 and synthetic DiD (:mod:`.synth_did`) all start from the same object: a balanced matrix of one
@@ -66,8 +67,11 @@ class UnitHistory:
         return self.y[:, self.start :].mean(axis=1)
 
     def skip_last_pre(self, k: int) -> UnitHistory:
-        """The history without the last ``k`` pre-periods (e.g. the window enrolment was decided
-        on), so that the pre-period ends ``k`` periods before the start."""
+        """Return the history without the last ``k`` pre-periods.
+
+        E.g. the window enrolment was decided on, so that the pre-period ends ``k`` periods before
+        the start.
+        """
         if not 0 <= k < self.start:
             raise ValueError(f"can skip 0 to {self.start - 1} pre-periods, got {k}")
         keep = np.r_[0 : self.start - k, self.start : self.y.shape[1]]
@@ -82,8 +86,10 @@ class UnitHistory:
         )
 
     def before(self, new_start: int) -> UnitHistory:
-        """The history truncated to the periods before ``self.start`` with a fake start at column
-        ``new_start`` (placebo checks on pre-period data only)."""
+        """Return the history before ``self.start``, with a fake start at column ``new_start``.
+
+        For placebo checks on pre-period data only.
+        """
         if not 0 < new_start < self.start:
             raise ValueError(f"fake start must lie inside the pre-period, got {new_start}")
         return UnitHistory(
@@ -168,8 +174,11 @@ def unit_history(
 
 
 def pre_bins(n_pre: int, bin_size: int) -> list[np.ndarray]:
-    """Column indices of consecutive pre-period bins of ``bin_size`` periods, aligned so that the
-    last bin ends just before the start; a short remainder at the beginning joins the first bin."""
+    """Return the column indices of consecutive pre-period bins of ``bin_size`` periods.
+
+    Aligned so that the last bin ends just before the start; a short remainder at the beginning
+    joins the first bin.
+    """
     size = max(1, int(bin_size))
     edges = list(range(n_pre, 0, -size))[::-1]  # bin ends (exclusive), last == n_pre
     bins = [np.arange(max(0, e - size), e) for e in edges]

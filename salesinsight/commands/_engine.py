@@ -26,7 +26,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
-    """The engine chosen on the command line (raises ValueError on a contradiction)."""
+    """Return the engine chosen on the command line (raises ValueError on a contradiction)."""
     name = getattr(args, "engine", None) or "duckdb"
     master = getattr(args, "spark_master", None)
     if master and name != "spark":

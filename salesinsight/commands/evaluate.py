@@ -92,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def to_json(ev: Any) -> list[dict[str, Any]]:
-    """One object per outcome: estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics
-    and the designs run alongside (``alternatives``)."""
+    """Return one object per outcome for the JSON output.
+
+    Each holds estimate, se, ci_low, ci_high, p_value, method, verdict, diagnostics and the
+    designs run alongside (``alternatives``).
+    """
     out = []
     for o in ev.outcomes:
         e = ev.effects.get(o)

@@ -45,8 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute and write the panel; returns 0, 1 on invalid data or a failed write, 2 on bad
-    arguments."""
+    """Compute and write the panel.
+
+    Returns 0, 1 on invalid data or a failed write, 2 on bad arguments.
+    """
     from salesinsight.data import DataError
     from salesinsight.export import write_table
     from salesinsight.metrics import panel

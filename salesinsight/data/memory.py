@@ -1,6 +1,6 @@
 """How much memory DuckDB may use: a share of the machine's memory, overridable.
 
-Every DuckDB connection salesinsight opens (:func:`salesinsight.data.load.connect`) gets a
+Every DuckDB connection salesinsight opens (:func:`salesinsight.data.sources.connect`) gets a
 ``memory_limit`` and a ``temp_directory`` to spill to, so a large data folder makes a query slower
 (it spills) instead of getting the process killed for running out of memory.
 
@@ -67,7 +67,7 @@ def machine_memory_bytes() -> int | None:
 
 
 def duckdb_memory_limit(value: str | None = None) -> str | None:
-    """The ``memory_limit`` setting for a new DuckDB connection, as ``"<bytes>B"``.
+    """Return the ``memory_limit`` setting for a new DuckDB connection, as ``"<bytes>B"``.
 
     Parameters
     ----------

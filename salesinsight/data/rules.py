@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from salesinsight.data import contract as C
-from salesinsight.data.load import RAW_SCHEMA, Source, quote_ident, typed_expr
 from salesinsight.data.problems import ERROR, WARNING
+from salesinsight.data.sources import RAW_SCHEMA, Source, quote_ident, typed_expr
 
 __all__ = ["RowCheck", "column_checks", "table_rules", "row_select", "t", "r", "txt", "blank"]
 
@@ -29,20 +29,22 @@ class RowCheck:
 
 
 def t(col: str) -> str:
-    """Reference to the typed value of ``col`` in the per-row select."""
+    """Return a reference to the typed value of ``col`` in the per-row select."""
     return quote_ident(f"t.{col}")
 
 
 def r(col: str) -> str:
-    """Reference to the value of ``col`` as read from the file."""
+    """Return a reference to the value of ``col`` as read from the file."""
     return quote_ident(f"r.{col}")
 
 
 def txt(ref: str) -> str:
+    """Return ``ref`` cast to text (SQL)."""
     return f"CAST({ref} AS VARCHAR)"
 
 
 def blank(src: Source, col: str) -> str:
+    """Return the SQL condition that ``col`` of ``src`` is missing or, for text, blank."""
     if src.type_of(col).upper() == "VARCHAR":
         return f"({r(col)} IS NULL OR trim({r(col)}) = '')"
     return f"{r(col)} IS NULL"

@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 
 from salesinsight.data import contract as C
-from salesinsight.data.load import Source, connect, open_folder, quote_ident
 from salesinsight.data.problems import (
     ERROR,
     MAX_EXAMPLES,
@@ -23,6 +22,7 @@ from salesinsight.data.problems import (
     ValidationReport,
 )
 from salesinsight.data.rules import RowCheck, column_checks, row_select, t, table_rules
+from salesinsight.data.sources import Source, connect, open_folder, quote_ident
 
 __all__ = ["validate", "run_checks"]
 
@@ -70,7 +70,7 @@ _Pending = tuple[RowCheck, str, str]
 
 
 def _offenders(check: RowCheck, table: str, from_sql: str) -> list[_Pending]:
-    """A check over ``SELECT ... FROM (from_sql) WHERE condition``, run later by :func:`_run_pending`."""
+    """Return a check over ``SELECT ... FROM (from_sql) WHERE condition``, run later by :func:`_run_pending`."""
     return [(check, table, from_sql)]
 
 
@@ -303,7 +303,7 @@ def run_checks(
     sources: dict[str, Source],
     problems: list[Problem],
 ) -> ValidationReport:
-    """Run every contract check on a folder opened by :func:`~salesinsight.data.load.open_folder`."""
+    """Run every contract check on a folder opened by :func:`~salesinsight.data.sources.open_folder`."""
     found = list(problems)
     readable: dict[str, Source] = {}
     for spec in C.TABLES:

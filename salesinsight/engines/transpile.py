@@ -40,7 +40,7 @@ class TranspileError(ValueError):
     """A DuckDB query that cannot be written as Spark SQL."""
 
 
-def _is_date(node: exp.Expression) -> bool:
+def _is_date(node: exp.Expr) -> bool:
     node = node.unnest()
     if isinstance(node, exp.Column):
         return node.name in DATE_COLUMNS

@@ -1,5 +1,8 @@
-"""Checks shared by the designs: agreement of the designs run side by side, the placebo outcome and
-the E-value of observational estimates (all informational diagnostics)."""
+"""Checks shared by the designs, all informational diagnostics.
+
+Agreement of the designs run side by side, the placebo outcome and the E-value of observational
+estimates.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ DESIGN_ROLES = frozenset({"synthetic_control", "did", "aipw", "matched_did", "im
 
 
 def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: float) -> Diagnostic:
-    """Informational: do the designs run on the same outcome tell the same story?
+    """Informational: whether the designs run on the same outcome tell the same story.
 
     Two estimates agree when the z test of their difference, ``(a - b) / sqrt(se_a^2 + se_b^2)``,
     does not reject at ``alpha`` *and* they are not significant in opposite directions. The
@@ -27,7 +30,8 @@ def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: fl
     """
     from scipy import stats
 
-    parts, verdicts = [], []
+    parts: list[str] = []
+    verdicts: list[bool | None] = []
     for role, alt in alternatives.items():
         var = primary.se**2 + alt.se**2
         if not (np.isfinite(var) and var > 0 and np.isfinite(alt.estimate)):
@@ -67,8 +71,10 @@ def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: fl
 
 
 def placebo_outcome_diag(eff: Effect | None, reason: str, alpha: float) -> Diagnostic:
-    """Informational: the same design on quota per active rep-period, which the program cannot
-    change (targets are set by management from territory and season)."""
+    """Informational: the same design on quota per active rep-period.
+
+    The program cannot change quota (targets are set by management from territory and season).
+    """
     if eff is None:
         return Diagnostic("placebo_outcome", None, required=False, note=reason)
     if _degenerate(eff):
@@ -105,7 +111,7 @@ _DEGENERATE_WIDTH = 1e-9
 
 
 def _degenerate(eff: Effect) -> bool:
-    """True when the estimate's interval has (numerically) zero width: the outcome did not vary."""
+    """Return True when the estimate's interval has (numerically) zero width: the outcome did not vary."""
     width = float(eff.ci_high) - float(eff.ci_low)
     if not np.isfinite(width):
         return False
@@ -114,7 +120,7 @@ def _degenerate(eff: Effect) -> bool:
 
 
 def _e_value_diag(eff: Effect, sd: float) -> Diagnostic:
-    """E-value (VanderWeele & Ding 2017) of an observational estimate, informational."""
+    """Return the E-value (VanderWeele & Ding 2017) of an observational estimate, informational."""
     from salesinsight.causal import e_value
 
     if not (np.isfinite(sd) and sd > 0 and np.isfinite(eff.ci_low) and np.isfinite(eff.ci_high)):

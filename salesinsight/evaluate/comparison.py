@@ -1,6 +1,9 @@
-"""The panel of the comparison-group designs (single rollout, observational): enrolled units and
-never-enrolled ones active throughout the window, the outcome linearized, and the selection
-covariates (quota, attainment in the two quarters before the start) measured before the start."""
+"""The panel of the comparison-group designs (single rollout, observational).
+
+Enrolled units and never-enrolled ones active throughout the window, the outcome linearized, and
+the selection covariates (quota, attainment in the two quarters before the start) measured
+before the start.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ def _design_panel(
     window: tuple[pd.Timestamp, pd.Timestamp],
     exclude: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, float]:
-    """Window rows of units present (exposure > 0) in every period: linearized ``y``, ``cohort``
-    (0 = never enrolled), ``treated`` (0/1) and ``d`` (treated and on/after its start).
+    """Return the window rows of units present (exposure > 0) in every period.
+
+    Linearized ``y``, ``cohort`` (0 = never enrolled), ``treated`` (0/1) and ``d`` (treated and
+    on/after its start).
 
     ``exclude``: untreated units dropped from the comparison group (enrolled in another program).
     """
@@ -44,9 +49,11 @@ def _design_panel(
 
 
 def _selection_covariates(f: pd.DataFrame, start_t: int) -> pd.DataFrame:
-    """Per-unit covariates of the observational designs, measured before ``start_t``:
+    """Return the per-unit covariates of the observational designs, measured before ``start_t``.
+
     ``pre_quota`` (quota per active period) and ``pre_attainment_1`` / ``_2`` (revenue / quota,
-    ratio of sums, in the last and second-last quarter before the start)."""
+    ratio of sums, in the last and second-last quarter before the start).
+    """
     f = f.copy()
     # pre-period quota per active period (targets are set from territory): a time-invariant
     # covariate for the observational designs, which select on attainment = revenue / quota

@@ -250,10 +250,11 @@ def evaluate(
         if res.dynamic is not None:
             dynamic[o] = dataclasses.replace(res.dynamic, outcome=o)
 
-    estimated = [o for o in outs if effects.get(o) is not None and _finite(effects[o].p_value)]
+    raw_p = {o: e.p_value for o in outs if (e := effects.get(o)) is not None and _finite(e.p_value)}
+    estimated = list(raw_p)
     p_adj: dict[str, float] = {}
     if estimated:
-        raw = [effects[o].p_value for o in estimated]  # type: ignore[union-attr]
+        raw = list(raw_p.values())
         method = "holm" if correction == "holm" else "fdr_bh"
         adj = multipletests(raw, alpha=alpha, method=method)[1]
         p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
@@ -314,15 +315,18 @@ def _has_untreated(frame: pd.DataFrame, starts: pd.DataFrame) -> bool:
 def _other_programs(
     ds: Any, program_id: str, unit: str, before: Any | None = None
 ) -> frozenset[str]:
-    """Units enrolled (treatment arm) in another program of the same unit type: dropped from an
-    observational program's comparison group, whose outcomes those programs may have moved.
+    """Return the units enrolled (treatment arm) in another program of the same unit type.
+
+    They are dropped from an observational program's comparison group, whose outcomes those
+    programs may have moved.
 
     ``before``: only enrolments that started before this date (the evaluated program's first
     start). Units enrolled in another program *later* stay in the comparison group, with their
     exposure adjusted for: dropping them would select the comparison group on a later decision
     (managers nominate their weakest reps for training after mentoring began), which given the
     same pre-period record keeps the reps of higher persistent ability and with them a larger
-    rebound (docs/validation.md)."""
+    rebound (docs/validation.md).
+    """
     progs = ds.table("programs")
     same = progs.loc[(progs["unit"] == unit) & (progs["program_id"] != program_id), "program_id"]
     enr = ds.table("enrollments")
@@ -333,8 +337,10 @@ def _other_programs(
 
 
 def _tenure_months(ds: Any, at: Any) -> pd.Series | None:
-    """Months from each rep's hire date to ``at`` (the program's first start), by ``rep_id``;
-    None when the reps table has no hire dates."""
+    """Return the months from each rep's hire date to ``at`` (the program's first start).
+
+    By ``rep_id``; None when the reps table has no hire dates.
+    """
     reps = ds.table("reps")
     if "hire_date" not in reps.columns or reps["hire_date"].isna().all():
         return None
@@ -344,7 +350,7 @@ def _tenure_months(ds: Any, at: Any) -> pd.Series | None:
 
 
 def _placebo_outcome(frame: pd.DataFrame, run: Any, alpha: float) -> Diagnostic:
-    """The program's design run on quota per active rep-period (see ``placebo_outcome_diag``)."""
+    """Run the program's design on quota per active rep-period (see ``placebo_outcome_diag``)."""
     if "quota" not in frame.columns or not frame["quota"].fillna(0).gt(0).any():
         return placebo_outcome_diag(None, "no quotas in the data: placebo outcome not run", alpha)
     try:

@@ -111,9 +111,11 @@ def randomized_placebo_date(
     seed: int,
     hib: bool,
 ) -> Diagnostic:
-    """The experiment re-run on pre-period data with a fake start a third of the pre-period
-    early; under randomization it rejects at rate ``alpha`` (informational: the required check is
-    the joint randomization test)."""
+    """Re-run the experiment on pre-period data with a fake start a third of the pre-period early.
+
+    Under randomization it rejects at rate ``alpha`` (informational: the required check is the
+    joint randomization test).
+    """
     arms = starts[starts["arm"].isin(["treatment", "control"])]
     start_t = int(arms["cohort"].min())
     f = frame[_in_window(frame, window)]
@@ -194,9 +196,11 @@ def _staggered(
 
 
 def _staggered_placebo_date(eff: Effect) -> Diagnostic | None:
-    """The pre-trend test *is* the placebo-date test of staggered DiD: every pre-period event time
-    is a fake start. Mirrored under the common name, informational (the required check is
-    ``pre_trends``, counted once)."""
+    """Return the placebo-date test of staggered DiD (its pre-trend test).
+
+    Every pre-period event time is a fake start. Mirrored under the common name, informational
+    (the required check is ``pre_trends``, counted once).
+    """
     pre = next((d for d in eff.diagnostics if d.name == "pre_trends"), None)
     if pre is None:
         return None

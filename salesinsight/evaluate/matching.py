@@ -1,8 +1,10 @@
-"""Matched DiD on the pre-period outcome trajectory and the selection variables, and AIPW on
-pre-period covariates: shown beside the observational designs for contrast (they condition on
-noisy pre-period levels and share one identifying assumption, so they never carry a verdict;
-Daw & Hatfield 2018). Other programs' exposure enters as its change between the matching periods
-and the post-period."""
+"""Matched DiD and AIPW, shown beside the observational designs for contrast.
+
+Matched DiD on the pre-period outcome trajectory and the selection variables, and AIPW on
+pre-period covariates. They condition on noisy pre-period levels and share one identifying
+assumption, so they never carry a verdict (Daw & Hatfield 2018). Other programs' exposure enters
+as its change between the matching periods and the post-period.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ __all__ = ["MATCHED_BALANCE_SMD"]
 
 
 def _match_periods(n_pre: int) -> int:
-    """Pre-periods matched on: up to 6 (two quarters of months), leaving at least 2 earlier ones
-    for the placebo checks when the pre-period allows."""
+    """Return the pre-periods matched on: up to 6 (two quarters of months).
+
+    At least 2 earlier ones are left for the placebo checks when the pre-period allows.
+    """
     return max(1, min(6, n_pre - 2)) if n_pre >= 3 else n_pre
 
 
@@ -29,12 +33,14 @@ _SELECTION_COVARIATES = ("pre_quota", "pre_attainment_1", "pre_attainment_2")
 
 
 def _with_exposure_change(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """Add per unit ``change_exposure_<id>``: mean exposure to another program in the post-period
-    minus its mean over the matching periods (the DiD's "before" window), for every
-    ``exposure_<id>`` column. A program that started in between (coaching randomized by team
-    before a rep program) moves the unit's outcome change by its effect times this change, and
-    selection on recent attainment correlates with it (coached reps reached quota more often and
-    were less often picked for mentoring)."""
+    """Add per unit ``change_exposure_<id>`` for every ``exposure_<id>`` column.
+
+    The mean exposure to another program in the post-period minus its mean over the matching
+    periods (the DiD's "before" window). A program that started in between (coaching randomized
+    by team before a rep program) moves the unit's outcome change by its effect times this change,
+    and selection on recent attainment correlates with it (coached reps reached quota more often
+    and were less often picked for mentoring).
+    """
     cols = [c for c in f.columns if c.startswith("exposure_")]
     if not cols:
         return f, []
@@ -83,9 +89,10 @@ MATCHED_BALANCE_SMD = 0.25
 
 
 def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -> Diagnostic:
-    """Required balance check of the matched DiD on what its assumption needs: the outcome's level
-    and trend over the matching periods, the selection variables (attainment in the two quarters
-    before the start, quota) and the change in other programs' exposure.
+    """Check the balance the matched DiD's assumption needs (required).
+
+    The outcome's level and trend over the matching periods, the selection variables (attainment
+    in the two quarters before the start, quota) and the change in other programs' exposure.
 
     A feature fails when its standardized difference (treated minus matched controls, pooled SD of
     all treated and untreated units) exceeds ``MATCHED_BALANCE_SMD`` *and* is beyond chance for
@@ -93,7 +100,8 @@ def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -
     features, ``se = sqrt(1 / n_treated + sum(w^2))`` with ``w`` the normalized control weights):
     chance imbalances are what the bias correction adjusts for; a systematic one beyond a quarter
     SD means the treated lie where there are no comparable controls (no overlap) and the linear
-    adjustment extrapolates."""
+    adjustment extrapolates.
+    """
     from scipy import stats
 
     f, change = _with_exposure_change(f, start_t)
@@ -147,11 +155,12 @@ def _matched_balance(f: pd.DataFrame, eff: Effect, start_t: int, alpha: float) -
 
 
 def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool) -> Diagnostic:
-    """Matched DiD on pre-period data with a fake start a third of the pre-period early.
+    """Run the matched DiD on pre-period data with a fake start a third of the pre-period early.
 
     Informational: enrolment follows the outcome in the last pre-periods (the selection window), so
     a fake post-period inside that window contains the selection dip or peak by construction and
-    the check fails even when the design is sound (docs/causal.md)."""
+    the check fails even when the design is sound (docs/causal.md).
+    """
     pre = f[f["t"] < start_t]
     times = sorted(pre["t"].unique())
     h = max(1, len(times) // 3)
@@ -183,8 +192,11 @@ def _matched_placebo_date(f: pd.DataFrame, start_t: int, alpha: float, hib: bool
 
 
 def _aipw_units(f: pd.DataFrame, start_t: int) -> tuple[pd.DataFrame, list[str]]:
-    """One row per unit: post-period mean of ``y``, pre-period covariates (mean, mean over the
-    matching periods, volume per active period, quota per active period)."""
+    """Return one row per unit: post-period mean of ``y`` and pre-period covariates.
+
+    The covariates: mean, mean over the matching periods, volume per active period, quota per
+    active period.
+    """
     pre = f[f["t"] < start_t]
     post = f[f["t"] >= start_t]
     times = sorted(pre["t"].unique())

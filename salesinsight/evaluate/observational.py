@@ -298,10 +298,14 @@ def _bracket(designs: Mapping[str, Effect], alpha: float, hib: bool) -> Effect:
     the range of their estimates; ``extras["bracket"]`` holds the range, which the verdict uses
     for the minimum effect.
     """
-    carrying, dropped = {}, {}
+    carrying: dict[str, Effect] = {}
+    dropped: dict[str, str] = {}
     for name, eff in designs.items():
         ok, why = _carries(eff)
-        (carrying if ok else dropped)[name] = eff if ok else why
+        if ok:
+            carrying[name] = eff
+        else:
+            dropped[name] = why
     if "synthetic_did" in carrying and not set(carrying) & set(BRACKET_ENDS):
         # synthetic DiD uses no covariates (tenure, other programs): it may widen the bracket of
         # the two designs that do, never stand in for both

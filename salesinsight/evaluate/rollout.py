@@ -1,6 +1,8 @@
-"""Single rollout: enrolled units against never-enrolled ones (block DiD clustered by unit,
-synthetic control), or, when every unit is enrolled at once, the company-wide series against its
-structural time-series counterfactual."""
+"""Single rollout: enrolled units against never-enrolled ones, or the company-wide series.
+
+Block DiD clustered by unit and synthetic control; when every unit is enrolled at once, the
+company-wide series against its structural time-series counterfactual.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +24,11 @@ MIN_DID_UNITS = 5
 
 
 def _did(f: pd.DataFrame, alpha: float, hib: bool, covariates: tuple[str, ...] = ()) -> Effect:
-    """Block DiD ``y ~ d [+ covariates] | unit + period``, CR1 clustered by unit (the unit of
-    assignment), ``t(G - 1)``. ``covariates``: time-varying exposure to other programs."""
+    """Estimate the block DiD ``y ~ d [+ covariates] | unit + period``.
+
+    CR1 clustered by unit (the unit of assignment), ``t(G - 1)``. ``covariates``: time-varying
+    exposure to other programs.
+    """
     from salesinsight.causal import twfe
 
     eff = twfe(
@@ -101,8 +106,10 @@ def _fe_did_adjusted(
 def _did_placebo_date(
     f: pd.DataFrame, start_t: int, alpha: float, hib: bool, covariates: tuple[str, ...] = ()
 ) -> Diagnostic:
-    """Block DiD on pre-period rows only, pretending the program started ``h`` periods early
-    (``h`` = a third of the pre-period): a test of parallel pre-trends, so it is required."""
+    """Run the block DiD on pre-period rows, as if the program started ``h`` periods early.
+
+    ``h`` is a third of the pre-period: a test of parallel pre-trends, so it is required.
+    """
     pre = f[f["t"] < start_t]
     times = sorted(pre["t"].unique())
     h = max(1, len(times) // 3)
@@ -168,12 +175,15 @@ def single_rollout(
     unit: str,
     exposure: pd.DataFrame | None = None,
 ) -> DesignRun:
-    """Treated units vs never-enrolled ones: block DiD clustered by unit when there are at least
-    ``MIN_DID_UNITS`` treated and untreated units, synthetic control otherwise; the other design
-    alongside (synthetic control only for team programs).
+    """Compare treated units with never-enrolled ones.
+
+    Block DiD clustered by unit when there are at least ``MIN_DID_UNITS`` treated and untreated
+    units, synthetic control otherwise; the other design alongside (synthetic control only for
+    team programs).
 
     ``exposure``: per ``unit_id`` and ``t``, other programs' exposure (``exposure_<id>`` columns,
-    see ``panel._other_exposure``), adjusted for as time-varying covariates in the DiD."""
+    see ``panel._other_exposure``), adjusted for as time-varying covariates in the DiD.
+    """
     f, _ = _design_panel(frame, num, den, starts, window)
     covs: tuple[str, ...] = ()
     if exposure is not None:
@@ -207,8 +217,11 @@ def company_wide(
     seed: int,
     hib: bool,
 ) -> DesignRun:
-    """Every unit treated at once, no comparison group: structural time series counterfactual
-    (:func:`salesinsight.causal.impact`) of the company-level ratio of sums."""
+    """Estimate the effect when every unit is treated at once (no comparison group).
+
+    Structural time series counterfactual (:func:`salesinsight.causal.impact`) of the
+    company-level ratio of sums.
+    """
     from salesinsight.causal import impact
 
     f = frame.assign(_num=num, _den=den)

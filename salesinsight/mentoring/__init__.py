@@ -1,6 +1,8 @@
-"""Mentoring pairs: mentee ramp-up against comparable unmentored sellers, which mentors' mentees do
-better (shrunk, with intervals), and what mentoring costs the mentor. See
-``docs/reviews-mentoring.md``."""
+"""Mentoring pairs: mentee ramp-up, mentor effects and what mentoring costs the mentor.
+
+Mentee ramp-up against comparable unmentored sellers, which mentors' mentees do better (shrunk,
+with intervals), and what mentoring costs the mentor. See ``docs/reviews-mentoring.md``.
+"""
 
 from salesinsight.mentoring.analysis import MentoringAnalysis, analyze_mentoring
 from salesinsight.mentoring.cost import mentor_cost

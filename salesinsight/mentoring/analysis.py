@@ -108,7 +108,7 @@ class MentoringAnalysis(SummaryMixin):
         return "\n".join(lines)
 
     def plot(self, *, ax: Any = None) -> Any:
-        """The mentor-effects plot; returns the Axes."""
+        """Plot the mentor effects; return the Axes."""
         return self.mentors.plot(ax=ax)
 
 
@@ -201,7 +201,7 @@ def analyze_mentoring(
                 k=k,
             )
         )
-    kw = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
     try:
         c_sets = matched_sets(mentors, pool_out, k=k)
         cost = mentor_cost(c_sets, **kw)

@@ -1,7 +1,11 @@
-"""What mentoring costs the mentor: their own revenue and win rate while mentoring, against
-comparable sellers who did not mentor (matched on prior attainment and tenure)."""
+"""What mentoring costs the mentor: their own revenue and win rate while mentoring.
+
+Against comparable sellers who did not mentor (matched on prior attainment and tenure).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +33,7 @@ def mentor_cost(
     Returns ``{"revenue": relative DiD, "win_rate": DiD in win-rate points (first 91 days vs the
     prior window)}``; a negative effect is a cost.
     """
-    kw = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
     rev = revenue_did(sets, outcome="mentor_revenue", **kw)
     wr = matched_effect(
         sets,

@@ -1,6 +1,9 @@
-"""Effects from matched sets: a statistic of treated and weighted-control sums, with a matched-set
-bootstrap (whole sets resampled, so a treated rep and its comparison sellers stay together), returned
-as the package's ``Effect`` with a required balance diagnostic."""
+"""Effects from matched sets, with a matched-set bootstrap.
+
+A statistic of treated and weighted-control sums, with a matched-set bootstrap (whole sets
+resampled, so a treated rep and its comparison sellers stay together), returned as the package's
+``Effect`` with a required balance diagnostic.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ def set_sums(sets: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.nda
 def balance(
     sets: pd.DataFrame, covariates: tuple[str, ...] = ("pre_attainment", "tenure_days")
 ) -> Diagnostic:
-    """Required check: weighted standardized mean differences of the matching covariates."""
+    """Check balance (required): weighted standardized mean differences of the matching covariates."""
     t = sets[sets["role"] == "treated"]
     c = sets[sets["role"] == "control"]
     smds = []

@@ -46,7 +46,7 @@ class MentorEffects(SummaryMixin):
     balanced: bool | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-mentor table (a copy)."""
+        """Return the per-mentor table (a copy)."""
         return self.frame.copy()
 
     def summary(self) -> str:

@@ -1,5 +1,7 @@
-"""Mentoring pairs and their comparison sets: each mentee (and each mentor) matched to unmentored
-sellers with similar prior attainment and tenure, with per-rep outcomes before and after the start.
+"""Mentoring pairs and their comparison sets.
+
+Each mentee (and each mentor) is matched to unmentored sellers with similar prior attainment and
+tenure, with per-rep outcomes before and after the start.
 
 A *matched set* is one treated rep (mentee or mentor) with its ``k`` nearest comparison sellers
 (with replacement) on prior attainment (two quarters before the start) and tenure. Comparison sellers

@@ -1,7 +1,12 @@
-"""Mentee ramp-up against comparable unmentored sellers: time to first won deal, quarters to first
-quarter at quota, early win rate, and revenue (relative difference in differences)."""
+"""Mentee ramp-up against comparable unmentored sellers.
+
+Time to first won deal, quarters to first quarter at quota, early win rate, and revenue (relative
+difference in differences).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +72,7 @@ def ramp_up_effects(
     sets: pd.DataFrame, *, alpha: float = 0.05, n_boot: int = 999, seed: int = 0
 ) -> dict[str, Effect]:
     """Mentee minus comparison on each ramp-up measure (``RAMP_OUTCOMES``) as ``Effect`` objects."""
-    kw = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"alpha": alpha, "n_boot": n_boot, "seed": seed}
     s = sets.assign(one=1.0)
     out: dict[str, Effect] = {}
     for name in ("days_to_first_win", "quarters_to_quota"):

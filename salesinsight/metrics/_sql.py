@@ -90,7 +90,7 @@ class PanelQuery:
         return sql_quarter_index(column, self.fiscal_year_start_month)
 
     def in_last_14_days(self, column: str) -> str:
-        """True when a DATE column falls in the last 14 days of its (fiscal) quarter.
+        """Return True when a DATE column falls in the last 14 days of its (fiscal) quarter.
 
         ``d >= quarter_end - 13`` is ``d + 14`` falling in the next quarter, i.e. in another month
         that starts a quarter (14 days never skip a whole month).
@@ -106,7 +106,7 @@ EXACT_DECIMAL = "DECIMAL(38, 12)"
 
 
 def exact_sum(expr: str, where: str | None = None) -> str:
-    """SQL for a sum of a floating-point expression that does not depend on DuckDB's threads.
+    """Return SQL for a sum of a floating-point expression that does not depend on DuckDB's threads.
 
     DuckDB adds doubles in whatever order its threads combine partial aggregates, so a float
     ``sum`` can differ in the last digits from run to run. Each value is rounded to 1e-12 and
@@ -459,7 +459,7 @@ ORDER BY {order}"""
 
 
 def panel_sql(pq: PanelQuery) -> str:
-    """The whole panel query for ``pq`` (one statement)."""
+    """Return the whole panel query for ``pq`` (one statement)."""
     ctes = [_periods_cte(pq), _grid_cte(pq)]
     if pq.has_activities:
         ctes.append(_activities_cte(pq))

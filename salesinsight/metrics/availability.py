@@ -100,8 +100,9 @@ def not_available(data: Dataset | str | Path) -> dict[str, str]:
         lack, e.g. ``"not available: needs lost deals (a sales-order ledger records won orders
         only)"``). KPIs the folder can give are absent from the dict.
     """
+    folder: Path | None
     if isinstance(data, (str, Path)):
-        folder: Path | None = Path(data)
+        folder = Path(data)
         present = {p.stem for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet")}
     else:  # any opened dataset: `has(table)`, and the folder when it has one
         folder = None if getattr(data, "folder", None) is None else Path(data.folder)

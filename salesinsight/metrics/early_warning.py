@@ -83,9 +83,12 @@ class EarlyWarning:
     spec: Mapping[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per active rep: ``rep_id, team_id, quarter, revenue_to_date, quota, open_pipeline,
-        n_open, expected_revenue, revenue_low, revenue_high, p_reach_quota, n_alerts, alerts,
-        p_attrition``."""
+        """Return one row per active rep (a copy).
+
+        Columns ``rep_id, team_id, quarter, revenue_to_date, quota, open_pipeline, n_open,
+        expected_revenue, revenue_low, revenue_high, p_reach_quota, n_alerts, alerts,
+        p_attrition``.
+        """
         return self.reps.copy()
 
     def summary(self) -> str:

@@ -73,10 +73,13 @@ class QuotaPlan:
     spec: Mapping[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per rep: ``rep_id, team_id, target_quarter, n_history, revenue_median, revenue_mean,
+        """Return one row per rep (a copy).
+
+        Columns ``rep_id, team_id, target_quarter, n_history, revenue_median, revenue_mean,
         revenue_low, revenue_high, p_zero, suggested_quota, p_reach_suggested`` and, when the target
         quarter's quota is known, ``quota, attainment_median, attainment_low, attainment_high,
-        p_reach_quota``."""
+        p_reach_quota``.
+        """
         return self.reps.copy()
 
     def summary(self) -> str:
@@ -174,8 +177,11 @@ class _Fit:
 
 
 def _drift_variance(u: np.ndarray, i: np.ndarray, t: np.ndarray) -> float:
-    """Per-quarter random-walk variance of rep levels from the variogram of ``u = y - g_t`` within reps:
-    ``E[(u_is - u_ir)^2] = 2 sigma^2 + q |s - r|``; returns ``max(q, 0)`` by least squares."""
+    """Return the per-quarter random-walk variance of rep levels, ``max(q, 0)``.
+
+    From the variogram of ``u = y - g_t`` within reps, ``E[(u_is - u_ir)^2] = 2 sigma^2 + q |s - r|``,
+    by least squares.
+    """
     order = np.lexsort((t, i))
     u, i, t = u[order], i[order], t[order]
     d2, lag = [], []
@@ -306,9 +312,12 @@ def _multiplier(draws: np.ndarray, med: np.ndarray, share: float) -> float:
 
 
 def observed_periods(pnl: pd.DataFrame, *, min_share: float = 0.25) -> list[str]:
-    """Periods inside the data's coverage: leading and trailing periods whose company total (activities
-    when recorded, else revenue) is below ``min_share`` x the median period total are dropped (a data
-    extract that starts or ends inside a quarter, or pipeline that predates the activity log)."""
+    """Return the periods inside the data's coverage.
+
+    Leading and trailing periods whose company total (activities when recorded, else revenue) is
+    below ``min_share`` x the median period total are dropped (a data extract that starts or ends
+    inside a quarter, or pipeline that predates the activity log).
+    """
     col = (
         "activities" if "activities" in pnl and pnl["activities"].fillna(0).sum() > 0 else "revenue"
     )
@@ -434,7 +443,11 @@ def forecast(
         )["rep_id"]
         who = who[~who["rep_id"].isin(set(gone))].reset_index(drop=True)
 
-    kw = {"by_group": by_group, "min_group_size": min_group_size, "offset_share": offset_share}
+    kw: dict[str, Any] = {
+        "by_group": by_group,
+        "min_group_size": min_group_size,
+        "offset_share": offset_share,
+    }
     fit = _fit(_prepare(hist, drop_first_quarter), tq, **kw)
     draws = _draws(fit, who, by_group, n_draws, seed)
     lo_q, hi_q = alpha / 2, 1 - alpha / 2
@@ -557,7 +570,7 @@ def _backtest(
     n_draws: int,
     seed: int,
 ) -> pd.DataFrame:
-    """Rolling origin: forecast each past quarter from the quarters before it only."""
+    """Backtest by rolling origin: forecast each past quarter from the quarters before it only."""
     labels = [p for p in periods["period"] if p in set(hist["period"])]
     lo_q, hi_q = alpha / 2, 1 - alpha / 2
     rows: list[dict[str, Any]] = []

@@ -62,7 +62,7 @@ class LeadingIndicators:
     alpha: float
 
     def to_frame(self) -> pd.DataFrame:
-        """The (process, outcome) table (a copy)."""
+        """Return the (process, outcome) table (a copy)."""
         return self.frame.copy()
 
     def summary(self) -> str:

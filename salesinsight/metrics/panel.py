@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -149,8 +149,8 @@ def panel_columns(by: str) -> list[str]:
 
 def panel(
     data: Dataset | str | Path,
-    grain: Literal["week", "month", "quarter"] = "week",
-    by: Literal["rep", "team", "company"] = "rep",
+    grain: str = "week",
+    by: str = "rep",
     fiscal_year_start_month: int = 1,
     start: object = None,
     end: object = None,
@@ -247,7 +247,7 @@ def build_query(
     start: object,
     end: object,
 ) -> PanelQuery | None:
-    """The periods and options of a panel (``None`` when the data have no event and no bounds)."""
+    """Return the periods and options of a panel (``None`` when the data have no event and no bounds)."""
     for required in ("reps", "opportunities"):
         if not ds.has(required):
             raise ValueError(f"the KPI panel needs table {required!r}, absent from {ds.folder}")

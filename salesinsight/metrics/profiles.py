@@ -126,16 +126,19 @@ class Profiles:
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per rep: ``rep_id, team_id, period``, then per stage ``<stage>_raw``, ``<stage>_n``
+        """Return one row per rep (a copy).
+
+        Columns ``rep_id, team_id, period``, then per stage ``<stage>_raw``, ``<stage>_n``
         (denominator: activities, closed or won deals, responses), ``<stage>`` (shrunk), ``<stage>_low``,
         ``<stage>_high`` (posterior interval), ``<stage>_pctl`` (0-100 among the reps with data for the
         stage, on the shrunk value, 100 = best, direction-aware; NaN without data), then ``strengths``,
         ``weak_spots``, ``archetype``, ``p_high_potential`` (NaN without a closed opportunity) and
-        ``high_potential``."""
+        ``high_potential``.
+        """
         return self.table.copy()
 
     def rep(self, rep_id: str) -> pd.Series:
-        """The profile row of one rep."""
+        """Return the profile row of one rep."""
         hit = self.table[self.table["rep_id"] == rep_id]
         if hit.empty:
             ex = self.excluded
@@ -148,7 +151,7 @@ class Profiles:
         return hit.iloc[0].copy()
 
     def summary(self) -> str:
-        """Counts per archetype, the high-potential reps, and the shrinkage used, in words."""
+        """Return counts per archetype, the high-potential reps, and the shrinkage used, in words."""
         t = self.table
         lines = [
             (
@@ -187,8 +190,11 @@ class Profiles:
         return "<pre>" + escape(self.summary()) + "</pre>"
 
     def plot(self, rep_id: str | None = None, ax: Any = None) -> Any:
-        """Percentile profile of one rep (bars with the shrunk value's percentile among peers), or, when
-        ``rep_id`` is None, the archetype counts. Returns the matplotlib Axes."""
+        """Plot the percentile profile of one rep, or the archetype counts.
+
+        Bars with the shrunk value's percentile among peers; the archetype counts when ``rep_id``
+        is None. Returns the matplotlib Axes.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -285,8 +291,10 @@ def _pooled_within_var(n: np.ndarray, s: np.ndarray, ss: np.ndarray) -> float:
 
 
 def _moment_within_var(y: np.ndarray, n: np.ndarray) -> float:
-    """Method-of-moments within variance when only unit means are known:
-    ``E[(y_i - mu)^2] = tau^2 + sigma_w^2 / n_i``, regressed on ``1 / n_i``."""
+    """Return the method-of-moments within variance when only unit means are known.
+
+    ``E[(y_i - mu)^2] = tau^2 + sigma_w^2 / n_i``, regressed on ``1 / n_i``.
+    """
     keep = np.isfinite(y) & (n > 0)
     y, n = y[keep], n[keep].astype(float)
     if y.size < 3:

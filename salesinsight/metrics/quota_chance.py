@@ -129,7 +129,9 @@ def _quota_outlook(
         tot = int(cnt.sum())
         if tot and pool.size:
             sizes = rng.choice(pool, size=tot, replace=True)
-            new = np.bincount(np.repeat(np.arange(n_draws), cnt), weights=sizes, minlength=n_draws)
+            new: np.ndarray = np.bincount(
+                np.repeat(np.arange(n_draws), cnt), weights=sizes, minlength=n_draws
+            )
         else:
             new = np.zeros(n_draws)
         done = float(so_far.get(rep, 0.0) or 0.0)

@@ -228,8 +228,11 @@ class HierarchicalPrior:
 def _pool(
     r: np.ndarray, v: np.ndarray, ok: np.ndarray, m: float, tau2: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and variance of group means ``mu_g ~ N(m, tau2)`` seen as ``r ~ N(mu_g, v)``;
-    groups without data (``ok`` False) keep the prior ``(m, tau2)``."""
+    """Return the posterior mean and variance of group means.
+
+    Group means ``mu_g ~ N(m, tau2)`` seen as ``r ~ N(mu_g, v)``; groups without data (``ok``
+    False) keep the prior ``(m, tau2)``.
+    """
     if tau2 <= 0:
         return np.full(r.shape, m), np.zeros(r.shape)
     with np.errstate(invalid="ignore", divide="ignore"):

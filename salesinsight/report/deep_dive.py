@@ -139,7 +139,7 @@ class DeepDive:
     # -- outputs ----------------------------------------------------------------------------
     def estimates_frame(self) -> pd.DataFrame:
         """One row per outcome and estimator: estimate, interval, p-value, n, method, verdict."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for o in self.by_outcome:
             if not o.estimates:
                 rows.append({"outcome": o.outcome, "role": "main", "verdict": o.verdict})

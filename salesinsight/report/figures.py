@@ -12,11 +12,14 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salesinsight.report.html import esc
 
 __all__ = ["chart_style", "figure_svg", "show_svg"]
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: fonts the browser tries in order: Latin first, then the common CJK fonts of each platform.
 FONT_FAMILY = [
@@ -29,7 +32,7 @@ FONT_FAMILY = [
     "WenQuanYi Micro Hei",
     "sans-serif",
 ]
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "salesinsight",
     "font.family": "sans-serif",

@@ -208,6 +208,7 @@ def assign(
             best = (worst, treated, bal, draw)
         if worst < balance_threshold:
             break
+    assert best is not None  # max_draws >= 1 was checked above
     _, treated, bal, _ = best
     rows = pd.DataFrame(
         {

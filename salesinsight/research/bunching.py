@@ -261,6 +261,7 @@ def bunching(
         ),
     )
     n_units = int(codes.max()) + 1 if len(codes) else 0
+    common: dict[str, Any]
     common = {"alpha": alpha, "n_units": n_units, "n_obs": int(inside.sum()), "spec": spec}
     method = f"bunching (polynomial degree {degree}, excluded [{lower:g}, {upper:g}))"
     fx = {

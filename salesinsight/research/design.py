@@ -197,8 +197,8 @@ class Design:
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         J = np.arange(4, max(4 * self.n_units, 40) + 1, 2)
-        ax.plot(J, [_mde(self, j, False) for j in J], label="difference in means")
-        ax.plot(J, [_mde(self, j, True) for j in J], label="with CUPED")
+        ax.plot(J, [_mde(self, j, False) for j in J.tolist()], label="difference in means")
+        ax.plot(J, [_mde(self, j, True) for j in J.tolist()], label="with CUPED")
         ax.axvline(self.n_units, color="grey", ls="--", lw=1)
         ax.set_xlabel(f"{self.spec['unit']}s randomized")
         ax.set_ylabel(f"MDE ({self.spec['outcome']})")
@@ -329,7 +329,7 @@ def design(
     icc = size = deff = None
     if unit == "team":
         icc, size = _icc(ds, outcome, grain)
-        deff = 1 + (size - 1) * icc if icc is not None else None
+        deff = 1 + (size - 1) * icc if icc is not None and size is not None else None
     spec = {
         "unit": unit,
         "outcome": outcome,
@@ -359,7 +359,7 @@ def design(
     need = need_c = None
     if mde is not None:
         need, need_c = _units(shell, mde, False), _units(shell, mde, True)
-    J = n_units or (need if mde is not None else available)
+    J = n_units or (need if need is not None else available)
     return Design(
         **{
             **shell.__dict__,

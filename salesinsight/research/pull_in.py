@@ -231,7 +231,7 @@ def pull_in(
     PullIn
     """
     _check(window_days, horizon_days, reference_days, behind_pace, alpha)
-    spec = {
+    spec: dict[str, Any] = {
         "window_days": window_days,
         "horizon_days": horizon_days,
         "reference_days": reference_days,

@@ -337,7 +337,7 @@ def run_registry(registry: Registry) -> RegistryResult:
 def _effect(ds, h: Hypothesis, reg: Registry, cache) -> tuple[Effect | None, str]:
     """Run the hypothesis' design (each distinct design call once) and pick its outcome."""
     opts = dict(h.options)
-    common = {"alpha": reg.alpha, "seed": reg.seed}
+    common: dict[str, Any] = {"alpha": reg.alpha, "seed": reg.seed}
     if h.design == "pull_in":
         key = ("pull_in", tuple(sorted(opts.items())))
         if key not in cache:

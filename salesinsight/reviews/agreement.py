@@ -105,7 +105,7 @@ def score_agreement(
     if "attainment" not in covariates:
         raise ValueError("covariates must include attainment")
     d = df.dropna(subset=["score", *covariates])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rid, g in [("(all)", d), *d.groupby("reviewer_id", sort=True)]:
         rho, lo, hi = _spearman(g["score"].to_numpy(), g["attainment"].to_numpy(), alpha)
         rows.append(
@@ -115,7 +115,7 @@ def score_agreement(
     y = d["score"].to_numpy(float)
     coef = np.linalg.lstsq(X, y, rcond=None)[0]
     r2 = 1.0 - float(np.var(y - X @ coef) / np.var(y))
-    notes = ()
+    notes: tuple[str, ...] = ()
     small = sum(1 for r in rows[1:] if r["n_reviews"] < 5)
     if small:
         notes = (f"{small} reviewer(s) with fewer than 5 reviews have no correlation",)

@@ -34,7 +34,7 @@ class ReviewAnalysis(SummaryMixin):
     notes: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-reviewer table: leniency beside agreement."""
+        """Return the per-reviewer table: leniency beside agreement."""
         agree = self.agreement.frame[["reviewer_id", "rho"]].rename(columns={"rho": "agreement"})
         return self.leniency.frame.merge(agree, on="reviewer_id", how="left")
 
@@ -96,7 +96,7 @@ class ReviewAnalysis(SummaryMixin):
         return "\n\n".join(parts)
 
     def plot(self, *, ax: Any = None) -> Any:
-        """The leniency plot (the part a reader acts on); returns the Axes."""
+        """Plot the leniency (the part a reader acts on); return the Axes."""
         return self.leniency.plot(ax=ax)
 
 

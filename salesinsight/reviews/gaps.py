@@ -52,7 +52,7 @@ class RatingGaps(SummaryMixin):
     n_boot: int
 
     def to_frame(self) -> pd.DataFrame:
-        """The gap table (a copy)."""
+        """Return the gap table (a copy)."""
         return self.frame.copy()
 
     def summary(self) -> str:

@@ -76,7 +76,7 @@ class Leniency(SummaryMixin):
     notes: tuple[str, ...] = field(default=())
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-reviewer table (a copy)."""
+        """Return the per-reviewer table (a copy)."""
         return self.frame.copy()
 
     def flagged(self) -> pd.DataFrame:
@@ -140,7 +140,7 @@ def _demean(a: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def _connected(rep: np.ndarray, reviewer: np.ndarray) -> bool:
-    """True when the rep-reviewer graph is one connected component (shifts identified within reps)."""
+    """Return True when the rep-reviewer graph is one connected component (shifts identified within reps)."""
     n_rep, n_rev = rep.max() + 1, reviewer.max() + 1
     g = sparse.coo_matrix(
         (np.ones(len(rep)), (rep, n_rep + reviewer)), shape=(n_rep + n_rev, n_rep + n_rev)

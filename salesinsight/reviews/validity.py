@@ -1,4 +1,4 @@
-"""Predictive validity of review scores: do they predict next quarter beyond this quarter's KPIs?
+"""Predictive validity of review scores: whether they predict next quarter beyond this quarter's KPIs.
 
 Time split: both models (next-quarter attainment on this quarter's KPIs, with and without the score)
 are fitted on the earlier quarters and compared on the later ones, out of sample. The estimate is

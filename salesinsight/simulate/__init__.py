@@ -37,7 +37,7 @@ SCENARIO_PARAMS: dict[str, dict[str, Any]] = {"growth": {"ramp_logodds_penalty":
 
 
 def default_effects() -> dict[str, dict[str, float]]:
-    """The default true effect of every planted program, ``{program_id: {kpi: value}}``."""
+    """Return the default true effect of every planted program, ``{program_id: {kpi: value}}``."""
     return merge_effects(None)
 
 
@@ -140,7 +140,7 @@ def _check_out_dir(folder: Path, *, force: bool) -> None:
 
 
 def _simulated_before_markers(folder: Path) -> bool:
-    """A folder the simulator wrote before it marked them: truth.json and contract tables only."""
+    """Tell a folder the simulator wrote before it marked them: truth.json and contract tables only."""
     from salesinsight.data.contract import TABLE_NAMES
 
     allowed = {f"{t}.csv" for t in TABLE_NAMES} | {"truth.json"}

@@ -473,8 +473,9 @@ def _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history) -> Non
 def _reviews(
     cfg, rng, R, idx, attain, hi, qi, team_of_rep, aux, leniency
 ) -> tuple[np.ndarray, ...]:
-    """Quarterly review score (0-100): latent ability and form plus realized attainment, the
-    reviewer's leniency, and noise.
+    """Draw the quarterly review score (0-100).
+
+    Latent ability and form plus realized attainment, the reviewer's leniency, and noise.
 
     The reviewer is the rep's manager, or with probability ``cross_review_share`` another team's
     manager (a calibration review). Reviewers and leniency come from the separate stream ``aux``.

@@ -41,7 +41,7 @@ class Reps:
         return len(self.seat)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Current state as numpy arrays."""
+        """Return the current state as numpy arrays."""
         return {
             "seat": np.asarray(self.seat, dtype=np.int64),
             "hire": np.asarray(self.hire, dtype=np.int64),

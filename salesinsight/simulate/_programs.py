@@ -15,8 +15,10 @@ INCENTIVE_REGIONS: tuple[str, ...] = ("east", "south")
 
 
 def schedule(quarters: int, observational_start: int | None = None) -> dict[str, list[int]]:
-    """Real-quarter indices (0 = first) at whose start each program enrolls units;
-    ``observational_start`` moves the observational program (``P_PLACEBO``)."""
+    """Return the real-quarter indices (0 = first) at whose start each program enrolls units.
+
+    ``observational_start`` moves the observational program (``P_PLACEBO``).
+    """
     n_cohorts = max(1, min(4, quarters - 2))
     mentor_q = max(1, (3 * quarters) // 8)
     obs_q = mentor_q if observational_start is None else int(observational_start)
@@ -49,8 +51,10 @@ def observational_score(
     form: np.ndarray,
     tenure: np.ndarray,
 ) -> np.ndarray:
-    """Enrolment score of each eligible rep under ``cfg.observational_selection`` (the top
-    ``placebo_share`` are enrolled), with perception noise sd 0.5 (standardized units)."""
+    """Return the enrolment score of each eligible rep under ``cfg.observational_selection``.
+
+    The top ``placebo_share`` are enrolled; perception noise sd 0.5 (standardized units).
+    """
     mode = cfg.observational_selection
     if mode == "recent":
         base = _z(attainment)
@@ -120,11 +124,11 @@ class ProgramState:
     def shifts(
         self, kpi: str, rep: np.ndarray, day: np.ndarray, team_of_rep: np.ndarray
     ) -> np.ndarray:
-        """Summed effect on ``kpi`` of every program at (rep, day); relative effects multiply."""
+        """Return the summed effect on ``kpi`` of every program at (rep, day); relative effects multiply."""
         relative = kpi in ("revenue", "follow_ups")
         out = np.ones(len(rep)) if relative else np.zeros(len(rep))
         for pid in PROGRAMS:
-            eff = self.effects[pid].get(kpi, 0.0)
+            eff: float | np.ndarray = self.effects[pid].get(kpi, 0.0)
             if pid == "P_MENTOR" and kpi == "revenue" and self.mentor_shift:
                 eff = eff + self._mentor_shifts(rep)
             elif eff == 0.0:
@@ -221,8 +225,10 @@ def enroll_placebo(
     score: np.ndarray,
     day: int,
 ) -> None:
-    """The top ``placebo_share`` of the eligible reps by ``score`` are invited (observational
-    program; by default last quarter's top performers, with noise, and no effect)."""
+    """Invite the top ``placebo_share`` of the eligible reps by ``score``.
+
+    The observational program: by default last quarter's top performers, with noise, and no effect.
+    """
     n = round(cfg.placebo_share * len(eligible))
     for r in eligible[np.argsort(-score, kind="stable")[:n]].tolist():
         state.rep_start["P_PLACEBO"][r] = day

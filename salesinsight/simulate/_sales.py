@@ -66,7 +66,7 @@ def create_opportunities(
     team_of_rep: np.ndarray,
     team_effect: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """New opportunities on each rep-day: Poisson in the day's weighted prospecting activities."""
+    """Draw new opportunities on each rep-day: Poisson in the day's weighted prospecting activities."""
     weights = np.asarray(cfg.opp_per_activity)
     lam = conv_mult * (counts * weights[None, None, :]).sum(axis=2)
     n = rng.poisson(lam)

@@ -292,7 +292,7 @@ SELECTION_NOTES: dict[str, str] = {
 
 
 def truth(raw: Raw, cfg: SimConfig, seed: int, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """The ground truth: true effects of every program, activity effects and latent rep traits."""
+    """Return the ground truth: true effects of every program, activity effects and latent rep traits."""
     enr = tables["enrollments"]
     programs = {}
     for pid, meta in PROGRAMS.items():
@@ -433,7 +433,7 @@ def _mentor_truth(raw: Raw, cfg: SimConfig, tables: dict[str, pd.DataFrame]) -> 
 
 
 def write(folder: Path, tables: dict[str, pd.DataFrame], truth_obj: dict[str, Any]) -> None:
-    """Write each table as ``<name>.csv`` (UTF-8, ``\\n`` line ends) and ``truth.json``."""
+    r"""Write each table as ``<name>.csv`` (UTF-8, ``\n`` line ends) and ``truth.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     for name, df in tables.items():

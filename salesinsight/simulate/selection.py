@@ -1,5 +1,6 @@
-"""Selection scenarios for observational programs: a fast seller x month win-rate panel in which
-enrolment follows a chosen mechanism, with the true effect known.
+"""Selection scenarios for observational programs, with the true effect known.
+
+A fast seller x month win-rate panel in which enrolment follows a chosen mechanism.
 
 This is the Monte Carlo companion of ``salesinsight simulate --scenario`` (which plants the same
 mechanisms in the full CRM simulator): it draws only what the observational designs read (won and

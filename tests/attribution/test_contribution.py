@@ -213,7 +213,8 @@ def test_errors_are_reported_all_at_once():
 
 
 def test_plot_waterfall():
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -402,10 +403,8 @@ def test_simulator_recovery_of_coaching_contribution(sim):
     # 2025Q2-Q4 (seasonal opp creation 0.92-1.10, sampling noise ~5%), hence rtol 0.15
     assert_allclose(true_contrib, extra_q2, rtol=0.15)
 
-    try:
-        from salesinsight.evaluate import evaluate
-    except ImportError as exc:  # pragma: no cover - evaluate is being finished in parallel
-        pytest.skip(f"salesinsight.evaluate not importable yet: {exc}")
+    from salesinsight.evaluate import evaluate
+
     ev = evaluate(ds, "P_COACH", outcomes=["revenue"], grain="week", seed=0)
     eff = ev.effects["revenue"]
     assert eff is not None, ev.messages

@@ -237,7 +237,8 @@ def test_regression_matches_peers():
     # on this toy data (opp = the per-opportunity counts below):
     #   n_call  0.058771  se 0.008036  [0.039108, 0.078433]  p 3.335260e-04
     #   n_demo -0.047076  se 0.001242  [-0.050116, -0.044037]  p 2.252233e-08
-    sm = pytest.importorskip("statsmodels.formula.api")
+    import statsmodels.formula.api as sm
+
     con = toy_connection()
     res = activity_attribution(con)
     opp = con.execute(
@@ -266,7 +267,8 @@ def test_regression_matches_peers():
 
 
 def test_plot():
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     res = activity_attribution(toy_connection())
     ax = res.plot()
@@ -280,23 +282,10 @@ def test_plot():
 # ---------------------------------------------------------------------------------------------
 
 
-def _simulator():
-    try:
-        from salesinsight.simulate import crm
-    except ImportError:
-        return None
-    return crm
-
-
 def _spearman(a, b) -> float:
     ra = pd.Series(list(a)).rank().to_numpy()
     rb = pd.Series(list(b)).rank().to_numpy()
     return float(np.corrcoef(ra, rb)[0, 1])
-
-
-needs_simulator = pytest.mark.skipif(
-    _simulator() is None, reason="salesinsight.simulate.crm is not available yet"
-)
 
 
 def _simulated_attribution(folder: Path):
@@ -315,12 +304,12 @@ def _simulated_attribution(folder: Path):
 
 @pytest.fixture(scope="module")
 def small_simulation(tmp_path_factory):
-    crm = _simulator()
+    from salesinsight.simulate import crm
+
     folder = crm(tmp_path_factory.mktemp("sim") / "small", seed=0, n_reps=60, quarters=4)
     return _simulated_attribution(folder)[1]
 
 
-@needs_simulator
 def test_simulator_regression_ranks_activity_types_like_the_truth(small_simulation):
     # The simulator adds activity_effects[type] * count to each opportunity's win log-odds, with
     # counts drawn independently of the outcome, so the fixed-effects regression should rank the
@@ -334,7 +323,6 @@ def test_simulator_regression_ranks_activity_types_like_the_truth(small_simulati
     assert rho >= 0.75, f[["coef", "se", "removal_effect", "truth"]]
 
 
-@needs_simulator
 def test_simulator_removal_effects_follow_frequency_not_effect(small_simulation):
     # Honest report of the Markov view: a type's removal effect grows with how often it occurs on
     # paths (every removed visit sends the path to 'lost'), so on the simulator removal effects
@@ -345,12 +333,12 @@ def test_simulator_removal_effects_follow_frequency_not_effect(small_simulation)
 
 
 @pytest.mark.slow
-@needs_simulator
 def test_simulator_full_size_ranking(tmp_path: Path):
     # Default simulation (360 reps, 8 quarters, ~190k closed opportunities): standard errors of the
     # coefficients are ~0.001-0.003, small against the gaps between adjacent true effects, so the
     # ranking should be (nearly) exact and the top type (demo, 0.30) found.
-    crm = _simulator()
+    from salesinsight.simulate import crm
+
     _, f = _simulated_attribution(crm(tmp_path / "sim", seed=0))
     assert _spearman(f["truth"], f["coef"]) >= 0.9, f
     assert f["coef"].idxmax() == f["truth"].idxmax()

@@ -97,7 +97,8 @@ def test_errors():
 
 
 def test_plot():
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     r = mix_rate(
         rep_rows(),

@@ -193,7 +193,8 @@ def test_summary_and_plot():
     d = decompose_change(panel, by="team_id")
     text = d.summary()
     assert "team_id=A: 1,000 -> 1,800 (change 800.00)" in text
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
+
     matplotlib.use("Agg")
     ax = d.plot(entity="A")
     assert len(ax.patches) == 5  # base, three factors, current
@@ -284,16 +285,6 @@ def test_matches_subset_formula_for_four_factors():
 # ---------------------------------------------------------------------------------------------
 
 
-def _available() -> bool:
-    try:
-        from salesinsight.metrics import panel  # noqa: F401
-        from salesinsight.simulate import crm  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _available(), reason="simulator or metrics panel not available yet")
 def test_simulated_quarter_decomposed_exactly(tmp_path):
     from salesinsight.data import load
     from salesinsight.metrics import panel

@@ -1,6 +1,6 @@
 """Tests for salesinsight.causal.did (Callaway & Sant'Anna staggered DiD).
 
-Reference values: R ``did`` 2.5.0 on ``mpdta`` (``/work/shared/reference-data``; analytic standard
+Reference values: R ``did`` 2.5.0 on ``mpdta`` (``../shared/reference-data``; analytic standard
 errors), the peer Python package ``drdid`` 1.1.7 (recorded once, see comments), statsmodels'
 cluster-robust OLS, hand computations, and the simulator's ground truth (slow Monte Carlo test).
 """
@@ -21,7 +21,7 @@ from numpy.testing import assert_allclose
 from salesinsight.causal import _drdid
 from salesinsight.causal.did import StaggeredDiD, staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect
-from tests._reference import REFERENCE_DIR
+from tests._reference import REFERENCE_DIR, reference_file
 
 REF = REFERENCE_DIR
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ AGG_KINDS = ("simple", "group", "dynamic", "calendar")
 
 @cache
 def mpdta() -> pd.DataFrame:
-    return pd.read_csv(REF / "mpdta.csv")
+    return pd.read_csv(reference_file("mpdta.csv"))
 
 
 @cache
@@ -98,6 +98,8 @@ AGGTE_ROWS = _ref_aggte()
 
 
 def test_reference_files_cover_all_scenarios():
+    reference_file("mpdta_r_did_attgt.csv")  # fails when ../shared is there without them
+    reference_file("mpdta_r_did_aggte.csv")
     assert len(ATTGT_ROWS) == 4 * 12
     assert len(AGGTE_ROWS) == 4 * 15
     assert {r[0] for r in ATTGT_ROWS} == set(SCENARIOS)
@@ -244,7 +246,7 @@ def test_event_f_pretest_keeps_its_size_with_tiny_cohorts():
 def test_no_covariates_dr_ipw_reg_identical():
     # In R the three estimators give identical ATT(g,t) and SEs without covariates (the reference
     # file's nev_ipw rows equal nev_dr's); ours must too.
-    ref = pd.read_csv(REF / "mpdta_r_did_attgt.csv")
+    ref = pd.read_csv(reference_file("mpdta_r_did_attgt.csv"))
     r_dr = ref[ref["scenario"] == "mpdta_nev_dr"].reset_index(drop=True)
     r_ipw = ref[ref["scenario"] == "mpdta_nev_ipw"].reset_index(drop=True)
     assert_allclose(r_ipw[["att", "se"]], r_dr[["att", "se"]], rtol=0, atol=1e-12)

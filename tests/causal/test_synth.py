@@ -9,9 +9,8 @@ from numpy.testing import assert_allclose
 
 from salesinsight.causal.effect import Effect
 from salesinsight.causal.synth import PRE_FIT_THRESHOLD, simplex_weights, synthetic_control
-from tests._reference import REFERENCE_DIR
+from tests._reference import reference_file
 
-BASQUE = REFERENCE_DIR / "basque.csv"
 TREATED = "Basque Country (Pais Vasco)"
 SECTORS = [
     "sec.agriculture",
@@ -26,9 +25,7 @@ SCHOOL = ["school.illit", "school.prim", "school.med", "school.high", "school.po
 
 @pytest.fixture(scope="module")
 def basque() -> pd.DataFrame:
-    if not BASQUE.exists():
-        pytest.skip("reference data not available")
-    df = pd.read_csv(BASQUE)
+    df = pd.read_csv(reference_file("basque.csv"))
     return df[df["regionno"] != 1].reset_index(drop=True)  # drop Spain (the aggregate)
 
 
@@ -43,7 +40,7 @@ def _basque_predictors() -> list:
 
 
 def test_basque_weights_reproduce_abadie_gardeazabal(basque: pd.DataFrame) -> None:
-    # Reference: README of /work/shared/reference-data (pysyncon 1.7 / R Synth on the same file):
+    # Reference: README of ../shared/reference-data (pysyncon 1.7 / R Synth on the same file):
     # Cataluna ~ 0.851, Madrid ~ 0.149, every other region ~ 0.
     e = synthetic_control(
         basque,

@@ -8,17 +8,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.causal import twfe
-from tests._reference import REFERENCE_DIR
-
-REFERENCE = REFERENCE_DIR
+from tests._reference import reference_file
 
 
 @pytest.fixture(scope="module")
 def mpdta() -> pd.DataFrame:
-    path = REFERENCE / "mpdta.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found: {path}")
-    m = pd.read_csv(path)
+    m = pd.read_csv(reference_file("mpdta.csv"))
     m["treat_post"] = ((m["year"] >= m["first.treat"]) & (m["first.treat"] > 0)).astype(int)
     return m
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from salesinsight.data import contract as C
+from tests._reference import shared_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "data-contract.md"
-SHARED = ROOT.parent / "shared" / "DATA_CONTRACT.md"
 
 
 def parse_tables(markdown: str) -> dict[str, dict]:
@@ -71,9 +71,8 @@ def test_columns_types_required_keys_and_allowed_values(name):
 
 
 def test_doc_tables_agree_with_the_shared_contract():
-    if not SHARED.exists():
-        pytest.skip("shared contract not available outside the development checkout")
-    assert parse_tables(SHARED.read_text(encoding="utf-8")) == DOC_TABLES
+    shared = shared_file("DATA_CONTRACT.md")
+    assert parse_tables(shared.read_text(encoding="utf-8")) == DOC_TABLES
 
 
 def test_csat_scale_default_and_quarter_pattern():

@@ -44,7 +44,15 @@ def test_frame_and_display(mentoring):
     import matplotlib
 
     matplotlib.use("Agg")
-    assert mentoring.plot() is not None
+    import matplotlib.pyplot as plt
+
+    fig, given = plt.subplots()
+    assert mentoring.plot(ax=given) is given
+    # the markers are the shrunk mentor effects, sorted
+    f = mentoring.mentors.frame.sort_values("effect")
+    assert list(given.get_lines()[0].get_xdata()) == pytest.approx(f["effect"].tolist())
+    assert [t.get_text() for t in given.get_yticklabels()] == f["mentor_id"].astype(str).tolist()
+    plt.close(fig)
 
 
 def test_matching_by_hand():

@@ -225,7 +225,18 @@ def test_early_warning_result_api(ew):
     assert ((f["p_reach_quota"] >= 0) & (f["p_reach_quota"] <= 1)).all()
     assert {"auc", "brier", "brier_base_rate", "n_test"} <= set(ew.attrition)
     assert "Early warning for 2026Q2" in ew.summary()
-    assert ew.plot() is not None
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    fig, given = plt.subplots()
+    assert ew.plot(ax=given) is given
+    # one bar per rep: the chance of reaching quota, sorted, reps with alerts in red
+    r = ew.reps.sort_values("p_reach_quota")
+    bars = given.patches
+    assert [b.get_height() for b in bars] == pytest.approx(r["p_reach_quota"].tolist())
+    red = [b.get_facecolor() == to_rgba("tab:red") for b in bars]
+    assert red == (r["n_alerts"] > 0).tolist()
+    plt.close(fig)
     assert f["p_attrition"].between(0, 1).all()
 
 

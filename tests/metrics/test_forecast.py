@@ -111,7 +111,18 @@ def test_deterministic_and_plot(plan):
     again = forecast(panel, n_draws=2000, seed=1)
     pd.testing.assert_frame_equal(plan.to_frame(), again.to_frame())
     pd.testing.assert_frame_equal(plan.backtest, again.backtest)
-    assert plan.plot() is not None
+    import matplotlib.pyplot as plt
+
+    fig, given = plt.subplots()
+    ax = plan.plot(ax=given)
+    assert ax is given  # draws on the Axes it is given
+    # the points drawn are the forecast medians and suggested quotas, reps sorted by the median
+    by_label = {line.get_label(): line for line in ax.get_lines()}
+    r = plan.reps.sort_values("revenue_median")
+    np.testing.assert_array_equal(by_label["forecast median"].get_ydata(), r["revenue_median"])
+    np.testing.assert_array_equal(by_label["suggested quota"].get_ydata(), r["suggested_quota"])
+    assert plan.target_quarter in ax.get_title()
+    plt.close(fig)
     assert "Backtest" in plan.summary()
 
 

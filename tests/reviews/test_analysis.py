@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from salesinsight.cli import main
 
@@ -59,8 +60,37 @@ def test_result_objects_follow_the_package_contract(rev_folder):
     from salesinsight.reviews import analyze_reviews
 
     res = analyze_reviews(rev_folder, n_boot=99, min_cell_size=10)
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PathCollection
+
     for obj in (res, res.agreement, res.leniency, res.validity, res.gaps):
         assert isinstance(obj.to_frame(), pd.DataFrame) and len(obj.to_frame())
         assert obj.summary() and str(obj) == obj.summary()
         assert "<table" in obj._repr_html_()
-        assert obj.plot() is not None
+        fig, given = plt.subplots()
+        assert obj.plot(ax=given) is given
+        plt.close(fig)
+
+    # each plot draws its result's numbers (not merely some figure)
+    def drawn(obj) -> list[float]:
+        fig, ax = plt.subplots()
+        obj.plot(ax=ax)
+        points = [c for c in ax.collections if isinstance(c, PathCollection)]
+        if ax.patches:  # bars
+            out = [p.get_height() for p in ax.patches]
+        elif points:  # scatter points
+            out = [float(x) for x, _ in points[0].get_offsets()]
+        else:  # error-bar markers
+            out = [float(x) for x in ax.get_lines()[0].get_xdata()]
+        plt.close(fig)
+        return out
+
+    lenient = res.leniency.frame.sort_values("leniency")["leniency"].tolist()
+    assert drawn(res) == pytest.approx(lenient)
+    assert drawn(res.leniency) == pytest.approx(lenient)
+    rho = res.agreement.frame.dropna(subset=["rho"]).sort_values("rho")["rho"].tolist()
+    assert drawn(res.agreement) == pytest.approx(rho)
+    v = res.validity
+    assert drawn(v) == pytest.approx([v.r2_kpis, v.r2_with_score])
+    shown = res.gaps.frame[~res.gaps.frame["suppressed"]]["unexplained"].tolist()
+    assert drawn(res.gaps) == pytest.approx(shown)

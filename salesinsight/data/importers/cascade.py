@@ -1,5 +1,6 @@
-"""Rows left out of one table take their dependent rows along, so the folder stays consistent:
-records owned by reps left out of ``reps`` (system, integration or inactive users), and the
+"""Rows left out of one table take their dependent rows along, so the folder stays consistent.
+
+Records owned by reps left out of ``reps`` (system, integration or inactive users), and the
 stage history and references of opportunities left out of ``opportunities``.
 
 Each effect is a warning (rows left out) or a note (a reference emptied), with counts and values.

@@ -1,5 +1,7 @@
-"""Running the row-level checks of a :class:`_Plan`: all checks in one scan of the source, then
-the offending values and rows of those that fired, as :class:`ImportProblem` objects.
+"""Running the row-level checks of a :class:`_Plan`.
+
+All checks run in one scan of the source, then the offending values and rows of those that fired
+are collected as :class:`ImportProblem` objects.
 """
 
 from __future__ import annotations

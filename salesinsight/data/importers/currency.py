@@ -1,6 +1,8 @@
-"""Amounts in several currencies: each amount's currency (a code per row or one per file), the FX
-rates (in the mapping or a rates file) that convert them to one reporting currency, and the check
-that a folder never sums different currencies as one.
+"""Amounts in several currencies, converted to one reporting currency.
+
+Each amount's currency (a code per row or one per file), the FX rates (in the mapping or a rates
+file) that convert them to one reporting currency, and the check that a folder never sums
+different currencies as one.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ _MAX_ROWS = 5
 
 
 class FxRates(dict):
-    """Static rates (code -> reporting-currency units per unit) plus the codes that have dated
-    rates in the temp table ``_fx_dated(code, start, rate)``; ``code in rates`` covers both."""
+    """Static rates (code -> reporting-currency units per unit) plus the codes with dated rates.
+
+    The dated rates are in the temp table ``_fx_dated(code, start, rate)``; ``code in rates``
+    covers both.
+    """
 
     def __init__(self, static: dict[str, float], dated_codes: frozenset[str] = frozenset()) -> None:
         super().__init__(static)
@@ -35,7 +40,7 @@ class FxRates(dict):
 
 
 def dated_rate_sql(code: str, date: str) -> str:
-    """SQL: the dated rate of ``code`` in force on ``date`` (latest start on or before it)."""
+    """Return SQL for the dated rate of ``code`` in force on ``date`` (latest start on or before it)."""
     return (
         f"(SELECT arg_max(r.rate, r.start) FROM _fx_dated AS r "
         f"WHERE r.code = {code} AND r.start <= {date})"
@@ -99,10 +104,12 @@ def load_rates(
 def _read_rates_file(
     source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path
 ) -> tuple[dict[str, float], list[tuple[str, dt.date, float]]]:
-    """(static rates, dated rates) of the rates file, as quoted in it."""
+    """Read the rates file: (static rates, dated rates), as quoted in it."""
     import csv
 
-    path = Path(fx.file) if Path(fx.file).is_absolute() else source / fx.file  # type: ignore[arg-type]
+    if fx.file is None:  # no rates file in the mapping: nothing to read
+        return {}, []
+    path = Path(fx.file) if Path(fx.file).is_absolute() else source / fx.file
     if not path.is_file():
         problems.append(_problem(ERROR, f"fx: rates file {path} does not exist", file=fx.file))
         return {}, []
@@ -174,7 +181,7 @@ def _read_rates_file(
 
 
 def rate_sql(code: str, rates: dict[str, float]) -> str:
-    """SQL: the rate of the row's currency ``code`` (NULL when unknown)."""
+    """Return SQL for the rate of the row's currency ``code`` (NULL when unknown)."""
     whens = " ".join(f"WHEN {_lit(k)} THEN {float(v)!r}" for k, v in sorted(rates.items()))
     return f"(CASE {code} {whens} END)"
 
@@ -199,7 +206,7 @@ def check_currencies(
                     "WHERE a IS NOT NULL GROUP BY code ORDER BY n DESC, code"
                 ).fetchall()
                 seen.append((plan, cur, [(c, int(n), tuple(r)) for c, n, r in rows]))
-    where = {}
+    where: dict[str, str | None] = {}
     for plan, cur, counts in seen:
         where = {"table": plan.spec.table, "column": cur.column, "file": plan.spec.file}
         where["source_column"] = cur.label

@@ -1,5 +1,6 @@
-"""Excel workbooks (``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls``, ``.ods``) as import sources: one sheet
-copied into a temporary UTF-8 CSV that the importer then reads like any other export.
+"""Excel workbooks (``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls``, ``.ods``) as import sources.
+
+One sheet is copied into a temporary UTF-8 CSV that the importer then reads like any other export.
 
 Cells are written as text the importer's SQL parses: date cells as ISO 8601 (``2026-07-14``, with
 the time when it has one), whole numbers without ``.0`` (so an id stored as a number keeps its
@@ -95,8 +96,11 @@ def sheet_names(path: str | Path) -> list[str]:
 
 
 def _header_index(rows: list[list[str]]) -> int:
-    """Index of the header among the first rows: title rows above it (one filled cell, e.g.
-    "销售订单列表" or "Report: Opportunities") and blank rows are skipped."""
+    """Return the index of the header among the first rows.
+
+    Title rows above it (one filled cell, e.g. "销售订单列表" or "Report: Opportunities") and blank
+    rows are skipped.
+    """
     for i, cells in enumerate(rows):
         if sum(1 for c in cells if c.strip()) >= 2:
             return i
@@ -142,8 +146,10 @@ def sheet_to_csv(
     sheet: str | int | None = None,
     header_row: int | None = 1,
 ) -> Path:
-    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on (see
-    :func:`sheet_to_csv_at`, which also returns the header's row)."""
+    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on.
+
+    See :func:`sheet_to_csv_at`, which also returns the header's row.
+    """
     return sheet_to_csv_at(path, target, sheet, header_row)[0]
 
 
@@ -153,8 +159,9 @@ def sheet_to_csv_at(
     sheet: str | int | None = None,
     header_row: int | None = 1,
 ) -> tuple[Path, int]:
-    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on; returns the CSV
-    path and the 1-based sheet row the header was found on.
+    """Copy one sheet of a workbook to a UTF-8 CSV file, from its header row on.
+
+    Returns the CSV path and the 1-based sheet row the header was found on.
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
-"""One source file opened for import: :class:`_Plan` (its text scan in DuckDB, the output column
-expressions and the row-level :class:`_Check` list) and :func:`_open_source` (file format, encoding,
-delimiter and headers).
+"""One source file opened for import: :class:`_Plan` and :func:`_open_source`.
+
+:class:`_Plan` holds its text scan in DuckDB, the output column expressions and the row-level
+:class:`_Check` list; :func:`_open_source` finds the file format, encoding, delimiter and headers.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from salesinsight.data.encoding import (
     guess_encoding,
     transcode_to_utf8,
 )
+from salesinsight.data.importers.delimiter import sniff_delimiter
 from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv_at
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
+from salesinsight.data.importers.snapshots import history_from_snapshots
 from salesinsight.data.importers.spec import SourceSpec
 from salesinsight.data.importers.sql import _lit
-from salesinsight.data.load import quote_ident
+from salesinsight.data.sources import quote_ident
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,10 @@ class _Plan:
     output_filter: list[str] = field(default_factory=list)  # further conditions on written rows
 
 
-def _sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
 def _source_encoding(
     path: Path, spec: SourceSpec, problem: Callable[[str, str, str], None]
 ) -> str | None:
-    """The mapping's ``encoding:``, else a content-based guess (a warning when not certain)."""
+    """Return the mapping's ``encoding:``, else a content-based guess (a warning when not certain)."""
     if spec.encoding:
         return spec.encoding
     guess = guess_encoding(path)
@@ -193,7 +190,6 @@ def _snapshot_plan(
     problems: list[ImportProblem],
 ) -> _Plan | None:
     """stage_history diffed from dated snapshots, then read like a CSV with contract headers."""
-    from salesinsight.data.importers.snapshots import history_from_snapshots
 
     def problem(severity: str, rule: str, message: str) -> None:
         problems.append(ImportProblem(severity, rule, message, table=spec.table, file=spec.file))
@@ -228,13 +224,13 @@ def _snapshot_plan(
 def _csv_plan(
     spec: SourceSpec, path: Path, read_path: Path, problem: Callable[[str, str, str], None]
 ) -> _Plan | None:
-    """The plan of a UTF-8 CSV file ``read_path`` (``path``: the source it was made from)."""
+    """Return the plan of a UTF-8 CSV file ``read_path`` (``path``: the source it was made from)."""
     skip = (spec.header_row or 1) - 1
     with read_path.open("r", encoding=UTF8_SIG, newline="") as fh:
         for _ in range(skip):
             fh.readline()
         first = fh.readline()
-        delimiter = spec.delimiter or _sniff_delimiter(first)
+        delimiter = spec.delimiter or sniff_delimiter(first)
         header = next(csv.reader([first], delimiter=delimiter), None)
     if not header or not any(h.strip() for h in header):
         problem(ERROR, "unreadable", f"{path.name} is empty (no header row)")

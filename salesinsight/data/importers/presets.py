@@ -1,5 +1,6 @@
-"""Where mappings come from: bundled YAML presets, mapping files, and deep-merged overrides
-(:func:`load_mapping`).
+"""Where mappings come from: bundled YAML presets, mapping files, and deep-merged overrides.
+
+See :func:`load_mapping`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ __all__ = [
 
 
 class _TextLoader(BoundedSafeLoader):
-    """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings); ``~``/null
-    is still ``None``."""
+    """YAML loader that keeps scalars as text (``yes``, ``007``, ``1.0`` stay strings).
+
+    ``~``/null is still ``None``.
+    """
 
 
 _TextLoader.yaml_implicit_resolvers = {
@@ -65,7 +68,7 @@ def preset_path(name: str) -> Path:
 
 
 def preset_dict(name: str) -> dict[str, Any]:
-    """The bundled preset ``name`` as a mapping dict (to edit, or to merge overrides onto)."""
+    """Return the bundled preset ``name`` as a mapping dict (to edit, or to merge overrides onto)."""
     return _read_yaml(preset_path(name))
 
 

@@ -1,5 +1,7 @@
-"""Import problems: :class:`ImportProblem` (one problem, located by file, header, table, column,
-rows and values) and :class:`ImporterError` (raised with every problem found at once).
+"""Import problems: :class:`ImportProblem` and :class:`ImporterError`.
+
+An :class:`ImportProblem` is one problem, located by file, header, table, column, rows and values;
+:class:`ImporterError` is raised with every problem found at once.
 """
 
 from __future__ import annotations

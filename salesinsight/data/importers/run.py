@@ -1,5 +1,7 @@
-"""The import: :func:`import_folder` (CRM export files -> a new canonical data folder) and
-:func:`check_import` (dry run), with :class:`ImportResult`.
+"""The import: :func:`import_folder`, :func:`check_import` and :class:`ImportResult`.
+
+:func:`import_folder` turns CRM export files into a new canonical data folder;
+:func:`check_import` is its dry run.
 
 The transformation runs in DuckDB SQL over the files read as text, so large activity exports stream
 and are never loaded into pandas. Every problem (missing files or headers, unmapped required
@@ -29,8 +31,8 @@ from salesinsight.data.importers.problems import ERROR, ImporterError, ImportPro
 from salesinsight.data.importers.spec import AVAILABILITY_FILE, ImportMapping
 from salesinsight.data.importers.transform import _build
 from salesinsight.data.importers.write import _write
-from salesinsight.data.load import connect
 from salesinsight.data.problems import ValidationReport
+from salesinsight.data.sources import connect
 
 __all__ = [
     "ImportResult",

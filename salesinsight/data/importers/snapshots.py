@@ -1,6 +1,8 @@
-"""Stage history from dated snapshots: when an export only has each opportunity's *current* stage
-(a weekly Salesforce Data Export, a list export saved every Monday), the stage history is rebuilt
-by comparing the snapshots in date order.
+"""Stage history from dated snapshots.
+
+When an export only has each opportunity's *current* stage (a weekly Salesforce Data Export, a
+list export saved every Monday), the stage history is rebuilt by comparing the snapshots in date
+order.
 
 A row ``(opp_id, stage, entered_date)`` is written the first time an opportunity is seen and every
 time its stage differs from the previous snapshot; ``entered_date`` is the date of the snapshot that
@@ -30,8 +32,8 @@ from pathlib import Path
 import duckdb
 
 from salesinsight.data.encoding import guess_encoding, transcode_to_utf8
+from salesinsight.data.importers.delimiter import sniff_delimiter
 from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv
-from salesinsight.data.importers.plan import _sniff_delimiter
 from salesinsight.data.importers.problems import ERROR, INFO, WARNING
 from salesinsight.data.importers.sql import _lit
 
@@ -41,7 +43,7 @@ _DATE = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
 
 
 def snapshot_date(path: str | Path) -> dt.date | None:
-    """The last calendar date written in ``path`` (``2026-07-13``, ``2026_07_13``, ``20260713``)."""
+    """Return the last calendar date written in ``path`` (``2026-07-13``, ``2026_07_13``, ``20260713``)."""
     for match in reversed(list(_DATE.finditer(str(path)))):
         try:
             return dt.date(*(int(g) for g in match.groups()))
@@ -70,8 +72,10 @@ def history_from_snapshots(
     out: Path,
     problem: Callable[[str, str, str], None],
 ) -> Path | None:
-    """Write ``stage_history`` rows (opp_id, stage, entered_date) diffed from the snapshot files
-    matching ``pattern`` under ``root`` to the CSV ``out``; ``None`` (problems reported) on failure.
+    """Write ``stage_history`` rows (opp_id, stage, entered_date) diffed from the snapshots.
+
+    The snapshot files match ``pattern`` under ``root``; the rows go to the CSV ``out``. Returns
+    ``None`` (problems reported) on failure.
     """
     files = sorted(p for p in root.glob(pattern) if p.is_file())
     if not files:
@@ -102,7 +106,7 @@ def history_from_snapshots(
             return None
         with path.open(encoding="utf-8-sig", newline="") as fh:
             first_line = fh.readline()
-        delim = _sniff_delimiter(first_line)
+        delim = sniff_delimiter(first_line)
         headers = [h.strip() for h in next(csv.reader([first_line], delimiter=delim), [])]
         missing = [h for h in (opp_id, stage) if h not in headers]
         if missing:

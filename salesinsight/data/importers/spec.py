@@ -1,5 +1,7 @@
-"""The mapping format: :class:`ImportMapping`, :class:`SourceSpec` and :class:`ColumnSpec`, parsed
-from a mapping dict (the YAML structure of ``docs/importers.md``) with every problem reported at once.
+"""The mapping format: :class:`ImportMapping`, :class:`SourceSpec` and :class:`ColumnSpec`.
+
+Parsed from a mapping dict (the YAML structure of ``docs/importers.md``) with every problem
+reported at once.
 """
 
 from __future__ import annotations

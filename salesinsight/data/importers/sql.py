@@ -1,6 +1,7 @@
-"""DuckDB SQL expression builders: literals, date parsing (ISO 8601, strptime formats, Excel
-serials), number clean-up (currency, separators, percent) and categorical value maps. Pure functions
-from SQL text to SQL text.
+"""DuckDB SQL expression builders: pure functions from SQL text to SQL text.
+
+Literals, date parsing (ISO 8601, strptime formats, Excel serials), number clean-up (currency,
+separators, percent) and categorical value maps.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ def _epoch_sql(v: str, fmt: str) -> str | None:
 
 
 def _date_sql(v: str, formats: Sequence[str], excel: bool) -> str:
-    """DATE parsed from text ``v``: ISO 8601 first, then ``formats`` (strptime formats, or
-    ``epoch_ms``/``epoch_s`` Unix times), then Excel serials."""
+    """Return the DATE parsed from text ``v``.
+
+    ISO 8601 first, then ``formats`` (strptime formats, or ``epoch_ms``/``epoch_s`` Unix times),
+    then Excel serials.
+    """
     parts = [f"TRY_CAST({v} AS DATE)", f"CAST(TRY_CAST({v} AS TIMESTAMP) AS DATE)"]
     epochs = [e for f in formats if (e := _epoch_sql(v, f)) is not None]
     strp = [f for f in formats if _EPOCH.fullmatch(f) is None]
@@ -74,8 +78,11 @@ def _date_sql(v: str, formats: Sequence[str], excel: bool) -> str:
 
 
 def _number_sql(v: str, thousands: str, decimal: str) -> str:
-    """DOUBLE from text ``v``: currency symbols/codes, spaces and thousands separators removed,
-    ``decimal`` as decimal mark, a trailing ``%`` divides by 100. Malformed grouping -> NULL."""
+    """Return the DOUBLE parsed from text ``v``.
+
+    Currency symbols/codes, spaces and thousands separators removed, ``decimal`` as decimal mark,
+    a trailing ``%`` divides by 100. Malformed grouping -> NULL.
+    """
     s = f"regexp_replace({v}, '[\\s\u00a0\u202f'']', '', 'g')"
     pct = f"ends_with({s}, '%')"
     s = f"rtrim({s}, '%')"

@@ -1,8 +1,10 @@
-"""A first mapping for free: :func:`suggest_mapping` reads the headers and a sample of the values of
-every file in an export folder and writes a draft mapping (YAML text with comments) for the analyst
-to check and edit: which file feeds which contract table, which header feeds which column (English
-and Chinese synonyms), date formats and decimal marks sniffed from the values, and value maps for
-``status`` and activity ``type`` guessed from the distinct values.
+"""A first mapping for free: :func:`suggest_mapping` drafts one from an export folder.
+
+It reads the headers and a sample of the values of every file in an export folder and writes a
+draft mapping (YAML text with comments) for the analyst to check and edit: which file feeds which
+contract table, which header feeds which column (English and Chinese synonyms), date formats and
+decimal marks sniffed from the values, and value maps for ``status`` and activity ``type``
+guessed from the distinct values.
 
 It is a draft, never run as is: every guess is a line the analyst can read, required columns with
 no plausible header are ``TODO`` comments, and ``salesinsight import --check`` then says what is
@@ -417,7 +419,7 @@ def _assign(sources: list[_Source]) -> dict[str, _Source]:
 
 
 def _date_formats(values: list[str]) -> tuple[list[str], str | None]:
-    """Formats (beyond ISO) that parse every sampled value, and a warning if ambiguous."""
+    """Return the formats (beyond ISO) that parse every sampled value, and a warning if ambiguous."""
     vals = [v.split(" ")[0].split("T")[0] for v in values[:_SAMPLE_ROWS]]
     non_iso = [v for v in vals if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", v)]
     if not non_iso:
@@ -440,16 +442,17 @@ def _date_formats(values: list[str]) -> tuple[list[str], str | None]:
 
 
 def _decimal_comma(values: list[str]) -> bool:
-    """True when numbers look European: 1.234,56 or 12,5 (comma then 1-2 digits at the end)."""
+    """Return True when numbers look European: 1.234,56 or 12,5 (comma then 1-2 digits at the end)."""
     hits = [v for v in values if re.fullmatch(r"[^\d-]*-?[\d.]*\d,\d{1,2}[^\d]*", v)]
     return len(hits) > 0 and len(hits) >= len(values) / 2
 
 
 def _status_values(values: list[str]) -> dict[str, str]:
     out = {}
+    allowed = C.table("opportunities").column("status").allowed or ()
     for v in sorted(set(values)):
         n = v.strip().casefold()
-        if n in C.table("opportunities").column("status").allowed:
+        if n in allowed:
             continue
         if any(w == n or w in n for w in _WON):
             out[v] = "won"
@@ -476,15 +479,17 @@ def _q(text: object) -> str:
 
 
 def _find(src: _Source, *names: str) -> str | None:
-    """The header among ``names`` (normalised comparison), if the file has one."""
+    """Return the header among ``names`` (normalised comparison), if the file has one."""
     wanted = {_norm(n) for n in names}
     return next((h for h in src.headers if _norm(h) in wanted), None)
 
 
 def _special_columns(src: _Source, table: str) -> dict[str, list[str]]:
-    """Column specs recognised as a whole rather than header by header: a won/closed flag pair
-    for status (Salesforce IsClosed + IsWon), first + last name, an amount with a currency code
-    column."""
+    """Return the column specs recognised as a whole rather than header by header.
+
+    A won/closed flag pair for status (Salesforce IsClosed + IsWon), first + last name, an amount
+    with a currency code column.
+    """
     out: dict[str, list[str]] = {}
     if table == "opportunities":
         closed, won = _find(src, "IsClosed", "Closed"), _find(src, "IsWon", "Won")
@@ -604,7 +609,7 @@ def _table_yaml(table: str, src: _Source) -> list[str]:
 
 
 def suggest_mapping(folder: str | Path) -> str:
-    """A draft mapping (YAML text) for the export files in ``folder``.
+    """Return a draft mapping (YAML text) for the export files in ``folder``.
 
     Parameters
     ----------

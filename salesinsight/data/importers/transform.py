@@ -1,6 +1,7 @@
-"""The transformation of one source: contract columns from source headers (value maps, dates,
-numbers, identifiers, ``only_when``, ``keep_rows``, extra columns) as SQL expressions on a
-:class:`_Plan`, with the row-level checks each expression needs.
+"""The transformation of one source into contract columns, as SQL expressions on a :class:`_Plan`.
+
+Contract columns from source headers (value maps, dates, numbers, identifiers, ``only_when``,
+``keep_rows``, extra columns), with the row-level checks each expression needs.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class _Reporter:
 
 
 def _check_unmapped(plan: _Plan, columns: tuple[ColumnSpec, ...], report: _Reporter) -> None:
-    """An error per required contract column that gets no value (with the preset's hint)."""
+    """Return an error per required contract column that gets no value (with the preset's hint)."""
     table = C.table(plan.spec.table)
     by_name = {c.name: c for c in columns}
     for col in table.columns:
@@ -87,8 +88,10 @@ def _check_unmapped(plan: _Plan, columns: tuple[ColumnSpec, ...], report: _Repor
 def _source_text(
     plan: _Plan, c: ColumnSpec, col: C.Column, report: _Reporter
 ) -> tuple[str, str, str | None] | None:
-    """(text expression after ``match``, text as read, source header label); ``None`` when a
-    header is missing (reported: an error for a required column, else a warning)."""
+    """Return (text expression after ``match``, text as read, source header label).
+
+    ``None`` when a header is missing (reported: an error for a required column, else a warning).
+    """
     if c.constant is not None:
         return _lit(c.constant), _lit(c.constant), None
     sources = c.sources
@@ -261,7 +264,7 @@ def _id_expr(plan: _Plan, c: ColumnSpec, v: str, raw: str, label: str | None) ->
 def _apply_only_when(
     plan: _Plan, columns: tuple[ColumnSpec, ...], base: dict[str, str], report: _Reporter
 ) -> None:
-    """Final expressions: ``base`` with ``only_when`` conditions on other canonical values."""
+    """Return the final expressions: ``base`` with ``only_when`` conditions on other canonical values."""
     for c in columns:
         if c.name not in base:
             continue
@@ -292,8 +295,10 @@ def _apply_only_when(
 
 
 def _apply_keep_rows(plan: _Plan, report: _Reporter) -> None:
-    """Filter the scans to the rows ``keep_rows`` keeps and ``exclude_rows``/``exclude_matching``
-    do not leave out; the dropped rows become a note."""
+    """Filter the scans to the rows ``keep_rows`` keeps and the exclusions do not leave out.
+
+    The exclusions are ``exclude_rows``/``exclude_matching``; the dropped rows become a note.
+    """
     spec = plan.spec
     conds: list[tuple[int, str]] = []
     words: list[str] = []
@@ -381,9 +386,11 @@ def _apply_close_policy(plan: _Plan) -> None:
 
 
 def _with_row_rate(plan: _Plan, c: ColumnSpec, amount: str, report: _Reporter) -> str | None:
-    """The amount converted by the row's own exchange rate (``rate_column``); ``None`` (a note)
-    when the file has none of the rate headers. Rows with an amount and no positive rate are
-    errors."""
+    """Return the amount converted by the row's own exchange rate (``rate_column``).
+
+    ``None`` (a note) when the file has none of the rate headers. Rows with an amount and no
+    positive rate are errors.
+    """
     found = [(h, i) for h in c.rate_columns if (i := _find_header(plan.headers, h)) is not None]
     if not found:
         report(
@@ -420,8 +427,10 @@ def _with_currency(
     report: _Reporter,
     converted: bool = False,
 ) -> str:
-    """The amount converted with ``rates`` (as is without them); registers its currency code and
-    keeps it as the extra column ``<column>_currency``."""
+    """Return the amount converted with ``rates`` (as is without them).
+
+    Registers its currency code and keeps it as the extra column ``<column>_currency``.
+    """
     if c.currency is not None:
         code, label = _lit(c.currency), None
     else:
@@ -447,8 +456,11 @@ def _with_currency(
 def _apply_dated_rates(
     plan: _Plan, base: dict[str, str], rates: FxRates | None, report: _Reporter
 ) -> None:
-    """Amounts converted with the rate in force on their row's date (close date, else created
-    date, else quota period start); rows with no rate in force are errors."""
+    """Convert amounts with the rate in force on their row's date.
+
+    The close date, else created date, else quota period start; rows with no rate in force are
+    errors.
+    """
     if rates is None or not rates.dated_codes:
         return
     dates = [base[d] for d in ("close_date", "created_date", "period_start") if d in base]
@@ -483,9 +495,7 @@ def _apply_dated_rates(
         )
 
 
-def _build(
-    plan: _Plan, problems: list[ImportProblem], rates: dict[str, float] | None = None
-) -> None:
+def _build(plan: _Plan, problems: list[ImportProblem], rates: FxRates | None = None) -> None:
     """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers.
 
     ``rates`` (reporting-currency units per unit of each code) convert amounts that have a

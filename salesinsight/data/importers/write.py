@@ -1,5 +1,7 @@
-"""Writing the output folder: each table's sources in the output columns and types, into a
-staging folder beside the target, then moved into place (replacing an old folder only when complete).
+"""Writing the output folder, through a staging folder moved into place when complete.
+
+Each table's sources in the output columns and types go into a staging folder beside the target,
+then moved into place (replacing an old folder only when complete).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from salesinsight.data import contract as C
 from salesinsight.data.importers.plan import _Plan
 from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
 from salesinsight.data.importers.sql import _lit, _lit_list
-from salesinsight.data.load import quote_ident
+from salesinsight.data.sources import quote_ident
 
 
 def _output_columns(table: C.Table, plans: list[_Plan]) -> list[str]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
 from salesinsight.data.importers import ImporterError, import_folder
 from salesinsight.data.importers import excel as excel_mod
-
-openpyxl = pytest.importorskip("openpyxl")
 
 USERS = [
     ["Id", "Name", "Team", "HireDate"],
@@ -104,7 +103,8 @@ def test_a_workbook_per_table_and_sheet_numbers(tmp_path: Path) -> None:
 
 
 def test_legacy_xls(tmp_path: Path) -> None:
-    xlwt = pytest.importorskip("xlwt")
+    import xlwt
+
     wb = xlwt.Workbook()
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
     for name, rows in {"Users": USERS, "Deals": DEALS}.items():

@@ -16,31 +16,33 @@ from numpy.testing import assert_allclose
 from salesinsight.data import validate
 from salesinsight.data.importers import import_folder
 from salesinsight.metrics import panel
+from tests._reference import shared_file
 
 REPO = Path(__file__).resolve().parents[3]
-MAVEN = REPO.parent / "shared" / "real-data" / "maven-crm-sales-opportunities"
+MAVEN_PARTS = ("real-data", "maven-crm-sales-opportunities")
 MAPPING = REPO / "params" / "mappings" / "maven-crm.yaml"
-
-pytestmark = pytest.mark.skipif(
-    not (MAVEN / "sales_pipeline.csv").is_file(),
-    reason=f"shared real data not found at {MAVEN} (CI lays shared/ beside the repository)",
-)
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def maven() -> Path:
+    """The export folder (fails when ../shared is there without it; see tests/_reference.py)."""
+    return shared_file(*MAVEN_PARTS, "sales_pipeline.csv").parent
+
+
+@pytest.fixture(scope="module")
+def imported(maven: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("maven") / "data"
-    result = import_folder(MAVEN, out, MAPPING)
+    result = import_folder(maven, out, MAPPING)
     assert result.ok, result.summary()
     return out
 
 
 @pytest.fixture(scope="module")
-def raw() -> pd.DataFrame:
-    return pd.read_csv(MAVEN / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+def raw(maven: Path) -> pd.DataFrame:
+    return pd.read_csv(maven / "sales_pipeline.csv", dtype=str, keep_default_na=False)
 
 
-def test_import_counts_and_validation(imported: Path, raw: pd.DataFrame) -> None:
+def test_import_counts_and_validation(maven: Path, imported: Path, raw: pd.DataFrame) -> None:
     report = validate(imported)
     assert report.ok, str(report)
     opps = pd.read_csv(imported / "opportunities.csv", dtype=str, keep_default_na=False)
@@ -50,7 +52,7 @@ def test_import_counts_and_validation(imported: Path, raw: pd.DataFrame) -> None
     expect = dated["deal_stage"].map({"Won": "won", "Lost": "lost", "Engaging": "open"})
     assert opps["status"].value_counts().to_dict() == expect.value_counts().to_dict()
     reps = pd.read_csv(imported / "reps.csv", dtype=str)
-    teams = pd.read_csv(MAVEN / "sales_teams.csv", dtype=str)
+    teams = pd.read_csv(maven / "sales_teams.csv", dtype=str)
     assert sorted(reps["rep_id"]) == sorted(teams["sales_agent"])
     assert dict(zip(reps["rep_id"], reps["team_id"], strict=True)) == dict(
         zip(teams["sales_agent"], teams["manager"], strict=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
 from salesinsight.commands import importer as cmd
 from salesinsight.data.importers import import_folder, list_presets
 from salesinsight.metrics import panel
-
-openpyxl = pytest.importorskip("openpyxl")
 
 
 def _xlsx(path: Path, rows: list[list[object]], sheet: str = "Sheet1") -> None:

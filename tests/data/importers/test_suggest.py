@@ -15,21 +15,19 @@ from salesinsight.commands import importer as cmd
 from salesinsight.data.importers import import_folder, merge_mappings
 from salesinsight.data.importers.suggest import suggest_mapping
 from salesinsight.metrics import panel
+from tests._reference import shared_file
 
 REPO = Path(__file__).resolve().parents[3]
-MAVEN = REPO.parent / "shared" / "real-data" / "maven-crm-sales-opportunities"
+MAVEN_PARTS = ("real-data", "maven-crm-sales-opportunities")
 
 
 def _draft(folder: Path) -> dict:
     return yaml.safe_load(suggest_mapping(folder))
 
 
-@pytest.mark.skipif(
-    not (MAVEN / "sales_pipeline.csv").is_file(),
-    reason=f"shared real data not found at {MAVEN} (CI lays shared/ beside the repository)",
-)
 def test_maven_draft_imports_after_filling_the_todos(tmp_path: Path) -> None:
-    text = suggest_mapping(MAVEN)
+    maven = shared_file(*MAVEN_PARTS, "sales_pipeline.csv").parent  # see tests/_reference.py
+    text = suggest_mapping(maven)
     assert "# TODO hire_date: <header>   (required; no header looked like it)" in text
     draft = yaml.safe_load(text)
     opps = draft["tables"]["opportunities"]
@@ -53,16 +51,17 @@ def test_maven_draft_imports_after_filling_the_todos(tmp_path: Path) -> None:
             }
         },
     )
-    result = import_folder(MAVEN, tmp_path / "out", filled)
+    result = import_folder(maven, tmp_path / "out", filled)
     assert result.ok, result.summary()
-    raw = pd.read_csv(MAVEN / "sales_pipeline.csv")
+    raw = pd.read_csv(maven / "sales_pipeline.csv")
     won = raw[raw["deal_stage"] == "Won"]
     df = panel(tmp_path / "out", grain="quarter", by="company")
     assert df["revenue"].sum() == pytest.approx(won["close_value"].sum(), abs=1e-6)
 
 
 def test_chinese_export_draft(tmp_path: Path) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     src = tmp_path / "export"
     src.mkdir()
     (src / "员工.csv").write_bytes(
