@@ -244,8 +244,10 @@ def _mentors(
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The rows as a frame whose ``reason`` cells stay :class:`Note` objects (pandas would turn a
-    column of ``str`` subclasses into plain strings)."""
+    """Build the frame of rows, keeping the ``reason`` cells as :class:`Note` objects.
+
+    Pandas would turn a column of ``str`` subclasses into plain strings.
+    """
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["reason"] = pd.Series([r["reason"] for r in rows], index=frame.index, dtype=object)
     return frame

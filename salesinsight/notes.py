@@ -12,8 +12,9 @@ __all__ = ["Note"]
 
 
 class Note(str):
-    """A sentence in English (what ``str`` gives, e.g. in results.json) that remembers its message
-    id and values, so the report can show it in its own language.
+    """A sentence in English that remembers its message id and values.
+
+    ``str`` gives the English (e.g. in results.json); the report shows it in its own language.
 
     Parameters
     ----------
@@ -34,6 +35,7 @@ class Note(str):
     values: dict[str, object]
 
     def __new__(cls, msgid: str, /, **values: object) -> Note:
+        """Format ``msgid`` with ``values`` and keep both."""
         note = super().__new__(cls, msgid.format(**values) if values else msgid)
         note.msgid = msgid
         note.values = values
