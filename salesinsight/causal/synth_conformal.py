@@ -63,8 +63,10 @@ def _residuals(y: np.ndarray, Y0: np.ndarray, post: np.ndarray, theta: float) ->
 
 @functools.lru_cache(maxsize=32)
 def _permutation_index(n_t: int, n_post: int, scheme: str, n_draws: int) -> np.ndarray:
-    """Rows of time indices that the (last ``n_post``) post periods take under each permutation;
-    the first row is the identity. Fixed seed: the same data give the same p-values."""
+    """Return the time indices the last ``n_post`` (post) periods take under each permutation.
+
+    The first row is the identity. Fixed seed: the same data give the same p-values.
+    """
     post_idx = np.arange(n_t - n_post, n_t)
     if scheme == "moving_block":
         return (np.arange(n_t)[:, None] + post_idx[None, :]) % n_t
@@ -224,8 +226,10 @@ def _edge(
     scale: float,
     alpha: float,
 ) -> float:
-    """Outermost accepted grid point ``k`` refined towards the first rejected effect beyond it;
-    past the grid's end the step doubles (at most 30 times) until an effect is rejected."""
+    """Refine the outermost accepted grid point ``k`` towards the first rejected effect.
+
+    Past the grid's end the step doubles (at most 30 times) until an effect is rejected.
+    """
     inside = float(grid[k])
     nxt = k + direction
     if 0 <= nxt < grid.size:

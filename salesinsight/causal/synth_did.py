@@ -128,8 +128,11 @@ def _sdid(yc: np.ndarray, yt: np.ndarray, t0: int, omega: np.ndarray, lam: np.nd
 def _jackknife_se(
     yc: np.ndarray, yt: np.ndarray, t0: int, omega: np.ndarray, lam: np.ndarray
 ) -> float:
-    """Leave-one-unit-out jackknife with fixed weights (renormalized when a comparison unit is left
-    out); NaN with fewer than two enrolled units or a single weighted comparison unit."""
+    """Leave-one-unit-out jackknife standard error with fixed weights.
+
+    Weights are renormalized when a comparison unit is left out; NaN with fewer than two enrolled
+    units or a single weighted comparison unit.
+    """
     n_tr = yt.shape[0]
     if n_tr < 2 or int((omega > 0).sum()) < 2:
         return float("nan")
@@ -155,8 +158,10 @@ def simplex_weights(
     max_iter: int = 1000,
     sparsify: bool = True,
 ) -> np.ndarray:
-    """Weights on the simplex minimizing ``|A_c w + w0 - b_c|^2 / n + zeta^2 |w|^2`` with an
-    intercept ``w0`` (columns centred), by Frank-Wolfe (as ``synthdid::sc.weight.fw``).
+    """Find simplex weights by Frank-Wolfe, as ``synthdid::sc.weight.fw``.
+
+    They minimize ``|A_c w + w0 - b_c|^2 / n + zeta^2 |w|^2`` with an intercept ``w0`` (columns
+    centred).
 
     Parameters
     ----------
@@ -185,8 +190,10 @@ def simplex_weights(
 def _fw(
     a: np.ndarray, b: np.ndarray, w: np.ndarray, eta: float, min_dec: float, max_iter: int
 ) -> np.ndarray:
-    """Frank-Wolfe steps on the simplex for ``|A w - b|^2 + eta |w|^2``, on the Gram matrix so
-    that each step costs O(k)."""
+    """Take Frank-Wolfe steps on the simplex for ``|A w - b|^2 + eta |w|^2``.
+
+    The steps work on the Gram matrix, so that each costs O(k).
+    """
     n = a.shape[0]
     g = a.T @ a
     c = a.T @ b

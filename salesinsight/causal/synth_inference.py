@@ -79,8 +79,10 @@ def _exclusive_null(
     size: int,
     seed: int,
 ) -> np.ndarray:
-    """Placebo (average post gap, average pre-RMSPE) for ``EXCLUSIVE_SUBSETS`` random subsets of
-    ``size`` donors, each member refitted from the donors *outside* the subset.
+    """Draw placebo (average post gap, average pre-RMSPE) pairs from mutually exclusive refits.
+
+    ``EXCLUSIVE_SUBSETS`` random subsets of ``size`` donors, each member refitted from the donors
+    *outside* the subset.
 
     The treated units' synthetic controls never use one another, so their gaps share donor noise
     but never contain each other's. Placebo units fitted from all other donors do: a member's noise
@@ -356,7 +358,7 @@ def leave_one_out(
 
 
 def placebo_time_diagnostic(pit: Mapping[str, Any]) -> Diagnostic:
-    """The (not required) ``placebo_time`` diagnostic from :func:`placebo_in_time`'s result."""
+    """Build the (not required) ``placebo_time`` diagnostic from :func:`placebo_in_time`."""
     return Diagnostic(
         name="placebo_time",
         passed=pit.get("passed"),
@@ -369,7 +371,7 @@ def placebo_time_diagnostic(pit: Mapping[str, Any]) -> Diagnostic:
 
 
 def leave_one_out_diagnostic(loo_table: pd.DataFrame, estimate: float) -> Diagnostic:
-    """The (not required) ``leave_one_out`` diagnostic: does dropping a donor flip the sign?"""
+    """Build the (not required) ``leave_one_out`` diagnostic: does dropping a donor flip the sign."""
     same = bool(np.all(np.sign(loo_table["estimate"]) == np.sign(estimate)))
     return Diagnostic(
         name="leave_one_out",

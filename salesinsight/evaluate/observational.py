@@ -1,5 +1,7 @@
-"""Observational programs: three designs with different identifying assumptions, each with the
-checks that can refute it, and a verdict only where every design that survives its checks agrees.
+"""Observational programs: three designs, their checks, and a verdict only where they agree.
+
+Three designs with different identifying assumptions, each with the checks that can refute it, and
+a verdict only where every design that survives its checks agrees.
 
 Why people were enrolled decides which comparison is right, and the analyst rarely knows:
 
@@ -104,12 +106,13 @@ def observational_history(
     exposure: pd.DataFrame | None = None,
     tenure: pd.Series | None = None,
 ) -> tuple[UnitHistory, int]:
-    """The unit history the observational designs read and the number of periods per quarter.
+    """Build the unit history the observational designs read and the periods per quarter.
 
     Covariates: the change in other programs' exposure and, for rep programs, tenure at the start
     (``tenure``: months per ``unit_id``, capped at 24, with its square) so that sellers still on
     their learning curve are compared with sellers of the same tenure (conditional parallel
-    trends; Abadie 2005)."""
+    trends; Abadie 2005).
+    """
     f, _ = _design_panel(frame, num, den, starts, window, exclude)
     if tenure is not None:
         ten = f["unit_id"].map(tenure.clip(lower=0, upper=24)).astype(float)
@@ -153,7 +156,7 @@ def bracket_designs(
     skip_selection_window: bool = True,
     divergence_required: bool = True,
 ) -> DesignRun:
-    """The three observational designs on one history, their checks, and the bracket.
+    """Run the three observational designs on one history, their checks, and the bracket.
 
     Parameters
     ----------
@@ -215,7 +218,7 @@ def bracket_designs(
 
 # ---------------------------------------------------------------------- placebo start date
 def _placebo_history(h: UnitHistory, sel: int, bin_size: int) -> UnitHistory | str:
-    """The pre-period before the selection window with a fake start, or why there is none."""
+    """Cut the pre-period before the selection window with a fake start, or say why there is none."""
     n_early = h.n_pre - sel
     fake_post = max(1, min(bin_size, n_early // 2))
     fake_start = n_early - fake_post
@@ -247,8 +250,11 @@ def _placebo_date(
     alpha: float,
     hib: bool,
 ) -> Diagnostic:
-    """Required: the design on pre-period data only, pretending the program started earlier, with
-    the fake post-period ending before the selection window."""
+    """Run the design at a placebo start date (a required check).
+
+    The design on pre-period data only, pretending the program started earlier, with the fake
+    post-period ending before the selection window.
+    """
     if isinstance(ph, str):
         return Diagnostic("placebo_date", None, required=True, note=ph)
     e = _run_design(name, ph, bin_size, alpha, hib)
@@ -369,7 +375,7 @@ def _bracket(designs: Mapping[str, Effect], alpha: float, hib: bool) -> Effect:
 def _carry_diag(
     designs: Mapping[str, Effect], carrying: Mapping[str, Effect], dropped: Mapping[str, str]
 ) -> Diagnostic:
-    """Required: at least one design survives its own checks."""
+    """Check that at least one design survives its own checks (required)."""
     parts = [f"{_LABELS[n]} carries it" for n in carrying]
     parts += [f"{_LABELS[n]} {why}" for n, why in dropped.items()]
     return Diagnostic(
@@ -383,7 +389,9 @@ def _carry_diag(
 
 
 def _agree_diag(designs: Mapping[str, Effect], alpha: float) -> Diagnostic:
-    """Informational: do the fixed-effects DiD and the lagged-outcome regression (different
-    identifying assumptions) tell the same story? Where they differ, why people were enrolled
-    decides which is right, and the bracket shows the range."""
+    """Compare the fixed-effects DiD and the lagged-outcome regression (informational).
+
+    They rest on different identifying assumptions; where they differ, why people were enrolled
+    decides which is right, and the bracket shows the range.
+    """
     return designs_agree(designs["fe_did"], {"lagged_outcome": designs["lagged_outcome"]}, alpha)
