@@ -3,7 +3,8 @@
 Each hypothesis states, before looking: the claim, the programs, outcome and population, the expected
 direction, the smallest effect that matters, the design that tests it and the date it was registered.
 :func:`run_registry` runs every design once, corrects the p-values across the *whole* registry
-(Holm for the verdicts, Benjamini-Hochberg reported beside it) and calls each hypothesis
+(Holm for the verdicts by default; Benjamini-Hochberg and Romano-Wolf reported beside it, see
+:mod:`salesinsight.research.multiplicity`) and calls each hypothesis
 
 * **supported** - the corrected p-value is below ``alpha``, the estimate has the expected sign and
   clears ``min_effect``, and no required check of the design failed;
@@ -33,6 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from salesinsight.causal.effect import Effect
+
+from .multiplicity import romano_wolf_from_draws
 
 __all__ = [
     "DESIGNS",
@@ -92,7 +95,7 @@ class Registry(BaseModel):
     seed: int = 0
     alpha: float = Field(default=0.05, gt=0, lt=1)
     n_boot: int = Field(default=499, ge=99)
-    correction: Literal["holm", "bh"] = "holm"
+    correction: Literal["holm", "bh", "romano_wolf"] = "holm"
     folder: str = Field(default="research", description="Run folders go to reports/<folder>/.")
     hypotheses: list[Hypothesis] = Field(min_length=1)
 
@@ -174,7 +177,7 @@ class RegistryResult:
     ----------
     table : DataFrame
         ``id, design, outcome, direction, min_effect, estimate, ci_low, ci_high, p_value, p_holm,
-        p_bh, verdict, reason, registered, data_start, data_end, data_predate_registration,
+        p_bh, p_rw, joint_bootstrap, verdict, reason, registered, data_start, data_end, data_predate_registration,
         share_of_data_before_registration, statement``.
     effects : dict of str to Effect or None
     spec : dict
@@ -273,6 +276,7 @@ def run_registry(registry: Registry) -> RegistryResult:
     from ._frames import as_dataset, closed_deals
 
     ds = as_dataset(registry.data_dir)
+    universe = ds.sql("SELECT DISTINCT rep_id FROM reps ORDER BY rep_id")["rep_id"].tolist()
     deals = closed_deals(ds)
     data_start, data_end = deals["close_date"].min().date(), deals["close_date"].max().date()
     cache: dict[tuple[Any, ...], Any] = {}
@@ -280,7 +284,7 @@ def run_registry(registry: Registry) -> RegistryResult:
     notes: dict[str, str] = {}
     for h in registry.hypotheses:
         try:
-            effects[h.id], notes[h.id] = _effect(ds, h, registry, cache)
+            effects[h.id], notes[h.id] = _effect(ds, h, registry, cache, universe)
         except (ValueError, KeyError) as exc:
             effects[h.id], notes[h.id] = None, f"could not be estimated: {exc}"
     p = np.array([_p(effects[h.id]) for h in registry.hypotheses])
@@ -290,10 +294,16 @@ def run_registry(registry: Registry) -> RegistryResult:
     if ok.any():
         p_holm[ok] = multipletests(p[ok], alpha=registry.alpha, method="holm")[1]
         p_bh[ok] = multipletests(p[ok], alpha=registry.alpha, method="fdr_bh")[1]
+    est = np.array([_est(effects[h.id]) for h in registry.hypotheses])
+    draws = np.column_stack([_draws(effects[h.id], registry.n_boot) for h in registry.hypotheses])
+    joint = np.isfinite(draws).any(axis=0)
+    p_rw = np.full(len(p), np.nan)
+    if ok.any():
+        p_rw[ok] = romano_wolf_from_draws(est[ok], draws[:, ok], p_values=p[ok], seed=registry.seed)
     rows = []
     for i, h in enumerate(registry.hypotheses):
         e = effects[h.id]
-        p_use = p_holm[i] if registry.correction == "holm" else p_bh[i]
+        p_use = {"holm": p_holm, "bh": p_bh, "romano_wolf": p_rw}[registry.correction][i]
         label, reason = _call(h, e, p_use, registry.alpha, notes[h.id])
         rows.append(
             {
@@ -309,6 +319,8 @@ def run_registry(registry: Registry) -> RegistryResult:
                 "p_value": p[i],
                 "p_holm": p_holm[i],
                 "p_bh": p_bh[i],
+                "p_rw": p_rw[i],
+                "joint_bootstrap": bool(joint[i]),
                 "verdict": label,
                 "reason": reason,
                 "registered": h.registered.isoformat(),
@@ -329,34 +341,44 @@ def run_registry(registry: Registry) -> RegistryResult:
         "n_boot": registry.n_boot,
         "seed": registry.seed,
         "data_dir": str(registry.data_dir),
-        "romano_wolf": "not computed (Holm and Benjamini-Hochberg only)",
+        "romano_wolf": (
+            f"step-down over all {int(ok.sum())} estimable hypotheses; "
+            f"{int((joint & ok).sum())} with joint seller-bootstrap draws (the same "
+            f"{registry.n_boot} resamplings of every seller), the others through their p-values "
+            "with independent normal null draws (conservative by the Gaussian correlation "
+            "inequality)"
+        ),
     }
     return RegistryResult(table=pd.DataFrame(rows), effects=effects, spec=spec)
 
 
-def _effect(ds, h: Hypothesis, reg: Registry, cache) -> tuple[Effect | None, str]:
-    """Run the hypothesis' design (each distinct design call once) and pick its outcome."""
+def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect | None, str]:
+    """Run the hypothesis' design (each distinct design call once) and pick its outcome.
+
+    The bootstrap designs resample the same seller ``universe`` with the registry's seed, so their
+    draws are joint across hypotheses (Romano-Wolf)."""
     opts = dict(h.options)
     common = {"alpha": reg.alpha, "seed": reg.seed}
+    joint = {**common, "boot_universe": universe}
     if h.design == "pull_in":
         key = ("pull_in", tuple(sorted(opts.items())))
         if key not in cache:
             from .pull_in import pull_in
 
-            cache[key] = pull_in(ds, n_boot=reg.n_boot, **common, **opts)
+            cache[key] = pull_in(ds, n_boot=reg.n_boot, **joint, **opts)
         return cache[key][h.outcome], ""
     if h.design == "bunching":
         key = ("bunching", tuple(sorted(opts.items())))
         if key not in cache:
             from .bunching import bunching
 
-            cache[key] = bunching(ds, n_boot=reg.n_boot, **common, **opts)
+            cache[key] = bunching(ds, n_boot=reg.n_boot, **joint, **opts)
         b = cache[key]
         return (b.excess if h.outcome == "excess" else b.b), ""
     if h.design == "effort":
         from .effort import effort
 
-        return effort(ds, n_boot=reg.n_boot, **common, **opts), ""
+        return effort(ds, n_boot=reg.n_boot, **joint, **opts), ""
     if h.design == "rd":
         from .rd import rd
 
@@ -412,6 +434,18 @@ def _share_before(start: dt.date, end: dt.date, registered: dt.date) -> float:
     days = (end - start).days + 1
     before = min(max((registered - start).days, 0), days)
     return round(before / days, 4)
+
+
+def _est(e: Effect | None) -> float:
+    return float("nan") if e is None else float(e.estimate)
+
+
+def _draws(e: Effect | None, n_boot: int) -> np.ndarray:
+    """The effect's joint bootstrap draws (length n_boot), or NaN when it has none."""
+    d = None if e is None else e.extras.get("draws")
+    if d is None or len(d) != n_boot or not e.spec.get("boot_universe"):
+        return np.full(n_boot, np.nan)
+    return np.asarray(d, dtype=float)
 
 
 def _p(e: Effect | None) -> float:
