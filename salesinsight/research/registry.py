@@ -54,6 +54,8 @@ DESIGNS: dict[str, tuple[str, ...]] = {
     "rd": ("revenue_next", "attainment_next", "activities_next", "left_next"),
     "effort": ("activities",),
     "program": ("win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"),
+    "subgroups": ("difference", "low", "high"),
+    "plan": ("csat_corr_gain",),
 }
 LABELS: tuple[str, ...] = ("supported", "contradicted", "inconclusive")
 
@@ -74,7 +76,7 @@ class Hypothesis(BaseModel):
     population: str = Field(description="Who the claim is about.")
     direction: Literal["increase", "decrease"]
     min_effect: float = Field(ge=0, description="Smallest effect that matters, outcome units.")
-    design: Literal["pull_in", "bunching", "rd", "effort", "program"]
+    design: Literal["pull_in", "bunching", "rd", "effort", "program", "subgroups", "plan"]
     registered: dt.date = Field(description="Date the hypothesis was registered.")
     options: dict[str, Any] = Field(default_factory=dict, description="Design arguments.")
     references: str = ""
@@ -158,8 +160,10 @@ def load_registry(path: str | Path, *, check_data_dir: bool = True) -> Registry:
                 f"hypotheses.{i} ({h.id}): outcome {h.outcome!r} is not produced by design "
                 f"{h.design!r} (one of {', '.join(DESIGNS[h.design])})"
             )
-        if h.design == "program" and len(h.programs) != 1:
-            problems.append(f"hypotheses.{i} ({h.id}): design 'program' needs exactly one program")
+        if h.design in ("program", "subgroups") and len(h.programs) != 1:
+            problems.append(
+                f"hypotheses.{i} ({h.id}): design {h.design!r} needs exactly one program"
+            )
     if check_data_dir and not reg.data_dir.is_dir():
         problems.append(f"data_dir: {reg.data_dir} is not a folder")
     if problems:
@@ -379,6 +383,18 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect |
         from .effort import effort
 
         return effort(ds, n_boot=reg.n_boot, **joint, **opts), ""
+    if h.design == "subgroups":
+        from .subgroups import subgroup_effects
+
+        key = ("subgroups", h.programs[0], tuple(sorted(opts.items())))
+        if key not in cache:
+            cache[key] = subgroup_effects(ds, h.programs[0], n_boot=reg.n_boot, **joint, **opts)
+        return cache[key][h.outcome], ""
+    if h.design == "plan":
+        from .plans import Plan, csat_reward
+
+        kw = {k: Plan(**v) if isinstance(v, dict) else v for k, v in opts.items()}
+        return csat_reward(ds, n_boot=reg.n_boot, **joint, **kw), ""
     if h.design == "rd":
         from .rd import rd
 

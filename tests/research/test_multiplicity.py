@@ -80,9 +80,7 @@ def test_familywise_error_rate_by_simulation():
     fw_rw = fw_holm = 0
     power_rw = power_holm = 0
     for s in range(n_sims):
-        est, draws = _one_dataset(
-            rng, n_clusters=150, effects=effects, rho=0.6, n_boot=199, seed=s
-        )
+        est, draws = _one_dataset(rng, n_clusters=150, effects=effects, rho=0.6, n_boot=199, seed=s)
         p_rw = romano_wolf_from_draws(est, draws)
         se = draws.std(0, ddof=1)
         p_raw = 2 * stats.norm.sf(np.abs(est) / se)
