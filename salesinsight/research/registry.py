@@ -222,7 +222,7 @@ class RegistryResult:
             lines.append(
                 f"  {r.id:<22} {r.verdict.upper():<13} {r.outcome} {_fmt(r.estimate)} "
                 f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], p_holm {_fmt(r.p_holm)}, "
-                f"p_bh {_fmt(r.p_bh)}{flag}"
+                f"p_bh {_fmt(r.p_bh)}, p_rw {_fmt(r.p_rw)}{flag}"
             )
             lines.append(f"  {'':<22} {r.reason}")
         return "\n".join(lines)
@@ -240,6 +240,7 @@ class RegistryResult:
             "ci_high",
             "p_holm",
             "p_bh",
+            "p_rw",
             "reason",
         ]
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
