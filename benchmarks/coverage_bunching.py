@@ -86,7 +86,9 @@ def run(n_null: int, n_planted: int, *, n_boot: int = 299, verbose: bool = False
             rows.extend(new)
             if verbose:
                 cov = {r["rule"]: r["B_cover"] for r in new}
-                print(f"{new[0]['kind']} {seed} ({time.perf_counter() - t0:.1f}s) {cov}", flush=True)
+                print(
+                    f"{new[0]['kind']} {seed} ({time.perf_counter() - t0:.1f}s) {cov}", flush=True
+                )
     return pd.DataFrame(rows)
 
 

@@ -249,32 +249,37 @@ def bunching(
     j = np.clip(np.searchsorted(edges, att[inside], side="right") - 1, 0, len(z) - 1)
     onehot = np.zeros((int(inside.sum()), len(z)))
     onehot[np.arange(len(j)), j] = 1.0
-    if auto:
-        k_max = max(1, int(np.floor(round((max_upper - threshold) / bin_width, 9))))
-        uppers = threshold + bin_width * np.arange(1, k_max + 1)
-    else:
-        uppers = np.array([float(upper)])
+    k_max = max(1, int(np.floor(round((max_upper - threshold) / bin_width, 9))))
+    uppers = np.round(threshold + bin_width * np.arange(1, k_max + 1), 10)
+    if not auto:
+        uppers = uppers[uppers < hi - 1e-9]  # the sensitivity grid stays inside the fit range
+        uppers = np.unique(np.append(uppers, round(float(upper), 10)))
     counts = onehot.sum(0)
     codes = pd.factorize(sp["rep_id"].to_numpy()[inside])[0]
     W = seller_weights(
         sp["rep_id"].to_numpy()[inside], n_boot=n_boot, seed=seed, universe=boot_universe
     )
     boot_counts = W @ onehot
-    fits = []
+    fits, kept = [], []
     for u in uppers:
         excluded = (edges[:-1] >= lower - 1e-12) & (edges[:-1] < u - 1e-12)
         above = excluded & (edges[:-1] >= threshold - 1e-12)
         below = excluded & ~above
+        is_fixed = not auto and u == round(float(upper), 10)
+        problem = ""
         if not above.any() or not below.any():
-            raise ValueError(
-                "bunching: the excluded window must hold bins on both sides of the threshold"
+            problem = "the excluded window must hold bins on both sides of the threshold"
+        elif (~excluded).sum() <= degree + 1:
+            problem = (
+                f"only {(~excluded).sum()} bins outside the excluded window for a degree "
+                f"{degree} polynomial; widen fit_range or lower the degree"
             )
-        if (~excluded).sum() <= degree + 1:
-            raise ValueError(
-                f"bunching: only {(~excluded).sum()} bins outside the excluded window for a "
-                f"degree {degree} polynomial; widen fit_range or lower the degree"
-            )
+        if problem:
+            if is_fixed or (auto and not fits):
+                raise ValueError(f"bunching: {problem}")
+            continue  # a candidate edge of the sensitivity grid that the fit range cannot carry
         proj = _projection(z, threshold, excluded, degree, bin_width)
+        kept.append(u)
         fits.append(
             (
                 excluded,
@@ -284,13 +289,18 @@ def bunching(
                 _estimate(boot_counts, proj, above, below),
             )
         )
-    pick = _first_balanced(
-        np.array([f[3]["excess"] for f in fits]), np.array([f[3]["missing"] for f in fits])
-    )
-    pick_b = _first_balanced(
-        np.stack([f[4]["excess"] for f in fits], axis=-1),
-        np.stack([f[4]["missing"] for f in fits], axis=-1),
-    )
+    uppers = np.asarray(kept)
+    if auto:
+        pick = _first_balanced(
+            np.array([f[3]["excess"] for f in fits]), np.array([f[3]["missing"] for f in fits])
+        )
+        pick_b = _first_balanced(
+            np.stack([f[4]["excess"] for f in fits], axis=-1),
+            np.stack([f[4]["missing"] for f in fits], axis=-1),
+        )
+    else:
+        pick = np.int64(np.flatnonzero(uppers == round(float(upper), 10))[0])
+        pick_b = np.full(n_boot, pick)
     excluded, above, below, point, _ = fits[int(pick)]
     rows = np.arange(n_boot)
     boot = {
@@ -314,7 +324,7 @@ def bunching(
         "lower": lower,
         "upper": chosen_upper,
         "upper_rule": "mass_balance" if auto else "fixed",
-        "max_upper": max_upper if auto else chosen_upper,
+        "max_upper": max_upper,
         "fit_range": [lo, hi],
         "degree": degree,
         "min_tenure_days": min_tenure_days,
