@@ -15,7 +15,8 @@
 # # Incentive research: registered hypotheses
 #
 # Every hypothesis of the registry, tested with the design it names, with the p-values corrected
-# across the whole registry (Holm for the verdicts, Benjamini-Hochberg beside it). *Supported*: the
+# across the whole registry (Holm for the verdicts unless the registry says otherwise;
+# Benjamini-Hochberg and Romano-Wolf, from the designs' joint seller bootstrap, beside it). *Supported*: the
 # corrected p-value is below alpha, the estimate has the expected sign and clears the smallest effect
 # that matters. *Contradicted*: the opposite sign is significant, or the interval lies within that
 # smallest effect. *Inconclusive*: anything else, or a failed check of the design. Hypotheses tested

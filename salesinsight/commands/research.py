@@ -56,6 +56,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     bu.add_argument("--bin-width", type=float, default=0.02, dest="bin_width")
     bu.add_argument("--degree", type=int, default=7)
+    bu.add_argument(
+        "--upper",
+        type=float,
+        default=None,
+        help="fix the excluded window's upper edge (attainment); default: chosen from the data "
+        "where the excess reaches the missing mass (Kleven 2016)",
+    )
     bu.add_argument("--n-boot", type=int, default=499, dest="n_boot")
     bu.add_argument("--alpha", type=float, default=0.05)
     bu.add_argument("--seed", type=int, default=0)
@@ -209,6 +216,7 @@ def run_bunching(args: argparse.Namespace) -> int:
                 threshold=t,
                 bin_width=args.bin_width,
                 degree=args.degree,
+                upper=args.upper,
                 n_boot=args.n_boot,
                 alpha=args.alpha,
                 seed=args.seed,

@@ -10,9 +10,11 @@ from .assign import Assignment, assign
 from .bunching import Bunching, bunching
 from .design import Design, design
 from .effort import effort
-from .plans import Plan, PlanComparison, default_plans, what_if
+from .multiplicity import romano_wolf, romano_wolf_from_draws
+from .plans import Plan, PlanComparison, csat_reward, default_plans, what_if
 from .pull_in import PullIn, pull_in
 from .rd import RDResult, next_period_outcomes, rd
+from .subgroups import SubgroupEffects, subgroup_effects
 
 __all__ = [
     "Assignment",
@@ -22,13 +24,18 @@ __all__ = [
     "PlanComparison",
     "PullIn",
     "RDResult",
+    "SubgroupEffects",
     "assign",
     "bunching",
+    "csat_reward",
     "default_plans",
     "design",
     "effort",
     "next_period_outcomes",
     "pull_in",
     "rd",
+    "romano_wolf",
+    "romano_wolf_from_draws",
+    "subgroup_effects",
     "what_if",
 ]

@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 
-__all__ = ["boot_effect", "cluster_weights"]
+__all__ = ["boot_effect", "cluster_weights", "seller_weights"]
 
 
 def cluster_weights(codes: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
@@ -23,6 +24,36 @@ def cluster_weights(codes: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
     n_clusters = int(codes.max()) + 1 if len(codes) else 0
     counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot)
     return counts[:, codes].astype(float)
+
+
+def seller_weights(
+    rep_ids: np.ndarray | Sequence[str],
+    *,
+    n_boot: int,
+    seed: int,
+    universe: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Seller-cluster bootstrap weights per row, shape (n_boot, n_rows).
+
+    Without ``universe`` the clusters are the sellers in ``rep_ids`` (numbered in order of first
+    appearance), exactly :func:`cluster_weights`. With ``universe`` (every seller of the data, in a
+    fixed order) the draw is over the whole universe, so designs run on different subsets of the same
+    data with the same ``seed`` share their resampling and their draws are *joint* (what Romano-Wolf
+    needs); sellers a design does not use simply contribute nothing.
+    """
+    ids = np.asarray(rep_ids, dtype=object)
+    if universe is None:
+        return cluster_weights(pd.factorize(ids)[0], n_boot=n_boot, seed=seed)
+    if n_boot < 99:
+        raise ValueError(f"n_boot must be at least 99 for a percentile interval, got {n_boot}")
+    uni = pd.Index(list(universe))
+    pos = uni.get_indexer(ids)
+    if (pos < 0).any():
+        unknown = sorted({str(x) for x in ids[pos < 0]})[:5]
+        raise ValueError(f"seller(s) {', '.join(unknown)} are not in the bootstrap universe")
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(len(uni), np.full(len(uni), 1.0 / len(uni)), size=n_boot)
+    return counts[:, pos].astype(float)
 
 
 def boot_effect(
@@ -42,9 +73,11 @@ def boot_effect(
     """An :class:`Effect` with a percentile interval and a two-sided bootstrap p-value.
 
     The p-value is ``2 * min(share of draws <= 0, share >= 0)`` (floored at ``1 / n_draws``), the
-    usual percentile-bootstrap test of zero; non-finite draws are dropped.
+    usual percentile-bootstrap test of zero; non-finite draws are dropped. All draws (in order, with
+    any non-finite ones) are kept in ``extras["draws"]`` for joint inference across effects.
     """
-    d = np.asarray(draws, dtype=float)
+    all_draws = np.asarray(draws, dtype=float).copy()
+    d = all_draws
     d = d[np.isfinite(d)]
     if len(d) < 10 or not np.isfinite(point):
         lo = hi = se = p = float("nan")
@@ -74,4 +107,5 @@ def boot_effect(
         diagnostics=tuple(diagnostics),
         baseline=baseline,
         higher_is_better=higher_is_better,
+        extras={"draws": all_draws},
     )

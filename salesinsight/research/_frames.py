@@ -14,7 +14,7 @@ import pandas as pd
 
 from salesinsight.data import Dataset, load
 
-__all__ = ["as_dataset", "closed_deals", "period_labels", "seller_periods"]
+__all__ = ["as_dataset", "closed_deals", "period_labels", "pipeline_deals", "seller_periods"]
 
 
 def as_dataset(data: str | Path | Dataset) -> Dataset:
@@ -34,6 +34,27 @@ def closed_deals(ds: Dataset) -> pd.DataFrame:
         FROM opportunities WHERE status IN ('won', 'lost') AND close_date IS NOT NULL
         """
     )
+    df["close_date"] = pd.to_datetime(df["close_date"])
+    return df
+
+
+def pipeline_deals(ds: Dataset) -> pd.DataFrame:
+    """Every opportunity with its dates: rep_id, created_date, close_date (NaT while open), closed
+    (won or lost), won (bool), amount (0 unless won), discount (NaN when absent)."""
+    has_discount = "discount" in _columns(ds, "opportunities")
+    disc = "discount" if has_discount else "CAST(NULL AS DOUBLE)"
+    df = ds.sql(
+        f"""
+        SELECT rep_id, CAST(created_date AS DATE) AS created_date,
+               CASE WHEN status IN ('won', 'lost') THEN CAST(close_date AS DATE) END AS close_date,
+               status IN ('won', 'lost') AND close_date IS NOT NULL AS closed,
+               status = 'won' AS won,
+               CASE WHEN status = 'won' THEN COALESCE(amount, 0) ELSE 0 END AS amount,
+               CAST({disc} AS DOUBLE) AS discount
+        FROM opportunities WHERE created_date IS NOT NULL
+        """
+    )
+    df["created_date"] = pd.to_datetime(df["created_date"])
     df["close_date"] = pd.to_datetime(df["close_date"])
     return df
 

@@ -10,16 +10,22 @@ counterfactual count of a bin is the polynomial alone. Then
     M = sum over bins in [lower, threshold) of (counterfactual - count)     missing mass below
     b = B / counterfactual count of the first bin at the threshold         Kleven's normalized b
 
-``B`` and ``M`` should agree when bunchers come from just below (the mass-balance check). Intervals:
-seller-cluster bootstrap of the whole procedure (bins re-counted, polynomial re-fitted).
+``B`` and ``M`` should agree when bunchers come from just below. By default the upper edge of the
+window is chosen from the data as Kleven (2016) recommends: starting one bin above the threshold, it
+is widened bin by bin (up to ``max_upper``) until the excess ``B`` reaches the missing mass ``M``, so
+bunchers who overshoot the threshold (one deal can be 10-20% of quota) are not absorbed by the
+polynomial. ``window`` reports ``B`` and ``M`` for every candidate edge (the window sensitivity).
+Intervals: seller-cluster bootstrap of the whole procedure (bins re-counted, upper edge re-chosen,
+polynomial re-fitted).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +33,7 @@ import pandas as pd
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
 
-from ._boot import boot_effect, cluster_weights
+from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, seller_periods
 
 __all__ = ["Bunching", "bunching"]
@@ -47,6 +53,10 @@ class Bunching:
         ``M``, the seller-periods missing just below the threshold (count).
     bins : DataFrame
         ``z`` (bin centre), ``count``, ``counterfactual``, ``excluded``, ``side``.
+    window : DataFrame
+        Window sensitivity: per candidate upper edge, ``upper``, ``excess``, ``missing`` (point
+        estimates) and ``chosen`` (the edge used; with a data-driven edge, also ``share_of_draws``
+        choosing it in the bootstrap).
     spec : dict
     """
 
@@ -54,6 +64,7 @@ class Bunching:
     b: Effect
     missing: Effect
     bins: pd.DataFrame
+    window: pd.DataFrame = field(default_factory=pd.DataFrame)
     spec: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -104,6 +115,13 @@ class Bunching:
             f"  seller-periods  {s['n_obs']} (bins of {s['bin_width']:g} over "
             f"[{s['fit_range'][0]:g}, {s['fit_range'][1]:g}], polynomial degree {s['degree']}, "
             f"excluded window [{s['lower']:g}, {s['upper']:g}))",
+            "  upper edge      "
+            + (
+                f"chosen from the data: the first edge where B reaches M (Kleven 2016), searched "
+                f"up to {s['max_upper']:g}"
+                if s["upper_rule"] == "mass_balance"
+                else "fixed by the caller"
+            ),
         ]
         for term, e in (("excess B", self.excess), ("b", self.b), ("missing M", self.missing)):
             lines.append(
@@ -158,13 +176,15 @@ def bunching(
     threshold: float = 1.0,
     bin_width: float = 0.02,
     lower: float | None = None,
-    upper: float | None = None,
+    upper: float | str | None = None,
+    max_upper: float | None = None,
     fit_range: tuple[float, float] | None = None,
     degree: int = 7,
     min_tenure_days: int = 0,
     n_boot: int = 499,
     alpha: float = 0.05,
     seed: int = 0,
+    boot_universe: Sequence[str] | None = None,
 ) -> Bunching:
     """Excess mass of attainment just above ``threshold`` against a polynomial counterfactual.
 
@@ -177,8 +197,15 @@ def bunching(
         Attainment at which pay jumps or kinks (1.0 = quota; accelerators e.g. 1.2).
     bin_width : float, default 0.02
         Bin width in attainment units; the threshold is a bin edge.
-    lower, upper : float, optional
-        Excluded window ``[lower, upper)``; default ``threshold - 0.1`` and ``threshold + 0.1``.
+    lower : float, optional
+        Lower edge of the excluded window (attainment); default ``threshold - 0.1``.
+    upper : float or "mass_balance", optional
+        Upper edge of the excluded window ``[lower, upper)``. Default (None or ``"mass_balance"``):
+        chosen from the data, the smallest edge (in steps of ``bin_width`` above the threshold, up to
+        ``max_upper``) at which the excess ``B`` reaches the missing mass ``M`` (Kleven 2016); the
+        bootstrap re-chooses it in every draw. A number fixes it.
+    max_upper : float, optional
+        Widest upper edge searched; default ``threshold + 0.4``.
     fit_range : (float, float), optional
         Attainment range whose bins are fitted; default ``threshold - 0.8`` to ``threshold + 1.0``
         (attainment is right-skewed).
@@ -190,15 +217,23 @@ def bunching(
         Seller-cluster bootstrap draws.
     alpha : float, default 0.05
     seed : int, default 0
+        Seed of the bootstrap.
+    boot_universe : sequence of str, optional
+        Every seller of the data in a fixed order: the bootstrap then resamples this universe, so
+        designs run with the same seed share their draws (the registry's Romano-Wolf correction).
 
     Returns
     -------
     Bunching
     """
     lower = threshold - 0.1 if lower is None else float(lower)
-    upper = threshold + 0.1 if upper is None else float(upper)
+    auto = upper is None or (isinstance(upper, str) and upper == "mass_balance")
+    if isinstance(upper, str) and not auto:
+        raise ValueError(f"bunching: upper must be a number or 'mass_balance', got {upper!r}")
+    fixed_upper = 0.0 if auto else float(cast(float, upper))
+    max_upper = threshold + 0.4 if max_upper is None else float(max_upper)
     lo, hi = fit_range if fit_range is not None else (threshold - 0.8, threshold + 1.0)
-    _check(threshold, bin_width, lower, upper, lo, hi, degree, alpha)
+    _check(threshold, bin_width, lower, max_upper if auto else fixed_upper, lo, hi, degree, alpha)
     if isinstance(data, pd.DataFrame):
         missing = {"rep_id", "attainment"} - set(data.columns)
         if missing:
@@ -215,55 +250,130 @@ def bunching(
     j = np.clip(np.searchsorted(edges, att[inside], side="right") - 1, 0, len(z) - 1)
     onehot = np.zeros((int(inside.sum()), len(z)))
     onehot[np.arange(len(j)), j] = 1.0
-    excluded = (edges[:-1] >= lower - 1e-12) & (edges[:-1] < upper - 1e-12)
-    above = excluded & (edges[:-1] >= threshold - 1e-12)
-    below = excluded & ~above
-    if not above.any() or not below.any():
-        raise ValueError(
-            "bunching: the excluded window must hold bins on both sides of the threshold"
-        )
-    if (~excluded).sum() <= degree + 1:
-        raise ValueError(
-            f"bunching: only {(~excluded).sum()} bins outside the excluded window for a degree "
-            f"{degree} polynomial; widen fit_range or lower the degree"
-        )
-    proj = _projection(z, threshold, excluded, degree, bin_width)
+    k_max = max(1, int(np.floor(round((max_upper - threshold) / bin_width, 9))))
+    uppers = np.round(threshold + bin_width * np.arange(1, k_max + 1), 10)
+    if not auto:
+        uppers = uppers[uppers < hi - 1e-9]  # the sensitivity grid stays inside the fit range
+        uppers = np.unique(np.append(uppers, round(fixed_upper, 10)))
     counts = onehot.sum(0)
-    point = _estimate(counts, proj, above, below)
     codes = pd.factorize(sp["rep_id"].to_numpy()[inside])[0]
-    W = cluster_weights(codes, n_boot=n_boot, seed=seed)
-    boot = _estimate(W @ onehot, proj, above, below)
+    W = seller_weights(
+        sp["rep_id"].to_numpy()[inside], n_boot=n_boot, seed=seed, universe=boot_universe
+    )
+    boot_counts = W @ onehot
+    fits: list[tuple[Any, ...]] = []
+    kept: list[float] = []
+    for u in uppers:
+        excluded = (edges[:-1] >= lower - 1e-12) & (edges[:-1] < u - 1e-12)
+        above = excluded & (edges[:-1] >= threshold - 1e-12)
+        below = excluded & ~above
+        is_fixed = not auto and u == round(fixed_upper, 10)
+        problem = ""
+        if not above.any() or not below.any():
+            problem = "the excluded window must hold bins on both sides of the threshold"
+        elif (~excluded).sum() <= degree + 1:
+            problem = (
+                f"only {(~excluded).sum()} bins outside the excluded window for a degree "
+                f"{degree} polynomial; widen fit_range or lower the degree"
+            )
+        if problem:
+            if is_fixed or (auto and not fits):
+                raise ValueError(f"bunching: {problem}")
+            continue  # a candidate edge of the sensitivity grid that the fit range cannot carry
+        proj = _projection(z, threshold, excluded, degree, bin_width)
+        kept.append(u)
+        fits.append(
+            (
+                excluded,
+                above,
+                below,
+                _estimate(counts, proj, above, below),
+                _estimate(boot_counts, proj, above, below),
+            )
+        )
+    uppers = np.asarray(kept)
+    pick: Any
+    pick_b: Any
+    if auto:
+        pick = _first_balanced(
+            np.array([f[3]["excess"] for f in fits]), np.array([f[3]["missing"] for f in fits])
+        )
+        pick_b = _first_balanced(
+            np.stack([f[4]["excess"] for f in fits], axis=-1),
+            np.stack([f[4]["missing"] for f in fits], axis=-1),
+        )
+    else:
+        pick = np.int64(np.flatnonzero(uppers == round(fixed_upper, 10))[0])
+        pick_b = np.full(n_boot, pick)
+    excluded, above, below, point, _ = fits[int(pick)]
+    rows = np.arange(n_boot)
+    boot = {
+        name: np.stack([f[4][name] for f in fits], axis=-1)[rows, pick_b]
+        for name in ("excess", "missing", "b")
+    }
+    chosen_upper = float(uppers[int(pick)])
+    window = pd.DataFrame(
+        {
+            "upper": np.round(uppers, 10),
+            "excess": [float(f[3]["excess"]) for f in fits],
+            "missing": [float(f[3]["missing"]) for f in fits],
+            "chosen": np.arange(len(uppers)) == int(pick),
+            "share_of_draws": np.bincount(pick_b, minlength=len(uppers)) / n_boot,
+        }
+    )
+    balanced = bool(point["excess"] >= point["missing"]) or not auto
     spec = {
         "threshold": threshold,
         "bin_width": bin_width,
         "lower": lower,
-        "upper": upper,
+        "upper": chosen_upper,
+        "upper_rule": "mass_balance" if auto else "fixed",
+        "max_upper": max_upper,
         "fit_range": [lo, hi],
         "degree": degree,
         "min_tenure_days": min_tenure_days,
         "n_boot": n_boot,
         "alpha": alpha,
         "seed": seed,
+        "boot_universe": None if boot_universe is None else len(boot_universe),
         "n_obs": int(inside.sum()),
         "cluster": "rep_id",
     }
     gap = boot["excess"] - boot["missing"]
     g_lo, g_hi = np.quantile(gap, [alpha / 2, 1 - alpha / 2])
-    balance = Diagnostic(
-        name="mass_balance",
-        passed=bool(g_lo <= 0 <= g_hi),
-        value=float(point["excess"] - point["missing"]),
-        required=False,
-        note=(
+    if auto:
+        note = (
+            "the upper edge was chosen where the excess above reaches the missing mass below, so "
+            "B and M agree by construction"
+            + (
+                ""
+                if balanced
+                else f"; they did NOT within the widest edge searched ({max_upper:g}): bunchers "
+                "may come from further below or land further above, widen lower or max_upper"
+            )
+            + f" (difference interval [{g_lo:.4g}, {g_hi:.4g}])"
+        )
+        passed = balanced
+    else:
+        passed = bool(g_lo <= 0 <= g_hi)
+        note = (
             "excess above and missing mass below the threshold should agree when bunchers come "
             f"from just below (difference interval [{g_lo:.4g}, {g_hi:.4g}]); if not, widen the "
             "excluded window"
-        ),
+        )
+    balance = Diagnostic(
+        name="mass_balance",
+        passed=passed,
+        value=float(point["excess"] - point["missing"]),
+        required=False,
+        note=note,
     )
     n_units = int(codes.max()) + 1 if len(codes) else 0
     common: dict[str, Any]
     common = {"alpha": alpha, "n_units": n_units, "n_obs": int(inside.sum()), "spec": spec}
-    method = f"bunching (polynomial degree {degree}, excluded [{lower:g}, {upper:g}))"
+    method = f"bunching (polynomial degree {degree}, excluded [{lower:g}, {chosen_upper:g})" + (
+        ", upper edge by mass balance)" if auto else ")"
+    )
     fx = {
         name: boot_effect(
             float(point[name]),
@@ -288,7 +398,16 @@ def bunching(
             "side": np.where(above, "above", np.where(below, "below", "fit")),
         }
     )
-    return Bunching(excess=fx["excess"], b=fx["b"], missing=fx["missing"], bins=bins, spec=spec)
+    return Bunching(
+        excess=fx["excess"], b=fx["b"], missing=fx["missing"], bins=bins, window=window, spec=spec
+    )
+
+
+def _first_balanced(excess: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Index (along the last axis of candidate edges) of the first edge where B >= M, else the last."""
+    ok = excess >= missing
+    first = np.argmax(ok, axis=-1)
+    return np.where(ok.any(axis=-1), first, excess.shape[-1] - 1)
 
 
 def _check(threshold, width, lower, upper, lo, hi, degree, alpha) -> None:

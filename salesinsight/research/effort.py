@@ -18,6 +18,7 @@ excluded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
 
-from ._boot import boot_effect, cluster_weights
+from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, closed_deals, seller_periods
 
 __all__ = ["effort"]
@@ -42,6 +43,7 @@ def effort(
     n_boot: int = 999,
     alpha: float = 0.05,
     seed: int = 0,
+    boot_universe: Sequence[str] | None = None,
 ) -> Effect:
     """Relative change in late-period activity of sellers far behind quota (see the module doc).
 
@@ -59,6 +61,10 @@ def effort(
     n_boot : int, default 999
     alpha : float, default 0.05
     seed : int, default 0
+        Seed of the bootstrap.
+    boot_universe : sequence of str, optional
+        Every seller of the data in a fixed order: the bootstrap then resamples this universe, so
+        designs run with the same seed share their draws (the registry's Romano-Wolf correction).
 
     Returns
     -------
@@ -116,7 +122,7 @@ def effort(
         [sp["A_L"] * far, sp["A_R"] * far, sp["A_L"] * (1 - far), sp["A_R"] * (1 - far)]
     )
     codes = pd.factorize(sp["rep_id"])[0]
-    W = cluster_weights(codes, n_boot=n_boot, seed=seed)
+    W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
 
     def est(s: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -130,6 +136,7 @@ def effort(
         "min_tenure_days": min_tenure_days,
         "n_boot": n_boot,
         "seed": seed,
+        "boot_universe": None if boot_universe is None else len(boot_universe),
         "cluster": "rep_id",
         "notes": (
             "relative change in late-period activities of far-behind sellers against their own "

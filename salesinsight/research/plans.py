@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
 
 from ._frames import as_dataset, seller_periods
 
-__all__ = ["Plan", "PlanComparison", "default_plans", "what_if"]
+__all__ = ["Plan", "PlanComparison", "csat_reward", "default_plans", "what_if"]
 
 CAVEAT = (
     "Accounting on historical behaviour, not a causal forecast: sellers respond to a plan, so the "
@@ -260,6 +261,104 @@ def what_if(
             )
         )
     return PlanComparison(payouts=pd.concat(parts, ignore_index=True), plans=plans)
+
+
+def csat_reward(
+    data: str | Path | Dataset | pd.DataFrame,
+    *,
+    plan: Plan | None = None,
+    baseline: Plan | None = None,
+    n_boot: int = 499,
+    alpha: float = 0.05,
+    seed: int = 0,
+    boot_universe: Sequence[str] | None = None,
+) -> Effect:
+    """How much more a plan rewards customer satisfaction than a baseline plan does.
+
+    The estimate is ``corr(pay under plan, CSAT) - corr(pay under baseline, CSAT)`` (Pearson, over
+    the seller-periods with CSAT responses; unitless, in [-2, 2]), with a seller-cluster bootstrap
+    interval. Defaults: the dual metric ``"revenue + CSAT (30%)"`` against ``"revenue only"`` of
+    :func:`default_plans`. Accounting on historical behaviour, not a causal forecast: it says what a
+    plan pays for, not how CSAT would move under it.
+
+    Parameters
+    ----------
+    data : path, Dataset or DataFrame
+        As :func:`what_if`; CSAT is needed.
+    plan, baseline : Plan, optional
+    n_boot : int, default 499
+    alpha : float, default 0.05
+    seed : int, default 0
+    boot_universe : sequence of str, optional
+        Every seller of the data (joint draws with other designs, see ``research.registry``).
+
+    Returns
+    -------
+    Effect
+    """
+    from ._boot import boot_effect, seller_weights
+
+    plans = default_plans()
+    plan = plan if plan is not None else plans[1]
+    baseline = baseline if baseline is not None else plans[0]
+    if plan.name == baseline.name:
+        baseline = Plan(f"{baseline.name} (baseline)", **_plan_args(baseline))
+    res = what_if(data, [baseline, plan])
+    pay = res.payouts.pivot_table(
+        index=["rep_id", "period"], columns="plan", values="pay", sort=True
+    )
+    first = res.payouts[res.payouts["plan"] == baseline.name].set_index(["rep_id", "period"])
+    csat = first["csat_observed"].reindex(pay.index).to_numpy(float)
+    ok = np.isfinite(csat)
+    if ok.sum() < 10:
+        raise ValueError(
+            f"csat_reward: need CSAT responses in at least 10 seller-periods, found {int(ok.sum())}"
+        )
+    a = pay[plan.name].to_numpy(float)[ok]
+    b = pay[baseline.name].to_numpy(float)[ok]
+    c = csat[ok]
+    # moments linear in the rows: 1, c, c^2, a, a^2, ac, b, b^2, bc
+    X = np.column_stack([np.ones_like(c), c, c * c, a, a * a, a * c, b, b * b, b * c])
+    reps = pay.index.get_level_values("rep_id").to_numpy()[ok]
+    W = seller_weights(reps, n_boot=n_boot, seed=seed, universe=boot_universe)
+
+    def gain(s: np.ndarray) -> np.ndarray:
+        n, sc, scc = s[..., 0], s[..., 1], s[..., 2]
+        vc = scc / n - (sc / n) ** 2
+
+        def corr(sx, sxx, sxc):
+            vx = sxx / n - (sx / n) ** 2
+            cov = sxc / n - (sx / n) * (sc / n)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return cov / np.sqrt(vx * vc)
+
+        return corr(s[..., 3], s[..., 4], s[..., 5]) - corr(s[..., 6], s[..., 7], s[..., 8])
+
+    spec = {
+        "plan": plan.name,
+        "baseline": baseline.name,
+        "n_boot": n_boot,
+        "seed": seed,
+        "boot_universe": None if boot_universe is None else len(boot_universe),
+        "cluster": "rep_id",
+        "notes": CAVEAT,
+    }
+    return boot_effect(
+        float(gain(X.sum(0))),
+        gain(W @ X),
+        alpha=alpha,
+        method="plan what-if: gain in the correlation of pay with CSAT (accounting)",
+        outcome="csat_corr_gain (correlation points)",
+        n_units=len(np.unique(reps)),
+        n_obs=int(ok.sum()),
+        spec=spec,
+    )
+
+
+def _plan_args(p: Plan) -> dict[str, Any]:
+    d = asdict(p)
+    d.pop("name")
+    return d
 
 
 def _frame(ds: Dataset) -> pd.DataFrame:

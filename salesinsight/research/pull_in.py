@@ -1,27 +1,35 @@
 """Quarter-end pull-in (Oyer 1998; Larkin 2014): deals pulled into the period's last days by sellers
 who enter them behind quota, identified against sellers on track.
 
-Every seller-period is classified when it enters the last ``window_days`` of the quota period:
-*behind* when the won revenue so far is below ``behind_pace`` x the elapsed share of the quota, else
-*on track*. Deals closed (won or lost) are counted in three windows relative to the period end T:
-the last days L = (T - w, T], the next days N = (T, T + h] (where pulled deals would have closed) and
-a later reference R = (T + h, T + h + r] that pulling cannot touch. The on-track sellers' L/R and N/R
-ratios give the behind sellers' counterfactual timing (the calendar shared by all customers cancels):
+Every seller-period is classified when it enters the last ``window_days`` of the quota period (the
+*entry* date, T - w): *behind* when the won revenue so far is below ``behind_pace`` x the elapsed
+share of the quota, else *on track*. Each seller-period's **pipeline at entry** P is the set of its
+deals open on the entry date (created on or before it, not closed by it). Of the pipeline, PL closed
+(won or lost) in the last window L = (T - w, T] and PN in the next days N = (T, T + h], where pulled
+deals would have closed. The on-track sellers' share of their pipeline that closes in L (and in N)
+gives the behind sellers' counterfactual, so the quarter-end rush that every seller shares (the
+customers' calendar) cancels:
 
-    excess_q  = L_behind - R_behind * L_on / R_on       (pulled in, per period q)
-    deficit_q = R_behind * N_on / R_on - N_behind       (missing early in the next period)
+    excess_q  = PL_behind - P_behind * PL_on / P_on      (pulled in, per period q)
+    deficit_q = P_behind * PN_on / P_on - PN_behind      (missing early in the next period)
 
-Closes rather than wins are counted because whether a deal is won depends on the seller's current
-form, which differs between the groups and changes between periods; when a deal closes does not. The
-excess is valued at the behind sellers' last-window win share and revenue per closed deal. The
-discount premium per pulled deal is the difference-in-differences of mean discounts (L vs R, behind
-vs on track) divided by the pulled share of the behind sellers' last-window deals. Intervals: seller
-cluster bootstrap (every period of a resampled seller comes along).
+The pipeline is measured on the classification date, before any pulling can happen, so the contrast
+is not mechanically tied to the outcome. (An earlier version scaled by the closes of a later reference
+window, R = (T + h, T + h + r]; on 40 simulated folders without gaming it was biased by -35 closed
+deals, bootstrap SE 95, and covered zero 88% of the time: see docs/research.md.) Closes rather than
+wins are counted because whether a deal is won depends on the seller's current form, which differs
+between the groups; when a pipeline deal closes does not. The excess is valued at the behind sellers'
+win share and revenue per closed pipeline deal in L. The discount premium per pulled deal is the
+difference-in-differences of mean discounts (all closes in L vs in R, behind vs on track) divided by
+the pulled share of the behind sellers' closes in L. Deals both opened and closed inside L are not in
+the pipeline and are not counted as pulled. Intervals: seller cluster bootstrap (every period of a
+resampled seller comes along).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,18 +40,19 @@ import pandas as pd
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
 
-from ._boot import boot_effect, cluster_weights
-from ._frames import as_dataset, closed_deals, seller_periods
+from ._boot import boot_effect, seller_weights
+from ._frames import as_dataset, pipeline_deals, seller_periods
 
 __all__ = ["PullIn", "pull_in"]
 
 #: per seller-period statistics summed by group (order matters for the estimator below).
 STATS: tuple[str, ...] = (
+    "P",
+    "PL",
+    "PN",
+    "PL_won",
+    "PL_rev",
     "L",
-    "N",
-    "R",
-    "L_won",
-    "L_rev",
     "L_dsum",
     "L_dn",
     "R_dsum",
@@ -142,8 +151,8 @@ class PullIn:
             f"reference the {s['reference_days']} days after that"
         )
         lines.append(
-            "  assumption      without gaming, behind and on-track sellers close deals with the "
-            "same timing relative to the period end (the customers' calendar is shared)"
+            "  assumption      without gaming, behind and on-track sellers close the same share of "
+            "their pipeline at entry in the last days (the customers' calendar is shared)"
         )
         for d in self.effects["pulled_closed_deals"].diagnostics:
             lines.append(f"  - {d.describe()}")
@@ -197,6 +206,7 @@ def pull_in(
     n_boot: int = 999,
     alpha: float = 0.05,
     seed: int = 0,
+    boot_universe: Sequence[str] | None = None,
 ) -> PullIn:
     """Estimate how many won deals (and how much revenue) behind-quota sellers pulled into the last
     days of each quota period from the next.
@@ -204,15 +214,15 @@ def pull_in(
     Parameters
     ----------
     data : path or Dataset
-        Data folder with ``opportunities`` (close dates, statuses, amounts; ``discount`` for the
-        premium), ``reps`` and ``quotas``.
+        Data folder with ``opportunities`` (created and close dates, statuses, amounts;
+        ``discount`` for the premium), ``reps`` and ``quotas``.
     window_days : int, default 14
         Length of the period's last window L, in days.
     horizon_days : int, default 30
-        How far into the next period pulled deals come from (window N), in days.
+        How far into the next period pulled deals come from (window N, for the deficit), in days.
     reference_days : int, default 42
-        Length of the reference window R after N, in days; ``horizon + reference`` must end before
-        the next period's own last window.
+        Length of the reference window R after N, in days (the baseline of the discount premium);
+        seller-periods need ``horizon + reference`` days of data (and employment) after the end.
     behind_pace : float, default 1.0
         A seller is *behind* when won revenue before the last window is below this multiple of the
         quota's elapsed share.
@@ -225,6 +235,9 @@ def pull_in(
         One minus the interval level.
     seed : int, default 0
         Seed of the bootstrap.
+    boot_universe : sequence of str, optional
+        Every seller of the data in a fixed order: the bootstrap then resamples this universe, so
+        designs run with the same seed share their draws (the registry's Romano-Wolf correction).
 
     Returns
     -------
@@ -240,6 +253,7 @@ def pull_in(
         "n_boot": n_boot,
         "alpha": alpha,
         "seed": seed,
+        "boot_universe": None if boot_universe is None else len(boot_universe),
         "cluster": "rep_id",
     }
     ds = as_dataset(data)
@@ -259,7 +273,7 @@ def pull_in(
     X = sp[list(STATS)].to_numpy(float)
     design = (X[:, :, None] * onehot[:, None, :]).reshape(len(sp), -1)
     codes = pd.factorize(sp["rep_id"])[0]
-    W = cluster_weights(codes, n_boot=n_boot, seed=seed)
+    W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
     shape = (len(STATS), len(periods), 2)
     point = _estimate(design.sum(0).reshape(shape))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -330,7 +344,7 @@ def _seller_windows(
 ) -> pd.DataFrame:
     """Eligible seller-periods with their group and per-window counts (``STATS``)."""
     sp = seller_periods(ds, min_tenure_days=min_tenure_days)
-    deals = closed_deals(ds)
+    deals = pipeline_deals(ds)
     data_end = deals["close_date"].max()
     day = pd.Timedelta(days=1)
     T = sp["period_end"]
@@ -344,21 +358,31 @@ def _seller_windows(
         .merge(deals, on="rep_id", how="inner")
     )
     c, T, e = m["close_date"], m["period_end"], m["entry"]
+    closed = m["closed"].to_numpy(bool)
+    won = m["won"].to_numpy(bool)
     w = {
-        "pre": (c >= m["period_start"]) & (c <= e),
-        "L": (c > e) & (c <= T),
-        "N": (c > T) & (c <= T + horizon_days * day),
-        "R": (c > T + horizon_days * day) & (c <= T + (horizon_days + reference_days) * day),
+        "pre": closed & (c >= m["period_start"]) & (c <= e),
+        "L": closed & (c > e) & (c <= T),
+        "N": closed & (c > T) & (c <= T + horizon_days * day),
+        "R": closed
+        & (c > T + horizon_days * day)
+        & (c <= T + (horizon_days + reference_days) * day),
     }
+    # the pipeline on the entry date: created by then and not closed by then (NaT = still open)
+    pipe = (m["created_date"] <= e) & ~(closed & (c <= e))
     disc = m["discount"].to_numpy(float)
     has_d = np.isfinite(disc)
+    amount = m["amount"].to_numpy(float)
     cols = {
-        "pre_rev": w["pre"] * m["amount"],
+        "pre_rev": w["pre"] * amount,
+        "P": pipe,
+        "PL": pipe & w["L"],
+        "PN": pipe & w["N"],
+        "PL_won": pipe & w["L"] & won,
+        "PL_rev": (pipe & w["L"]) * amount,
         "L": w["L"],
         "N": w["N"],
         "R": w["R"],
-        "L_won": w["L"] & m["won"],
-        "L_rev": w["L"] * m["amount"],
         "L_dsum": np.where(w["L"] & has_d, np.nan_to_num(disc), 0.0),
         "L_dn": w["L"] & has_d,
         "R_dsum": np.where(w["R"] & has_d, np.nan_to_num(disc), 0.0),
@@ -382,11 +406,10 @@ def _estimate(s: np.ndarray) -> dict[str, np.ndarray]:
     def g(x: np.ndarray, name: str) -> np.ndarray:
         return x[..., _I[name], :]
 
-    exp_L = g(b, "R") * g(on, "L") / g(on, "R")
-    excess = g(b, "L") - exp_L
-    deficit = g(b, "R") * g(on, "N") / g(on, "R") - g(b, "N")
-    won_share = g(b, "L_won") / g(b, "L")
-    rev_per = g(b, "L_rev") / g(b, "L")
+    excess = g(b, "PL") - g(b, "P") * g(on, "PL") / g(on, "P")
+    deficit = g(b, "P") * g(on, "PN") / g(on, "P") - g(b, "PN")
+    won_share = g(b, "PL_won") / g(b, "PL")
+    rev_per = g(b, "PL_rev") / g(b, "PL")
     pulled_won = excess * won_share
     pulled_rev = excess * rev_per
 

@@ -3,7 +3,8 @@
 Each hypothesis states, before looking: the claim, the programs, outcome and population, the expected
 direction, the smallest effect that matters, the design that tests it and the date it was registered.
 :func:`run_registry` runs every design once, corrects the p-values across the *whole* registry
-(Holm for the verdicts, Benjamini-Hochberg reported beside it) and calls each hypothesis
+(Holm for the verdicts by default; Benjamini-Hochberg and Romano-Wolf reported beside it, see
+:mod:`salesinsight.research.multiplicity`) and calls each hypothesis
 
 * **supported** - the corrected p-value is below ``alpha``, the estimate has the expected sign and
   clears ``min_effect``, and no required check of the design failed;
@@ -34,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from salesinsight.causal.effect import Effect
 
+from .multiplicity import romano_wolf_from_draws
+
 __all__ = [
     "DESIGNS",
     "Hypothesis",
@@ -51,6 +54,8 @@ DESIGNS: dict[str, tuple[str, ...]] = {
     "rd": ("revenue_next", "attainment_next", "activities_next", "left_next"),
     "effort": ("activities",),
     "program": ("win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"),
+    "subgroups": ("difference", "low", "high"),
+    "plan": ("csat_corr_gain",),
 }
 LABELS: tuple[str, ...] = ("supported", "contradicted", "inconclusive")
 
@@ -71,7 +76,7 @@ class Hypothesis(BaseModel):
     population: str = Field(description="Who the claim is about.")
     direction: Literal["increase", "decrease"]
     min_effect: float = Field(ge=0, description="Smallest effect that matters, outcome units.")
-    design: Literal["pull_in", "bunching", "rd", "effort", "program"]
+    design: Literal["pull_in", "bunching", "rd", "effort", "program", "subgroups", "plan"]
     registered: dt.date = Field(description="Date the hypothesis was registered.")
     options: dict[str, Any] = Field(default_factory=dict, description="Design arguments.")
     references: str = ""
@@ -92,7 +97,7 @@ class Registry(BaseModel):
     seed: int = 0
     alpha: float = Field(default=0.05, gt=0, lt=1)
     n_boot: int = Field(default=499, ge=99)
-    correction: Literal["holm", "bh"] = "holm"
+    correction: Literal["holm", "bh", "romano_wolf"] = "holm"
     folder: str = Field(default="research", description="Run folders go to reports/<folder>/.")
     hypotheses: list[Hypothesis] = Field(min_length=1)
 
@@ -155,8 +160,10 @@ def load_registry(path: str | Path, *, check_data_dir: bool = True) -> Registry:
                 f"hypotheses.{i} ({h.id}): outcome {h.outcome!r} is not produced by design "
                 f"{h.design!r} (one of {', '.join(DESIGNS[h.design])})"
             )
-        if h.design == "program" and len(h.programs) != 1:
-            problems.append(f"hypotheses.{i} ({h.id}): design 'program' needs exactly one program")
+        if h.design in ("program", "subgroups") and len(h.programs) != 1:
+            problems.append(
+                f"hypotheses.{i} ({h.id}): design {h.design!r} needs exactly one program"
+            )
     if check_data_dir and not reg.data_dir.is_dir():
         problems.append(f"data_dir: {reg.data_dir} is not a folder")
     if problems:
@@ -174,7 +181,7 @@ class RegistryResult:
     ----------
     table : DataFrame
         ``id, design, outcome, direction, min_effect, estimate, ci_low, ci_high, p_value, p_holm,
-        p_bh, verdict, reason, registered, data_start, data_end, data_predate_registration,
+        p_bh, p_rw, joint_bootstrap, verdict, reason, registered, data_start, data_end, data_predate_registration,
         share_of_data_before_registration, statement``.
     effects : dict of str to Effect or None
     spec : dict
@@ -215,7 +222,7 @@ class RegistryResult:
             lines.append(
                 f"  {r.id:<22} {r.verdict.upper():<13} {r.outcome} {_fmt(r.estimate)} "
                 f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], p_holm {_fmt(r.p_holm)}, "
-                f"p_bh {_fmt(r.p_bh)}{flag}"
+                f"p_bh {_fmt(r.p_bh)}, p_rw {_fmt(r.p_rw)}{flag}"
             )
             lines.append(f"  {'':<22} {r.reason}")
         return "\n".join(lines)
@@ -233,6 +240,7 @@ class RegistryResult:
             "ci_high",
             "p_holm",
             "p_bh",
+            "p_rw",
             "reason",
         ]
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
@@ -273,6 +281,7 @@ def run_registry(registry: Registry) -> RegistryResult:
     from ._frames import as_dataset, closed_deals
 
     ds = as_dataset(registry.data_dir)
+    universe = ds.sql("SELECT DISTINCT rep_id FROM reps ORDER BY rep_id")["rep_id"].tolist()
     deals = closed_deals(ds)
     data_start, data_end = deals["close_date"].min().date(), deals["close_date"].max().date()
     cache: dict[tuple[Any, ...], Any] = {}
@@ -280,7 +289,7 @@ def run_registry(registry: Registry) -> RegistryResult:
     notes: dict[str, str] = {}
     for h in registry.hypotheses:
         try:
-            effects[h.id], notes[h.id] = _effect(ds, h, registry, cache)
+            effects[h.id], notes[h.id] = _effect(ds, h, registry, cache, universe)
         except (ValueError, KeyError) as exc:
             effects[h.id], notes[h.id] = None, f"could not be estimated: {exc}"
     p = np.array([_p(effects[h.id]) for h in registry.hypotheses])
@@ -290,10 +299,16 @@ def run_registry(registry: Registry) -> RegistryResult:
     if ok.any():
         p_holm[ok] = multipletests(p[ok], alpha=registry.alpha, method="holm")[1]
         p_bh[ok] = multipletests(p[ok], alpha=registry.alpha, method="fdr_bh")[1]
+    est = np.array([_est(effects[h.id]) for h in registry.hypotheses])
+    draws = np.column_stack([_draws(effects[h.id], registry.n_boot) for h in registry.hypotheses])
+    joint = np.isfinite(draws).any(axis=0)
+    p_rw = np.full(len(p), np.nan)
+    if ok.any():
+        p_rw[ok] = romano_wolf_from_draws(est[ok], draws[:, ok], p_values=p[ok], seed=registry.seed)
     rows = []
     for i, h in enumerate(registry.hypotheses):
         e = effects[h.id]
-        p_use = p_holm[i] if registry.correction == "holm" else p_bh[i]
+        p_use = {"holm": p_holm, "bh": p_bh, "romano_wolf": p_rw}[registry.correction][i]
         label, reason = _call(h, e, p_use, registry.alpha, notes[h.id])
         rows.append(
             {
@@ -309,6 +324,8 @@ def run_registry(registry: Registry) -> RegistryResult:
                 "p_value": p[i],
                 "p_holm": p_holm[i],
                 "p_bh": p_bh[i],
+                "p_rw": p_rw[i],
+                "joint_bootstrap": bool(joint[i]),
                 "verdict": label,
                 "reason": reason,
                 "registered": h.registered.isoformat(),
@@ -329,34 +346,57 @@ def run_registry(registry: Registry) -> RegistryResult:
         "n_boot": registry.n_boot,
         "seed": registry.seed,
         "data_dir": str(registry.data_dir),
-        "romano_wolf": "not computed (Holm and Benjamini-Hochberg only)",
+        "romano_wolf": (
+            f"step-down over all {int(ok.sum())} estimable hypotheses; "
+            f"{int((joint & ok).sum())} with joint seller-bootstrap draws (the same "
+            f"{registry.n_boot} resamplings of every seller), the others through their p-values "
+            "with independent normal null draws (conservative by the Gaussian correlation "
+            "inequality)"
+        ),
     }
     return RegistryResult(table=pd.DataFrame(rows), effects=effects, spec=spec)
 
 
-def _effect(ds, h: Hypothesis, reg: Registry, cache) -> tuple[Effect | None, str]:
-    """Run the hypothesis' design (each distinct design call once) and pick its outcome."""
+def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect | None, str]:
+    """Run the hypothesis' design (each distinct design call once) and pick its outcome.
+
+    The bootstrap designs resample the same seller ``universe`` with the registry's seed, so their
+    draws are joint across hypotheses (Romano-Wolf)."""
     opts = dict(h.options)
     common: dict[str, Any] = {"alpha": reg.alpha, "seed": reg.seed}
+    joint: dict[str, Any] = {**common, "boot_universe": universe}
+    key: tuple[Any, ...]
     if h.design == "pull_in":
         key = ("pull_in", tuple(sorted(opts.items())))
         if key not in cache:
             from .pull_in import pull_in
 
-            cache[key] = pull_in(ds, n_boot=reg.n_boot, **common, **opts)
+            cache[key] = pull_in(ds, n_boot=reg.n_boot, **joint, **opts)
         return cache[key][h.outcome], ""
     if h.design == "bunching":
         key = ("bunching", tuple(sorted(opts.items())))
         if key not in cache:
             from .bunching import bunching
 
-            cache[key] = bunching(ds, n_boot=reg.n_boot, **common, **opts)
+            cache[key] = bunching(ds, n_boot=reg.n_boot, **joint, **opts)
         b = cache[key]
         return (b.excess if h.outcome == "excess" else b.b), ""
     if h.design == "effort":
         from .effort import effort
 
-        return effort(ds, n_boot=reg.n_boot, **common, **opts), ""
+        return effort(ds, n_boot=reg.n_boot, **joint, **opts), ""
+    if h.design == "subgroups":
+        from .subgroups import subgroup_effects
+
+        key = ("subgroups", h.programs[0], tuple(sorted(opts.items())))
+        if key not in cache:
+            cache[key] = subgroup_effects(ds, h.programs[0], n_boot=reg.n_boot, **joint, **opts)
+        return cache[key][h.outcome], ""
+    if h.design == "plan":
+        from .plans import Plan, csat_reward
+
+        kw: dict[str, Any] = {k: Plan(**v) if isinstance(v, dict) else v for k, v in opts.items()}
+        return csat_reward(ds, n_boot=reg.n_boot, **joint, **kw), ""
     if h.design == "rd":
         from .rd import rd
 
@@ -412,6 +452,18 @@ def _share_before(start: dt.date, end: dt.date, registered: dt.date) -> float:
     days = (end - start).days + 1
     before = min(max((registered - start).days, 0), days)
     return round(before / days, 4)
+
+
+def _est(e: Effect | None) -> float:
+    return float("nan") if e is None else float(e.estimate)
+
+
+def _draws(e: Effect | None, n_boot: int) -> np.ndarray:
+    """The effect's joint bootstrap draws (length n_boot), or NaN when it has none."""
+    d = None if e is None else e.extras.get("draws")
+    if e is None or d is None or len(d) != n_boot or not e.spec.get("boot_universe"):
+        return np.full(n_boot, np.nan)
+    return np.asarray(d, dtype=float)
 
 
 def _p(e: Effect | None) -> float:

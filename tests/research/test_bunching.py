@@ -84,3 +84,25 @@ def test_cli_json_one_result_per_threshold(planted_bunch, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [o["threshold"] for o in out] == [1.0, 1.2]
     assert out[0]["sorting"] is True and set(out[0]["excess"]) >= {"estimate", "ci_low", "ci_high"}
+
+
+def test_upper_edge_by_mass_balance_and_window_sensitivity(planted, planted_bunch):
+    """The chosen edge is the first candidate where B reaches M; a fixed edge reports the same grid."""
+    w = planted.window
+    assert planted.spec["upper_rule"] == "mass_balance"
+    first = int(np.flatnonzero(w["excess"].to_numpy() >= w["missing"].to_numpy())[0])
+    assert w["chosen"].to_numpy().nonzero()[0].tolist() == [first]
+    assert planted.spec["upper"] == pytest.approx(w["upper"].iloc[first])
+    assert planted.excess.estimate == pytest.approx(w["excess"].iloc[first])
+    assert w["share_of_draws"].sum() == pytest.approx(1.0)
+    fixed = bunching(planted_bunch, upper=1.1, n_boot=99)
+    row = fixed.window[fixed.window["chosen"]]
+    assert row["upper"].tolist() == [pytest.approx(1.1)] and row["share_of_draws"].tolist() == [1.0]
+    assert fixed.excess.estimate == pytest.approx(row["excess"].iloc[0])
+    # the grid's point estimates do not depend on which edge is chosen
+    np.testing.assert_allclose(
+        fixed.window.set_index("upper").loc[w["upper"], "excess"].to_numpy(),
+        w["excess"].to_numpy(),
+    )
+    with pytest.raises(ValueError, match="mass_balance"):
+        bunching(planted_bunch, upper="widest")

@@ -79,3 +79,34 @@ def test_bad_plans_are_named():
         Plan("x", csat_weight=2.0)
     with pytest.raises(ValueError, match="distinct names"):
         what_if(pd.DataFrame(), [Plan("a"), Plan("a")])
+
+
+def test_csat_reward_matches_numpy_correlations():
+    """The gain equals corr(pay_dual, csat) - corr(pay_revenue, csat) computed by numpy on the
+    what-if payouts, and the dual metric rewards CSAT more than revenue only on data where CSAT is
+    unrelated to revenue."""
+    from salesinsight.research import csat_reward, default_plans, what_if
+
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "rep_id": [f"R{i % 100:03d}" for i in range(n)],
+            "team_id": [f"T{i % 10}" for i in range(n)],
+            "period": [f"Q{i // 100}" for i in range(n)],
+            "revenue": rng.lognormal(11, 0.4, n),
+            "quota": np.full(n, 60000.0),
+            "csat": np.where(rng.random(n) < 0.9, rng.uniform(0.4, 1.0, n), np.nan),
+        }
+    )
+    e = csat_reward(frame, n_boot=199)
+    pay = what_if(frame, default_plans()[:2]).payouts
+    ok = frame["csat"].notna().to_numpy()
+    c = frame["csat"].to_numpy()[ok]
+    r = {
+        name: np.corrcoef(g["pay"].to_numpy()[ok], c)[0, 1]
+        for name, g in pay.groupby("plan", sort=False)
+    }
+    assert e.estimate == pytest.approx(r["revenue + CSAT (30%)"] - r["revenue only"], rel=1e-9)
+    assert e.ci_low > 0
+    assert "not a causal forecast" in e.spec["notes"]

@@ -77,6 +77,13 @@ def test_verdicts_multiplicity_and_predating_flag(tmp_path, planted_pull):
     bh = np.minimum(1, np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1])
     expected[order] = bh
     np.testing.assert_allclose(t["p_bh"].to_numpy(), expected, rtol=1e-12)
+    # Romano-Wolf: all five share one seller bootstrap (same design, same resampling); the strongly
+    # planted pull-in is rejected, and the step-down never rejects what a single-step max-t test on
+    # the same draws would not (p_rw >= the smallest possible bootstrap p-value 1 / (B + 1))
+    assert t["joint_bootstrap"].all()
+    assert (t["p_rw"] >= 1 / 200).all() and (t["p_rw"] <= 1).all()
+    assert t.loc["H_pull", "p_rw"] < 0.05 and t.loc["H_premium", "p_rw"] < 0.05
+    assert "step-down" in res.spec["romano_wolf"]
     # the data run 2025-2026: registered 2024 -> confirmatory, registered 2030 -> flagged
     assert not t.loc["H_pull", "data_predate_registration"]
     assert t.loc["H_pull", "share_of_data_before_registration"] == 0

@@ -1,0 +1,157 @@
+"""Coverage of ``research.pull_in`` against the simulator's ground truth, with and without pull-in.
+
+Each cell simulates one folder (240 sellers, 6 quarters) and runs ``pull_in``:
+
+- *null* cells (``hockey_pull_prob=0``: nothing planted): do the 95% intervals of won deals, revenue,
+  closed deals and the next-period deficit cover 0?
+- *planted* cells (``hockey_rule="behind_at_entry"``, the rule the estimator classifies by): do they
+  cover the pulls in ``truth.json`` of the seller-periods the estimator classified behind, and do they
+  exclude zero (detection)? The discount premium is checked against the planted 0.05.
+
+Usage::
+
+    python benchmarks/coverage_pull_in.py [--null 100] [--planted 40] [--n-boot 299] [--out FILE]
+
+Prints a table (share covering, Monte Carlo standard error, mean estimate and mean bootstrap SE) and
+writes it as markdown to ``--out`` when given. Cells are independent and seeded (null seeds from
+1000, planted from 2000), so any subset reproduces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from salesinsight.research import pull_in
+from salesinsight.simulate import crm
+
+SIZE = {"n_reps": 240, "quarters": 6}
+NULL_SEED0 = 1000
+PLANTED_SEED0 = 2000
+QUANTITIES = ("pulled_deals", "pulled_revenue", "pulled_closed_deals", "next_period_deficit")
+
+
+def _truth_rows(folder: Path) -> pd.DataFrame:
+    t = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["gaming"]["rep_quarters"]
+    return pd.DataFrame(t["rows"], columns=t["columns"])
+
+
+def null_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
+    """One folder without gaming: estimates, SEs and whether each interval covers 0."""
+    folder = crm(root / f"null{seed}", seed=seed, hockey_pull_prob=0.0, **SIZE)
+    r = pull_in(folder, n_boot=n_boot, seed=seed)
+    out: dict[str, float] = {"kind": "null", "seed": seed}
+    for q in QUANTITIES:
+        e = r[q]
+        out[f"{q}_est"] = e.estimate
+        out[f"{q}_se"] = e.se
+        out[f"{q}_truth"] = 0.0
+        out[f"{q}_cover"] = float(e.ci_low <= 0.0 <= e.ci_high)
+    return out
+
+
+def planted_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
+    """One folder with pull-in planted under the observable rule: coverage of the truth, detection."""
+    folder = crm(root / f"pull{seed}", seed=seed, hockey_rule="behind_at_entry", **SIZE)
+    r = pull_in(folder, n_boot=n_boot, seed=seed)
+    sp = r.seller_periods
+    m = sp.loc[sp["behind"], ["rep_id", "period"]].merge(
+        _truth_rows(folder), left_on=["rep_id", "period"], right_on=["rep_id", "quarter"]
+    )
+    truth = {
+        "pulled_deals": float(m["pulled_won_deals"].sum()),
+        "pulled_revenue": float(m["pulled_won_revenue"].sum()),
+        "pulled_closed_deals": float(m["pulled_deals"].sum()),
+        "next_period_deficit": float(m["pulled_deals"].sum()),
+    }
+    out: dict[str, float] = {"kind": "planted", "seed": seed}
+    for q in QUANTITIES:
+        e = r[q]
+        out[f"{q}_est"] = e.estimate
+        out[f"{q}_se"] = e.se
+        out[f"{q}_truth"] = truth[q]
+        out[f"{q}_cover"] = float(e.ci_low <= truth[q] <= e.ci_high)
+        out[f"{q}_detect"] = float(e.ci_low > 0)
+    prem = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["gaming"]["pull_in"]
+    e = r["discount_premium"]
+    out["discount_premium_est"] = e.estimate
+    out["discount_premium_se"] = e.se
+    out["discount_premium_truth"] = float(prem["discount_premium"])
+    out["discount_premium_cover"] = float(e.ci_low <= prem["discount_premium"] <= e.ci_high)
+    return out
+
+
+def run(n_null: int, n_planted: int, *, n_boot: int = 299, verbose: bool = False) -> pd.DataFrame:
+    """All cells, one row each (null seeds from 1000, planted seeds from 2000)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        jobs = [(null_cell, NULL_SEED0 + i) for i in range(n_null)]
+        jobs += [(planted_cell, PLANTED_SEED0 + i) for i in range(n_planted)]
+        for fn, seed in jobs:
+            t0 = time.perf_counter()
+            rows.append(fn(seed, n_boot=n_boot, root=root))
+            if verbose:
+                cov = {k: v for k, v in rows[-1].items() if k.endswith("_cover")}
+                print(
+                    f"{rows[-1]['kind']} {seed} ({time.perf_counter() - t0:.1f}s) {cov}", flush=True
+                )
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Per kind and quantity: cells, coverage with its Monte Carlo SE, detection, bias, SD vs SE."""
+    out = []
+    for kind, d in df.groupby("kind", sort=False):
+        names = [c[: -len("_cover")] for c in d.columns if c.endswith("_cover")]
+        for q in names:
+            if d[f"{q}_cover"].isna().all():
+                continue
+            cov = d[f"{q}_cover"].mean()
+            err = d[f"{q}_est"] - d[f"{q}_truth"]
+            out.append(
+                {
+                    "cells": kind,
+                    "quantity": q,
+                    "n": len(d),
+                    "coverage": round(cov, 3),
+                    "mc_se": round(math.sqrt(cov * (1 - cov) / len(d)), 3),
+                    "detected": round(d[f"{q}_detect"].mean(), 3) if f"{q}_detect" in d else None,
+                    "mean_error": round(err.mean(), 4),
+                    "sd_estimate_minus_truth": round(err.std(ddof=1), 4),
+                    "mean_bootstrap_se": round(d[f"{q}_se"].mean(), 4),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--null", type=int, default=100, dest="n_null")
+    ap.add_argument("--planted", type=int, default=40, dest="n_planted")
+    ap.add_argument("--n-boot", type=int, default=299, dest="n_boot")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    df = run(args.n_null, args.n_planted, n_boot=args.n_boot, verbose=True)
+    table = summarize(df)
+    print(table.to_string(index=False))
+    print(f"{time.perf_counter() - t0:.0f} s")
+    if args.out is not None:
+        head = (
+            f"# pull_in coverage ({args.n_null} null, {args.n_planted} planted folders; 240 sellers, "
+            f"6 quarters; {args.n_boot} bootstrap draws; nominal 0.95)\n\n"
+            f"`python benchmarks/coverage_pull_in.py --null {args.n_null} --planted "
+            f"{args.n_planted} --n-boot {args.n_boot}`\n\n"
+        )
+        args.out.write_text(head + table.to_markdown(index=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
