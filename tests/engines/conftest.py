@@ -16,6 +16,10 @@ SPARK_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.adaptive.enabled": "false",  # re-planning between stages only costs on tiny data
     "spark.driver.memory": "1g",
+    # a short-lived JVM: the C1 compiler alone and the serial collector cost far less CPU while
+    # Catalyst warms up (about a third less per query on tiny data, measured; the plans and
+    # results are the same, only the JVM's own compilation and GC differ)
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     "spark.sql.warehouse.dir": "",  # set per session below (never in the working directory)
 }
 
