@@ -112,7 +112,8 @@ def load(
 
     Parameters
     ----------
-    folder : folder with one ``<table>.csv`` or ``<table>.parquet`` per table.
+    folder : folder with one ``<table>.csv``, ``<table>.parquet`` or Delta table ``<table>/`` per
+        table.
     validate : check every contract rule first and raise :class:`DataError` on errors.
     non_selling_roles : ``reps.role`` values (any case) that are not sellers (default manager);
         they count in totals but not in ``sellers_active`` (per-rep denominators, attrition).

@@ -3,6 +3,8 @@
 CSV files are read with every column as VARCHAR (explicit column list) and typed in SQL with
 ``TRY_CAST``; Parquet files are read with their own types and cast to the contract types. Non-UTF-8
 CSV files (GBK/GB18030, UTF-16) are transcoded to a temporary UTF-8 copy, never in the input folder.
+A table may also be a Delta Lake table, a directory ``<table>/`` with a ``_delta_log``: its current
+version is scanned as a pyarrow dataset (:mod:`salesinsight.data.delta`), in batches.
 This is the bottom of the data layer: :mod:`~salesinsight.data.rules`,
 :mod:`~salesinsight.data.validate` and :mod:`~salesinsight.data.load` build on it, and it imports
 none of them.
@@ -17,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from salesinsight.data import contract as C
+from salesinsight.data.delta import DeltaUnsupported, delta_dataset, is_delta_table
 from salesinsight.data.encoding import (
     UTF8,
     UTF8_SIG,
@@ -84,9 +87,10 @@ class Source:
     ----------
     table : contract table name.
     path : the file in the input folder.
-    fmt : ``"csv"`` or ``"parquet"``.
-    read_path : the file DuckDB reads (a temporary UTF-8 copy for non-UTF-8 CSV).
-    encoding : detected encoding (CSV) or ``None`` (Parquet).
+    fmt : ``"csv"``, ``"parquet"`` or ``"delta"`` (a Delta table directory).
+    read_path : the file DuckDB reads (a temporary UTF-8 copy for non-UTF-8 CSV; the table
+        directory for Delta).
+    encoding : detected encoding (CSV) or ``None`` (Parquet, Delta).
     columns : column names as in the file, in file order.
     types : DuckDB type of each column as read (all ``VARCHAR`` for CSV).
     """
@@ -105,6 +109,8 @@ class Source:
         ``row_numbers`` adds ``file_row_number`` (Parquet); ``rejects`` (CSV) stores unparseable
         lines in the tables ``<rejects>_errors``/``<rejects>_scans`` instead of failing.
         """
+        if self.fmt == "delta":  # the pyarrow dataset registered by open_folder (no row numbers)
+            return quote_ident(delta_view(self.table))
         path = _quote_str(str(self.read_path))
         if self.fmt == "parquet":
             extra = ", file_row_number=true" if row_numbers else ""
@@ -168,10 +174,46 @@ def _read_csv_header(path: Path) -> list[str] | None:
             return None
 
 
+def delta_view(table: str) -> str:
+    """Name under which a Delta table's pyarrow dataset is registered on the connection."""
+    return f"_si_delta_{table}"
+
+
+def _delta_source(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, problems: list[Problem]
+) -> Source | None:
+    """Register the current version of the Delta table ``path`` and describe its columns."""
+    try:
+        dataset = delta_dataset(path)
+        con.register(delta_view(name), dataset)
+        rel = con.sql(f"SELECT * FROM {quote_ident(delta_view(name))} LIMIT 0")
+        cols, types = tuple(rel.columns), tuple(str(t) for t in rel.types)
+    except (DeltaUnsupported, duckdb.Error) as exc:
+        problems.append(Problem(ERROR, name, None, "unreadable", f"{path.name}/: {exc}"))
+        return None
+    return Source(name, path, "delta", path, None, cols, types)
+
+
 def _find_source(
     con: duckdb.DuckDBPyConnection, folder: Path, name: str, tmpdir: Path, problems: list[Problem]
 ) -> Source | None:
     csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
+    delta_path = folder / name
+    if is_delta_table(delta_path):
+        others = [p.name for p in (csv_path, pq_path) if p.exists()]
+        if others:
+            problems.append(
+                Problem(
+                    ERROR,
+                    name,
+                    None,
+                    "duplicate_file",
+                    f"both {', '.join(others)} and the Delta table {name}/ exist; keep exactly "
+                    "one per table",
+                )
+            )
+            return None
+        return _delta_source(con, name, delta_path, problems)
     for path in (csv_path, pq_path):
         if path.exists() and not path.is_file():
             kind = "a folder" if path.is_dir() else "not a regular file"

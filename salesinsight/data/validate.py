@@ -244,7 +244,7 @@ def _structure(spec: C.Table, src: Source) -> list[Problem]:
                 f"extra column(s) kept: {', '.join(extra)}",
             )
         )
-    if src.fmt == "parquet":
+    if src.fmt in ("parquet", "delta"):
         for col in spec.columns:
             if col.kind == C.ID and col.name in src.columns:
                 typ = src.type_of(col.name).upper()

@@ -284,6 +284,9 @@ class SparkEngine:
             for t, src in found.items():
                 if t in given:
                     continue
+                if src.fmt == "delta":  # typed as Spark reads it (read_source below)
+                    given[t] = TableLocation("delta", str(src.path.resolve()))
+                    continue
                 kind = "csv" if src.fmt == "csv" else "parquet"
                 loc = TableLocation(kind, str(src.read_path.resolve()))
                 sources[t] = src

@@ -11,6 +11,11 @@ A table is found in one of three ways:
 * an explicit location per table: a path or URI (format by extension, ``delta:`` prefix for
   Delta) or a catalog table name (``crm.activities``, ``main.crm.activities``).
 
+A Delta table is read with Spark's Delta Lake data source when the session has it (the delta-spark
+jars, as on Databricks); otherwise its transaction log is resolved on the driver by delta-rs
+(:mod:`salesinsight.data.delta`) and Spark reads the current version's Parquet files, so that files
+of older versions still in the directory are never counted.
+
 Each table becomes a raw view (the columns as read) and, for validation, a view with ``_row`` (the
 1-based row number in read order, computed on the executors: a per-partition count, then offsets).
 """
@@ -18,6 +23,7 @@ Each table becomes a raw view (the columns as read) and, for validation, a view 
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +88,45 @@ def spark_type_name(dtype: Any) -> str:
     }.get(name, name.removesuffix("Type").upper())
 
 
+def _no_delta_source(exc: Exception) -> bool:
+    """True when ``exc`` says the session has no ``delta`` data source (no Delta Lake jars)."""
+    text = str(exc)
+    return "DATA_SOURCE_NOT_FOUND" in text or "Failed to find data source: delta" in text
+
+
+def read_delta(spark: Any, where: str) -> Any:
+    """The current version of the Delta table at ``where`` as a Spark DataFrame.
+
+    With Spark's Delta Lake data source when the session has it; else the files of the current
+    version, found by delta-rs on the driver, read as Parquet with the table's schema (partition
+    columns from the ``col=value`` directories). Tables needing deletion vectors or column mapping
+    are refused then (:class:`~salesinsight.data.delta.DeltaUnsupported`).
+    """
+    try:
+        return spark.read.format("delta").load(where)
+    except Exception as exc:
+        if not _no_delta_source(exc):
+            raise
+    from pyspark.sql.types import StructType
+
+    from salesinsight.data.delta import delta_snapshot
+
+    snap = delta_snapshot(where)
+    schema = StructType.fromJson(json.loads(snap.schema_json))
+    if not snap.files:  # an empty table: no file to read, the schema alone
+        return spark.createDataFrame([], schema)
+    reader = spark.read.schema(schema)
+    if snap.partition_columns:
+        reader = reader.option("basePath", where)
+    return reader.parquet(*snap.files)
+
+
 def read_location(spark: Any, loc: TableLocation, columns: tuple[str, ...] | None = None) -> Any:
     """Spark DataFrame of one table location, columns as stored (CSV: all text)."""
     if loc.kind == "catalog":
         return spark.table(loc.where)
+    if loc.kind == "delta":
+        return read_delta(spark, loc.where)
     if loc.kind == "csv":
         reader = (
             spark.read.option("header", True)

@@ -129,8 +129,18 @@ def _sha256(path: Path) -> str:
 
 
 def data_fingerprint(folder: str | Path) -> dict[str, str]:
-    """sha256 of every file in the data folder, by file name (sub-folders ignored)."""
-    return {p.name: _sha256(p) for p in sorted(Path(folder).iterdir()) if p.is_file()}
+    """sha256 of every file in the data folder, by file name; a Delta table ``<table>/`` by its
+    transaction log (``<table>/_delta_log``: which files make up its version). Other sub-folders
+    are ignored."""
+    from salesinsight.data.delta import delta_log_fingerprint, is_delta_table
+
+    out = {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_file():
+            out[p.name] = _sha256(p)
+        elif is_delta_table(p):
+            out[f"{p.name}/_delta_log"] = delta_log_fingerprint(p)
+    return out
 
 
 def _versions() -> dict[str, str]:
