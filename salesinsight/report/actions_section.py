@@ -1,5 +1,6 @@
-"""The quarterly report's "From results to action" section: performance reviews, mentoring pairs,
-leading indicators and each manager's action list.
+"""The quarterly report's "From results to action" section.
+
+Performance reviews, mentoring pairs, leading indicators and each manager's action list.
 
 Every word comes from the message catalogs (:class:`~salesinsight.report.i18n.Lang`), every number
 is formatted for the report's locale with its unit, and no identifier of the code (KPI names, rule
@@ -442,7 +443,7 @@ _REASONS: dict[str, tuple[str, dict[str, str]]] = {
 
 
 def action_reason(lang: Lang, reason: object) -> str:
-    """An action's reason in the report's language, its numbers formatted for the locale.
+    """Return an action's reason in the report's language, numbers formatted for the locale.
 
     ``reason`` is the ``reason`` cell of :class:`salesinsight.actions.ActionPlan` (a
     :class:`~salesinsight.notes.Note`); any other text is shown as it is.
@@ -479,7 +480,7 @@ def action_reason(lang: Lang, reason: object) -> str:
 
 
 def action_name(lang: Lang, action: str) -> str:
-    """An action kind in words."""
+    """Return an action kind in words."""
     msg = ACTION_NAMES.get(action)
     return lang.tr(msg) if msg else action
 

@@ -192,7 +192,7 @@ def _rollout(ev: Any, lang: Lang, grain: str | None) -> Any:
 
 
 def _observational(ev: Any, lang: Lang, grain: str | None) -> Any:
-    """The estimate of each method side by side, with its 95% range."""
+    """Plot the estimate of each method side by side, with its 95% range."""
     import matplotlib.pyplot as plt
 
     outcomes = [o for o in ev.outcomes if ev.effects.get(o) is not None]
@@ -240,7 +240,7 @@ _DESIGN_CHARTS = {
 
 
 def design_figure(report: Any, program_id: str, lang: Lang) -> Any:
-    """The chart that fits the program's design, or None."""
+    """Return the chart that fits the program's design, or None."""
     ev = report.evaluations.get(program_id)
     if ev is None:
         return None
@@ -283,8 +283,11 @@ def _active_quarters(company: pd.DataFrame) -> list[str]:
 
 
 def waterfall_figure(report: Any, lang: Lang) -> Any:
-    """The change in revenue since last quarter, built up from the teams that moved most (at most
-    ``MAX_WATERFALL_BARS`` labelled bars, the rest as one "others" bar), ending in the total."""
+    """Plot the change in revenue since last quarter as a waterfall.
+
+    It is built up from the teams that moved most (at most ``MAX_WATERFALL_BARS`` labelled bars,
+    the rest as one "others" bar), ending in the total.
+    """
     import matplotlib.pyplot as plt
 
     dec = report.sections.get("attribution")

@@ -130,7 +130,7 @@ class DeepDive:
         return [o.outcome for o in self.by_outcome]
 
     def get(self, outcome: str) -> OutcomeDive:
-        """The :class:`OutcomeDive` of one outcome."""
+        """Return the :class:`OutcomeDive` of one outcome."""
         for o in self.by_outcome:
             if o.outcome == outcome:
                 return o
@@ -198,7 +198,7 @@ class DeepDive:
         return pd.DataFrame(rows)
 
     def naive_frame(self) -> pd.DataFrame:
-        """The naive comparisons of every outcome."""
+        """Return the naive comparisons of every outcome."""
         parts = [
             o.naive.assign(outcome=o.outcome)
             for o in self.by_outcome
@@ -254,7 +254,7 @@ class DeepDive:
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Result tables for researchers, by file stem (rep ids masked when asked)."""
+        """Return result tables for researchers, by file stem (rep ids masked when asked)."""
         out = {
             "estimates": self.estimates_frame(),
             "terms": self.terms_frame(),
@@ -469,8 +469,11 @@ def _main_label(design: str, method: str) -> str:
 def _verdict(
     effect: Any, min_effect: float, alpha: float, p_adj: float | None, correction: str
 ) -> Any:
-    """The effect's verdict; a win or harm that does not survive the multiple-testing correction
-    across the program's outcomes is downgraded to inconclusive (as in the quarterly report)."""
+    """Return the effect's verdict, downgraded when it does not survive multiple testing.
+
+    A win or harm that does not survive the multiple-testing correction across the program's
+    outcomes is downgraded to inconclusive (as in the quarterly report).
+    """
     from salesinsight.causal import Verdict
 
     v = effect.verdict(min_effect=min_effect, alpha=alpha)
@@ -485,14 +488,14 @@ def _verdict(
 
 
 def _evaluate_module() -> Any:
-    """The ``salesinsight.evaluate`` module (the package re-exports a function of that name)."""
+    """Return the ``salesinsight.evaluate`` module (the package re-exports a function so named)."""
     import importlib
 
     return importlib.import_module("salesinsight.evaluate")
 
 
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
-    """The evaluation's unit panel, enrolment starts and window (built once per deep dive)."""
+    """Build the evaluation's unit panel, enrolment starts and window (once per deep dive)."""
     ev_mod = _evaluate_module()
 
     frame, periods = ev_mod._unit_panel(
@@ -508,8 +511,11 @@ def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
 def _randomization_inference(
     params: RunParams, ri_inputs: tuple, outcome: str, main: Any
 ) -> Estimate:
-    """The main experiment re-run with a randomization-inference p-value: same units, window and
-    adjustment as the evaluation, treatment permuted at the level of assignment."""
+    """Re-run the main experiment with a randomization-inference p-value.
+
+    Same units, window and adjustment as the evaluation, treatment permuted at the level of
+    assignment.
+    """
     import dataclasses
 
     ev_mod = _evaluate_module()

@@ -49,7 +49,7 @@ _DESIGN_NAMES = {
 
 
 def dive_lang(dive: DeepDive) -> Lang:
-    """The :class:`Lang` of a deep dive's params."""
+    """Return the :class:`Lang` of a deep dive's params."""
     return Lang(dive.params.language, dive.params.currency)
 
 
@@ -85,14 +85,14 @@ def _reason(lang: Lang, dive: DeepDive, o: OutcomeDive) -> str:
 
 
 def _p(lang: Lang, value: Any) -> str:
-    """A p-value with three decimals, ``<0.001`` below that (never scientific notation)."""
+    """Format a p-value with three decimals, ``<0.001`` below that (never scientific notation)."""
     if value is not None and 0 <= float(value) < 0.001:
         return "<" + lang.number(0.001, digits=3)
     return lang.number(value, digits=3)
 
 
 def heading_html(dive: DeepDive, section: str) -> str:
-    """A section heading in the deep dive's language."""
+    """Render a section heading in the deep dive's language."""
     lang = dive_lang(dive)
     return f'<h2 id="{esc(section)}">{esc(lang.tr(SECTIONS[section]))}</h2>'
 
@@ -312,7 +312,7 @@ def plot_outcome(dive: DeepDive, outcome: str) -> None:
 
 
 def naive_html(dive: DeepDive) -> str:
-    """The naive comparisons next to the main estimate, and why they mislead."""
+    """Render the naive comparisons next to the main estimate, and why they mislead."""
     from salesinsight.report.sections import _STYLE
 
     lang = dive_lang(dive)

@@ -47,7 +47,10 @@ _RC: dict[RcKeyType, Any] = {
 
 @contextmanager
 def chart_style() -> Iterator[None]:
-    """The report's matplotlib settings (SVG text as text, reproducible ids, quiet glyph warnings)."""
+    """Apply the report's matplotlib settings inside the ``with`` block.
+
+    SVG text as text, reproducible ids, quiet glyph warnings.
+    """
     import matplotlib as mpl
 
     with mpl.rc_context(_RC), warnings.catch_warnings():
@@ -57,7 +60,7 @@ def chart_style() -> Iterator[None]:
 
 
 def figure_svg(fig: Any, alt: str, *, chart_id: str) -> str:
-    """The figure as an ``<svg>`` element (closes the figure).
+    """Return the figure as an ``<svg>`` element (closes the figure).
 
     Parameters
     ----------

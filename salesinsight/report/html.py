@@ -56,7 +56,7 @@ def esc(value: object) -> str:
 
 
 def pseudonym(identifier: object, *, prefix: str = "Rep") -> str:
-    """A stable pseudonym for an identifier: the same id always maps to the same label.
+    """Return a stable pseudonym for an identifier: the same id always maps to the same label.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def mask_frame(
 
 
 def badge(label: str) -> str:
-    """A coloured verdict badge (``worked``, ``harmed``, ...)."""
+    """Render a coloured verdict badge (``worked``, ``harmed``, ...)."""
     colour = VERDICT_COLOURS.get(label, "#5f6368")
     return (
         f'<span style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;'
@@ -94,7 +94,7 @@ def badge(label: str) -> str:
 
 
 def number(value: float) -> str:
-    """A number for people: thousands separators for large values, 3 significant digits else."""
+    """Format a number for people: thousands separators when large, else 3 significant digits."""
     if pd.isna(value):
         return ""
     v = float(value)
@@ -140,7 +140,7 @@ def table_html(df: pd.DataFrame, *, max_rows: int = 50) -> str:
 
 
 def cells_table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
-    """A table of already formatted (and not yet escaped) cells; ``numeric`` columns right-aligned."""
+    """Render a table of formatted, not yet escaped cells; ``numeric`` columns right-aligned."""
     numeric = numeric or set()
 
     def align(i: int) -> str:
@@ -159,7 +159,7 @@ def cells_table(headers: list[str], rows: list[list[str]], numeric: set[int] | N
 
 
 def element(tag: str, text: str, cls: str = "") -> str:
-    """An element holding escaped text."""
+    """Return an element holding the escaped text."""
     attr = f' class="{esc(cls)}"' if cls else ""
     return f"<{tag}{attr}>{esc(text)}</{tag}>"
 

@@ -50,13 +50,13 @@ def N_(message: str) -> str:
 
 
 def catalog_path(language: str) -> Path:
-    """The ``.po`` file of a language (English is the source language and has none)."""
+    """Return the ``.po`` file of a language (English is the source language and has none)."""
     return LOCALE_DIR / _CATALOG_LOCALE[language] / "LC_MESSAGES" / "messages.po"
 
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``language`` (compiled in memory from its ``.po``)."""
+    """Return the compiled catalog of ``language`` (compiled in memory from its ``.po``)."""
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r} is not one of {sorted(LANGUAGES)}")
     if language == "en":
@@ -73,7 +73,7 @@ def translations(language: str) -> gettext.NullTranslations:
 
 
 def _minus(text: str) -> str:
-    """The typographic minus sign (U+2212): it never breaks from its number at a line end."""
+    """Replace hyphens by the minus sign U+2212 (it never breaks from its number at a line end)."""
     return text.replace("-", "\u2212")
 
 
@@ -117,18 +117,18 @@ class Lang:
 
     # -- words ------------------------------------------------------------------------------
     def tr(self, message: str, /, **values: object) -> str:
-        """The translation of ``message`` with ``{name}`` placeholders filled from ``values``."""
+        """Translate ``message`` and fill its ``{name}`` placeholders from ``values``."""
         text = translations(self.language).gettext(message)
         return text.format(**values) if values else text
 
     def note(self, note: object) -> str:
-        """A run note in this language (plain text when it is not a :class:`Note`)."""
+        """Render a run note in this language (plain text when it is not a :class:`Note`)."""
         if isinstance(note, Note):
             return self.tr(note.msgid, **note.values)
         return str(note)
 
     def join(self, items: list[str]) -> str:
-        """A list in words: ``a, b and c`` / ``a、b和c``."""
+        """Join a list in words: ``a, b and c`` / ``a、b和c``."""
         items = [i for i in items if i]
         if len(items) <= 1:
             return "".join(items)
@@ -138,7 +138,7 @@ class Lang:
 
     # -- numbers ----------------------------------------------------------------------------
     def number(self, value: object, *, digits: int = 0, signed: bool = False) -> str:
-        """A number with the locale's grouping, ``digits`` decimals; "–" when missing."""
+        """Format a number with the locale's grouping, ``digits`` decimals; "–" when missing."""
         from babel.numbers import format_decimal
 
         if _missing(value):
@@ -151,7 +151,7 @@ class Lang:
         return _minus(text)
 
     def tick(self, value: object, *, signed: bool = False) -> str:
-        """A chart tick: at most two decimals, none when they are zero (``4``, ``12.5``)."""
+        """Format a chart tick: at most two decimals, none when they are zero (``4``, ``12.5``)."""
         from babel.numbers import format_decimal
 
         if _missing(value):
@@ -163,7 +163,7 @@ class Lang:
         return _minus(format_decimal(v, format=pattern, locale=self.locale))
 
     def sig(self, value: object, *, signed: bool = False) -> str:
-        """A number with about three significant digits, never in scientific notation."""
+        """Format a number with about three significant digits, never in scientific notation."""
         if _missing(value):
             return "–"
         v = float(value)  # type: ignore[arg-type]
@@ -172,7 +172,7 @@ class Lang:
         return self.number(v, digits=digits, signed=signed)
 
     def percent(self, value: object, *, digits: int = 0, signed: bool = False) -> str:
-        """A share (0.143) as a percentage (``14%``)."""
+        """Format a share (0.143) as a percentage (``14%``)."""
         from babel.numbers import format_percent
 
         if _missing(value):
@@ -184,13 +184,16 @@ class Lang:
         return _minus(format_percent(v, format=pattern, locale=self.locale))
 
     def points(self, value: object, *, digits: int = 1, signed: bool = True) -> str:
-        """A difference of two shares in percentage points (0.035 -> ``+3.5 pp`` / ``+3.5个百分点``)."""
+        """Format a difference of two shares in percentage points.
+
+        For example 0.035 -> ``+3.5 pp`` / ``+3.5个百分点``.
+        """
         if _missing(value):
             return "–"
         return self.tr("{n} pp", n=self.number(100 * float(value), digits=digits, signed=signed))  # type: ignore[arg-type]
 
     def money(self, value: object, *, signed: bool = False, compact: bool = False) -> str:
-        """An amount in the reporting currency (``¥1,847`` / ``¥97万`` when compact)."""
+        """Format an amount in the reporting currency (``¥1,847`` / ``¥97万`` when compact)."""
         from babel.numbers import format_compact_currency, format_compact_decimal, format_currency
 
         if _missing(value):
@@ -222,7 +225,7 @@ class Lang:
         return re.sub(r"^([+\u2212])(?=\D)", "\\1\u2060", text)
 
     def date(self, value: date) -> str:
-        """A date in the locale's medium form (``Oct 1, 2026`` / ``2026年10月1日``)."""
+        """Format a date in the locale's medium form (``Oct 1, 2026`` / ``2026年10月1日``)."""
         from babel.dates import format_date
 
         return format_date(value, "long" if self.zh else "medium", locale=self.locale)

@@ -20,7 +20,10 @@ __all__ = ["json_value", "save_outputs"]
 
 
 def json_value(value: Any) -> Any:
-    """A plain JSON value: None for missing/NaN/inf, int for integers, float for numbers, else str."""
+    """Convert ``value`` to a plain JSON value.
+
+    None for missing/NaN/inf, int for integers, float for numbers, else str.
+    """
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):

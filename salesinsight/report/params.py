@@ -104,7 +104,7 @@ class EngineParams(BaseModel):
         return self
 
     def build(self) -> Any:
-        """The :class:`~salesinsight.engines.Engine` these parameters describe."""
+        """Return the :class:`~salesinsight.engines.Engine` these parameters describe."""
         from salesinsight.engines import get_engine
 
         if self.name == "duckdb":
@@ -281,7 +281,7 @@ class RunParams(BaseModel):
         return resolve_min_effect(self.min_effect.get(outcome, 0.0), baseline)
 
     def notebook_parameters(self) -> dict[str, Any]:
-        """The parameters as plain JSON-able values for papermill (names = field names)."""
+        """Return the parameters as plain JSON-able values for papermill (names = field names)."""
         return self.model_dump(mode="json")
 
 

@@ -20,7 +20,7 @@ def find_chromium() -> str | None:
 
 
 def chromium_args(user_data_dir: str) -> list[str]:
-    """Flags for a headless Chromium that stays off the network."""
+    """Return flags for a headless Chromium that stays off the network."""
     return [
         "--headless",
         "--no-sandbox",

@@ -165,7 +165,7 @@ class QuarterReport:
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Result tables for researchers, by file stem (names masked when asked)."""
+        """Return result tables for researchers, by file stem (names masked when asked)."""
         out = {
             "program_effects": self.effects_frame(),
             "kpi_company": self.kpi_company,
@@ -435,8 +435,11 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
 def _verdict_with_adjusted_p(
     effect: Any, p_adj: float | None, min_effect: float, alpha: float
 ) -> Any:
-    """The verdict at ``alpha``; a win or harm that does not survive the multiple-testing
-    correction is downgraded to inconclusive (as in :func:`salesinsight.evaluate.evaluate`)."""
+    """Return the verdict at ``alpha``, downgraded when it does not survive multiple testing.
+
+    A win or harm that does not survive the multiple-testing correction is downgraded to
+    inconclusive (as in :func:`salesinsight.evaluate.evaluate`).
+    """
     from salesinsight.causal import Verdict
 
     verdict = effect.verdict(min_effect=min_effect, alpha=alpha)

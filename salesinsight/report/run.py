@@ -382,7 +382,10 @@ def _check_replaceable(dest: Path, protect: dict[str, Any]) -> None:
 
 
 def _legacy_run_folder(folder: Path) -> bool:
-    """A run folder written before run folders were marked: its manifest lists every file in it."""
+    """Tell whether ``folder`` is a run folder written before run folders were marked.
+
+    Such a folder's manifest lists every file in it.
+    """
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         listed = set(manifest["outputs_sha256"]) | {"manifest.json", "report.pdf"}
@@ -412,7 +415,7 @@ def _execute_claimed(
     timeout: float | None,
     progress: bool | None,
 ) -> RunResult:
-    """The run proper, while this process holds the claim on ``dest``."""
+    """Do the run proper, while this process holds the claim on ``dest``."""
     staging = dest.parent / staging_name("staging", run_id)
     staging.mkdir()
     write_marker(staging, RUN_MARKER, run_id=run_id)
@@ -472,7 +475,7 @@ def _execute_claimed(
 
 
 def _with_language(params: RunParams, language: str, source: str | Path) -> RunParams:
-    """The params with another report language (validated like the file's own value)."""
+    """Return the params with another report language (validated like the file's own value)."""
     from pydantic import ValidationError
 
     from salesinsight.report.params import ParamsError

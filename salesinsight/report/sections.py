@@ -107,7 +107,7 @@ def _show_chart(fig: Any, alt: str, chart_id: str) -> None:
 
 
 def heading_html(report: QuarterReport, section: str) -> str:
-    """A section heading with its anchor (the table of contents links to it)."""
+    """Render a section heading with its anchor (the table of contents links to it)."""
     lang = report_lang(report)
     return f'{_STYLE}<h2 id="{esc(section)}">{esc(lang.tr(SECTIONS[section]))}</h2>'
 
@@ -301,7 +301,7 @@ def _naive_html(ev: Any, lang: Lang, grain: str) -> str:
 
 
 def plot_program(report: QuarterReport, program_id: str) -> None:
-    """The chart of the program's design (arm means, event study, counterfactual, estimates)."""
+    """Render the program's design chart (arm means, event study, counterfactual, estimates)."""
     from salesinsight.report.charts import design_figure
 
     lang = report_lang(report)

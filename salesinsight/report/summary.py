@@ -1,5 +1,7 @@
-"""The report's first screen: title, quarter, one plain sentence per program, the forest plot of
-every program × outcome, and the table of contents.
+"""The report's first screen.
+
+Title, quarter, one plain sentence per program, the forest plot of every program × outcome, and
+the table of contents.
 
 A sentence gives the verdict in words and the effect in money and units per seller (or team) per
 month; where the revenue effect is established (worked or harmed) it adds the total across the
@@ -56,7 +58,7 @@ _DAYS_PER_MONTH = 365.25 / 12
 
 
 def report_lang(report: Any) -> Lang:
-    """The :class:`Lang` of a report's params."""
+    """Return the :class:`Lang` of a report's params."""
     return Lang(report.params.language, report.params.currency)
 
 
@@ -117,8 +119,11 @@ def _failed_checks(report: Any, r: Any) -> list[str]:
 
 
 def _money_sentence(report: Any, lang: Lang, r: Any, grain: str) -> str:
-    """Total across the enrolled sellers this quarter and the return on the budget (revenue only,
-    only when the effect is established)."""
+    """Write the money sentence: total across the enrolled sellers and return on the budget.
+
+    The total is for this quarter; the return on the budget is for revenue only, and only when the
+    effect is established.
+    """
     exposure = report.sections.get("exposure")
     if exposure is None or r.estimate is None or r.outcome != "revenue":
         return ""
@@ -162,9 +167,11 @@ def _money_sentence(report: Any, lang: Lang, r: Any, grain: str) -> str:
 
 
 def _budget(report: Any, pid: str) -> float | None:
-    """``programs.budget`` of a program: money per quarter, or None when absent, empty, not a
-    number or not positive. The column is optional and not yet part of the data contract, so the
-    loader keeps it as an extra (text) column."""
+    """Return ``programs.budget`` of a program: money per quarter, or None.
+
+    None when absent, empty, not a number or not positive. The column is optional and not yet part
+    of the data contract, so the loader keeps it as an extra (text) column.
+    """
     progs = report.programs
     if "budget" not in getattr(progs, "columns", []):
         return None
@@ -263,8 +270,11 @@ def _forest_rows(report: Any) -> list[dict[str, Any]]:
 
 
 def forest_figure(report: Any) -> Any:
-    """Every program × outcome: effect as a share of the level without the program, its 95% range,
-    and the grey band of effects too small to matter."""
+    """Draw the forest plot of every program × outcome.
+
+    Each effect as a share of the level without the program, with its 95% range, and the grey band
+    of effects too small to matter.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -341,7 +351,7 @@ def forest_figure(report: Any) -> Any:
 
 # -- the first screen -----------------------------------------------------------------------
 def toc_html(lang: Lang) -> str:
-    """The table of contents: links to the section anchors."""
+    """Render the table of contents: links to the section anchors."""
     links = "".join(
         f'<li><a href="#{key}">{esc(lang.tr(title))}</a></li>' for key, title in SECTIONS.items()
     )

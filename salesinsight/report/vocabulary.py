@@ -149,19 +149,19 @@ ARCHETYPE_NAMES: dict[str, str] = {
 
 
 def archetype_name(lang: Lang, archetype: object) -> str:
-    """A capability-profile archetype in the report's language."""
+    """Name a capability-profile archetype in the report's language."""
     msg = ARCHETYPE_NAMES.get(str(archetype))
     return lang.tr(msg) if msg else str(archetype)
 
 
 def outcome_name(lang: Lang, outcome: str) -> str:
-    """The outcome in words (an unknown outcome shows with spaces for underscores)."""
+    """Name the outcome in words (an unknown outcome shows with spaces for underscores)."""
     msg = OUTCOME_NAMES.get(outcome)
     return lang.tr(msg) if msg else outcome.replace("_", " ")
 
 
 def verdict_word(lang: Lang, verdict: str) -> str:
-    """The verdict in plain words."""
+    """Put the verdict in plain words."""
     msg = VERDICT_WORDS.get(verdict)
     return lang.tr(msg) if msg else verdict
 
@@ -215,7 +215,7 @@ def verdict_reason(
 
 
 def check_name(lang: Lang, name: str) -> str:
-    """A diagnostic's name in words."""
+    """Name a diagnostic in words."""
     msg = CHECK_NAMES.get(name)
     return lang.tr(msg) if msg else name.replace("_", " ")
 
@@ -240,7 +240,9 @@ def effect_text(
     signed: bool = True,
     with_unit: bool = True,
 ) -> str:
-    """An effect with its unit: ``+¥1,847 per seller per month``, ``+3.5 pp``, ``+2.1 per seller…``.
+    """Format an effect with its unit.
+
+    For example ``+¥1,847 per seller per month``, ``+3.5 pp``, ``+2.1 per seller…``.
 
     Flow outcomes (revenue, counts) are per active seller and period in every design (ratios of
     sums, see :mod:`salesinsight.evaluate.panel`), whatever the program's unit; they are converted

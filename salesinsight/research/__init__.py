@@ -1,5 +1,7 @@
-"""Incentive research on CRM data: quarter-end pull-in, bunching at thresholds, regression
-discontinuity, experiment design and assignment, plan what-ifs and a registry of hypotheses.
+"""Incentive research on CRM data.
+
+Quarter-end pull-in, bunching at thresholds, regression discontinuity, experiment design and
+assignment, plan what-ifs and a registry of hypotheses.
 
 See ``docs/research.md`` for the methods, their assumptions and a worked example.
 """

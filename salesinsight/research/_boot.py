@@ -70,7 +70,7 @@ def boot_effect(
     higher_is_better: bool = True,
     baseline: float | None = None,
 ) -> Effect:
-    """An :class:`Effect` with a percentile interval and a two-sided bootstrap p-value.
+    """Build an :class:`Effect` with a percentile interval and a two-sided bootstrap p-value.
 
     The p-value is ``2 * min(share of draws <= 0, share >= 0)`` (floored at ``1 / n_draws``), the
     usual percentile-bootstrap test of zero; non-finite draws are dropped. All draws (in order, with

@@ -18,7 +18,7 @@ __all__ = ["as_dataset", "closed_deals", "period_labels", "pipeline_deals", "sel
 
 
 def as_dataset(data: str | Path | Dataset) -> Dataset:
-    """A :class:`Dataset` from a data folder path (validated) or the dataset itself."""
+    """Return a :class:`Dataset` from a data folder path (validated) or the dataset itself."""
     return data if isinstance(data, Dataset) else load(Path(data))
 
 
@@ -39,8 +39,11 @@ def closed_deals(ds: Dataset) -> pd.DataFrame:
 
 
 def pipeline_deals(ds: Dataset) -> pd.DataFrame:
-    """Every opportunity with its dates: rep_id, created_date, close_date (NaT while open), closed
-    (won or lost), won (bool), amount (0 unless won), discount (NaN when absent)."""
+    """Return every opportunity with its dates.
+
+    Columns: rep_id, created_date, close_date (NaT while open), closed (won or lost), won (bool),
+    amount (0 unless won), discount (NaN when absent).
+    """
     has_discount = "discount" in _columns(ds, "opportunities")
     disc = "discount" if has_discount else "CAST(NULL AS DOUBLE)"
     df = ds.sql(

@@ -1,5 +1,6 @@
-"""Stratified (re-)randomized assignment of units to a new program: enrollment rows ready for
-``enrollments.csv`` and the balance table that goes with them.
+"""Stratified (re-)randomized assignment of units to a new program.
+
+Enrollment rows ready for ``enrollments.csv`` and the balance table that goes with them.
 
 Units (teams, or sellers) active on the start date are split into strata (region, team for sellers,
 or above/below the median of a pre-period KPI); within each stratum a seeded shuffle treats
@@ -51,7 +52,7 @@ class Assignment:
     spec: dict[str, Any] = field(default_factory=dict)
 
     def enrollments(self) -> pd.DataFrame:
-        """The rows in the column order of the data contract's ``enrollments`` table."""
+        """Return the rows in the column order of the data contract's ``enrollments`` table."""
         return self.rows[list(ENROLLMENT_COLUMNS)].copy()
 
     def write(self, path: str | Path, *, force: bool = False) -> Path:
@@ -69,7 +70,7 @@ class Assignment:
         return path
 
     def to_frame(self) -> pd.DataFrame:
-        """The balance table."""
+        """Return the balance table."""
         return self.balance.copy()
 
     def summary(self) -> str:

@@ -1,5 +1,7 @@
-"""Bunching at a threshold (Kleven 2016, *Bunching*; Chetty et al. 2011): excess mass of quarterly
-attainment just above a quota, accelerator or bonus threshold, against a smooth counterfactual density.
+"""Bunching at a threshold (Kleven 2016, *Bunching*; Chetty et al. 2011).
+
+Excess mass of quarterly attainment just above a quota, accelerator or bonus threshold, against a
+smooth counterfactual density.
 
 Attainment of every full seller-period is binned (width ``bin_width``) over ``fit_range``. A polynomial
 of degree ``degree`` is fitted to the bin counts with one dummy per bin in the excluded window

@@ -1,5 +1,7 @@
-"""Experiment design: minimum detectable effect, or units needed, for a randomized program, from the
-variance structure of the data themselves (intra-cluster correlation, pre-period correlation, CUPED).
+"""Experiment design: minimum detectable effect, or units needed, for a randomized program.
+
+Both come from the variance structure of the data themselves (intra-cluster correlation,
+pre-period correlation, CUPED).
 
 The outcome is taken per unit and period (``grain``) from the KPI panel: rates (win rate, attainment,
 CSAT) as ratios of sums per unit, counts and revenue per active seller when the unit is a team. Units
@@ -151,8 +153,10 @@ class Design:
         return f"<div><strong>Experiment design</strong><p>{body}</p></div>"
 
     def power_at(self, effect: float, n_units: int, *, cuped: bool = False) -> float:
-        """Analytic two-sided power for ``effect`` with ``n_units`` units (noncentral t with
-        ``n_units - 2`` degrees of freedom)."""
+        """Return the analytic two-sided power for ``effect`` with ``n_units`` units.
+
+        Noncentral t with ``n_units - 2`` degrees of freedom.
+        """
         p = self.spec["treated_share"]
         se = _sd(self, cuped) * math.sqrt(1 / (p * n_units) + 1 / ((1 - p) * n_units))
         df = max(n_units - 2, 1)
@@ -163,7 +167,9 @@ class Design:
     def simulate_power(
         self, effect: float, *, n_sims: int = 500, cuped: bool = False, seed: int = 0
     ) -> float:
-        """Share of re-randomizations of the data's own units (one period at a time) in which the
+        """Return the simulated power for ``effect`` on re-randomizations of the data's own units.
+
+        The share of re-randomizations of the data's own units (one period at a time) in which the
         two-sided Welch test (or the CUPED-adjusted difference) rejects at ``alpha`` once ``effect``
         is added to the treated units.
 
@@ -255,8 +261,10 @@ def unit_outcomes(
 
 
 def _sellers_active(ds: Dataset, grain: str) -> dict[tuple[str, str], int]:
-    """Sellers (active reps whose role is not ``manager``) per (team_id, period): the per-seller
-    denominator of the data contract."""
+    """Count sellers (active reps whose role is not ``manager``) per (team_id, period).
+
+    This is the per-seller denominator of the data contract.
+    """
     from salesinsight.metrics import panel
 
     rp = panel(ds, grain=grain, by="rep")
@@ -398,8 +406,11 @@ def _units(d: Design, mde: float, cuped: bool) -> int:
 
 
 def _icc(ds: Dataset, outcome: str, grain: str) -> tuple[float | None, float | None]:
-    """One-way ANOVA ICC of seller outcomes (managers excluded) within teams, pooled over periods,
-    and the ANOVA mean team size."""
+    """Return the one-way ANOVA ICC of seller outcomes within teams, and the mean team size.
+
+    Managers are excluded, the ICC is pooled over periods, and the team size is the ANOVA mean
+    team size.
+    """
     from salesinsight.metrics import panel
 
     p = panel(ds, grain=grain, by="rep")

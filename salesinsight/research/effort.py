@@ -1,5 +1,7 @@
-"""Effort late in the period (Chung, Steenburgh and Sudhir 2014): do sellers far from quota as the
-period ends log fewer activities than sellers on track, relative to their own activity next period?
+"""Effort late in the period (Chung, Steenburgh and Sudhir 2014).
+
+Do sellers far from quota as the period ends log fewer activities than sellers on track, relative
+to their own activity next period?
 
 Every full seller-period is classified when it enters the last ``window_days`` of the quota period: *far
 behind* when won revenue so far is below ``far_below`` x the elapsed share of quota, *on track* when at

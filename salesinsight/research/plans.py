@@ -1,5 +1,6 @@
-"""Incentive plan what-if: what each seller would have been paid under alternative plans, on the
-historical data, and what each plan rewards.
+"""Incentive plan what-if: what each seller would have been paid under alternative plans.
+
+Computed on the historical data, with what each plan rewards.
 
 **This is accounting, not a causal forecast.** It holds behaviour fixed at what happened under the plan
 in force; sellers respond to plans (pull-in, bunching, effort, customer care), so a new plan would change
@@ -98,8 +99,11 @@ class Plan:
 
 
 def default_plans() -> list[Plan]:
-    """The comparison of the seed article's pitfall: revenue only, a dual metric, a team component,
-    and a capped plan (5% commission, a bonus at quota, 1.5x commission above 120%)."""
+    """Return the comparison of the seed article's pitfall.
+
+    Revenue only, a dual metric, a team component, and a capped plan (5% commission, a bonus at
+    quota, 1.5x commission above 120%).
+    """
     base = {
         "commission_rate": 0.05,
         "quota_bonus": 2000.0,
@@ -134,8 +138,11 @@ class PlanComparison:
     spec: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """Per plan: total pay, pay per revenue, share to the top 10% of earners, share paid a quota
-        bonus, and the rank correlations of pay with revenue and with CSAT (what the plan rewards)."""
+        """Summarize each plan: its cost and what it rewards.
+
+        Per plan: total pay, pay per revenue, share to the top 10% of earners, share paid a quota
+        bonus, and the rank correlations of pay with revenue and with CSAT (what the plan rewards).
+        """
         rows = []
         for plan in self.plans:
             g = self.payouts[self.payouts["plan"] == plan.name]

@@ -1,5 +1,7 @@
-"""Quarter-end pull-in (Oyer 1998; Larkin 2014): deals pulled into the period's last days by sellers
-who enter them behind quota, identified against sellers on track.
+"""Quarter-end pull-in (Oyer 1998; Larkin 2014).
+
+Deals pulled into the period's last days by sellers who enter them behind quota, identified
+against sellers on track.
 
 Every seller-period is classified when it enters the last ``window_days`` of the quota period (the
 *entry* date, T - w): *behind* when the won revenue so far is below ``behind_pace`` x the elapsed
@@ -208,8 +210,9 @@ def pull_in(
     seed: int = 0,
     boot_universe: Sequence[str] | None = None,
 ) -> PullIn:
-    """Estimate how many won deals (and how much revenue) behind-quota sellers pulled into the last
-    days of each quota period from the next.
+    """Estimate the won deals (and revenue) behind-quota sellers pulled in from the next period.
+
+    The deals are pulled into the last days of each quota period from the next.
 
     Parameters
     ----------
@@ -400,7 +403,7 @@ def _seller_windows(
 
 
 def _estimate(s: np.ndarray) -> dict[str, np.ndarray]:
-    """The estimator on group sums ``s`` of shape (..., stats, periods, 2) (group 1 = behind)."""
+    """Apply the estimator to group sums ``s``, shape (..., stats, periods, 2), group 1 = behind."""
     on, b = s[..., 0], s[..., 1]
 
     def g(x: np.ndarray, name: str) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Regression discontinuity at a bonus threshold: the effect of just reaching attainment ``threshold``
-in a period on the next period (revenue, attainment, activity, attrition).
+"""Regression discontinuity at a bonus threshold.
+
+The effect of just reaching attainment ``threshold`` in a period on the next period (revenue,
+attainment, activity, attrition).
 
 Local-polynomial estimates come from the ``rdrobust`` package (Calonico, Cattaneo and Titiunik): the
 conventional point estimate with the robust bias-corrected interval and p-value, MSE-optimal bandwidth,

@@ -115,7 +115,7 @@ class Registry(BaseModel):
         return self._sha256
 
     def notebook_parameters(self) -> dict[str, Any]:
-        """What the research notebook receives: the registry file and its hash."""
+        """Return what the research notebook receives: the registry file and its hash."""
         return {"registry_path": str(self._path), "registry_sha256": self._sha256}
 
 
@@ -193,7 +193,7 @@ class RegistryResult:
     spec: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-hypothesis table."""
+        """Return the per-hypothesis table."""
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
@@ -361,7 +361,8 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect |
     """Run the hypothesis' design (each distinct design call once) and pick its outcome.
 
     The bootstrap designs resample the same seller ``universe`` with the registry's seed, so their
-    draws are joint across hypotheses (Romano-Wolf)."""
+    draws are joint across hypotheses (Romano-Wolf).
+    """
     opts = dict(h.options)
     common: dict[str, Any] = {"alpha": reg.alpha, "seed": reg.seed}
     joint: dict[str, Any] = {**common, "boot_universe": universe}
@@ -459,7 +460,7 @@ def _est(e: Effect | None) -> float:
 
 
 def _draws(e: Effect | None, n_boot: int) -> np.ndarray:
-    """The effect's joint bootstrap draws (length n_boot), or NaN when it has none."""
+    """Return the effect's joint bootstrap draws (length n_boot), or NaN when it has none."""
     d = None if e is None else e.extras.get("draws")
     if e is None or d is None or len(d) != n_boot or not e.spec.get("boot_universe"):
         return np.full(n_boot, np.nan)

@@ -121,7 +121,7 @@ class SubgroupEffects:
         return f"<div><strong>{title}</strong><table>{rows}</table></div>"
 
     def plot(self, *, ax: Any = None) -> Any:
-        """The three estimates with their intervals; returns the Axes."""
+        """Plot the three estimates with their intervals; returns the Axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:
