@@ -31,7 +31,7 @@ def get_engine(
     conf: Mapping[str, str] | None = None,
     tables: Mapping[str, str] | None = None,
 ) -> Engine:
-    """An engine by name (``None`` = DuckDB), or ``engine`` itself when it already is one.
+    """Return an engine by name (``None`` = DuckDB), or ``engine`` itself when it already is one.
 
     Parameters
     ----------

@@ -52,7 +52,7 @@ def spark_available() -> str | None:
 
 
 def spark_session(master: str | None = None, conf: Mapping[str, str] | None = None) -> Any:
-    """A SparkSession: the active one when ``master`` is None and one exists, else a new one.
+    """Return a SparkSession: the active one when ``master`` is None and one exists, else a new one.
 
     Parameters
     ----------
@@ -102,7 +102,7 @@ class _Result:
             raise _spark_error(exc) from None
 
     def df(self) -> pd.DataFrame:
-        """The result as pandas, converted exactly as DuckDB converts its own results."""
+        """Return the result as pandas, converted exactly as DuckDB converts its own results."""
         import duckdb
 
         table = self.arrow()
@@ -121,7 +121,7 @@ class SparkConnection:
         self.names = names  # DuckDB table name -> Spark view name
 
     def translate(self, sql: str) -> str:
-        """The Spark SQL that :meth:`execute` runs for ``sql``."""
+        """Return the Spark SQL that :meth:`execute` runs for ``sql``."""
         return to_spark(sql, self.names)
 
     def execute(self, sql: str, params: Any = None) -> _Result:
@@ -172,7 +172,7 @@ class SparkDataset:
         self._problems = list(problems or [])  # problems found while locating the tables
 
     def has(self, name: str) -> bool:
-        """True when table ``name`` is present."""
+        """Tell whether table ``name`` is present."""
         return name in self.tables
 
     def sql(self, query: str, params: Any = None) -> pd.DataFrame:
@@ -184,7 +184,7 @@ class SparkDataset:
         return self.con.execute(query).arrow()
 
     def table(self, name: str) -> pd.DataFrame:
-        """The whole table as a DataFrame (small tables only: it is collected on the driver)."""
+        """Return the whole table as a DataFrame (small tables only: it is collected on the driver)."""
         if name not in self.tables:
             raise KeyError(f"table {name!r} is not present in {self.folder}")
         return self.sql(f'SELECT * FROM "{name}"')

@@ -38,7 +38,7 @@ _counter = itertools.count(1)
 
 
 def next_prefix() -> str:
-    """A view-name prefix unique in this process (``si1_``, ``si2_``...)."""
+    """Return a view-name prefix unique in this process (``si1_``, ``si2_``...)."""
     return f"si{next(_counter)}_"
 
 
@@ -89,13 +89,13 @@ def spark_type_name(dtype: Any) -> str:
 
 
 def _no_delta_source(exc: Exception) -> bool:
-    """True when ``exc`` says the session has no ``delta`` data source (no Delta Lake jars)."""
+    """Tell whether ``exc`` says the session has no ``delta`` data source (no Delta Lake jars)."""
     text = str(exc)
     return "DATA_SOURCE_NOT_FOUND" in text or "Failed to find data source: delta" in text
 
 
 def read_delta(spark: Any, where: str) -> Any:
-    """The current version of the Delta table at ``where`` as a Spark DataFrame.
+    """Read the current version of the Delta table at ``where`` as a Spark DataFrame.
 
     With Spark's Delta Lake data source when the session has it; else the files of the current
     version, found by delta-rs on the driver, read as Parquet with the table's schema (partition
@@ -145,7 +145,7 @@ def read_location(spark: Any, loc: TableLocation, columns: tuple[str, ...] | Non
 
 
 def read_source(spark: Any, table: str, loc: TableLocation) -> tuple[Source, Any]:
-    """The :class:`Source` (columns, types) and DataFrame of a table given by location."""
+    """Return the :class:`Source` (columns, types) and DataFrame of a table given by location."""
     df = read_location(spark, loc)
     cols = tuple(f.name for f in df.schema.fields)
     types = tuple(spark_type_name(f.dataType) for f in df.schema.fields)

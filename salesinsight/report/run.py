@@ -129,9 +129,11 @@ def _sha256(path: Path) -> str:
 
 
 def data_fingerprint(folder: str | Path) -> dict[str, str]:
-    """sha256 of every file in the data folder, by file name; a Delta table ``<table>/`` by its
-    transaction log (``<table>/_delta_log``: which files make up its version). Other sub-folders
-    are ignored."""
+    """Return the sha256 of every file in the data folder, by file name.
+
+    A Delta table ``<table>/`` is fingerprinted by its transaction log (``<table>/_delta_log``:
+    which files make up its version). Other sub-folders are ignored.
+    """
     from salesinsight.data.delta import delta_log_fingerprint, is_delta_table
 
     out = {}

@@ -242,14 +242,13 @@ def _roundtrip(df: pd.DataFrame, tmp_path: Path) -> Path:
 def maven_folder(tmp_path_factory) -> Path:
     """The shared Maven CRM export imported with its mapping (skipped, with why, when absent)."""
     from salesinsight.data.importers import import_folder
-    from tests.data.importers.test_maven import MAPPING, MAVEN
+    from tests._reference import shared_file
+    from tests.data.importers.test_maven import MAPPING, MAVEN_PARTS
 
-    if not (MAVEN / "sales_pipeline.csv").is_file():
-        pytest.skip(
-            f"shared real data not found at {MAVEN} (CI lays shared/ beside the repository)"
-        )
+    # skips with the reason only when ../shared is absent; fails when it is there without the file
+    maven = shared_file(*MAVEN_PARTS, "sales_pipeline.csv").parent
     out = tmp_path_factory.mktemp("maven") / "data"
-    result = import_folder(MAVEN, out, MAPPING)
+    result = import_folder(maven, out, MAPPING)
     assert result.ok, result.summary()
     return out
 
