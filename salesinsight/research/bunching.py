@@ -23,7 +23,6 @@ polynomial re-fitted).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
+from salesinsight.research._display import effects_html, fmt
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, seller_periods
@@ -127,7 +127,7 @@ class Bunching:
         ]
         for term, e in (("excess B", self.excess), ("b", self.b), ("missing M", self.missing)):
             lines.append(
-                f"  {term:<14}  {_fmt(e.estimate)}  {level} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
+                f"  {term:<14}  {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
             )
         lines.append(
             "  reading         "
@@ -145,13 +145,7 @@ class Bunching:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{html.escape(str(r.term))}</th><td>{_fmt(r.estimate)}</td>"
-            f"<td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td></tr>"
-            for r in self.to_frame().itertuples()
-        )
-        title = html.escape(f"Bunching at {self.spec['threshold']:g}")
-        return f"<div><strong>{title}</strong><table>{rows}</table></div>"
+        return effects_html(f"Bunching at {self.spec['threshold']:g}", self.to_frame())
 
     def plot(self, *, ax: Any = None) -> Any:
         """Histogram of attainment with the fitted counterfactual; returns the Axes."""
@@ -167,7 +161,7 @@ class Bunching:
         ax.axvline(self.spec["threshold"], color="grey", ls="--", lw=1)
         ax.set_xlabel("attainment (revenue / quota)")
         ax.set_ylabel(f"seller-periods per {w:g} bin")
-        ax.set_title(f"Bunching at {self.spec['threshold']:g}: B = {_fmt(self.excess.estimate)}")
+        ax.set_title(f"Bunching at {self.spec['threshold']:g}: B = {fmt(self.excess.estimate)}")
         ax.legend(frameon=False)
         return ax
 
@@ -454,7 +448,3 @@ def _num(x: Any) -> Any:
     except (TypeError, ValueError):
         return x
     return f if np.isfinite(f) else None
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.4g}"

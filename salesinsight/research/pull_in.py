@@ -30,7 +30,6 @@ resampled seller comes along).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
+from salesinsight.research._display import effects_html, fmt
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, pipeline_deals, seller_periods
@@ -146,7 +146,7 @@ class PullIn:
         for name in HEADLINES:
             e = self.effects[name]
             lines.append(
-                f"  {name:<20} {_fmt(e.estimate)}  {level} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
+                f"  {name:<20} {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
             )
         lines.append(
             f"  windows         last {s['window_days']} days; next {s['horizon_days']} days; "
@@ -164,15 +164,7 @@ class PullIn:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{html.escape(r.term)}</th><td>{_fmt(r.estimate)}</td>"
-            f"<td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td></tr>"
-            for r in self.to_frame().itertuples()
-        )
-        return (
-            "<div><strong>Quarter-end pull-in</strong><table><tr><th>quantity</th>"
-            f"<th>estimate</th><th>interval</th></tr>{rows}</table></div>"
-        )
+        return effects_html("Quarter-end pull-in", self.to_frame(), header=True)
 
     def plot(self, *, ax: Any = None) -> Any:
         """Won deals pulled in per period with their intervals; returns the Axes."""
@@ -478,7 +470,3 @@ def _est_dict(e: Effect) -> dict[str, Any]:
         "ci_high": _num(e.ci_high),
         "p_value": _num(e.p_value),
     }
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.4g}"

@@ -23,7 +23,6 @@ alike without the program (parallel trends by group).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
+from salesinsight.research._display import effects_html, fmt
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, closed_deals, seller_periods
@@ -100,7 +100,7 @@ class SubgroupEffects:
         ]
         for t, e in self.effects.items():
             lines.append(
-                f"  {t:<15} {_fmt(e.estimate)}  {level} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]"
+                f"  {t:<15} {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
             )
         lines.append(
             "  assumption      within each group, enrolled and never-enrolled sellers' win rates "
@@ -112,13 +112,8 @@ class SubgroupEffects:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{html.escape(str(r.term))}</th><td>{_fmt(r.estimate)}</td>"
-            f"<td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td></tr>"
-            for r in self.to_frame().itertuples()
-        )
-        title = html.escape(f"{self.spec['program_id']} by {self.spec['by']}")
-        return f"<div><strong>{title}</strong><table>{rows}</table></div>"
+        title = f"{self.spec['program_id']} by {self.spec['by']}"
+        return effects_html(title, self.to_frame())
 
     def plot(self, *, ax: Any = None) -> Any:
         """Plot the three estimates with their intervals; returns the Axes."""
@@ -311,7 +306,3 @@ def _num(x: Any) -> Any:
     except (TypeError, ValueError):
         return x
     return f if np.isfinite(f) else None
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.4g}"
