@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesinsight.evaluate import evaluate
+from salesinsight.evaluation import evaluate
 from salesinsight.simulate import crm
 
 NULL = {"P_INCENT": {"revenue": 0.0, "csat": 0.0}, "P_MENTOR": {"revenue": 0.0}}
@@ -38,9 +38,9 @@ PROGRAMS = {
 def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> list[dict]:
     """Primary designs only, through the functions evaluate() calls (no synthetic control)."""
     from salesinsight.data import load
-    from salesinsight.evaluate import designs
-    from salesinsight.evaluate.core import _other_programs
-    from salesinsight.evaluate.panel import (
+    from salesinsight.evaluation import designs
+    from salesinsight.evaluation.core import _other_programs
+    from salesinsight.evaluation.panel import (
         _num_den,
         _other_exposure,
         _program,

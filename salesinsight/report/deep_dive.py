@@ -1,7 +1,7 @@
 """One program, every estimate: what the ``program_deep_dive`` notebook shows.
 
 :func:`build_deep_dive` evaluates ``params.programs[0]`` on every outcome of
-``params.outcomes_for(program_id)`` with :func:`salesinsight.evaluate.evaluate` and keeps everything
+``params.outcomes_for(program_id)`` with :func:`salesinsight.evaluation.evaluate` and keeps everything
 it returns: the main design's estimate with its diagnostics, the multiple-testing adjusted p-value,
 and the naive comparisons; for staggered programs also the dynamic event study and the two-way
 fixed-effects (TWFE) estimate on the same panel (so the TWFE bias under staggered timing shows);
@@ -326,7 +326,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
 
     ev = None
     try:
-        from salesinsight.evaluate import evaluate
+        from salesinsight.evaluation import evaluate
 
         ev = evaluate(
             ds,
@@ -488,10 +488,10 @@ def _verdict(
 
 
 def _evaluate_module() -> Any:
-    """Return the ``salesinsight.evaluate`` module (the package re-exports a function so named)."""
+    """Return the ``salesinsight.evaluation`` module (the package re-exports a function so named)."""
     import importlib
 
-    return importlib.import_module("salesinsight.evaluate")
+    return importlib.import_module("salesinsight.evaluation")
 
 
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from salesinsight.evaluate.panel import _num_den, _unit_panel
+from salesinsight.evaluation.panel import _num_den, _unit_panel
 from salesinsight.metrics import panel
 
 REPS = """rep_id,team_id,hire_date,termination_date,name,role

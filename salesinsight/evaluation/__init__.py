@@ -25,9 +25,9 @@ placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :m
 
 from __future__ import annotations
 
-from salesinsight.evaluate.core import evaluate
-from salesinsight.evaluate.designs import _randomized_units
-from salesinsight.evaluate.panel import (
+from salesinsight.evaluation.core import evaluate
+from salesinsight.evaluation.designs import _randomized_units
+from salesinsight.evaluation.panel import (
     DEFAULT_OUTCOMES,
     KPI_DEFINITIONS,
     LOWER_IS_BETTER,
@@ -38,7 +38,7 @@ from salesinsight.evaluate.panel import (
     _unit_starts,
     _window,
 )
-from salesinsight.evaluate.result import ProgramEvaluation
+from salesinsight.evaluation.result import ProgramEvaluation
 
 __all__ = [
     "DEFAULT_OUTCOMES",

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict, library_versions
-from salesinsight.evaluate.checks import DESIGN_ROLES, designs_agree, placebo_outcome_diag
-from salesinsight.evaluate.design_run import DesignRun, _add
-from salesinsight.evaluate.designs import (
+from salesinsight.evaluation.checks import DESIGN_ROLES, designs_agree, placebo_outcome_diag
+from salesinsight.evaluation.design_run import DesignRun, _add
+from salesinsight.evaluation.designs import (
     _joint_randomization_check,
     _randomized,
     _randomized_units,
@@ -25,9 +25,9 @@ from salesinsight.evaluate.designs import (
     _staggered_placebo_date,
     randomized_placebo_date,
 )
-from salesinsight.evaluate.naive import NAIVE_COLUMNS, _naive
-from salesinsight.evaluate.observational import observational
-from salesinsight.evaluate.panel import (
+from salesinsight.evaluation.naive import NAIVE_COLUMNS, _naive
+from salesinsight.evaluation.observational import observational
+from salesinsight.evaluation.panel import (
     _WINDOWS,
     DEFAULT_OUTCOMES,
     KPI_DEFINITIONS,
@@ -45,8 +45,8 @@ from salesinsight.evaluate.panel import (
     _unit_starts,
     _window,
 )
-from salesinsight.evaluate.result import ProgramEvaluation
-from salesinsight.evaluate.rollout import company_wide, single_rollout
+from salesinsight.evaluation.result import ProgramEvaluation
+from salesinsight.evaluation.rollout import company_wide, single_rollout
 from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:

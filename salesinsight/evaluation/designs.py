@@ -1,6 +1,6 @@
-"""The designs :func:`salesinsight.evaluate.evaluate` runs, one function per design.
+"""The designs :func:`salesinsight.evaluation.evaluate` runs, one function per design.
 
-Each takes the unit panel (``frame``, from :mod:`salesinsight.evaluate.panel`), the outcome's
+Each takes the unit panel (``frame``, from :mod:`salesinsight.evaluation.panel`), the outcome's
 numerator and denominator, the enrolment starts and the analysis window, and returns the primary
 :class:`~salesinsight.causal.Effect` plus the designs run alongside (see ``docs/causal.md``).
 
@@ -17,17 +17,17 @@ import dataclasses
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.checks import designs_agree as designs_agree
-from salesinsight.evaluate.comparison import _design_panel as _design_panel
-from salesinsight.evaluate.design_run import DesignRun
-from salesinsight.evaluate.design_run import _add as _add
-from salesinsight.evaluate.matching import _matched as _matched
-from salesinsight.evaluate.matching import _matched_balance as _matched_balance
-from salesinsight.evaluate.observational import observational as observational
-from salesinsight.evaluate.panel import _in_window, _linearized, _NoData
-from salesinsight.evaluate.rollout import _did as _did
-from salesinsight.evaluate.rollout import _did_placebo_date as _did_placebo_date
-from salesinsight.evaluate.rollout import _within_varies as _within_varies
+from salesinsight.evaluation.checks import designs_agree as designs_agree
+from salesinsight.evaluation.comparison import _design_panel as _design_panel
+from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.design_run import _add as _add
+from salesinsight.evaluation.matching import _matched as _matched
+from salesinsight.evaluation.matching import _matched_balance as _matched_balance
+from salesinsight.evaluation.observational import observational as observational
+from salesinsight.evaluation.panel import _in_window, _linearized, _NoData
+from salesinsight.evaluation.rollout import _did as _did
+from salesinsight.evaluation.rollout import _did_placebo_date as _did_placebo_date
+from salesinsight.evaluation.rollout import _within_varies as _within_varies
 
 # names imported from this module by tests and benchmarks/null_evaluate_diagnostics.py are
 # re-exported above with a redundant alias (``x as x``)
