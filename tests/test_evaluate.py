@@ -423,9 +423,9 @@ def test_fe_did_adjusted_equals_twfe_with_exogenous_zero_covariate_effect():
 
 
 def test_other_exposure_by_hand(ds):
-    from salesinsight.evaluation.panel import _other_exposure, _unit_panel
+    from salesinsight.evaluation.panel import _other_exposure, unit_panel
 
-    frame, _ = _unit_panel(ds, unit="team", grain="month")
+    frame, _ = unit_panel(ds, unit="team", grain="month")
     x = _other_exposure(ds, "P_INCENT", "team", frame, "month")
     assert "exposure_P_INCENT" not in x.columns
     enr = ds.table("enrollments")

@@ -487,23 +487,16 @@ def _verdict(
     return v
 
 
-def _evaluate_module() -> Any:
-    """Return the ``salesinsight.evaluation`` module (the package re-exports a function so named)."""
-    import importlib
-
-    return importlib.import_module("salesinsight.evaluation")
-
-
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
     """Build the evaluation's unit panel, enrolment starts and window (once per deep dive)."""
-    ev_mod = _evaluate_module()
+    from salesinsight.evaluation.panel import unit_panel, unit_starts
 
-    frame, periods = ev_mod._unit_panel(
+    frame, periods = unit_panel(
         ds, unit=str(ev.program["unit"]), grain=params.grain, end=params.quarter_bounds()[1]
     )
     enroll = ds.table("enrollments")
     enroll = enroll[enroll["program_id"] == ev.program["program_id"]]
-    starts = ev_mod._unit_starts(enroll, frame, periods)
+    starts = unit_starts(enroll, frame, periods)
     window = tuple(pd.Timestamp(w) for w in ev.spec["window"])
     return frame, starts, window
 
@@ -518,11 +511,11 @@ def _randomization_inference(
     """
     import dataclasses
 
-    ev_mod = _evaluate_module()
     from salesinsight.causal import experiment
+    from salesinsight.evaluation.panel import num_den, randomized_units
 
     frame, starts, window = ri_inputs
-    units = ev_mod._randomized_units(frame, *ev_mod._num_den(frame, outcome), starts, window)
+    units = randomized_units(frame, *num_den(frame, outcome), starts, window)
     units = units[units["_den"] > 0].reset_index()
     effect = experiment(
         units,
