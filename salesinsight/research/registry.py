@@ -403,7 +403,7 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect |
 
         res = rd(ds, outcome=h.outcome, n_boot=reg.n_boot, **common, **opts)
         return res.effect, ("" if res.credible else res.reason)
-    from salesinsight.evaluate import evaluate
+    from salesinsight.evaluation import evaluate
 
     ev = evaluate(ds, h.programs[0], outcomes=[h.outcome], alpha=reg.alpha, seed=reg.seed, **opts)
     e = ev.effects.get(h.outcome)
