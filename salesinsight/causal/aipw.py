@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
@@ -42,7 +41,8 @@ from salesinsight.causal._balance import (
     raise_problems,
     smd_table,
 )
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import normal_interval, wald_p_value
 
 __all__ = ["MAX_TRIMMED_SHARE", "aipw", "default_learners"]
 
@@ -165,7 +165,7 @@ def _match(y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str) -> tu
 
 def _row(method: str, est: float, se: float, n: int, alpha: float) -> dict[str, Any]:
     lo, hi = normal_interval(est, se, alpha=alpha)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    p = wald_p_value(est, se)
     return {
         "method": method,
         "estimate": est,
@@ -312,7 +312,7 @@ def aipw(
         whom = "units"
     se = float(phi.std(ddof=1) / np.sqrt(n))
     ci_low, ci_high = normal_interval(tau, se, alpha=alpha)
-    p_value = float(2 * stats.norm.sf(abs(tau / se))) if se > 0 else np.nan
+    p_value = wald_p_value(tau, se)
 
     # ------------------------------------------------------------------ alternatives
     raw = y[d == 1].mean() - y[d == 0].mean()

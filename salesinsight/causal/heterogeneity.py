@@ -33,7 +33,13 @@ from threadpoolctl import threadpool_limits
 
 from salesinsight.causal._balance import check_frame, raise_problems
 from salesinsight.causal.aipw import default_learners
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import (
+    normal_interval,
+    t_critical,
+    wald_p_value,
+    wald_p_values,
+)
 
 __all__ = ["CATE_CAVEAT", "ConditionalEffects", "dr_learner", "heterogeneity"]
 
@@ -144,7 +150,7 @@ def heterogeneity(
     beta = np.asarray(res.params)[idx]
     V = np.asarray(res.cov_params())[np.ix_(idx, idx)]
     se = np.sqrt(np.diag(V))
-    crit = float(stats.t.ppf(1 - alpha / 2, df_denom))
+    crit = t_critical(alpha, df_denom)
     n_by = groups.value_counts()
     n_tr = pd.Series(d, index=groups.index).groupby(groups).sum()
     terms = pd.DataFrame(
@@ -154,7 +160,7 @@ def heterogeneity(
             "se": se,
             "ci_low": beta - crit * se,
             "ci_high": beta + crit * se,
-            "p_value": 2 * stats.t.sf(np.abs(beta / se), df_denom),
+            "p_value": wald_p_values(beta, se, df=df_denom),
             "n": [int(n_by[g]) for g in levels],
             "n_treated": [int(n_tr[g]) for g in levels],
         }
@@ -173,7 +179,7 @@ def heterogeneity(
     avg = float(w @ beta)
     avg_se = float(np.sqrt(w @ V @ w))
     lo, hi = avg - crit * avg_se, avg + crit * avg_se
-    p_avg = float(2 * stats.t.sf(abs(avg / avg_se), df_denom))
+    p_avg = wald_p_value(avg, avg_se, df=df_denom)
     verdict_text = (
         "the subgroup effects differ" if p_int <= alpha else "no evidence that they differ"
     )
@@ -420,7 +426,7 @@ def dr_learner(
         se=ate_se,
         ci_low=lo,
         ci_high=hi,
-        p_value=float(2 * stats.norm.sf(abs(ate / ate_se))) if ate_se > 0 else np.nan,
+        p_value=wald_p_value(ate, ate_se),
         n_units=n,
         n_obs=n,
         method="DR-learner (ATE)",

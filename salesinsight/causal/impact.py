@@ -36,6 +36,7 @@ from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from salesinsight.causal._balance import raise_problems
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import percentile_interval, z_critical
 
 __all__ = ["CAVEAT", "impact"]
 
@@ -334,9 +335,7 @@ def impact(
         }
     )
     cf_lo, cf_hi = np.quantile(cf["paths"], q, axis=1)
-    from scipy import stats
-
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     pre_lo = cf["pre_mean"] - z * cf["pre_sd"]
     pre_hi = cf["pre_mean"] + z * cf["pre_sd"]
     burn = cf["burn"]
@@ -485,7 +484,7 @@ def _placebo_in_time(
         rng=rng,
     )
     avg = (y_pre[cut:, None] - cf["paths"]).mean(axis=0)
-    lo, hi = np.quantile(avg, (alpha / 2, 1 - alpha / 2))
+    lo, hi = percentile_interval(avg, alpha)
     ok = bool(lo <= 0 <= hi)
     return {
         "fake_intervention_position": cut,

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal._balance import (
     ADJUSTED_BALANCE_THRESHOLD,
@@ -41,7 +40,8 @@ from salesinsight.causal._balance import (
     raise_problems,
     smd,
 )
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import normal_interval, wald_p_value
 
 __all__ = ["matched_did"]
 
@@ -63,7 +63,7 @@ def _diff_se(xt: np.ndarray, xc: np.ndarray, wc: np.ndarray | None = None) -> tu
 
 def _row(name: str, est: float, se: float, alpha: float, note: str) -> dict[str, Any]:
     lo, hi = normal_interval(est, se, alpha=alpha)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    p = wald_p_value(est, se)
     return {
         "comparison": name,
         "estimate": est,
@@ -232,7 +232,7 @@ def matched_did(
     used_c = w_c > 0
     est, se = _diff_se(dd[tr_k], dd[co][used_c], w_c[used_c])
     ci_low, ci_high = normal_interval(est, se, alpha=alpha)
-    p_value = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    p_value = wald_p_value(est, se)
 
     # per-period path relative to the match window
     rows = []
@@ -328,7 +328,7 @@ def matched_did(
         cmask = used_c & ok[co]
         if tk.size >= 2 and cmask.sum() >= 1:
             pe, ps = _diff_se(pl[tk], pl[co][cmask], w_c[cmask])
-            pp = float(2 * stats.norm.sf(abs(pe / ps))) if ps > 0 else np.nan
+            pp = wald_p_value(pe, ps)
             diagnostics.append(
                 Diagnostic(
                     name="placebo_pre",
