@@ -31,8 +31,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from salesinsight.causal._aipw import default_learners
 from salesinsight.causal._balance import check_frame, raise_problems
-from salesinsight.causal.aipw import default_learners
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.causal.inference import (
     normal_interval,
