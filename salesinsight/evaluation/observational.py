@@ -96,6 +96,30 @@ def observational(
     return bracket_designs(h, alpha=alpha, higher_is_better=hib, bin_size=ppq)
 
 
+#: months after hire within which a seller's results still follow the learning curve.
+LEARNING_MONTHS = 24
+
+
+def tenure_cap(f: pd.DataFrame) -> float:
+    """Months of tenure at the start beyond which sellers' whole histories are alike, in months.
+
+    A seller whose learning curve (the first :data:`LEARNING_MONTHS` months) ended before the
+    pre-period began has the same kind of history as any other veteran; one hired within
+    ``LEARNING_MONTHS`` of the pre-period's first month carries part of the curve in the history
+    the designs compare. So tenure at the start is capped at ``LEARNING_MONTHS`` plus the
+    pre-period's length: with a two-year pre-period, a seller hired 26 months before the start
+    is not a 60-month veteran (their pre-period holds their first months).
+    """
+    treated_starts = f.loc[f["treated"] == 1, "cohort"]
+    start_t = int(treated_starts.min())
+    pre = f.loc[f["t"] < start_t, "period_start"]
+    start = f.loc[f["t"] == start_t, "period_start"]
+    if pre.empty or start.empty:
+        return float(LEARNING_MONTHS)
+    months = (pd.Timestamp(start.iloc[0]) - pd.Timestamp(pre.min())).days / 30.4375
+    return float(LEARNING_MONTHS + round(months))
+
+
 def observational_history(
     frame: pd.DataFrame,
     num: pd.Series,
@@ -109,14 +133,15 @@ def observational_history(
     """Build the unit history the observational designs read and the periods per quarter.
 
     Covariates: the change in other programs' exposure and, for rep programs, tenure at the start
-    (``tenure``: months per ``unit_id``, capped at 24, with its square) so that sellers still on
+    (``tenure``: months per ``unit_id``, capped by :func:`tenure_cap`, with its square) so that sellers still on
     their learning curve are compared with sellers of the same tenure (conditional parallel
     trends; Abadie 2005).
     """
     f, _ = _design_panel(frame, num, den, starts, window, exclude)
     if tenure is not None:
-        ten = f["unit_id"].map(tenure.clip(lower=0, upper=24)).astype(float)
-        ten = ten.fillna(float(tenure.clip(lower=0, upper=24).median()))
+        cap = tenure_cap(f)
+        ten = f["unit_id"].map(tenure.clip(lower=0, upper=cap)).astype(float)
+        ten = ten.fillna(float(tenure.clip(lower=0, upper=cap).median()))
         f["tenure"], f["tenure_sq"] = ten, ten**2
 
     if exposure is not None:

@@ -7,11 +7,18 @@ The fast cells here are a few of the Monte Carlo in ``benchmarks/bench_observati
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluation.observational import _bracket, bracket_designs, observational_history
+from salesinsight.evaluation.observational import (
+    _bracket,
+    _design_panel,
+    bracket_designs,
+    observational_history,
+    tenure_cap,
+)
 from salesinsight.simulate.selection import SCENARIOS, selection_panel
 
 
@@ -160,11 +167,15 @@ def test_monte_carlo_false_verdicts_and_coverage(tmp_path):
     spec.loader.exec_module(bench)
     main = bench.main
 
-    out = tmp_path / "mc"
+    out, long = tmp_path / "mc", tmp_path / "mc_long"
     assert main(["--reps", "200", "--jobs", "2", "--out", str(out)]) == 0
-    df = pd.read_csv(out.with_suffix(".csv"))
+    # a two-year pre-period that holds the enrolled recent hires' learning curve (24% false
+    # "worked" while tenure was capped at 24 months)
+    args = ["--reps", "200", "--jobs", "2", "--scenarios", "growth", "--n-pre", "24"]
+    assert main([*args, "--out", str(long)]) == 0
+    df = pd.concat([pd.read_csv(out.with_suffix(".csv")), pd.read_csv(long.with_suffix(".csv"))])
     br = df[df["design"] == "bracket"]
-    for (_sc, eff), g in br.groupby(["scenario", "effect"]):
+    for (_sc, _n_pre, eff), g in br.groupby(["scenario", "n_pre", "effect"]):
         if eff == 0:
             n = len(g)
             # 5% nominal: reject if the count is beyond the binomial 99% quantile
@@ -178,8 +189,8 @@ def _assert_standard_errors_not_too_small(df):
     """Where a design carries the verdict (in at least a fifth of a cell's data sets), its mean
     SE is at least 0.8 of the spread of its estimates there (measured 0.84-1.50, docs/
     validation-observational.md): too-narrow intervals would turn into false verdicts."""
-    for (sc, eff, name), g in df[df["design"] != "bracket"].groupby(
-        ["scenario", "effect", "design"]
+    for (sc, _n_pre, eff, name), g in df[df["design"] != "bracket"].groupby(
+        ["scenario", "n_pre", "effect", "design"]
     ):
         car = g[g["carries"].astype(bool)]
         if len(car) >= 0.2 * len(g):
@@ -202,3 +213,24 @@ def test_no_comparison_seller_with_the_enrolled_tenure_means_no_tenure_adjusted_
         assert d.passed is False and d.value == 0
     assert not {"fe_did", "lagged_outcome"} & set(run.primary.extras["carrying"])
     assert run.primary.verdict().label == "inconclusive"
+
+
+@pytest.mark.parametrize(("n_pre", "cap"), [(12, 36.0), (24, 48.0)])
+def test_tenure_is_capped_after_the_learning_curve_has_left_the_pre_period(n_pre, cap):
+    # by hand: the selection panels are monthly with the start after n_pre months, so the cap is
+    # 24 months of learning plus the pre-period; the hires (0-3 months at the panel's first
+    # month) have n_pre to n_pre + 3 months at the start, the veterans 36 + n_pre
+    sp = selection_panel("growth", effect=0.0, seed=3, n_pre=n_pre)
+    f = sp.frame
+    design, _ = _design_panel(f, f["won"], f["closed"], sp.starts, sp.window, frozenset())
+    assert tenure_cap(design) == cap
+    h, _ = observational_history(
+        f, f["won"], f["closed"], sp.starts, sp.window, frozenset(), sp.exposure, sp.tenure
+    )
+    ten = h.covariates["tenure"].to_numpy()
+    start_tenure = sp.tenure.reindex(h.units).to_numpy()
+    hires = start_tenure < n_pre + 4
+    # the hires keep their own tenure (not merged with the veterans, whose pre-period holds no
+    # learning curve); every veteran is at the cap
+    assert np.array_equal(ten[hires], start_tenure[hires])
+    assert np.all(ten[~hires] == cap)
