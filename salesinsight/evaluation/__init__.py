@@ -21,7 +21,8 @@ and ``randomized_units`` rebuild what an evaluation ran on, e.g. for the report'
 :mod:`.designs` (randomized and staggered designs), :mod:`.rollout` (single rollout: DiD,
 synthetic control, company-wide impact), :mod:`.observational` (matched DiD, AIPW),
 :mod:`.comparison` (panel of enrolled vs comparison units), :mod:`.checks` (design agreement,
-placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :mod:`.result`
+placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :mod:`.verdicts`
+(multiplicity correction, adjusted verdict), :mod:`.result`
 (:class:`ProgramEvaluation`), :mod:`.core` (:func:`evaluate`).
 """
 

@@ -47,6 +47,7 @@ from salesinsight.evaluation.panel import (
 )
 from salesinsight.evaluation.result import ProgramEvaluation
 from salesinsight.evaluation.rollout import company_wide, single_rollout
+from salesinsight.evaluation.verdicts import adjust_p_values, adjusted_verdict
 from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:
@@ -120,8 +121,6 @@ def evaluate(
         programs in the data (share of its rep-periods under each), which otherwise contaminate
         the comparison when they are unevenly split between treated and comparison units.
     """
-    from statsmodels.stats.multitest import multipletests
-
     from salesinsight.data import load
 
     if correction not in ("holm", "bh"):
@@ -251,13 +250,7 @@ def evaluate(
             dynamic[o] = dataclasses.replace(res.dynamic, outcome=o)
 
     raw_p = {o: e.p_value for o in outs if (e := effects.get(o)) is not None and _finite(e.p_value)}
-    estimated = list(raw_p)
-    p_adj: dict[str, float] = {}
-    if estimated:
-        raw = list(raw_p.values())
-        method = "holm" if correction == "holm" else "fdr_bh"
-        adj = multipletests(raw, alpha=alpha, method=method)[1]
-        p_adj = {o: float(a) for o, a in zip(estimated, adj, strict=True)}
+    p_adj = adjust_p_values(raw_p, alpha=alpha, correction=correction)
     verdicts = {
         o: Verdict("not estimable", messages[o])
         if o in not_estimable
@@ -370,15 +363,9 @@ def _verdict(
 ) -> Verdict:
     if eff is None:
         return Verdict("inconclusive", message or "not estimated")
-    v = eff.verdict(min_effect=min_effect, alpha=alpha)
-    if v.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
-        name = "Holm" if correction == "holm" else "Benjamini-Hochberg"
-        return Verdict(
-            "inconclusive",
-            f"{v.reason[:-1]}, but the {name}-adjusted p-value {p_adj:.3g} across the program's "
-            f"outcomes is not below {alpha}.",
-        )
-    return v
+    return adjusted_verdict(
+        eff, min_effect=min_effect, alpha=alpha, p_adjusted=p_adj, correction=correction
+    )
 
 
 def _baseline(eff: Effect | None) -> float | None:
