@@ -38,8 +38,9 @@ PROGRAMS = {
 def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> list[dict]:
     """Primary designs only, through the functions evaluate() calls (no synthetic control)."""
     from salesinsight.data import load
-    from salesinsight.evaluation import designs
-    from salesinsight.evaluation.core import _other_programs
+    from salesinsight.evaluation.comparison import _design_panel, _other_programs
+    from salesinsight.evaluation.design_run import _add
+    from salesinsight.evaluation.observational import bracket_designs, observational_history
     from salesinsight.evaluation.panel import (
         _other_exposure,
         analysis_window,
@@ -48,6 +49,7 @@ def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> lis
         unit_panel,
         unit_starts,
     )
+    from salesinsight.evaluation.rollout import _did, _did_placebo_date
 
     ds = load(out)
     rows: list[dict] = []
@@ -68,20 +70,19 @@ def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> lis
             num, den = num_den(frame, o)
             if unit == "team":
                 covs: tuple[str, ...] = ()
-                f, _ = designs._design_panel(frame, num, den, starts, window)
+                f, _ = _design_panel(frame, num, den, starts, window)
                 if expo is not None:
                     covs = tuple(c for c in expo.columns if c.startswith("exposure_"))
                     f = f.merge(expo, on=["unit_id", "t"], how="left").fillna(
                         {c: 0.0 for c in covs}
                     )
                 st = int(f.loc[f["treated"] == 1, "cohort"].min())
-                eff = designs._did(f, 0.05, True, covs)
-                eff = designs._add(eff, designs._did_placebo_date(f, st, 0.05, True, covs))
+                eff = _did(f, 0.05, True, covs)
+                eff = _add(eff, _did_placebo_date(f, st, 0.05, True, covs))
                 effs = {"primary": eff}
             else:
-                res = designs.observational(
-                    frame, num, den, starts, window, 0.05, seed, True, exclude, expo
-                )
+                h, ppq = observational_history(frame, num, den, starts, window, exclude, expo)
+                res = bracket_designs(h, alpha=0.05, higher_is_better=True, bin_size=ppq)
                 effs = {"primary": res.primary, **res.alternatives}
             for role, eff in effs.items():
                 rows.extend(_effect_rows(seed, prog, o, role, eff))

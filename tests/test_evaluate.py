@@ -224,7 +224,7 @@ def test_incentive_csat_drop_recovered(sim, incent):
 
 def test_designs_agree_rule_by_hand():
     from salesinsight.causal import Effect
-    from salesinsight.evaluation.designs import designs_agree
+    from salesinsight.evaluation.checks import designs_agree
 
     def eff(est, se):
         return Effect(est, se, est - 1.96 * se, est + 1.96 * se, 0.5, 10, 10, "m", "y", {})
@@ -392,7 +392,7 @@ def _contaminated_panel(seed: int, n_units: int = 40, n_t: int = 24) -> pd.DataF
 
 
 def test_did_adjusts_for_other_programs_exposure():
-    from salesinsight.evaluation.designs import _did
+    from salesinsight.evaluation.rollout import _did
 
     # truth 0: exposure moves y by +1 in the 6 pre-periods t=7..12 and the 12 post-periods; the
     # treated have 0.6 more exposed units, so the unadjusted pre-to-post change differs by
@@ -410,7 +410,7 @@ def test_did_adjusts_for_other_programs_exposure():
 
 def test_fe_did_adjusted_equals_twfe_with_exogenous_zero_covariate_effect():
     from salesinsight.causal import twfe
-    from salesinsight.evaluation.designs import _did, _within_varies
+    from salesinsight.evaluation.rollout import _did, _within_varies
 
     f = _contaminated_panel(3)
     f["exposure_const"] = 1.0  # absorbed by the fixed effects: dropped, result equals twfe
@@ -487,7 +487,7 @@ def _rep_panel(select_top: bool, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize("select_top", [False, True])
 def test_matched_balance_fails_only_without_overlap(select_top):
-    from salesinsight.evaluation.designs import _matched, _matched_balance
+    from salesinsight.evaluation.matching import _matched, _matched_balance
 
     f = _rep_panel(select_top)
     eff = _matched(f, 7, 0.05, True)

@@ -12,37 +12,49 @@ applies a multiplicity correction across the program's outcomes and returns a
   treated and 5 untreated units on) and synthetic control per treated team averaged, side by side;
   with fewer treated units synthetic control is primary; every unit enrolled at once ->
   structural time series (:func:`salesinsight.causal.impact`) of the company series;
-* ``observational`` -> matched DiD on the pre-period outcome trajectory (primary) and AIPW on
-  pre-period covariates alongside, with E-values.
+* ``observational`` -> fixed-effects DiD, lagged-outcome regression and synthetic DiD, each with
+  its checks, and the bracket of those that pass them.
+
+Each design is a :class:`Design` registered by the programs table's ``design`` value
+(:data:`.registry.DESIGNS`); it runs on one :class:`ProgramInputs` per program (data, program,
+unit panel, window, options) and returns a :class:`DesignRun` per outcome.
 
 Modules: :mod:`.panel` (unit panels, windows, KPI numerator / denominator, linearization; its
 public helpers ``program_info``, ``unit_panel``, ``unit_starts``, ``analysis_window``, ``num_den``
 and ``randomized_units`` rebuild what an evaluation ran on, e.g. for the report's deep dive),
-:mod:`.designs` (randomized and staggered designs), :mod:`.rollout` (single rollout: DiD,
-synthetic control, company-wide impact), :mod:`.observational` (matched DiD, AIPW),
-:mod:`.comparison` (panel of enrolled vs comparison units), :mod:`.checks` (design agreement,
-placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :mod:`.result`
-(:class:`ProgramEvaluation`), :mod:`.core` (:func:`evaluate`).
+:mod:`.inputs` (``ProgramInputs``), :mod:`.design_run` (``Design``, ``DesignRun``),
+:mod:`.randomized`, :mod:`.staggered`, :mod:`.rollout` (single rollout: DiD, synthetic control,
+company-wide impact), :mod:`.observational` (the three observational designs and their bracket),
+:mod:`.registry` (the designs by ``design`` value, ``prepare``), :mod:`.matching` (matched DiD,
+AIPW, for contrast), :mod:`.comparison` (panel of enrolled vs comparison units),
+:mod:`.checks` (design agreement, placebo outcome, E-value), :mod:`.naive`, :mod:`.verdicts`
+(multiplicity correction, adjusted verdict), :mod:`.result` (:class:`ProgramEvaluation`),
+:mod:`.core` (:func:`evaluate`).
 """
 
 from __future__ import annotations
 
 from salesinsight.evaluation.core import evaluate
-from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.design_run import Design, DesignRun
+from salesinsight.evaluation.inputs import ProgramInputs
 from salesinsight.evaluation.panel import (
     DEFAULT_OUTCOMES,
     KPI_DEFINITIONS,
     LOWER_IS_BETTER,
     UNSUPPORTED,
 )
+from salesinsight.evaluation.registry import DESIGNS
 from salesinsight.evaluation.result import ProgramEvaluation
 
 __all__ = [
     "DEFAULT_OUTCOMES",
+    "DESIGNS",
     "KPI_DEFINITIONS",
     "LOWER_IS_BETTER",
     "UNSUPPORTED",
+    "Design",
     "DesignRun",
     "ProgramEvaluation",
+    "ProgramInputs",
     "evaluate",
 ]

@@ -7,6 +7,8 @@ before the start.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -94,3 +96,40 @@ def _periods_per_quarter(frame: pd.DataFrame) -> int:
 def _counts(f: pd.DataFrame) -> tuple[list[str], list[str]]:
     tr = f.groupby("unit_id")["treated"].first()
     return sorted(tr.index[tr == 1]), sorted(tr.index[tr == 0])
+
+
+def _other_programs(
+    ds: Any, program_id: str, unit: str, before: Any | None = None
+) -> frozenset[str]:
+    """Return the units enrolled (treatment arm) in another program of the same unit type.
+
+    They are dropped from an observational program's comparison group, whose outcomes those
+    programs may have moved.
+
+    ``before``: only enrolments that started before this date (the evaluated program's first
+    start). Units enrolled in another program *later* stay in the comparison group, with their
+    exposure adjusted for: dropping them would select the comparison group on a later decision
+    (managers nominate their weakest reps for training after mentoring began), which given the
+    same pre-period record keeps the reps of higher persistent ability and with them a larger
+    rebound (docs/validation.md).
+    """
+    progs = ds.table("programs")
+    same = progs.loc[(progs["unit"] == unit) & (progs["program_id"] != program_id), "program_id"]
+    enr = ds.table("enrollments")
+    enr = enr[enr["program_id"].isin(set(same)) & (enr["arm"] == "treatment")]
+    if before is not None:
+        enr = enr[pd.to_datetime(enr["start_date"]) < pd.Timestamp(before)]
+    return frozenset(enr["unit_id"].astype(str))
+
+
+def _tenure_months(ds: Any, at: Any) -> pd.Series | None:
+    """Return the months from each rep's hire date to ``at`` (the program's first start).
+
+    By ``rep_id``; None when the reps table has no hire dates.
+    """
+    reps = ds.table("reps")
+    if "hire_date" not in reps.columns or reps["hire_date"].isna().all():
+        return None
+    hire = pd.to_datetime(reps["hire_date"])
+    months = (pd.Timestamp(at) - hire).dt.days / 30.4375
+    return pd.Series(months.to_numpy(dtype=float), index=reps["rep_id"].astype(str))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,16 +42,21 @@ from salesinsight.causal.overlap import covariate_overlap
 from salesinsight.causal.synth_did import synthetic_did_history
 from salesinsight.causal.unit_history import UnitHistory, unit_history
 from salesinsight.evaluation.checks import designs_agree
-from salesinsight.evaluation.comparison import _design_panel, _periods_per_quarter
-from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.comparison import (
+    _design_panel,
+    _other_programs,
+    _periods_per_quarter,
+    _tenure_months,
+)
+from salesinsight.evaluation.design_run import DESIGN_WINDOWS, Design, DesignRun
 from salesinsight.evaluation.matching import _with_exposure_change
-from salesinsight.evaluation.panel import _NoData
+from salesinsight.evaluation.panel import _NoData, _other_exposure
 
 __all__ = [
     "BRACKET_ENDS",
     "OBSERVATIONAL_DESIGNS",
+    "ObservationalDesign",
     "bracket_designs",
-    "observational",
     "observational_history",
 ]
 
@@ -72,28 +78,54 @@ _LABELS = {
 }
 
 
-def observational(
-    frame: pd.DataFrame,
-    num: pd.Series,
-    den: pd.Series,
-    starts: pd.DataFrame,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    alpha: float,
-    seed: int,
-    hib: bool,
-    exclude: frozenset[str] = frozenset(),
-    exposure: pd.DataFrame | None = None,
-    tenure: pd.Series | None = None,
-) -> DesignRun:
-    """Run the observational designs on the program's unit panel and bracket them.
+class ObservationalDesign(Design):
+    """Observational programs: three designs, their checks, and the bracket that carries the verdict.
 
-    ``exposure``: per ``unit_id`` and ``t``, other programs' exposure (``exposure_<id>``); its
-    change between the pre- and the post-period is adjusted for in the fixed-effects DiD and the
-    lagged-outcome regression, as is ``tenure`` (months at the start per ``unit_id``, rep
-    programs).
+    The comparison group leaves out units enrolled in another program of the same unit type
+    before this one started (``inputs.exclude``); the change in other programs' exposure and, for
+    rep programs, tenure at the start are adjusted for in the fixed-effects DiD and the
+    lagged-outcome regression (:func:`observational_history`, :func:`bracket_designs`).
     """
-    h, ppq = observational_history(frame, num, den, starts, window, exclude, exposure, tenure)
-    return bracket_designs(h, alpha=alpha, higher_is_better=hib, bin_size=ppq)
+
+    name = "observational"
+    windows = DESIGN_WINDOWS
+
+    @classmethod
+    def panel_grain(cls, grain: str, did_grain: str | None, design_grain: str | None) -> str:
+        """Return ``design_grain`` (months by default), else ``grain``."""
+        return design_grain or grain
+
+    @classmethod
+    def context(
+        cls,
+        ds: Any,
+        program: Mapping[str, Any],
+        enroll: pd.DataFrame,
+        frame: pd.DataFrame,
+        grain: str,
+        adjust_other_programs: bool,
+    ) -> dict[str, Any]:
+        """Return the units left out of the comparison group, other programs' exposure, tenure."""
+        pid, unit = program["program_id"], str(program["unit"])
+        first_start = pd.to_datetime(enroll.loc[enroll["arm"] == "treatment", "start_date"]).min()
+        before = first_start if adjust_other_programs else None
+        return {
+            "exclude": _other_programs(ds, pid, unit, before=before),
+            "exposure": _other_exposure(ds, pid, unit, frame, grain)
+            if adjust_other_programs
+            else None,
+            "tenure": _tenure_months(ds, first_start) if unit == "rep" else None,
+        }
+
+    def run(self, outcome: str) -> DesignRun:
+        """Run the three designs on ``outcome`` and bracket the ones that pass their checks."""
+        i = self.inputs
+        h, ppq = observational_history(
+            i.frame, *i.num_den(outcome), i.starts, i.window, i.exclude, i.exposure, i.tenure
+        )
+        return bracket_designs(
+            h, alpha=i.alpha, higher_is_better=i.higher_is_better(outcome), bin_size=ppq
+        )
 
 
 #: months after hire within which a seller's results still follow the learning curve.

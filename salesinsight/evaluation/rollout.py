@@ -7,20 +7,130 @@ company-wide series against its structural time-series counterfactual.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.evaluation.comparison import _counts, _design_panel
-from salesinsight.evaluation.design_run import DesignRun, _add, _rename
-from salesinsight.evaluation.panel import _in_window, _NoData
+from salesinsight.evaluation.design_run import DESIGN_WINDOWS, Design, DesignRun, _add, _rename
+from salesinsight.evaluation.panel import _in_window, _NoData, _other_exposure
 
-__all__ = ["MIN_DID_UNITS", "company_wide", "single_rollout"]
+__all__ = ["MIN_DID_UNITS", "CompanyWideDesign", "SingleRolloutDesign"]
 
 #: a single rollout uses (team-clustered) DiD as its primary design from this many treated *and*
 #: this many untreated units on; with fewer treated units synthetic control is primary.
 MIN_DID_UNITS = 5
+
+
+class SingleRolloutDesign(Design):
+    """Single rollout: enrolled units against never-enrolled ones.
+
+    Block DiD clustered by unit when there are at least ``MIN_DID_UNITS`` treated and untreated
+    units, synthetic control otherwise; the other design alongside (synthetic control only for
+    team programs). Other programs' exposure (``inputs.exposure``) enters the DiD as time-varying
+    covariates. When every unit was enrolled at once, :class:`CompanyWideDesign` runs instead.
+    """
+
+    name = "single_rollout"
+    windows = DESIGN_WINDOWS
+
+    @classmethod
+    def panel_grain(cls, grain: str, did_grain: str | None, design_grain: str | None) -> str:
+        """Return ``design_grain`` (months by default), else ``grain``."""
+        return design_grain or grain
+
+    @classmethod
+    def resolve(cls, frame: pd.DataFrame, starts: pd.DataFrame) -> type[Design]:
+        """Return :class:`CompanyWideDesign` when no unit with activity was left unenrolled."""
+        return cls if _has_untreated(frame, starts) else CompanyWideDesign
+
+    @classmethod
+    def context(
+        cls,
+        ds: Any,
+        program: Mapping[str, Any],
+        enroll: pd.DataFrame,
+        frame: pd.DataFrame,
+        grain: str,
+        adjust_other_programs: bool,
+    ) -> dict[str, Any]:
+        """Return the exposure to the other programs, when adjusted for."""
+        if not adjust_other_programs:
+            return {}
+        unit = str(program["unit"])
+        return {"exposure": _other_exposure(ds, program["program_id"], unit, frame, grain)}
+
+    def run(self, outcome: str) -> DesignRun:
+        """Estimate the effect on ``outcome`` by DiD or synthetic control, the other alongside."""
+        i = self.inputs
+        alpha, hib = i.alpha, i.higher_is_better(outcome)
+        f, _ = _design_panel(i.frame, *i.num_den(outcome), i.starts, i.window)
+        covs: tuple[str, ...] = ()
+        if i.exposure is not None:
+            covs = tuple(c for c in i.exposure.columns if c.startswith("exposure_"))
+            f = f.merge(i.exposure, on=["unit_id", "t"], how="left", validate="one_to_one")
+            f[list(covs)] = f[list(covs)].fillna(0.0)
+        treated, controls = _counts(f)
+        start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
+        if not controls:
+            raise _NoData("no never-enrolled unit is active throughout the window")
+        use_did = len(treated) >= MIN_DID_UNITS and len(controls) >= MIN_DID_UNITS
+        did = _did(f, alpha, hib, covs)
+        did = _add(did, _did_placebo_date(f, start_t, alpha, hib, covs))
+        sc = None
+        if len(controls) >= 2 and (i.unit == "team" or not use_did):
+            sc = _synth(f, treated, start_t, alpha, i.seed, hib)
+        if use_did:
+            return DesignRun(did, {"synthetic_control": sc} if sc is not None else {})
+        if sc is None:
+            raise _NoData(
+                f"{len(controls)} never-enrolled unit(s): synthetic control needs 2 donors"
+            )
+        return DesignRun(sc, {"did": did})
+
+
+class CompanyWideDesign(Design):
+    """Single rollout that enrolled every unit at once: no comparison group.
+
+    Structural time series counterfactual (:func:`salesinsight.causal.impact`) of the
+    company-level ratio of sums, on the panel at ``grain``.
+    """
+
+    name = "company_wide"
+    windows = DESIGN_WINDOWS
+
+    def run(self, outcome: str) -> DesignRun:
+        """Estimate the effect on the company-level series of ``outcome``."""
+        from salesinsight.causal import impact
+
+        i = self.inputs
+        num, den = i.num_den(outcome)
+        f = i.frame.assign(_num=num, _den=den)
+        f = f[_in_window(f, i.window)]
+        agg = f.groupby("t")[["_num", "_den"]].sum().sort_index()
+        empty = agg.index[agg["_den"] <= 0]
+        if len(empty):
+            raise _NoData(f"the company-level denominator is zero in period(s) {list(empty[:5])}")
+        series = agg["_num"] / agg["_den"]
+        start_t = int(i.starts.loc[i.starts["arm"] == "treatment", "cohort"].min())
+        eff = impact(
+            series,
+            intervention=start_t,
+            alpha=i.alpha,
+            seed=i.seed,
+            higher_is_better=i.higher_is_better(outcome),
+        )
+        return DesignRun(_rename(eff, "placebo_time", "placebo_date"))
+
+
+def _has_untreated(frame: pd.DataFrame, starts: pd.DataFrame) -> bool:
+    """Whether any unit with activity was never enrolled (a comparison group exists)."""
+    treated = set(starts.loc[starts["arm"] == "treatment", "unit_id"])
+    active = frame.loc[frame["_exposure"] > 0, "unit_id"].astype(str)
+    return bool((~active.isin(treated)).any())
 
 
 def _did(f: pd.DataFrame, alpha: float, hib: bool, covariates: tuple[str, ...] = ()) -> Effect:
@@ -161,76 +271,3 @@ def _synth(
     )
     eff = _rename(eff, "placebo_time", "placebo_date")
     return _rename(eff, "leave_one_out", "leave_one_donor_out")
-
-
-def single_rollout(
-    frame: pd.DataFrame,
-    num: pd.Series,
-    den: pd.Series,
-    starts: pd.DataFrame,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    alpha: float,
-    seed: int,
-    hib: bool,
-    unit: str,
-    exposure: pd.DataFrame | None = None,
-) -> DesignRun:
-    """Compare treated units with never-enrolled ones.
-
-    Block DiD clustered by unit when there are at least ``MIN_DID_UNITS`` treated and untreated
-    units, synthetic control otherwise; the other design alongside (synthetic control only for
-    team programs).
-
-    ``exposure``: per ``unit_id`` and ``t``, other programs' exposure (``exposure_<id>`` columns,
-    see ``panel._other_exposure``), adjusted for as time-varying covariates in the DiD.
-    """
-    f, _ = _design_panel(frame, num, den, starts, window)
-    covs: tuple[str, ...] = ()
-    if exposure is not None:
-        covs = tuple(c for c in exposure.columns if c.startswith("exposure_"))
-        f = f.merge(exposure, on=["unit_id", "t"], how="left", validate="one_to_one")
-        f[list(covs)] = f[list(covs)].fillna(0.0)
-    treated, controls = _counts(f)
-    start_t = int(f.loc[f["treated"] == 1, "cohort"].min())
-    if not controls:
-        raise _NoData("no never-enrolled unit is active throughout the window")
-    use_did = len(treated) >= MIN_DID_UNITS and len(controls) >= MIN_DID_UNITS
-    did = _did(f, alpha, hib, covs)
-    did = _add(did, _did_placebo_date(f, start_t, alpha, hib, covs))
-    sc = None
-    if len(controls) >= 2 and (unit == "team" or not use_did):
-        sc = _synth(f, treated, start_t, alpha, seed, hib)
-    if use_did:
-        return DesignRun(did, {"synthetic_control": sc} if sc is not None else {})
-    if sc is None:
-        raise _NoData(f"{len(controls)} never-enrolled unit(s): synthetic control needs 2 donors")
-    return DesignRun(sc, {"did": did})
-
-
-def company_wide(
-    frame: pd.DataFrame,
-    num: pd.Series,
-    den: pd.Series,
-    starts: pd.DataFrame,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    alpha: float,
-    seed: int,
-    hib: bool,
-) -> DesignRun:
-    """Estimate the effect when every unit is treated at once (no comparison group).
-
-    Structural time series counterfactual (:func:`salesinsight.causal.impact`) of the
-    company-level ratio of sums.
-    """
-    from salesinsight.causal import impact
-
-    f = frame.assign(_num=num, _den=den)
-    f = f[_in_window(f, window)]
-    agg = f.groupby("t")[["_num", "_den"]].sum().sort_index()
-    empty = agg.index[agg["_den"] <= 0]
-    if len(empty):
-        raise _NoData(f"the company-level denominator is zero in period(s) {list(empty[:5])}")
-    series = agg["_num"] / agg["_den"]
-    start_t = int(starts.loc[starts["arm"] == "treatment", "cohort"].min())
-    eff = impact(series, intervention=start_t, alpha=alpha, seed=seed, higher_is_better=hib)
-    return DesignRun(_rename(eff, "placebo_time", "placebo_date"))

@@ -414,6 +414,8 @@ _RI_LABEL = N_("Same experiment, randomization-inference p-value")
 def _outcome_dive(
     params: RunParams, design: str, outcome: str, ev: Any, ri_inputs: Any
 ) -> OutcomeDive:
+    from salesinsight.evaluation.verdicts import adjusted_verdict
+
     if ev is None:
         return OutcomeDive(outcome, "inconclusive", "the program could not be evaluated")
     main = ev.effects.get(outcome)
@@ -424,7 +426,13 @@ def _outcome_dive(
         reason = ev.messages.get(outcome) or "the design gave no estimate"
         return OutcomeDive(outcome, "inconclusive", reason, naive=naive, notes=tuple(notes))
     min_eff = params.min_effect_for(outcome, main.baseline)
-    verdict = _verdict(main, min_eff, params.alpha, p_adj, params.correction)
+    verdict = adjusted_verdict(
+        main,
+        min_effect=min_eff,
+        alpha=params.alpha,
+        p_adjusted=p_adj,
+        correction=params.correction,
+    )
     estimates = [Estimate("main", _main_label(design, str(main.method)), main)]
     if outcome in ev.dynamic:
         estimates.append(Estimate("cs_dynamic", _EVENT_STUDY, ev.dynamic[outcome]))
@@ -464,27 +472,6 @@ def _main_label(design: str, method: str) -> str:
         if method.startswith(prefix):
             return label
     return f"{method} (main)"
-
-
-def _verdict(
-    effect: Any, min_effect: float, alpha: float, p_adj: float | None, correction: str
-) -> Any:
-    """Return the effect's verdict, downgraded when it does not survive multiple testing.
-
-    A win or harm that does not survive the multiple-testing correction across the program's
-    outcomes is downgraded to inconclusive (as in the quarterly report).
-    """
-    from salesinsight.causal import Verdict
-
-    v = effect.verdict(min_effect=min_effect, alpha=alpha)
-    if v.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
-        name = "Holm" if correction == "holm" else "Benjamini-Hochberg"
-        return Verdict(
-            "inconclusive",
-            f"{v.reason[:-1]}, but the {name}-adjusted p-value {p_adj:.3g} across the program's "
-            f"outcomes is not below {alpha}.",
-        )
-    return v
 
 
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:

@@ -390,6 +390,8 @@ def _row_without_effect(
 
 
 def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[ProgramRow]:
+    from salesinsight.evaluation.verdicts import adjusted_verdict
+
     rows = []
     naive = ev.naive
     for outcome in ev.outcomes:
@@ -403,7 +405,9 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
         p_adj = ev.p_adjusted.get(outcome)
         if isinstance(params.min_effect.get(outcome, 0.0), str):
             # relative minimum effect: resolved against this effect's own baseline
-            verdict = _verdict_with_adjusted_p(effect, p_adj, min_eff, params.alpha)
+            verdict = adjusted_verdict(
+                effect, min_effect=min_eff, alpha=params.alpha, p_adjusted=p_adj, wording="plain"
+            )
         nv = naive[naive["outcome"] == outcome].set_index("comparison")["estimate"]
         rows.append(
             ProgramRow(
@@ -430,26 +434,6 @@ def _rows_from_evaluation(prog: pd.Series, ev: Any, params: RunParams) -> list[P
             )
         )
     return rows
-
-
-def _verdict_with_adjusted_p(
-    effect: Any, p_adj: float | None, min_effect: float, alpha: float
-) -> Any:
-    """Return the verdict at ``alpha``, downgraded when it does not survive multiple testing.
-
-    A win or harm that does not survive the multiple-testing correction is downgraded to
-    inconclusive (as in :func:`salesinsight.evaluation.evaluate`).
-    """
-    from salesinsight.causal import Verdict
-
-    verdict = effect.verdict(min_effect=min_effect, alpha=alpha)
-    if verdict.label in ("worked", "harmed") and p_adj is not None and p_adj >= alpha:
-        return Verdict(
-            "inconclusive",
-            f"{verdict.reason} But after correcting for testing several outcomes the p-value is "
-            f"{p_adj:.3g}, not below {alpha}, so it may be chance.",
-        )
-    return verdict
 
 
 def _previous_quarter(params: RunParams) -> str:
