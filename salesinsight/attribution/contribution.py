@@ -280,6 +280,41 @@ def program_contribution(
     = observed change - programs' sum, with the same SE and the mirrored interval. The observed
     change and the exposures are treated as known.
     """
+    units, exp = _validate(
+        panel, effects, exposure, kpi, base, current, effect_per, period_col, alpha
+    )
+    kpi_base, kpi_current = _period_totals(panel, kpi, base, current, period_col)
+    change = kpi_current - kpi_base
+    prog, notes = _program_rows(effects, exp, units, alpha, base, current)
+    frame = pd.concat(
+        [prog, pd.DataFrame(_summary_rows(prog, change, z_critical(alpha)))], ignore_index=True
+    )
+    frame["share_of_change"] = frame["contribution"] / change if change != 0 else np.nan
+    frame = frame[list(FRAME_COLUMNS)]
+    return ProgramContribution(
+        kpi=kpi,
+        base=str(base),
+        current=str(current),
+        kpi_base=kpi_base,
+        kpi_current=kpi_current,
+        frame=frame,
+        alpha=alpha,
+        notes=tuple(notes),
+    )
+
+
+def _validate(
+    panel: pd.DataFrame,
+    effects: Mapping[str, Effect],
+    exposure: pd.DataFrame | Mapping[str, tuple[float, float]],
+    kpi: str,
+    base: str,
+    current: str,
+    effect_per: str | Mapping[str, str],
+    period_col: str,
+    alpha: float,
+) -> tuple[dict[str, str], pd.DataFrame]:
+    """Check every input, all problems at once; return the effects' units and the exposure table."""
     problems: list[str] = []
     if not 0 < alpha < 1:
         problems.append(f"alpha must be in (0, 1), got {alpha!r}")
@@ -296,37 +331,7 @@ def program_contribution(
     units = _effect_units(effect_per, effects, problems)
     exp = _exposure_table(exposure, problems)
     for pid, eff in effects.items():
-        if not isinstance(eff, Effect):
-            problems.append(
-                f"effects[{pid!r}] is {type(eff).__name__}, not an Effect (a program whose effect "
-                "could not be estimated cannot be given a contribution; leave it out)"
-            )
-            continue
-        if eff.outcome != kpi:
-            problems.append(f"effects[{pid!r}] is an effect on {eff.outcome!r}, not on {kpi!r}")
-        if not (_finite(eff.estimate) and _finite(eff.se) and eff.se >= 0):
-            problems.append(
-                f"effects[{pid!r}]: estimate {eff.estimate!r} and se {eff.se!r} must be finite "
-                "(se >= 0)"
-            )
-        if exp is not None:
-            if pid not in exp.index:
-                problems.append(f"exposure has no row for program {pid!r}")
-            else:
-                row = exp.loc[pid]
-                for c in ("exposure_base", "exposure_current"):
-                    v = row[c]
-                    if not (_finite(v) and float(v) >= 0):
-                        problems.append(
-                            f"exposure, program {pid!r}, column {c!r}: {v} is not a finite "
-                            "number >= 0"
-                        )
-                per = row.get("exposure_per") if "exposure_per" in exp.columns else None
-                if per is not None and pid in units and per != units[pid]:
-                    problems.append(
-                        f"exposure, program {pid!r}: exposure is per {per!r} but the effect is "
-                        f"per {units[pid]!r} (recompute the exposure with the effect's grain)"
-                    )
+        _check_effect(pid, eff, kpi, exp, units, problems)
     if exp is not None:
         extra = sorted(set(exp.index) - set(effects))
         if extra:
@@ -338,7 +343,56 @@ def program_contribution(
                 problems.append(f"panel has no rows for period {label!r} in column {period_col!r}")
     if problems:
         raise ValueError("program_contribution: " + "; ".join(problems))
+    assert exp is not None  # no problems, so the exposure table was built
+    return units, exp
 
+
+def _check_effect(
+    pid: str,
+    eff: Any,
+    kpi: str,
+    exp: pd.DataFrame | None,
+    units: dict[str, str],
+    problems: list[str],
+) -> None:
+    """Check one program's effect and exposure row; append what is wrong to ``problems``."""
+    if not isinstance(eff, Effect):
+        problems.append(
+            f"effects[{pid!r}] is {type(eff).__name__}, not an Effect (a program whose effect "
+            "could not be estimated cannot be given a contribution; leave it out)"
+        )
+        return
+    if eff.outcome != kpi:
+        problems.append(f"effects[{pid!r}] is an effect on {eff.outcome!r}, not on {kpi!r}")
+    if not (_finite(eff.estimate) and _finite(eff.se) and eff.se >= 0):
+        problems.append(
+            f"effects[{pid!r}]: estimate {eff.estimate!r} and se {eff.se!r} must be finite "
+            "(se >= 0)"
+        )
+    if exp is None:
+        return
+    if pid not in exp.index:
+        problems.append(f"exposure has no row for program {pid!r}")
+        return
+    row = exp.loc[pid]
+    for c in ("exposure_base", "exposure_current"):
+        v = row[c]
+        if not (_finite(v) and float(v) >= 0):
+            problems.append(
+                f"exposure, program {pid!r}, column {c!r}: {v} is not a finite number >= 0"
+            )
+    per = row.get("exposure_per") if "exposure_per" in exp.columns else None
+    if per is not None and pid in units and per != units[pid]:
+        problems.append(
+            f"exposure, program {pid!r}: exposure is per {per!r} but the effect is "
+            f"per {units[pid]!r} (recompute the exposure with the effect's grain)"
+        )
+
+
+def _period_totals(
+    panel: pd.DataFrame, kpi: str, base: str, current: str, period_col: str
+) -> tuple[float, float]:
+    """Sum the KPI over the rows of the base and of the current period."""
     values = {}
     for label in (base, current):
         v = panel.loc[panel[period_col].astype(str) == str(label), kpi].astype(float)
@@ -347,15 +401,23 @@ def program_contribution(
                 f"program_contribution: panel column {kpi!r} is missing (NaN) in period {label!r}"
             )
         values[label] = float(v.sum())
-    kpi_base, kpi_current = values[base], values[current]
-    change = kpi_current - kpi_base
-    z = z_critical(alpha)
+    return values[base], values[current]
 
+
+def _program_rows(
+    effects: Mapping[str, Effect],
+    exp: pd.DataFrame,
+    units: dict[str, str],
+    alpha: float,
+    base: str,
+    current: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Build one row per program (effect x exposure change, its SE and interval) and notes."""
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for pid, eff in effects.items():
-        e0 = float(exp.loc[pid, "exposure_base"])  # type: ignore[union-attr]
-        e1 = float(exp.loc[pid, "exposure_current"])  # type: ignore[union-attr]
+        e0 = float(exp.loc[pid, "exposure_base"])
+        e1 = float(exp.loc[pid, "exposure_current"])
         d = e1 - e0
         lo, hi = eff.interval(alpha)
         c_lo, c_hi = sorted((lo * d, hi * d))
@@ -380,7 +442,11 @@ def program_contribution(
                 "ci_high": c_hi,
             }
         )
-    prog = pd.DataFrame(rows)
+    return pd.DataFrame(rows), notes
+
+
+def _summary_rows(prog: pd.DataFrame, change: float, z: float) -> list[dict[str, Any]]:
+    """Build the all-programs, other-factors and total rows."""
     p_sum = float(prog["contribution"].sum())
     p_se = float(math.sqrt(float((prog["se"] ** 2).sum())))
     moving = prog[prog["exposure_change"] != 0]
@@ -398,7 +464,7 @@ def program_contribution(
         "exposure_current": np.nan,
         "exposure_change": np.nan,
     }
-    summary_rows = [
+    return [
         {
             "program_id": ALL_PROGRAMS,
             "row_type": "all programs",
@@ -427,19 +493,6 @@ def program_contribution(
             "ci_high": change,
         },
     ]
-    frame = pd.concat([prog, pd.DataFrame(summary_rows)], ignore_index=True)
-    frame["share_of_change"] = frame["contribution"] / change if change != 0 else np.nan
-    frame = frame[list(FRAME_COLUMNS)]
-    return ProgramContribution(
-        kpi=kpi,
-        base=str(base),
-        current=str(current),
-        kpi_base=kpi_base,
-        kpi_current=kpi_current,
-        frame=frame,
-        alpha=alpha,
-        notes=tuple(notes),
-    )
 
 
 def _effect_units(

@@ -229,6 +229,69 @@ def funnel_gap(
     result, the benchmark and the percentiles, and named in ``notes``.
     """
     stages = tuple(stages)
+    sub, is_rep_level = _select_rows(panel, entity, benchmark, stages, period, period_col, team_col)
+    notes: list[str] = []
+    sums = _stage_sums(sub, entity, stages, notes)
+    words = _stage_words(stages)
+    factor_names = tuple(w[0] for w in words)
+    s = sums.to_numpy()
+    x, broken = _factors(s)
+    entities = sums.index.to_numpy()
+    if broken.any():
+        notes.append(
+            f"cannot decompose {entity} {', '.join(map(str, entities[broken]))}: a stage is above "
+            f"0 after a stage that is 0 (e.g. opportunities without logged activities); "
+            f"contributions are NaN"
+        )
+    fx = pd.DataFrame(x, index=sums.index, columns=factor_names)
+    bench = _benchmark_profile(fx, sub, entity, benchmark, is_rep_level, team_col)
+    b = bench.to_numpy(dtype=float)
+    if not np.isfinite(b).all():
+        bad = sorted({factor_names[j] for j in np.flatnonzero(~np.isfinite(b).all(axis=0))})
+        notes.append(f"benchmark undefined for {', '.join(bad)} in some peer groups")
+    contrib, ok = _gap_contributions(x, b, broken)
+    revenue = s[:, -1]
+    bench_rev = np.where(np.isfinite(b).all(axis=1), np.prod(np.nan_to_num(b), axis=1), np.nan)
+    gap = revenue - bench_rev
+    pct = fx.rank(method="average").sub(0.5).div(fx.notna().sum()).mul(100.0).to_numpy()
+    binding_idx = _binding_factor(contrib, ok)
+    frame = pd.DataFrame(
+        _frame_columns(entity, entities, words, x, b, pct, contrib, gap, revenue, bench_rev)
+        | {"binding": (np.arange(len(words))[None, :] == binding_idx[:, None]).reshape(-1)}
+    )
+    msgs = [
+        {
+            entity: ent,
+            "binding_factor": factor_names[binding_idx[i]] if binding_idx[i] >= 0 else None,
+            "binding_contribution": contrib[i, binding_idx[i]] if binding_idx[i] >= 0 else 0.0,
+            "gap": gap[i],
+            "message": _message(
+                entity, ent, words, contrib[i], pct[i], gap[i], binding_idx[i], ok[i]
+            ),
+        }
+        for i, ent in enumerate(entities)
+    ]
+    return FunnelGap(
+        entity=entity,
+        benchmark=benchmark,
+        stages=stages,
+        factors=factor_names,
+        frame=frame,
+        messages=pd.DataFrame(msgs),
+        notes=tuple(notes),
+    )
+
+
+def _select_rows(
+    panel: pd.DataFrame,
+    entity: str,
+    benchmark: Any,
+    stages: tuple[str, ...],
+    period: str | Sequence[str] | None,
+    period_col: str,
+    team_col: str,
+) -> tuple[pd.DataFrame, bool]:
+    """Check the columns and stage values; return the rows of ``period`` and if it is a rep panel."""
     if len(stages) < 2:
         raise ValueError("stages must name at least two columns")
     needed = [entity, *stages]
@@ -250,7 +313,13 @@ def funnel_gap(
     neg = {s: n for s, n in neg.items() if n}
     if neg:
         raise ValueError(f"stage columns must be >= 0; negative values: {neg}")
-    notes: list[str] = []
+    return sub, is_rep_level
+
+
+def _stage_sums(
+    sub: pd.DataFrame, entity: str, stages: tuple[str, ...], notes: list[str]
+) -> pd.DataFrame:
+    """Sum each stage per entity, leaving out (and noting) entities with every stage 0."""
     sums = sub.groupby(entity, sort=True)[list(stages)].sum(min_count=1).fillna(0.0)
     sums = sums.astype(float)
     idle = (sums == 0).all(axis=1)
@@ -262,106 +331,97 @@ def funnel_gap(
         sums = sums[~idle]
     if sums.empty:
         raise ValueError(f"every {entity} has all stages {list(stages)} equal to 0")
-    words = _stage_words(stages)
-    factor_names = tuple(w[0] for w in words)
-    s = sums.to_numpy()
+    return sums
+
+
+def _factors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Turn stage sums into the volume and the stage-to-stage ratios; flag broken identities."""
     x = np.empty_like(s)
     x[:, 0] = s[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         x[:, 1:] = np.where(s[:, :-1] > 0, s[:, 1:] / np.where(s[:, :-1] > 0, s[:, :-1], 1), np.nan)
-    entities = sums.index.to_numpy()
     # identity broken: a stage > 0 after a stage that is 0
     broken = np.any((s[:, :-1] == 0) & (s[:, 1:] > 0), axis=1)
-    if broken.any():
-        notes.append(
-            f"cannot decompose {entity} {', '.join(map(str, entities[broken]))}: a stage is above "
-            f"0 after a stage that is 0 (e.g. opportunities without logged activities); "
-            f"contributions are NaN"
-        )
+    return x, broken
 
-    fx = pd.DataFrame(x, index=sums.index, columns=factor_names)
-    # benchmark profile per entity (NaN factors are skipped in medians and quantiles)
+
+def _benchmark_profile(
+    fx: pd.DataFrame,
+    sub: pd.DataFrame,
+    entity: str,
+    benchmark: Any,
+    is_rep_level: bool,
+    team_col: str,
+) -> pd.DataFrame:
+    """Compute each entity's benchmark factors (NaN factors are skipped in medians, quantiles)."""
     if benchmark == "team_median" and is_rep_level:
-        team = _entity_team(sub, entity, team_col).reindex(sums.index)
+        team = _entity_team(sub, entity, team_col).reindex(fx.index)
         bench = fx.groupby(team.to_numpy()).transform("median")
-        bench.index = sums.index
-    elif benchmark in ("team_median", "median"):
-        bench = pd.DataFrame(
-            np.tile(fx.median().to_numpy(), (len(fx), 1)), index=fx.index, columns=fx.columns
-        )
+        bench.index = fx.index
+        return bench
+    if benchmark in ("team_median", "median"):
+        row = fx.median().to_numpy()
     elif benchmark == "top_quartile":
-        bench = pd.DataFrame(
-            np.tile(fx.quantile(0.75).to_numpy(), (len(fx), 1)), index=fx.index, columns=fx.columns
-        )
-    elif benchmark in set(sums.index):
-        bench = pd.DataFrame(
-            np.tile(fx.loc[benchmark].to_numpy(), (len(fx), 1)), index=fx.index, columns=fx.columns
-        )
+        row = fx.quantile(0.75).to_numpy()
+    elif benchmark in set(fx.index):
+        row = fx.loc[benchmark].to_numpy()
     else:
         raise ValueError(
             f"benchmark must be 'team_median', 'median', 'top_quartile' or a value of {entity!r}; "
             f"got {benchmark!r}"
         )
-    b = bench.to_numpy(dtype=float)
-    if not np.isfinite(b).all():
-        bad = sorted({factor_names[j] for j in np.flatnonzero(~np.isfinite(b).all(axis=0))})
-        notes.append(f"benchmark undefined for {', '.join(bad)} in some peer groups")
+    return pd.DataFrame(np.tile(row, (len(fx), 1)), index=fx.index, columns=fx.columns)
+
+
+def _gap_contributions(
+    x: np.ndarray, b: np.ndarray, broken: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shapley-split each entity's gap to its benchmark; NaN where it cannot be decomposed."""
     # undefined entity ratios (0/0) take the benchmark's value: the product stays 0
     xf = np.where(np.isfinite(x), x, b)
     ok = ~broken & np.isfinite(xf).all(axis=1) & np.isfinite(b).all(axis=1)
     contrib = np.full(x.shape, np.nan)
     if ok.any():
         contrib[ok] = shapley_product(b[ok], xf[ok])
-    revenue = s[:, -1]
-    bench_rev = np.where(np.isfinite(b).all(axis=1), np.prod(np.nan_to_num(b), axis=1), np.nan)
-    gap = revenue - bench_rev
+    return contrib, ok
 
-    pct = fx.rank(method="average").sub(0.5).div(fx.notna().sum()).mul(100.0).to_numpy()
 
-    k = len(factor_names)
-    labels = [w[1] for w in words]
-    binding_idx = np.full(len(entities), -1)
-    for i in range(len(entities)):
+def _binding_factor(contrib: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Find the index of each entity's most negative contribution (-1 when none is negative)."""
+    binding_idx = np.full(len(contrib), -1)
+    for i in range(len(contrib)):
         if ok[i] and np.nanmin(contrib[i]) < 0:
             binding_idx[i] = int(np.nanargmin(contrib[i]))
-    frame = pd.DataFrame(
-        {
-            entity: np.repeat(entities, k),
-            "factor": np.tile(np.asarray(factor_names, dtype=object), len(entities)),
-            "label": np.tile(np.asarray(labels, dtype=object), len(entities)),
-            "value": x.reshape(-1),
-            "benchmark_value": b.reshape(-1),
-            "percentile": pct.reshape(-1),
-            "contribution": contrib.reshape(-1),
-            "gap": np.repeat(gap, k),
-            "revenue": np.repeat(revenue, k),
-            "benchmark_revenue": np.repeat(bench_rev, k),
-            "binding": (np.arange(k)[None, :] == binding_idx[:, None]).reshape(-1),
-        }
-    )
+    return binding_idx
 
-    msgs = []
-    for i, ent in enumerate(entities):
-        msgs.append(
-            {
-                entity: ent,
-                "binding_factor": factor_names[binding_idx[i]] if binding_idx[i] >= 0 else None,
-                "binding_contribution": contrib[i, binding_idx[i]] if binding_idx[i] >= 0 else 0.0,
-                "gap": gap[i],
-                "message": _message(
-                    entity, ent, words, contrib[i], pct[i], gap[i], binding_idx[i], ok[i]
-                ),
-            }
-        )
-    return FunnelGap(
-        entity=entity,
-        benchmark=benchmark,
-        stages=stages,
-        factors=factor_names,
-        frame=frame,
-        messages=pd.DataFrame(msgs),
-        notes=tuple(notes),
-    )
+
+def _frame_columns(
+    entity: str,
+    entities: np.ndarray,
+    words: list[tuple[str, str, str, str]],
+    x: np.ndarray,
+    b: np.ndarray,
+    pct: np.ndarray,
+    contrib: np.ndarray,
+    gap: np.ndarray,
+    revenue: np.ndarray,
+    bench_rev: np.ndarray,
+) -> dict[str, Any]:
+    """Build the columns of the result frame, one row per entity and factor."""
+    k = len(words)
+    n = len(entities)
+    return {
+        entity: np.repeat(entities, k),
+        "factor": np.tile(np.asarray([w[0] for w in words], dtype=object), n),
+        "label": np.tile(np.asarray([w[1] for w in words], dtype=object), n),
+        "value": x.reshape(-1),
+        "benchmark_value": b.reshape(-1),
+        "percentile": pct.reshape(-1),
+        "contribution": contrib.reshape(-1),
+        "gap": np.repeat(gap, k),
+        "revenue": np.repeat(revenue, k),
+        "benchmark_revenue": np.repeat(bench_rev, k),
+    }
 
 
 def _message(

@@ -154,41 +154,9 @@ def mix_rate(
     many). A segment with zero denominator in one period (absent there) has weight 0 there; its rate
     is taken as unchanged, so all of its effect is mix.
     """
-    needed = [period_col, segment, rate_num, rate_den]
-    missing_cols = [c for c in dict.fromkeys(needed) if c not in df.columns]
-    if missing_cols:
-        raise ValueError(f"df is missing column(s) {missing_cols}; it has {list(df.columns)}")
-    sub = df.loc[:, needed].copy()
-    sub[period_col] = sub[period_col].astype(str)
-    periods = set(sub[period_col])
-    absent = [p for p in (base, current) if p not in periods]
-    if absent:
-        raise ValueError(
-            f"period(s) {absent} not found in column {period_col!r}; available: {sorted(periods)}"
-        )
-    sub = sub[sub[period_col].isin([base, current])]
-    for col in (rate_num, rate_den):
-        sub[col] = pd.to_numeric(sub[col], errors="coerce").astype(float)
-    notes: list[str] = []
-    bad = sub[rate_num].isna() | sub[rate_den].isna()
-    if bad.any():
-        notes.append(
-            f"{int(bad.sum())} row(s) with a missing {rate_num} or {rate_den} left out of both sums"
-        )
-        sub = sub[~bad]
-    neg = sub[rate_den] < 0
-    if neg.any():
-        rows = sub.loc[neg, [period_col, segment, rate_den]].head(10).to_dict("records")
-        raise ValueError(f"negative {rate_den} in {int(neg.sum())} row(s): {rows}")
-    agg = sub.groupby([segment, period_col], sort=True)[[rate_num, rate_den]].sum()
-    wide = agg.unstack(period_col).fillna(0.0)
-    nb = wide[(rate_num, base)].to_numpy() if (rate_num, base) in wide else np.zeros(len(wide))
-    db = wide[(rate_den, base)].to_numpy() if (rate_den, base) in wide else np.zeros(len(wide))
-    nc = (
-        wide[(rate_num, current)].to_numpy() if (rate_num, current) in wide else np.zeros(len(wide))
-    )
-    dc = (
-        wide[(rate_den, current)].to_numpy() if (rate_den, current) in wide else np.zeros(len(wide))
+    sub, notes = _select_rows(df, segment, rate_num, rate_den, base, current, period_col)
+    segments, nb, db, nc, dc = _segment_sums(
+        sub, segment, rate_num, rate_den, base, current, period_col
     )
     if db.sum() <= 0 or dc.sum() <= 0:
         raise ValueError(
@@ -196,19 +164,10 @@ def mix_rate(
         )
     R0, R1 = nb.sum() / db.sum(), nc.sum() / dc.sum()
     w0, w1 = db / db.sum(), dc / dc.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r0 = np.where(db > 0, nb / np.where(db > 0, db, 1.0), np.nan)
-        r1 = np.where(dc > 0, nc / np.where(dc > 0, dc, 1.0), np.nan)
-    zero_num_no_den = ((db == 0) & (nb != 0)) | ((dc == 0) & (nc != 0))
-    if zero_num_no_den.any():
-        segs = list(wide.index[zero_num_no_den])
-        raise ValueError(
-            f"{rate_num} is non-zero where {rate_den} is 0 for {segment} {segs}: "
-            f"the ratio-of-sums identity cannot hold"
-        )
+    r0, r1 = _segment_rates(segments, nb, db, nc, dc, segment, rate_num, rate_den)
     r0f = np.where(np.isnan(r0), r1, r0)
     r1f = np.where(np.isnan(r1), r0, r1)
-    for s, a, b_ in zip(wide.index, db, dc, strict=True):
+    for s, a, b_ in zip(segments, db, dc, strict=True):
         if a == 0:
             notes.append(f"{segment}={s} has no {rate_den} in {base}: all of its effect is mix")
         elif b_ == 0:
@@ -217,7 +176,7 @@ def mix_rate(
     rate = (r1f - r0f) * (w0 + w1) / 2
     frame = pd.DataFrame(
         {
-            segment: wide.index.to_numpy(),
+            segment: segments.to_numpy(),
             "num_base": nb,
             "den_base": db,
             "num_current": nc,
@@ -244,3 +203,91 @@ def mix_rate(
         frame=frame,
         notes=tuple(notes),
     )
+
+
+def _select_rows(
+    df: pd.DataFrame,
+    segment: str,
+    rate_num: str,
+    rate_den: str,
+    base: str,
+    current: str,
+    period_col: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check the columns and periods; return the complete rows of both periods and notes."""
+    needed = [period_col, segment, rate_num, rate_den]
+    missing_cols = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    if missing_cols:
+        raise ValueError(f"df is missing column(s) {missing_cols}; it has {list(df.columns)}")
+    sub = df.loc[:, needed].copy()
+    sub[period_col] = sub[period_col].astype(str)
+    periods = set(sub[period_col])
+    absent = [p for p in (base, current) if p not in periods]
+    if absent:
+        raise ValueError(
+            f"period(s) {absent} not found in column {period_col!r}; available: {sorted(periods)}"
+        )
+    sub = sub[sub[period_col].isin([base, current])]
+    for col in (rate_num, rate_den):
+        sub[col] = pd.to_numeric(sub[col], errors="coerce").astype(float)
+    notes: list[str] = []
+    bad = sub[rate_num].isna() | sub[rate_den].isna()
+    if bad.any():
+        notes.append(
+            f"{int(bad.sum())} row(s) with a missing {rate_num} or {rate_den} left out of both sums"
+        )
+        sub = sub[~bad]
+    neg = sub[rate_den] < 0
+    if neg.any():
+        rows = sub.loc[neg, [period_col, segment, rate_den]].head(10).to_dict("records")
+        raise ValueError(f"negative {rate_den} in {int(neg.sum())} row(s): {rows}")
+    return sub, notes
+
+
+def _segment_sums(
+    sub: pd.DataFrame,
+    segment: str,
+    rate_num: str,
+    rate_den: str,
+    base: str,
+    current: str,
+    period_col: str,
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum numerator and denominator per segment: base num, base den, current num, current den."""
+    agg = sub.groupby([segment, period_col], sort=True)[[rate_num, rate_den]].sum()
+    wide = agg.unstack(period_col).fillna(0.0)
+
+    def column(col: str, label: str) -> np.ndarray:
+        return wide[(col, label)].to_numpy() if (col, label) in wide else np.zeros(len(wide))
+
+    return (
+        wide.index,
+        column(rate_num, base),
+        column(rate_den, base),
+        column(rate_num, current),
+        column(rate_den, current),
+    )
+
+
+def _segment_rates(
+    segments: pd.Index,
+    nb: np.ndarray,
+    db: np.ndarray,
+    nc: np.ndarray,
+    dc: np.ndarray,
+    segment: str,
+    rate_num: str,
+    rate_den: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compute each segment's base and current rate (NaN without a denominator)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = np.where(db > 0, nb / np.where(db > 0, db, 1.0), np.nan)
+        r1 = np.where(dc > 0, nc / np.where(dc > 0, dc, 1.0), np.nan)
+    zero_num_no_den = ((db == 0) & (nb != 0)) | ((dc == 0) & (nc != 0))
+    if zero_num_no_den.any():
+        segs = list(segments[zero_num_no_den])
+        raise ValueError(
+            f"{rate_num} is non-zero where {rate_den} is 0 for {segment} {segs}: "
+            f"the ratio-of-sums identity cannot hold"
+        )
+    return r0, r1

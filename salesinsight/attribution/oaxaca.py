@@ -206,6 +206,47 @@ def oaxaca_blinder(
     OaxacaResult
     """
     covariates = tuple(covariates)
+    sub, notes = _complete_rows(df, outcome, group, covariates)
+    group_a, group_b, ref = _groups(sub, outcome, group, group_a, reference)
+    is_a = (sub[group] == group_a).to_numpy()
+    y = sub[outcome].to_numpy(dtype=float)
+    x = sub[list(covariates)].to_numpy(dtype=float)
+    n_a, n_b = int(is_a.sum()), int((~is_a).sum())
+    if min(n_a, n_b) <= len(covariates) + 1:
+        raise ValueError(
+            f"each group needs more than {len(covariates) + 1} rows for its regression; "
+            f"{group}={group_a}: {n_a}, {group}={group_b}: {n_b}"
+        )
+
+    values, model = _decompose(y, x, is_a, ref)
+    se, lo, hi = _bootstrap(y, x, is_a, ref, n_boot, seed)
+
+    frame = pd.DataFrame(
+        {"component": list(COMPONENTS), "value": values, "se": se, "ci_low": lo, "ci_high": hi}
+    )
+    return OaxacaResult(
+        outcome=outcome,
+        group=group,
+        covariates=covariates,
+        group_a=group_a,
+        group_b=group_b,
+        reference=reference,
+        mean_a=float(y[is_a].mean()),
+        mean_b=float(y[~is_a].mean()),
+        n_a=n_a,
+        n_b=n_b,
+        frame=frame,
+        detail=_detail(model, covariates),
+        n_boot=int(n_boot),
+        seed=seed,
+        notes=tuple(notes),
+    )
+
+
+def _complete_rows(
+    df: pd.DataFrame, outcome: str, group: str, covariates: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check the columns; return the rows with every value present, and a note on the rest."""
     if not covariates:
         raise ValueError("covariates must name at least one column")
     needed = [outcome, group, *covariates]
@@ -227,6 +268,13 @@ def oaxaca_blinder(
             f"{int(incomplete.sum())} row(s) with a missing {outcome}, {group} or covariate left out"
         )
         sub = sub[~incomplete]
+    return sub, notes
+
+
+def _groups(
+    sub: pd.DataFrame, outcome: str, group: str, group_a: Hashable | None, reference: Any
+) -> tuple[Any, Any, str | bool]:
+    """Resolve group A (default: the higher mean), group B and the reference coefficients."""
     labels = pd.unique(sub[group])
     if len(labels) != 2:
         raise ValueError(
@@ -249,44 +297,47 @@ def oaxaca_blinder(
             f"reference must be 'pooled' or a value of {group!r} ({list(labels)}), "
             f"got {reference!r}"
         )
-    is_a = (sub[group] == group_a).to_numpy()
-    y = sub[outcome].to_numpy(dtype=float)
-    x = sub[list(covariates)].to_numpy(dtype=float)
-    n_a, n_b = int(is_a.sum()), int((~is_a).sum())
-    if min(n_a, n_b) <= len(covariates) + 1:
-        raise ValueError(
-            f"each group needs more than {len(covariates) + 1} rows for its regression; "
-            f"{group}={group_a}: {n_a}, {group}={group_b}: {n_b}"
-        )
+    return group_a, group_b, ref
 
-    values, model = _decompose(y, x, is_a, ref)
 
+def _bootstrap(
+    y: np.ndarray,
+    x: np.ndarray,
+    is_a: np.ndarray,
+    ref: str | bool,
+    n_boot: int,
+    seed: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bootstrap the components, resampling within each group; SEs and 95% percentile bounds."""
     se = np.full(len(COMPONENTS), np.nan)
     lo = np.full(len(COMPONENTS), np.nan)
     hi = np.full(len(COMPONENTS), np.nan)
-    if n_boot:
-        rng = np.random.default_rng(seed)
-        idx_a, idx_b = np.flatnonzero(is_a), np.flatnonzero(~is_a)
-        draws = np.empty((n_boot, len(COMPONENTS)))
-        for r in range(n_boot):
-            idx = np.concatenate(
-                [
-                    rng.choice(idx_a, size=n_a, replace=True),
-                    rng.choice(idx_b, size=n_b, replace=True),
-                ]
-            )
-            draws[r], _ = _decompose(y[idx], x[idx], is_a[idx], ref)
-        se = draws.std(axis=0, ddof=1)
-        lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    if not n_boot:
+        return se, lo, hi
+    n_a, n_b = int(is_a.sum()), int((~is_a).sum())
+    rng = np.random.default_rng(seed)
+    idx_a, idx_b = np.flatnonzero(is_a), np.flatnonzero(~is_a)
+    draws = np.empty((n_boot, len(COMPONENTS)))
+    for r in range(n_boot):
+        idx = np.concatenate(
+            [
+                rng.choice(idx_a, size=n_a, replace=True),
+                rng.choice(idx_b, size=n_b, replace=True),
+            ]
+        )
+        draws[r], _ = _decompose(y[idx], x[idx], is_a[idx], ref)
+    se = draws.std(axis=0, ddof=1)
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    return se, lo, hi
 
-    frame = pd.DataFrame(
-        {"component": list(COMPONENTS), "value": values, "se": se, "ci_low": lo, "ci_high": hi}
-    )
+
+def _detail(model: Any, covariates: tuple[str, ...]) -> pd.DataFrame:
+    """Build the per-covariate table: group means, coefficients, endowments, explained part."""
     coef_b = np.asarray(model._s_model.params, dtype=float)
     t_params = np.asarray(model.t_params, dtype=float)
     diff = np.asarray(model.exog_f_mean - model.exog_s_mean, dtype=float)
     names = [*covariates, "const"]
-    detail = pd.DataFrame(
+    return pd.DataFrame(
         {
             "covariate": names,
             "mean_a": np.asarray(model.exog_f_mean, dtype=float),
@@ -296,21 +347,4 @@ def oaxaca_blinder(
             "endowments": diff * coef_b,
             "explained": diff * t_params,
         }
-    )
-    return OaxacaResult(
-        outcome=outcome,
-        group=group,
-        covariates=covariates,
-        group_a=group_a,
-        group_b=group_b,
-        reference=reference,
-        mean_a=float(y[is_a].mean()),
-        mean_b=float(y[~is_a].mean()),
-        n_a=n_a,
-        n_b=n_b,
-        frame=frame,
-        detail=detail,
-        n_boot=int(n_boot),
-        seed=seed,
-        notes=tuple(notes),
     )

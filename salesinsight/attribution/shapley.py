@@ -385,6 +385,37 @@ def decompose_change(
     of the two periods are left out and named in ``notes``.
     """
     factors = tuple(factors)
+    sub = _select_rows(panel, kpi, factors, base, current, by, period_col)
+    max_err = _check_identity(sub, kpi, factors, by, period_col, identity_rtol)
+    common, b, c, notes = _align_periods(sub, base, current, by, period_col)
+    xb = b[list(factors)].to_numpy(dtype=float)
+    xc = c[list(factors)].to_numpy(dtype=float)
+    yb = b[kpi].to_numpy(dtype=float)
+    yc = c[kpi].to_numpy(dtype=float)
+    shap, lmdi = _contributions(xb, xc, common, kpi, factors, base, current, by, notes)
+    frame = _assemble_frame(common, factors, by, xb, xc, shap, lmdi, yb, yc)
+    return Decomposition(
+        kpi=kpi,
+        factors=factors,
+        base=base,
+        current=current,
+        by=by,
+        frame=frame,
+        notes=tuple(notes),
+        max_identity_error=max_err,
+    )
+
+
+def _select_rows(
+    panel: pd.DataFrame,
+    kpi: str,
+    factors: tuple[str, ...],
+    base: str,
+    current: str,
+    by: str | None,
+    period_col: str,
+) -> pd.DataFrame:
+    """Check the arguments and return the base and current rows, numeric, one per entity-period."""
     if not factors:
         raise ValueError("factors must name at least one column")
     if len(factors) > MAX_FACTORS:
@@ -417,8 +448,18 @@ def decompose_change(
         )
     for col in (kpi, *factors):
         sub[col] = pd.to_numeric(sub[col], errors="coerce").astype(float)
+    return sub
 
-    # ---- identity check, every entity and period, all failures at once ----
+
+def _check_identity(
+    sub: pd.DataFrame,
+    kpi: str,
+    factors: tuple[str, ...],
+    by: str | None,
+    period_col: str,
+    identity_rtol: float,
+) -> float:
+    """Check ``kpi = product(factors)`` on every row, all failures at once; the largest error."""
     vals = sub[list(factors)].to_numpy(dtype=float)
     y = sub[kpi].to_numpy(dtype=float)
     finite = np.isfinite(vals)
@@ -450,9 +491,13 @@ def decompose_change(
             f"the identity {kpi} = {' x '.join(factors)} does not hold in {len(lines)} "
             f"entity-period row(s):\n" + "\n".join(lines)
         )
-    max_err = float(np.max(np.where(all_finite, rel, 0.0))) if len(rel) else 0.0
+    return float(np.max(np.where(all_finite, rel, 0.0))) if len(rel) else 0.0
 
-    # ---- align base and current per entity ----
+
+def _align_periods(
+    sub: pd.DataFrame, base: str, current: str, by: str | None, period_col: str
+) -> tuple[list[Any], pd.DataFrame, pd.DataFrame, list[str]]:
+    """Return the entities in both periods, their base and current rows, notes on the rest."""
     notes: list[str] = []
     if by is None:
         sub = sub.assign(_entity="company")
@@ -468,15 +513,22 @@ def decompose_change(
     if only_c:
         notes.append(f"left out, only in {current}: {by}={', '.join(map(str, only_c))}")
     common = [k for k in b.index if k in c.index]
-    b = b.loc[common]
-    c = c.loc[common]
-    xb = b[list(factors)].to_numpy(dtype=float)
-    xc = c[list(factors)].to_numpy(dtype=float)
-    yb = b[kpi].to_numpy(dtype=float)
-    yc = c[kpi].to_numpy(dtype=float)
+    return common, b.loc[common], c.loc[common], notes
 
-    nan_b, nan_c = ~np.isfinite(xb), ~np.isfinite(xc)
-    both = (nan_b & nan_c).any(axis=1)
+
+def _undefined_notes(
+    nan_b: np.ndarray,
+    nan_c: np.ndarray,
+    both: np.ndarray,
+    common: list[Any],
+    kpi: str,
+    factors: tuple[str, ...],
+    base: str,
+    current: str,
+    by: str | None,
+) -> list[str]:
+    """Write notes on the factors undefined in one or both periods, entity by entity."""
+    notes: list[str] = []
     for i, ent in enumerate(common):
         for j, f in enumerate(factors):
             if nan_b[i, j] and nan_c[i, j]:
@@ -497,6 +549,24 @@ def decompose_change(
                 f"{_entity_label(by, ent)}: {', '.join(undefined)} undefined in both periods "
                 f"({kpi} = 0 in both); all contributions set to 0"
             )
+    return notes
+
+
+def _contributions(
+    xb: np.ndarray,
+    xc: np.ndarray,
+    common: list[Any],
+    kpi: str,
+    factors: tuple[str, ...],
+    base: str,
+    current: str,
+    by: str | None,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compute Shapley and LMDI-I contributions per entity and factor; append to ``notes``."""
+    nan_b, nan_c = ~np.isfinite(xb), ~np.isfinite(xc)
+    both = (nan_b & nan_c).any(axis=1)
+    notes.extend(_undefined_notes(nan_b, nan_c, both, common, kpi, factors, base, current, by))
     xb_f = np.where(nan_b, xc, xb)
     xc_f = np.where(nan_c, xb, xc)
     xb_f = np.where(np.isfinite(xb_f), xb_f, 1.0)
@@ -511,7 +581,21 @@ def decompose_change(
             f"LMDI-I undefined (NaN) for {n_lmdi_nan} entit{'y' if n_lmdi_nan == 1 else 'ies'} "
             f"with a zero or missing factor in {base} or {current}; the Shapley values are defined"
         )
+    return shap, lmdi
 
+
+def _assemble_frame(
+    common: list[Any],
+    factors: tuple[str, ...],
+    by: str | None,
+    xb: np.ndarray,
+    xc: np.ndarray,
+    shap: np.ndarray,
+    lmdi: np.ndarray,
+    yb: np.ndarray,
+    yc: np.ndarray,
+) -> pd.DataFrame:
+    """Build the result frame, one row per entity and factor."""
     k = len(factors)
     m = len(common)
     data: dict[str, Any] = {}
@@ -527,14 +611,4 @@ def decompose_change(
         kpi_base=np.repeat(yb, k),
         kpi_current=np.repeat(yc, k),
     )
-    frame = pd.DataFrame(data)
-    return Decomposition(
-        kpi=kpi,
-        factors=factors,
-        base=base,
-        current=current,
-        by=by,
-        frame=frame,
-        notes=tuple(notes),
-        max_identity_error=max_err,
-    )
+    return pd.DataFrame(data)

@@ -328,6 +328,40 @@ def fit_hierarchical(
     -------
     HierarchicalPrior
     """
+    data, lo, hi = _prepare(family, x, n, groups, within_var, min_group_size)
+    theta = _fit_spread(data, lo, hi, n_grid)
+    obj, fit = _objective(theta, data)
+    return _assemble(data, obj, fit)
+
+
+@dataclass(frozen=True)
+class _StageData:
+    """Inputs of the spread objective, prepared once by `_prepare`."""
+
+    family: str
+    xs: np.ndarray  # value, 0 where no data
+    ns: np.ndarray  # trials / exposure / observations, 0 where no data
+    s2: np.ndarray  # normal family: sampling variance of each unit's mean
+    z: np.ndarray  # each unit's own estimate
+    has: np.ndarray  # unit has data
+    center: float  # company mean (rates; NaN for the normal family, where it depends on the spread)
+    labels: np.ndarray  # group labels
+    gi: np.ndarray  # group index of each unit
+    n_units: np.ndarray  # units with data per group
+    team_ok: np.ndarray  # group has enough units to estimate its mean
+    use: np.ndarray  # units whose data estimate their team mean
+    others: np.ndarray  # team-mates with data
+
+
+def _prepare(
+    family: str,
+    x: np.ndarray,
+    n: np.ndarray,
+    groups: np.ndarray,
+    within_var: float | None,
+    min_group_size: int,
+) -> tuple[_StageData, float, float]:
+    """Check the inputs; return the prepared data and the log-spread interval to search."""
     if family not in _SPREAD_NAME:
         raise ValueError(f"family must be 'beta', 'gamma' or 'normal', got {family!r}")
     x = np.asarray(x, dtype=float)
@@ -368,72 +402,101 @@ def fit_hierarchical(
     labels, gi = np.unique(g, return_inverse=True)
     n_units = np.bincount(gi, weights=has.astype(float), minlength=labels.size)
     team_ok = n_units >= max(int(min_group_size), 1)
-    use = has & team_ok[gi]  # units whose data estimate their team mean
-    others = n_units[gi] - has  # team-mates with data
+    data = _StageData(
+        family=family,
+        xs=xs,
+        ns=ns,
+        s2=s2,
+        z=z,
+        has=has,
+        center=center,
+        labels=labels,
+        gi=gi,
+        n_units=n_units,
+        team_ok=team_ok,
+        use=has & team_ok[gi],
+        others=n_units[gi] - has,
+    )
+    return data, lo, hi
 
-    def evaluate(theta: float) -> tuple[float, dict[str, Any]]:
-        spread = float(np.exp(theta))
-        if family == "beta":
-            omega = ns
-            contrib = center * (1 - center) * ns * (1 + (ns - 1) / (spread + 1))
-            m = center
-        elif family == "gamma":
-            omega = ns
-            contrib = center * ns + center * center * ns * ns / spread
-            m = center
-        else:
-            omega = np.where(has, 1.0 / (spread + s2), 0.0)
-            contrib = omega
-            m = float(np.sum(omega * z) / np.sum(omega))
-        w, wz, c = omega * use, omega * z * use, contrib * use
-        a_g = np.bincount(gi, weights=w, minlength=labels.size)
-        b_g = np.bincount(gi, weights=wz, minlength=labels.size)
-        c_g = np.bincount(gi, weights=c, minlength=labels.size)
-        est = team_ok & (a_g > 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r_g = np.where(est, b_g / a_g, m)
-            v_g = np.where(est, c_g / a_g**2, np.inf)
-        tau2 = fit_normal_normal(r_g[est], v_g[est])[1] if est.sum() >= 2 else 0.0
-        mean_g, var_g = _pool(r_g, v_g, est, m, tau2)
-        # leave-one-out team estimate of each unit
-        loo_ok = team_ok[gi] & (others > 0)
-        a_i, b_i, c_i = a_g[gi] - w, b_g[gi] - wz, c_g[gi] - c
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r_i = np.where(loo_ok, b_i / np.where(loo_ok, a_i, 1.0), m)
-            v_i = np.where(loo_ok, c_i / np.where(loo_ok, a_i, 1.0) ** 2, np.inf)
-        mean_i, var_i = _pool(r_i, v_i, loo_ok, m, tau2)
-        p1, p2 = _marginal(family, mean_i, var_i, spread)
-        ll = float(np.sum(_log_predictive(family, xs, ns, p1, p2, s2)[has]))
-        # log sd of true rep values within a team: Gamma(2, 0) boundary-avoiding prior on the sd
-        if family == "beta":
-            pen = 0.5 * np.log(center * (1 - center) / (spread + 1))
-        elif family == "gamma":
-            pen = np.log(center) - 0.5 * np.log(spread)
-        else:
-            pen = 0.5 * np.log(spread)
-        parts = {
-            "spread": spread, "m": m, "tau2": tau2, "mean_g": mean_g, "var_g": var_g,
-            "p1": p1, "p2": p2, "est": est,
-        }  # fmt: skip
-        return -(ll + float(pen)), parts
 
+def _spread_penalty(family: str, center: float, spread: float) -> Any:
+    """Log sd of true rep values within a team: Gamma(2, 0) boundary-avoiding prior on the sd."""
+    if family == "beta":
+        return 0.5 * np.log(center * (1 - center) / (spread + 1))
+    if family == "gamma":
+        return np.log(center) - 0.5 * np.log(spread)
+    return 0.5 * np.log(spread)
+
+
+def _objective(theta: float, d: _StageData) -> tuple[float, dict[str, Any]]:
+    """Minus the penalised leave-one-out predictive log-likelihood at spread ``exp(theta)``."""
+    family, ns, z, gi, labels, team_ok = d.family, d.ns, d.z, d.gi, d.labels, d.team_ok
+    spread = float(np.exp(theta))
+    if family == "beta":
+        omega = ns
+        contrib = d.center * (1 - d.center) * ns * (1 + (ns - 1) / (spread + 1))
+        m = d.center
+    elif family == "gamma":
+        omega = ns
+        contrib = d.center * ns + d.center * d.center * ns * ns / spread
+        m = d.center
+    else:
+        omega = np.where(d.has, 1.0 / (spread + d.s2), 0.0)
+        contrib = omega
+        m = float(np.sum(omega * z) / np.sum(omega))
+    w, wz, c = omega * d.use, omega * z * d.use, contrib * d.use
+    a_g = np.bincount(gi, weights=w, minlength=labels.size)
+    b_g = np.bincount(gi, weights=wz, minlength=labels.size)
+    c_g = np.bincount(gi, weights=c, minlength=labels.size)
+    est = team_ok & (a_g > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_g = np.where(est, b_g / a_g, m)
+        v_g = np.where(est, c_g / a_g**2, np.inf)
+    tau2 = fit_normal_normal(r_g[est], v_g[est])[1] if est.sum() >= 2 else 0.0
+    mean_g, var_g = _pool(r_g, v_g, est, m, tau2)
+    # leave-one-out team estimate of each unit
+    loo_ok = team_ok[gi] & (d.others > 0)
+    a_i, b_i, c_i = a_g[gi] - w, b_g[gi] - wz, c_g[gi] - c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_i = np.where(loo_ok, b_i / np.where(loo_ok, a_i, 1.0), m)
+        v_i = np.where(loo_ok, c_i / np.where(loo_ok, a_i, 1.0) ** 2, np.inf)
+    mean_i, var_i = _pool(r_i, v_i, loo_ok, m, tau2)
+    p1, p2 = _marginal(family, mean_i, var_i, spread)
+    ll = float(np.sum(_log_predictive(family, d.xs, ns, p1, p2, d.s2)[d.has]))
+    pen = _spread_penalty(family, d.center, spread)
+    parts = {
+        "spread": spread, "m": m, "tau2": tau2, "mean_g": mean_g, "var_g": var_g,
+        "p1": p1, "p2": p2, "est": est,
+    }  # fmt: skip
+    return -(ll + float(pen)), parts
+
+
+def _fit_spread(d: _StageData, lo: float, hi: float, n_grid: int) -> float:
+    """Bracket the log spread on a grid, then refine it with a bounded 1-D search."""
     grid = np.linspace(lo, hi, n_grid)
-    values = [evaluate(t)[0] for t in grid]
+    values = [_objective(t, d)[0] for t in grid]
     best = int(np.argmin(values))
     left, right = grid[max(best - 1, 0)], grid[min(best + 1, n_grid - 1)]
     res = optimize.minimize_scalar(
-        lambda t: evaluate(t)[0], bounds=(left, right), method="bounded", options={"xatol": 1e-5}
+        lambda t: _objective(t, d)[0],
+        bounds=(left, right),
+        method="bounded",
+        options={"xatol": 1e-5},
     )
-    theta = float(res.x) if res.fun <= values[best] else float(grid[best])
-    obj, fit = evaluate(theta)
+    return float(res.x) if res.fun <= values[best] else float(grid[best])
 
+
+def _assemble(d: _StageData, obj: float, fit: dict[str, Any]) -> HierarchicalPrior:
+    """Build the group table and each unit's prior at the fitted spread."""
+    family, gi = d.family, d.gi
     g1, g2 = _marginal(family, fit["mean_g"], fit["var_g"], fit["spread"])
     c1, c2 = _marginal(family, np.array([fit["m"]]), np.array([fit["tau2"]]), fit["spread"])
     table = pd.DataFrame(
         {
-            "group": labels,
+            "group": d.labels,
             "level": np.where(fit["est"], "team", "company"),
-            "n_units": n_units.astype(int),
+            "n_units": d.n_units.astype(int),
             "group_mean": fit["mean_g"],
             "group_mean_sd": np.sqrt(fit["var_g"]),
             "param1": g1,
@@ -442,8 +505,8 @@ def fit_hierarchical(
         }
     )
     # units without data: prior of a new rep of their group
-    p1 = np.where(has, fit["p1"], g1[gi])
-    p2 = np.where(has, fit["p2"], g2[gi])
+    p1 = np.where(d.has, fit["p1"], g1[gi])
+    p2 = np.where(d.has, fit["p2"], g2[gi])
     return HierarchicalPrior(
         family=family,
         center=float(fit["m"]),

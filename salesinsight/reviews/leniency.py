@@ -179,69 +179,17 @@ def reviewer_leniency(
     -------
     Leniency
     """
-    missing = [c for c in ("rep_id", "reviewer_id", "score", *covariates) if c not in df.columns]
-    if missing:
-        raise ValueError(f"reviews frame is missing column(s) {missing}")
-    if design not in ("auto", "within reps", "between teams"):
-        raise ValueError(f"design must be auto, 'within reps' or 'between teams'; got {design!r}")
-    d = df.dropna(subset=["score", *covariates])
+    d = _complete_reviews(df, covariates, design)
     rep_codes, rep_levels = pd.factorize(d["rep_id"], sort=True)
     rev_codes, rev_levels = pd.factorize(d["reviewer_id"].astype(str), sort=True)
     k = len(rev_levels)
     if k < 2:
         raise ValueError(f"need at least 2 reviewers to compare; found {k}")
-    notes: list[str] = []
-    within = _connected(rep_codes, rev_codes) and len(rep_levels) < len(d)
-    if design == "within reps" and not within:
-        raise ValueError(
-            "reviewer shifts are not identified within reps: reps and reviewers do not form one "
-            "connected set (each rep needs reviews from more than one reviewer somewhere)"
-        )
-    if design == "auto":
-        design = "within reps" if within else "between teams"
-    if design == "between teams":
-        notes.append(
-            "every rep is scored by one reviewer only: shifts compare reviewers' teams at equal "
-            "KPIs and assume reps are spread over reviewers as if at random"
-        )
-    y = d["score"].to_numpy(float)
-    x = d[list(covariates)].to_numpy(float)
-    x = x - x.mean(0)
-    rev = np.zeros((len(d), k))
-    rev[np.arange(len(d)), rev_codes] = 1.0
-    contrast = _deviation_coding(k)
-    Z = np.hstack([x, rev @ contrast])
-    if design == "within reps":
-        # Frisch-Waugh-Lovell: demeaning within reps absorbs the rep effects exactly, so memory
-        # grows with reviews x reviewers, not reviews x reps
-        Z, y, n_absorbed = (
-            _demean(Z, rep_codes),
-            _demean(y[:, None], rep_codes)[:, 0],
-            len(rep_levels),
-        )
-    else:
-        Z, y, n_absorbed = Z - Z.mean(0), y - y.mean(), 1
-    ztz_inv = np.linalg.pinv(Z.T @ Z)
-    coef = ztz_inv @ (Z.T @ y)
-    resid = y - Z @ coef
-    dof = len(y) - n_absorbed - np.linalg.matrix_rank(Z)
-    if dof <= 0:
-        raise ValueError(f"too few reviews ({len(y)}) for {n_absorbed + Z.shape[1]} parameters")
-    sigma2 = float(resid @ resid / dof)
-    j = x.shape[1]
-    shift = contrast @ coef[j:]
-    cov = contrast @ (sigma2 * ztz_inv[j:, j:]) @ contrast.T
-    se = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
-    mu, tau2 = fit_normal_normal(shift, se**2)
-    weight = tau2 / (tau2 + se**2)
-    post = mu + weight * (shift - mu)
-    # posterior variance including the uncertainty of the estimated average (Morris 1983)
-    var_mu = 1.0 / np.sum(1.0 / (tau2 + se**2))
-    post_sd = np.sqrt(weight * se**2 + (1 - weight) ** 2 * var_mu)
-    z = z_critical(alpha)
+    design, notes = _resolve_design(design, rep_codes, rev_codes, len(rep_levels), len(d))
+    shift, se, sigma2 = _fit_shifts(d, covariates, rep_codes, rev_codes, k, len(rep_levels), design)
+    post, lo, hi, tau2 = _shrink(shift, se, alpha)
     p = wald_p_values(shift, se)
     reject = multipletests(p, alpha=fdr, method="fdr_bh")[0]
-    lo, hi = post - z * post_sd, post + z * post_sd
     flag = np.where(reject & (lo > 0), "lenient", np.where(reject & (hi < 0), "severe", "in line"))
     counts = d.groupby(rev_codes).agg(n_reviews=("score", "size"), n_reps=("rep_id", "nunique"))
     frame = pd.DataFrame(
@@ -269,3 +217,89 @@ def reviewer_leniency(
         n_obs=len(d),
         notes=tuple(notes),
     )
+
+
+def _complete_reviews(df: pd.DataFrame, covariates: tuple[str, ...], design: str) -> pd.DataFrame:
+    """Check the columns and the design; return the reviews with a score and every covariate."""
+    missing = [c for c in ("rep_id", "reviewer_id", "score", *covariates) if c not in df.columns]
+    if missing:
+        raise ValueError(f"reviews frame is missing column(s) {missing}")
+    if design not in ("auto", "within reps", "between teams"):
+        raise ValueError(f"design must be auto, 'within reps' or 'between teams'; got {design!r}")
+    return df.dropna(subset=["score", *covariates])
+
+
+def _resolve_design(
+    design: str, rep_codes: np.ndarray, rev_codes: np.ndarray, n_reps: int, n_reviews: int
+) -> tuple[str, list[str]]:
+    """Choose within reps when identified (else between teams); a note for between teams."""
+    notes: list[str] = []
+    within = _connected(rep_codes, rev_codes) and n_reps < n_reviews
+    if design == "within reps" and not within:
+        raise ValueError(
+            "reviewer shifts are not identified within reps: reps and reviewers do not form one "
+            "connected set (each rep needs reviews from more than one reviewer somewhere)"
+        )
+    if design == "auto":
+        design = "within reps" if within else "between teams"
+    if design == "between teams":
+        notes.append(
+            "every rep is scored by one reviewer only: shifts compare reviewers' teams at equal "
+            "KPIs and assume reps are spread over reviewers as if at random"
+        )
+    return design, notes
+
+
+def _fit_shifts(
+    d: pd.DataFrame,
+    covariates: tuple[str, ...],
+    rep_codes: np.ndarray,
+    rev_codes: np.ndarray,
+    k: int,
+    n_reps: int,
+    design: str,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Regress score on KPIs and reviewer dummies; each reviewer's raw shift, its SE, sigma^2."""
+    y = d["score"].to_numpy(float)
+    x = d[list(covariates)].to_numpy(float)
+    x = x - x.mean(0)
+    rev = np.zeros((len(d), k))
+    rev[np.arange(len(d)), rev_codes] = 1.0
+    contrast = _deviation_coding(k)
+    Z = np.hstack([x, rev @ contrast])
+    if design == "within reps":
+        # Frisch-Waugh-Lovell: demeaning within reps absorbs the rep effects exactly, so memory
+        # grows with reviews x reviewers, not reviews x reps
+        Z, y, n_absorbed = (
+            _demean(Z, rep_codes),
+            _demean(y[:, None], rep_codes)[:, 0],
+            n_reps,
+        )
+    else:
+        Z, y, n_absorbed = Z - Z.mean(0), y - y.mean(), 1
+    ztz_inv = np.linalg.pinv(Z.T @ Z)
+    coef = ztz_inv @ (Z.T @ y)
+    resid = y - Z @ coef
+    dof = len(y) - n_absorbed - np.linalg.matrix_rank(Z)
+    if dof <= 0:
+        raise ValueError(f"too few reviews ({len(y)}) for {n_absorbed + Z.shape[1]} parameters")
+    sigma2 = float(resid @ resid / dof)
+    j = x.shape[1]
+    shift = contrast @ coef[j:]
+    cov = contrast @ (sigma2 * ztz_inv[j:, j:]) @ contrast.T
+    se = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
+    return shift, se, sigma2
+
+
+def _shrink(
+    shift: np.ndarray, se: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Shrink the shifts (normal-normal); posterior means, 1 - alpha bounds and tau^2."""
+    mu, tau2 = fit_normal_normal(shift, se**2)
+    weight = tau2 / (tau2 + se**2)
+    post = mu + weight * (shift - mu)
+    # posterior variance including the uncertainty of the estimated average (Morris 1983)
+    var_mu = 1.0 / np.sum(1.0 / (tau2 + se**2))
+    post_sd = np.sqrt(weight * se**2 + (1 - weight) ** 2 * var_mu)
+    z = z_critical(alpha)
+    return post, post - z * post_sd, post + z * post_sd, tau2

@@ -79,6 +79,45 @@ def _quota(
 
 def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) -> Raw:
     """Run the generative model; see ``docs/simulator.md`` for every step and parameter."""
+    w = _setup(cfg, effects, seed)
+    for pi in range(len(w.periods)):
+        _simulate_period(w, pi)
+    return _finish(w)
+
+
+@dataclass
+class _Run:
+    """State of one run, shared by the steps of `simulate` (the draws keep the loop's order)."""
+
+    cfg: SimConfig
+    rng: np.random.Generator
+    aux: np.random.Generator
+    start: dt.date
+    real: list[tuple[int, int, str]]
+    periods: list[tuple[int, int, str]]
+    burn: int
+    last_day: int
+    feats: dict[str, np.ndarray]
+    season_all: np.ndarray
+    org: Org
+    leniency: np.ndarray
+    reps: Reps
+    state: prog.ProgramState
+    sched: dict[str, list[int]]
+    opps: dict[str, np.ndarray] = field(default_factory=dict)
+    unlinked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    quota_rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    review_rows: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    history: list[dict[str, np.ndarray]] = field(default_factory=list)  # per real quarter, per rep
+    gaming: dict[str, list] = field(default_factory=lambda: {"rows": [], "quarters": []})
+
+    def calq(self, day: np.ndarray) -> np.ndarray:
+        """Calendar quarter of each day offset."""
+        return self.feats["cal_quarter"][day + self.burn]
+
+
+def _setup(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) -> _Run:
+    """Seed the streams, lay out the calendar and draw the organisation and the first reps."""
     rng = np.random.default_rng(seed)
     # a separate stream for reviewers and mentor quality: the main stream (and so every other
     # table of a seed) is the same with or without them
@@ -86,135 +125,216 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
     start = dt.date.fromisoformat(cfg.start)
     real = quarters(start, cfg.quarters)
     burn = cfg.burn_in_days
-    periods = [(-burn, -1, "")] + real
     last_day = real[-1][1]
     feats = day_features(start, -burn, last_day)
     season_all = np.asarray(cfg.season)[feats["cal_quarter"]] * np.exp(
         cfg.trend_per_year * feats["offset"] / 365.25
     )
-
-    def calq(day: np.ndarray) -> np.ndarray:
-        return feats["cal_quarter"][day + burn]
-
     org = make_org(cfg, rng)
     leniency = aux.normal(0.0, cfg.reviewer_leniency_sd, org.n_teams)
     reps = initial_reps(cfg, rng, -burn)
-    state = prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams)
-    sched = prog.schedule(cfg.quarters, cfg.observational_start_quarter)
-    opps: dict[str, np.ndarray] = {}
-    unlinked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    quota_rows: list[tuple[np.ndarray, ...]] = []
-    review_rows: list[tuple[np.ndarray, ...]] = []
-    history: list[dict[str, np.ndarray]] = []  # per real quarter, per rep
-    gaming: dict[str, list] = {"rows": [], "quarters": []}
+    return _Run(
+        cfg=cfg,
+        rng=rng,
+        aux=aux,
+        start=start,
+        real=real,
+        periods=[(-burn, -1, ""), *real],
+        burn=burn,
+        last_day=last_day,
+        feats=feats,
+        season_all=season_all,
+        org=org,
+        leniency=leniency,
+        reps=reps,
+        state=prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams),
+        sched=prog.schedule(cfg.quarters, cfg.observational_start_quarter),
+    )
 
-    for pi, (lo, hi, _label) in enumerate(periods):
-        qi = pi - 1
-        form_before = np.asarray(reps.form, dtype=float)  # last quarter's form
-        if pi > 0:
-            reps.form = (
-                cfg.form_rho * form_before + rng.normal(0.0, cfg.form_sd, len(form_before))
-            ).tolist()
-        R = reps.arrays()
-        R["form_prev"] = np.concatenate([form_before, np.zeros(len(R["hire"]) - len(form_before))])
-        team_of_rep = org.seat_team[R["seat"]]
-        if qi >= 1:
-            _enroll(cfg, rng, state, sched, qi, lo, R, team_of_rep, org, history)
-            if qi in sched["P_MENTOR"]:
-                prog.draw_mentor_quality(state, cfg, aux)
 
-        idx = np.flatnonzero((R["hire"] <= hi) & (R["term"] >= lo))
-        days = np.arange(lo, hi + 1)
-        fi = days + burn
-        workday = feats["weekday"][fi] < 5
-        hire, term = R["hire"][idx][:, None], R["term"][idx][:, None]
-        active = (days[None, :] >= hire) & (days[None, :] <= term) & workday[None, :]
-        rp = ramp(days[None, :], hire, R["ramp_len"][idx][:, None])
-        counts = prospecting(
-            cfg, rng, active=active, act_mult=R["effort"][idx][:, None] * (0.5 + 0.5 * rp)
+def _simulate_period(w: _Run, pi: int) -> None:
+    """Simulate one period (the burn-in, then each real quarter) into ``w``."""
+    lo, hi, label = w.periods[pi]
+    qi = pi - 1
+    R, team_of_rep = _start_period(w, pi, qi, lo)
+    idx, territory, fi, workday = _prospect(w, R, team_of_rep, lo, hi)
+    quota = _set_quotas(w, qi, R, idx, territory, fi, workday, lo, hi)
+    due = _close_deals(w, qi, R, team_of_rep, idx, quota, lo, hi, label)
+    attain = _tally(w, qi, R, idx, due, quota, hi, team_of_rep)
+    if pi < len(w.periods) - 1:
+        _leave(w, pi, qi, R, hi, attain)
+
+
+def _start_period(w: _Run, pi: int, qi: int, lo: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Move each rep's form on, snapshot the reps and enrol units in the quarter's programs."""
+    cfg = w.cfg
+    form_before = np.asarray(w.reps.form, dtype=float)  # last quarter's form
+    if pi > 0:
+        w.reps.form = (
+            cfg.form_rho * form_before + w.rng.normal(0.0, cfg.form_sd, len(form_before))
+        ).tolist()
+    R = w.reps.arrays()
+    R["form_prev"] = np.concatenate([form_before, np.zeros(len(R["hire"]) - len(form_before))])
+    team_of_rep = w.org.seat_team[R["seat"]]
+    if qi >= 1:
+        _enroll(cfg, w.rng, w.state, w.sched, qi, lo, R, team_of_rep, w.org, w.history)
+        if qi in w.sched["P_MENTOR"]:
+            prog.draw_mentor_quality(w.state, cfg, w.aux)
+    return R, team_of_rep
+
+
+def _prospect(
+    w: _Run, R: dict[str, np.ndarray], team_of_rep: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the period's prospecting activities and the opportunities they create."""
+    cfg, rng, org = w.cfg, w.rng, w.org
+    idx = np.flatnonzero((R["hire"] <= hi) & (R["term"] >= lo))
+    days = np.arange(lo, hi + 1)
+    fi = days + w.burn
+    workday = w.feats["weekday"][fi] < 5
+    hire, term = R["hire"][idx][:, None], R["term"][idx][:, None]
+    active = (days[None, :] >= hire) & (days[None, :] <= term) & workday[None, :]
+    rp = ramp(days[None, :], hire, R["ramp_len"][idx][:, None])
+    counts = prospecting(
+        cfg, rng, active=active, act_mult=R["effort"][idx][:, None] * (0.5 + 0.5 * rp)
+    )
+    territory = org.seat_territory[R["seat"][idx]]
+    conv = territory[:, None] * w.season_all[fi][None, :] * (0.6 + 0.4 * rp)
+    r_pos, d_pos, k_pos = np.nonzero(counts * (days >= 0)[None, :, None])
+    c = counts[r_pos, d_pos, k_pos]
+    w.unlinked.append((np.repeat(idx[r_pos], c), np.repeat(k_pos, c), np.repeat(days[d_pos], c)))
+    new = create_opportunities(
+        cfg,
+        rng,
+        counts=counts,
+        conv_mult=conv,
+        rep_index=idx,
+        day_offsets=days,
+        reps=R,
+        seat_territory=org.seat_territory,
+        team_of_rep=team_of_rep,
+        team_effect=org.team_effect,
+    )
+    w.opps = concat(w.opps, new)
+    return idx, territory, fi, workday
+
+
+def _set_quotas(
+    w: _Run,
+    qi: int,
+    R: dict[str, np.ndarray],
+    idx: np.ndarray,
+    territory: np.ndarray,
+    fi: np.ndarray,
+    workday: np.ndarray,
+    lo: int,
+    hi: int,
+) -> np.ndarray:
+    """Set the quarter's quota of each active rep (none in the burn-in); per rep index."""
+    quota = np.zeros(len(w.reps))
+    if qi >= 0:
+        q_start, q_amount = _quota(
+            w.cfg,
+            lo=lo,
+            hi=hi,
+            hire=R["hire"][idx],
+            ramp_len=R["ramp_len"][idx],
+            territory=territory,
+            season_d=w.season_all[fi],
+            workday=workday,
+            rng=w.rng,
         )
-        territory = org.seat_territory[R["seat"][idx]]
-        conv = territory[:, None] * season_all[fi][None, :] * (0.6 + 0.4 * rp)
-        r_pos, d_pos, k_pos = np.nonzero(counts * (days >= 0)[None, :, None])
-        c = counts[r_pos, d_pos, k_pos]
-        unlinked.append((np.repeat(idx[r_pos], c), np.repeat(k_pos, c), np.repeat(days[d_pos], c)))
-        new = create_opportunities(
-            cfg,
-            rng,
-            counts=counts,
-            conv_mult=conv,
-            rep_index=idx,
-            day_offsets=days,
-            reps=R,
-            seat_territory=org.seat_territory,
-            team_of_rep=team_of_rep,
-            team_effect=org.team_effect,
+        quota[idx] = q_amount
+        w.quota_rows.append((idx, q_start, np.full(len(idx), hi), q_amount))
+    return quota
+
+
+def _close_deals(
+    w: _Run,
+    qi: int,
+    R: dict[str, np.ndarray],
+    team_of_rep: np.ndarray,
+    idx: np.ndarray,
+    quota: np.ndarray,
+    lo: int,
+    hi: int,
+    label: str,
+) -> np.ndarray:
+    """Resolve the opportunities due this period, with the planted quarter-end gaming."""
+    cfg, rng, opps, state = w.cfg, w.rng, w.opps, w.state
+    due = np.flatnonzero((opps["status"] < 0) & (opps["close"] <= hi))
+    _resolve(cfg, opps, due, R, state, team_of_rep, w.calq)
+    if qi >= 0:
+        pre = _won_revenue(opps, due, len(w.reps))
+        pulled, behind = _hockey_stick(cfg, rng, opps, due, quota, R, lo, hi, w.feats, w.burn)
+        _resolve(cfg, opps, pulled, R, state, team_of_rep, w.calq)
+        due = np.concatenate([due, pulled])
+        bunched = np.zeros(0, dtype=np.int64)
+        if cfg.bunch_prob > 0:
+            resolve = functools.partial(
+                _resolve, cfg, opps, R=R, state=state, team_of_rep=team_of_rep, calq=w.calq
+            )
+            bunched = _bunch(cfg, rng, opps, due, quota, R, hi, w.feats, w.burn, resolve)
+            due = np.concatenate([due, bunched])
+        _record_gaming(w.gaming, opps, pulled, bunched, behind, pre, quota, idx, label, due)
+    return due
+
+
+def _tally(
+    w: _Run,
+    qi: int,
+    R: dict[str, np.ndarray],
+    idx: np.ndarray,
+    due: np.ndarray,
+    quota: np.ndarray,
+    hi: int,
+    team_of_rep: np.ndarray,
+) -> np.ndarray:
+    """Count each rep's wins and revenue, record the quarter and its reviews; attainment."""
+    opps, n = w.opps, len(w.reps)
+    wins = np.bincount(opps["rep"][due], weights=opps["status"][due] == 1, minlength=n)
+    closed = np.bincount(opps["rep"][due], minlength=n).astype(float)
+    won = due[opps["status"][due] == 1]
+    revenue = np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attain = np.where(quota > 0, revenue / quota, np.nan)
+    if qi >= 0:
+        w.history.append({"wins": wins, "closed": closed, "revenue": revenue, "quota": quota})
+        w.review_rows.append(
+            _reviews(w.cfg, w.rng, R, idx, attain, hi, qi, team_of_rep, w.aux, w.leniency)
         )
-        opps = concat(opps, new)
+    return attain
 
-        quota = np.zeros(len(reps))
-        if qi >= 0:
-            q_start, q_amount = _quota(
-                cfg,
-                lo=lo,
-                hi=hi,
-                hire=R["hire"][idx],
-                ramp_len=R["ramp_len"][idx],
-                territory=territory,
-                season_d=season_all[fi],
-                workday=workday,
-                rng=rng,
-            )
-            quota[idx] = q_amount
-            quota_rows.append((idx, q_start, np.full(len(idx), hi), q_amount))
 
-        due = np.flatnonzero((opps["status"] < 0) & (opps["close"] <= hi))
-        _resolve(cfg, opps, due, R, state, team_of_rep, calq)
-        if qi >= 0:
-            pre = _won_revenue(opps, due, len(reps))
-            pulled, behind = _hockey_stick(cfg, rng, opps, due, quota, R, lo, hi, feats, burn)
-            _resolve(cfg, opps, pulled, R, state, team_of_rep, calq)
-            due = np.concatenate([due, pulled])
-            bunched = np.zeros(0, dtype=np.int64)
-            if cfg.bunch_prob > 0:
-                resolve = functools.partial(
-                    _resolve, cfg, opps, R=R, state=state, team_of_rep=team_of_rep, calq=calq
-                )
-                bunched = _bunch(cfg, rng, opps, due, quota, R, hi, feats, burn, resolve)
-                due = np.concatenate([due, bunched])
-            _record_gaming(gaming, opps, pulled, bunched, behind, pre, quota, idx, _label, due)
+def _leave(
+    w: _Run, pi: int, qi: int, R: dict[str, np.ndarray], hi: int, attain: np.ndarray
+) -> None:
+    """Draw the leavers at the period's end; their open deals close by their last day."""
+    nlo, nhi = w.periods[pi + 1][:2]
+    cand = np.flatnonzero((R["hire"] <= hi) & (R["term"] > hi))
+    leavers = attrition(
+        w.reps,
+        w.cfg,
+        w.rng,
+        candidates=cand,
+        attainment=attain[cand] if qi >= 0 else np.ones(len(cand)),
+        decided_on=hi,
+        next_lo=nlo,
+        next_hi=nhi,
+        last_day=w.last_day,
+    )
+    opps = w.opps
+    term_now = np.asarray(w.reps.term)
+    pend = np.flatnonzero((opps["status"] < 0) & np.isin(opps["rep"], leavers))
+    opps["close"][pend] = np.minimum(opps["close"][pend], term_now[opps["rep"][pend]])
 
-        wins = np.bincount(opps["rep"][due], weights=opps["status"][due] == 1, minlength=len(reps))
-        closed = np.bincount(opps["rep"][due], minlength=len(reps)).astype(float)
-        won = due[opps["status"][due] == 1]
-        revenue = np.bincount(opps["rep"][won], weights=opps["amount"][won], minlength=len(reps))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            attain = np.where(quota > 0, revenue / quota, np.nan)
-        if qi >= 0:
-            history.append({"wins": wins, "closed": closed, "revenue": revenue, "quota": quota})
-            review_rows.append(
-                _reviews(cfg, rng, R, idx, attain, hi, qi, team_of_rep, aux, leniency)
-            )
-        if pi < len(periods) - 1:
-            nlo, nhi = periods[pi + 1][:2]
-            cand = np.flatnonzero((R["hire"] <= hi) & (R["term"] > hi))
-            leavers = attrition(
-                reps,
-                cfg,
-                rng,
-                candidates=cand,
-                attainment=attain[cand] if qi >= 0 else np.ones(len(cand)),
-                decided_on=hi,
-                next_lo=nlo,
-                next_hi=nhi,
-                last_day=last_day,
-            )
-            term_now = np.asarray(reps.term)
-            pend = np.flatnonzero((opps["status"] < 0) & np.isin(opps["rep"], leavers))
-            opps["close"][pend] = np.minimum(opps["close"][pend], term_now[opps["rep"][pend]])
 
-    R = reps.arrays()
-    team_of_rep = org.seat_team[R["seat"]]
+def _finish(w: _Run) -> Raw:
+    """Mark the deals still open, draw activities and CSAT, and collect everything into Raw."""
+    cfg, rng, state, last_day = w.cfg, w.rng, w.state, w.last_day
+    R = w.reps.arrays()
+    team_of_rep = w.org.seat_team[R["seat"]]
+    opps = w.opps
     open_ = np.flatnonzero(opps["status"] < 0)
     opps["status"][open_] = 2
     opps["amount"][open_] = opps["amount_base"][open_] * state.shifts(
@@ -222,8 +342,8 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
     )
     keep = (opps["status"] == 2) | (opps["close"] >= 0)
     opps = {k: v[keep] for k, v in opps.items()}
-    wd0 = start.weekday()
-    activities = _activities(cfg, rng, opps, unlinked, R, state, team_of_rep, last_day, wd0)
+    wd0 = w.start.weekday()
+    activities = _activities(cfg, rng, opps, w.unlinked, R, state, team_of_rep, last_day, wd0)
     s_opp, s_name, s_day = stage_entries(
         status=np.where(opps["status"] == 2, -1, opps["status"]),
         created=opps["created"],
@@ -232,19 +352,19 @@ def simulate(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) ->
         last_day=last_day,
     )
     return Raw(
-        start=start,
-        periods=real,
-        org=org,
+        start=w.start,
+        periods=w.real,
+        org=w.org,
         reps=R,
         opps=opps,
         activities=activities,
         stages={"opp": s_opp, "stage": s_name, "day": s_day},
         csat=_csat(cfg, rng, opps, R, state, team_of_rep, last_day),
-        quotas=_stack(quota_rows, ("rep", "start", "end", "amount")),
-        reviews=_stack(review_rows, ("rep", "quarter", "score", "reviewer")),
+        quotas=_stack(w.quota_rows, ("rep", "start", "end", "amount")),
+        reviews=_stack(w.review_rows, ("rep", "quarter", "score", "reviewer")),
         state=state,
-        leniency=leniency,
-        gaming=gaming,
+        leniency=w.leniency,
+        gaming=w.gaming,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,25 +47,69 @@ def _rep_ids(raw: Raw) -> np.ndarray:
 
 def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
     """Every contract table as a string-typed DataFrame in a stable row order."""
-    start, R, org, o = raw.start, raw.reps, raw.org, raw.opps
-    n_reps = len(R["seat"])
-    team_ids = _ids("T", org.n_teams, 2)
-    manager_ids = _ids("M", org.n_teams, 2)
-    rep_team = org.seat_team[R["seat"]]
-    rep_ids = _rep_ids(raw)
-    iso = lambda d: to_iso(start, d)  # noqa: E731
+    k = _keys(raw)
+    programs, enrollments = _program_tables(raw, k.rep_ids, k.team_ids)
+    return {
+        "reps": _reps_table(raw, k),
+        "opportunities": _opportunities_table(raw, k),
+        "stage_history": _stage_table(raw, k),
+        "activities": _activities_table(raw, k),
+        "quotas": _quotas_table(raw, k),
+        "programs": programs,
+        "enrollments": enrollments,
+        "csat": _csat_table(raw, k),
+        "reviews": _reviews_table(raw, k),
+    }
 
-    term = np.where(R["term"] >= NEVER, "", iso(np.minimum(R["term"], 10**6)))
-    reps = pd.DataFrame(
+
+@dataclass(frozen=True)
+class _Keys:
+    """Contract ids of the simulator's integer codes (index -> id) and their sort ranks."""
+
+    team_ids: np.ndarray
+    manager_ids: np.ndarray
+    rep_ids: np.ndarray
+    rep_rank: np.ndarray
+    opp_ids: np.ndarray
+    opp_rank: np.ndarray
+    account_ids: np.ndarray
+
+
+def _keys(raw: Raw) -> _Keys:
+    """Give teams, managers, reps, opportunities and accounts their contract ids."""
+    o = raw.opps
+    rep_ids = _rep_ids(raw)
+    n_opps = len(o["rep"])
+    rep_rank = np.argsort(np.argsort(rep_ids.astype(str), kind="stable"), kind="stable")
+    opp_ids = _order_ids((o["created"], rep_rank[o["rep"]], np.arange(n_opps)), "O", 7)
+    return _Keys(
+        team_ids=_ids("T", raw.org.n_teams, 2),
+        manager_ids=_ids("M", raw.org.n_teams, 2),
+        rep_ids=rep_ids,
+        rep_rank=rep_rank,
+        opp_ids=opp_ids,
+        opp_rank=np.argsort(np.argsort(opp_ids.astype(str), kind="stable"), kind="stable"),
+        account_ids=np.array([f"AC{a:06d}" for a in o["account"].tolist()], dtype=object),
+    )
+
+
+def _reps_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """Build the reps table: managers (one per team) and account executives, by rep_id."""
+    R, org = raw.reps, raw.org
+    n_reps = len(R["seat"])
+    rep_team = org.seat_team[R["seat"]]
+    term = np.where(R["term"] >= NEVER, "", to_iso(raw.start, np.minimum(R["term"], 10**6)))
+    hire = [to_iso(raw.start, -2000 - 30 * np.arange(org.n_teams)), to_iso(raw.start, R["hire"])]
+    return pd.DataFrame(
         {
-            "rep_id": np.concatenate([manager_ids, rep_ids]),
-            "team_id": np.concatenate([team_ids, team_ids[rep_team]]),
-            "hire_date": np.concatenate([iso(-2000 - 30 * np.arange(org.n_teams)), iso(R["hire"])]),
+            "rep_id": np.concatenate([k.manager_ids, k.rep_ids]),
+            "team_id": np.concatenate([k.team_ids, k.team_ids[rep_team]]),
+            "hire_date": np.concatenate(hire),
             "termination_date": np.concatenate([np.full(org.n_teams, "", dtype=object), term]),
             "name": np.concatenate(
                 [
-                    np.array([f"Manager {m}" for m in manager_ids], dtype=object),
-                    np.array([f"Rep {r}" for r in rep_ids], dtype=object),
+                    np.array([f"Manager {m}" for m in k.manager_ids], dtype=object),
+                    np.array([f"Rep {r}" for r in k.rep_ids], dtype=object),
                 ]
             ),
             "region": np.array(REGIONS, dtype=object)[
@@ -74,111 +119,113 @@ def build_tables(raw: Raw) -> dict[str, pd.DataFrame]:
                 [np.full(org.n_teams, "manager", dtype=object), np.full(n_reps, "ae", dtype=object)]
             ),
             "manager_id": np.concatenate(
-                [np.full(org.n_teams, "", dtype=object), manager_ids[rep_team]]
+                [np.full(org.n_teams, "", dtype=object), k.manager_ids[rep_team]]
             ),
         }
     ).sort_values("rep_id", kind="stable", ignore_index=True)
 
-    n_opps = len(o["rep"])
-    rep_rank = np.argsort(np.argsort(rep_ids.astype(str), kind="stable"), kind="stable")
-    opp_ids = _order_ids((o["created"], rep_rank[o["rep"]], np.arange(n_opps)), "O", 7)
-    account_ids = np.array([f"AC{a:06d}" for a in o["account"].tolist()], dtype=object)
-    stages = raw.stages
+
+def _opportunities_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """One row per opportunity, its current stage the last one entered; sorted by opp_id."""
+    o, stages = raw.opps, raw.stages
     is_last = np.r_[stages["opp"][1:] != stages["opp"][:-1], True]
-    current = np.empty(n_opps, dtype=object)
+    current = np.empty(len(o["rep"]), dtype=object)
     current[stages["opp"][is_last]] = stages["stage"][is_last]
     open_ = o["status"] == 2
-    opps = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "opp_id": opp_ids,
-            "rep_id": rep_ids[o["rep"]],
-            "created_date": iso(o["created"]),
+            "opp_id": k.opp_ids,
+            "rep_id": k.rep_ids[o["rep"]],
+            "created_date": to_iso(raw.start, o["created"]),
             "status": np.array([STATUS[s] for s in o["status"].tolist()], dtype=object),
-            "close_date": np.where(open_, "", iso(o["close"])),
+            "close_date": np.where(open_, "", to_iso(raw.start, o["close"])),
             "amount": _money(o["amount"]),
-            "account_id": account_ids,
+            "account_id": k.account_ids,
             "stage": current,
             "source": np.array(SOURCES, dtype=object)[o["source"]],
             "discount": np.array([f"{v:.2f}" for v in np.round(o["discount"], 2).tolist()]),
         }
     ).sort_values("opp_id", kind="stable", ignore_index=True)
 
+
+def _stage_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """Stage entries sorted by opp_id, in the order they were entered."""
+    stages = raw.stages
     stage_df = pd.DataFrame(
         {
-            "opp_id": opp_ids[stages["opp"]],
+            "opp_id": k.opp_ids[stages["opp"]],
             "stage": stages["stage"],
-            "entered_date": iso(stages["day"]),
+            "entered_date": to_iso(raw.start, stages["day"]),
             "_k": np.arange(len(stages["opp"])),
         }
     ).sort_values(["opp_id", "_k"], kind="stable", ignore_index=True)
-    stage_df = stage_df.drop(columns="_k")
+    return stage_df.drop(columns="_k")
 
+
+def _activities_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """Activities numbered by day, rep, opportunity and type."""
     a = raw.activities
     linked = a["opp"] >= 0
-    opp_rank = np.argsort(np.argsort(opp_ids.astype(str), kind="stable"), kind="stable")
-    a_opp_rank = np.where(linked, opp_rank[np.maximum(a["opp"], 0)], -1)
-    order = np.lexsort((a["type"], a_opp_rank, rep_rank[a["rep"]], a["day"]))
-    act = pd.DataFrame(
+    a_opp_rank = np.where(linked, k.opp_rank[np.maximum(a["opp"], 0)], -1)
+    order = np.lexsort((a["type"], a_opp_rank, k.rep_rank[a["rep"]], a["day"]))
+    opp = np.maximum(a["opp"][order], 0)
+    return pd.DataFrame(
         {
             "activity_id": _ids("A", len(order), 8),
-            "rep_id": rep_ids[a["rep"][order]],
-            "activity_date": iso(a["day"][order]),
+            "rep_id": k.rep_ids[a["rep"][order]],
+            "activity_date": to_iso(raw.start, a["day"][order]),
             "type": np.array(ACTIVITY_TYPES, dtype=object)[a["type"][order]],
-            "opp_id": np.where(linked[order], opp_ids[np.maximum(a["opp"][order], 0)], ""),
-            "account_id": np.where(linked[order], account_ids[np.maximum(a["opp"][order], 0)], ""),
+            "opp_id": np.where(linked[order], k.opp_ids[opp], ""),
+            "account_id": np.where(linked[order], k.account_ids[opp], ""),
         }
     )
 
+
+def _quotas_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """One quota per rep and quarter, sorted by period start and rep_id."""
     q = raw.quotas
-    quotas = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "rep_id": rep_ids[q["rep"]],
-            "period_start": iso(q["start"]),
-            "period_end": iso(q["end"]),
+            "rep_id": k.rep_ids[q["rep"]],
+            "period_start": to_iso(raw.start, q["start"]),
+            "period_end": to_iso(raw.start, q["end"]),
             "quota_amount": _money(q["amount"]),
         }
     ).sort_values(["period_start", "rep_id"], kind="stable", ignore_index=True)
 
+
+def _csat_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """CSAT responses numbered by day and opportunity."""
     c = raw.csat
-    c_order = np.lexsort((opp_rank[c["opp"]], c["day"]))
-    csat = pd.DataFrame(
+    c_order = np.lexsort((k.opp_rank[c["opp"]], c["day"]))
+    return pd.DataFrame(
         {
             "response_id": _ids("S", len(c_order), 6),
-            "rep_id": rep_ids[c["rep"][c_order]],
-            "response_date": iso(c["day"][c_order]),
+            "rep_id": k.rep_ids[c["rep"][c_order]],
+            "response_date": to_iso(raw.start, c["day"][c_order]),
             "score": np.array([f"{int(s)}" for s in c["score"][c_order].tolist()], dtype=object),
             "scale": "5",
-            "account_id": account_ids[c["opp"][c_order]],
-            "opp_id": opp_ids[c["opp"][c_order]],
+            "account_id": k.account_ids[c["opp"][c_order]],
+            "opp_id": k.opp_ids[c["opp"][c_order]],
         }
     )
 
+
+def _reviews_table(raw: Raw, k: _Keys) -> pd.DataFrame:
+    """Quarterly reviews with a rating band, sorted by period and rep_id."""
     rv = raw.reviews
     labels = np.array([p[2] for p in raw.periods], dtype=object)
     score = rv["score"]
     rating = np.select([score >= 75, score >= 60, score >= 45], ["a", "b", "c"], default="d")
-    reviews = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "rep_id": rep_ids[rv["rep"]],
+            "rep_id": k.rep_ids[rv["rep"]],
             "period": labels[rv["quarter"]],
             "score": np.array([f"{s:.1f}" for s in score.tolist()], dtype=object),
             "rating": rating.astype(object),
-            "reviewer_id": manager_ids[rv["reviewer"]],
+            "reviewer_id": k.manager_ids[rv["reviewer"]],
         }
     ).sort_values(["period", "rep_id"], kind="stable", ignore_index=True)
-
-    programs, enrollments = _program_tables(raw, rep_ids, team_ids)
-    return {
-        "reps": reps,
-        "opportunities": opps,
-        "stage_history": stage_df,
-        "activities": act,
-        "quotas": quotas,
-        "programs": programs,
-        "enrollments": enrollments,
-        "csat": csat,
-        "reviews": reviews,
-    }
 
 
 def _program_tables(
