@@ -14,6 +14,10 @@ missing mass M against the same truth. *null* cells (nothing planted): does B's 
 Usage::
 
     python benchmarks/coverage_bunching.py [--null 60] [--planted 60] [--n-boot 299] [--out FILE]
+        [--null-seed0 3000] [--planted-seed0 4000]
+
+With ``--out`` the table is written as markdown and every cell's rows, as each cell finishes, to
+``FILE.cells.csv`` next to it (``summarize`` reads them back for a run cut short).
 """
 
 from __future__ import annotations
@@ -74,16 +78,33 @@ def cell(seed: int, *, planted: bool, n_boot: int, root: Path) -> list[dict[str,
     return out
 
 
-def run(n_null: int, n_planted: int, *, n_boot: int = 299, verbose: bool = False) -> pd.DataFrame:
-    """All cells (null seeds from 3000, planted seeds from 4000), one row per cell and rule."""
+def run(
+    n_null: int,
+    n_planted: int,
+    *,
+    n_boot: int = 299,
+    verbose: bool = False,
+    cells_out: Path | None = None,
+    null_seed0: int = NULL_SEED0,
+    planted_seed0: int = PLANTED_SEED0,
+) -> pd.DataFrame:
+    """All cells (null seeds from 3000, planted seeds from 4000 by default), one row per cell and rule.
+
+    With ``cells_out`` every finished cell's rows are also appended to that CSV file, so a run cut
+    short keeps its cells.
+    """
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = [(False, NULL_SEED0 + i) for i in range(n_null)]
-        jobs += [(True, PLANTED_SEED0 + i) for i in range(n_planted)]
+        jobs = [(False, null_seed0 + i) for i in range(n_null)]
+        jobs += [(True, planted_seed0 + i) for i in range(n_planted)]
         for planted, seed in jobs:
             t0 = time.perf_counter()
             new = cell(seed, planted=planted, n_boot=n_boot, root=Path(tmp))
             rows.extend(new)
+            if cells_out is not None:
+                pd.DataFrame(new).to_csv(
+                    cells_out, mode="a", header=not cells_out.exists(), index=False
+                )
             if verbose:
                 cov = {r["rule"]: r["B_cover"] for r in new}
                 print(
@@ -122,9 +143,23 @@ def main() -> None:
     ap.add_argument("--planted", type=int, default=60, dest="n_planted")
     ap.add_argument("--n-boot", type=int, default=299, dest="n_boot")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--null-seed0", type=int, default=NULL_SEED0, dest="null_seed0")
+    ap.add_argument("--planted-seed0", type=int, default=PLANTED_SEED0, dest="planted_seed0")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    table = summarize(run(args.n_null, args.n_planted, n_boot=args.n_boot, verbose=True))
+    cells = None if args.out is None else args.out.with_suffix(".cells.csv")
+    if cells is not None and cells.exists():
+        cells.unlink()  # this benchmark's own cell file from an earlier run
+    df = run(
+        args.n_null,
+        args.n_planted,
+        n_boot=args.n_boot,
+        verbose=True,
+        cells_out=cells,
+        null_seed0=args.null_seed0,
+        planted_seed0=args.planted_seed0,
+    )
+    table = summarize(df)
     print(table.to_string(index=False))
     print(f"{time.perf_counter() - t0:.0f} s")
     if args.out is not None:
@@ -132,7 +167,8 @@ def main() -> None:
             f"# bunching coverage ({args.n_null} null, {args.n_planted} planted folders; 240 "
             f"sellers, 6 quarters; {args.n_boot} bootstrap draws; nominal 0.95)\n\n"
             f"`python benchmarks/coverage_bunching.py --null {args.n_null} --planted "
-            f"{args.n_planted} --n-boot {args.n_boot}`\n\n"
+            f"{args.n_planted} --n-boot {args.n_boot} --null-seed0 {args.null_seed0} "
+            f"--planted-seed0 {args.planted_seed0}`\n\n"
         )
         args.out.write_text(head + table.to_markdown(index=False) + "\n", encoding="utf-8")
 

@@ -11,10 +11,13 @@ Each cell simulates one folder (240 sellers, 6 quarters) and runs ``pull_in``:
 Usage::
 
     python benchmarks/coverage_pull_in.py [--null 100] [--planted 40] [--n-boot 299] [--out FILE]
+        [--null-seed0 1000] [--planted-seed0 2000]
 
 Prints a table (share covering, Monte Carlo standard error, mean estimate and mean bootstrap SE) and
-writes it as markdown to ``--out`` when given. Cells are independent and seeded (null seeds from
-1000, planted from 2000), so any subset reproduces.
+writes it as markdown to ``--out`` when given, and every cell's numbers, as each finishes, to
+``FILE.cells.null.csv`` and ``FILE.cells.planted.csv`` next to it (for the null cells also the point
+estimates of the earlier estimator, all pipeline ages pooled, on the same seller-periods). Cells are
+independent and seeded (null seeds from 1000, planted from 2000), so any subset reproduces.
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ def null_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
         out[f"{q}_se"] = e.se
         out[f"{q}_truth"] = 0.0
         out[f"{q}_cover"] = float(e.ci_low <= 0.0 <= e.ci_high)
+    # the earlier estimator (all pipeline ages pooled) on the same seller-periods: point estimates
+    g = r.seller_periods.groupby(["period_end", "behind"])[["P", "PL", "PN"]].sum().unstack()
+    on, behind = g.xs(False, axis=1, level=1), g.xs(True, axis=1, level=1)
+    out["pooled_pulled_closed_deals_est"] = float(
+        (behind["PL"] - behind["P"] * on["PL"] / on["P"]).sum()
+    )
+    out["pooled_next_period_deficit_est"] = float(
+        (behind["P"] * on["PN"] / on["P"] - behind["PN"]).sum()
+    )
     return out
 
 
@@ -87,16 +99,34 @@ def planted_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
     return out
 
 
-def run(n_null: int, n_planted: int, *, n_boot: int = 299, verbose: bool = False) -> pd.DataFrame:
-    """All cells, one row each (null seeds from 1000, planted seeds from 2000)."""
+def run(
+    n_null: int,
+    n_planted: int,
+    *,
+    n_boot: int = 299,
+    verbose: bool = False,
+    cells_out: Path | None = None,
+    null_seed0: int = NULL_SEED0,
+    planted_seed0: int = PLANTED_SEED0,
+) -> pd.DataFrame:
+    """All cells, one row each (null seeds from 1000, planted seeds from 2000 by default).
+
+    With ``cells_out`` every finished cell is also appended to ``<cells_out>.<kind>.csv`` (one file
+    per kind of cell: their columns differ), so a run cut short keeps its cells.
+    """
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        jobs = [(null_cell, NULL_SEED0 + i) for i in range(n_null)]
-        jobs += [(planted_cell, PLANTED_SEED0 + i) for i in range(n_planted)]
+        jobs = [(null_cell, null_seed0 + i) for i in range(n_null)]
+        jobs += [(planted_cell, planted_seed0 + i) for i in range(n_planted)]
         for fn, seed in jobs:
             t0 = time.perf_counter()
             rows.append(fn(seed, n_boot=n_boot, root=root))
+            if cells_out is not None:
+                path = cells_out.with_name(f"{cells_out.name}.{rows[-1]['kind']}.csv")
+                pd.DataFrame(rows[-1:]).to_csv(
+                    path, mode="a", header=not path.exists(), index=False
+                )
             if verbose:
                 cov = {k: v for k, v in rows[-1].items() if k.endswith("_cover")}
                 print(
@@ -137,9 +167,23 @@ def main() -> None:
     ap.add_argument("--planted", type=int, default=40, dest="n_planted")
     ap.add_argument("--n-boot", type=int, default=299, dest="n_boot")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--null-seed0", type=int, default=NULL_SEED0, dest="null_seed0")
+    ap.add_argument("--planted-seed0", type=int, default=PLANTED_SEED0, dest="planted_seed0")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    df = run(args.n_null, args.n_planted, n_boot=args.n_boot, verbose=True)
+    cells = None if args.out is None else args.out.with_suffix(".cells")
+    for kind in ("null", "planted"):  # this benchmark's own cell files from an earlier run
+        if cells is not None and cells.with_name(f"{cells.name}.{kind}.csv").exists():
+            cells.with_name(f"{cells.name}.{kind}.csv").unlink()
+    df = run(
+        args.n_null,
+        args.n_planted,
+        n_boot=args.n_boot,
+        verbose=True,
+        cells_out=cells,
+        null_seed0=args.null_seed0,
+        planted_seed0=args.planted_seed0,
+    )
     table = summarize(df)
     print(table.to_string(index=False))
     print(f"{time.perf_counter() - t0:.0f} s")
@@ -148,7 +192,8 @@ def main() -> None:
             f"# pull_in coverage ({args.n_null} null, {args.n_planted} planted folders; 240 sellers, "
             f"6 quarters; {args.n_boot} bootstrap draws; nominal 0.95)\n\n"
             f"`python benchmarks/coverage_pull_in.py --null {args.n_null} --planted "
-            f"{args.n_planted} --n-boot {args.n_boot}`\n\n"
+            f"{args.n_planted} --n-boot {args.n_boot} --null-seed0 {args.null_seed0} "
+            f"--planted-seed0 {args.planted_seed0}`\n\n"
         )
         args.out.write_text(head + table.to_markdown(index=False) + "\n", encoding="utf-8")
 

@@ -30,6 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pi.add_argument("--reference-days", type=int, default=42, dest="reference_days")
     pi.add_argument("--behind-pace", type=float, default=1.0, dest="behind_pace")
     pi.add_argument("--min-tenure-days", type=int, default=180, dest="min_tenure_days")
+    pi.add_argument(
+        "--age-bin-days",
+        type=int,
+        default=7,
+        dest="age_bin_days",
+        help="width of the pipeline-age bins in days (0 pools all ages); default 7",
+    )
     pi.add_argument("--n-boot", type=int, default=999, dest="n_boot")
     pi.add_argument("--alpha", type=float, default=0.05)
     pi.add_argument("--seed", type=int, default=0)
@@ -192,6 +199,7 @@ def run_pull_in(args: argparse.Namespace) -> int:
             reference_days=args.reference_days,
             behind_pace=args.behind_pace,
             min_tenure_days=args.min_tenure_days,
+            age_bin_days=args.age_bin_days or None,
             n_boot=args.n_boot,
             alpha=args.alpha,
             seed=args.seed,

@@ -10,10 +10,18 @@ deals open on the entry date (created on or before it, not closed by it). Of the
 (won or lost) in the last window L = (T - w, T] and PN in the next days N = (T, T + h], where pulled
 deals would have closed. The on-track sellers' share of their pipeline that closes in L (and in N)
 gives the behind sellers' counterfactual, so the quarter-end rush that every seller shares (the
-customers' calendar) cancels:
+customers' calendar) cancels. The shares are taken per *pipeline-age bin* a (days from creation to
+the entry date, whole weeks by default), because how much of a pipeline closes in the next days
+depends on its age and behind sellers' pipelines are younger:
 
-    excess_q  = PL_behind - P_behind * PL_on / P_on      (pulled in, per period q)
-    deficit_q = P_behind * PN_on / P_on - PN_behind      (missing early in the next period)
+    excess_q  = sum_a [PL_behind,a - P_behind,a * PL_on,a / P_on,a]   (pulled in, per period q)
+    deficit_q = sum_a [P_behind,a * PN_on,a / P_on,a - PN_behind,a]   (missing early in next period)
+
+Why the age bins: a seller's deal creation varies from day to day, and the days that fed the
+closes before entry (which decide *behind*) are older than the pipeline's youngest deals, so
+sellers who are behind have, on average, fewer old deals and relatively more young ones, which
+cannot close within the window. Pooling all ages read that as negative pull-in (about -28 closed
+deals per folder of 240 sellers and 6 quarters, against an SD of about 60; docs/research.md).
 
 The pipeline is measured on the classification date, before any pulling can happen, so the contrast
 is not mechanically tied to the outcome. (An earlier version scaled by the closes of a later reference
@@ -47,7 +55,8 @@ from ._frames import as_dataset, pipeline_deals, seller_periods
 
 __all__ = ["PullIn", "pull_in"]
 
-#: per seller-period statistics summed by group (order matters for the estimator below).
+#: per seller-period statistics summed by group (order matters for the estimator below); the
+#: pipeline counts P, PL and PN are further split by age bin (``_age_stats``).
 STATS: tuple[str, ...] = (
     "P",
     "PL",
@@ -154,7 +163,8 @@ class PullIn:
         )
         lines.append(
             "  assumption      without gaming, behind and on-track sellers close the same share of "
-            "their pipeline at entry in the last days (the customers' calendar is shared)"
+            "their pipeline at entry of each age in the last days (the customers' calendar is "
+            "shared)"
         )
         for d in self.effects["pulled_closed_deals"].diagnostics:
             lines.append(f"  - {d.describe()}")
@@ -197,6 +207,8 @@ def pull_in(
     reference_days: int = 42,
     behind_pace: float = 1.0,
     min_tenure_days: int = 180,
+    age_bin_days: int | None = 7,
+    max_age_days: int = 105,
     n_boot: int = 999,
     alpha: float = 0.05,
     seed: int = 0,
@@ -224,6 +236,13 @@ def pull_in(
     min_tenure_days : int, default 180
         Seller-periods of sellers hired less than this many days before the period start are left
         out (ramping sellers' deal flow grows, which would mimic pull-in).
+    age_bin_days : int or None, default 7
+        Width of the pipeline-age bins, in days (age = days from a deal's creation to the entry
+        date): the on-track sellers' closing shares are taken per age bin and applied to the behind
+        sellers' pipeline in each bin, so a younger or older pipeline is not read as pull-in. Whole
+        weeks keep the weekday mix of every bin the same. ``None`` pools all ages (one bin).
+    max_age_days : int, default 105
+        Pipeline deals this old or older at entry share one age bin, in days.
     n_boot : int, default 999
         Seller-cluster bootstrap draws.
     alpha : float, default 0.05
@@ -238,13 +257,17 @@ def pull_in(
     -------
     PullIn
     """
-    _check(window_days, horizon_days, reference_days, behind_pace, alpha)
+    _check(
+        window_days, horizon_days, reference_days, behind_pace, alpha, age_bin_days, max_age_days
+    )
     spec: dict[str, Any] = {
         "window_days": window_days,
         "horizon_days": horizon_days,
         "reference_days": reference_days,
         "behind_pace": behind_pace,
         "min_tenure_days": min_tenure_days,
+        "age_bin_days": age_bin_days,
+        "max_age_days": max_age_days,
         "n_boot": n_boot,
         "alpha": alpha,
         "seed": seed,
@@ -252,7 +275,8 @@ def pull_in(
         "cluster": "rep_id",
     }
     ds = as_dataset(data)
-    sp = _seller_windows(ds, **{k: spec[k] for k in list(spec)[:5]})
+    edges = _age_edges(age_bin_days, max_age_days)
+    sp = _seller_windows(ds, **{k: spec[k] for k in list(spec)[:5]}, age_edges=edges)
     if sp.empty or sp["behind"].all() or not sp["behind"].any():
         raise ValueError(
             "pull_in: need seller-periods both behind and on track with "
@@ -265,14 +289,14 @@ def pull_in(
     k = q_idx * 2 + sp["behind"].to_numpy().astype(int)
     onehot = np.zeros((len(sp), 2 * len(periods)))
     onehot[np.arange(len(sp)), k] = 1.0
-    X = sp[list(STATS)].to_numpy(float)
+    stats = [*STATS, *_age_stats(len(edges))]
+    X = sp[stats].to_numpy(float)
     design = (X[:, :, None] * onehot[:, None, :]).reshape(len(sp), -1)
     codes = pd.factorize(sp["rep_id"])[0]
     W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
-    shape = (len(STATS), len(periods), 2)
-    point = _estimate(design.sum(0).reshape(shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = _estimate((W @ design).reshape((n_boot, *shape)))
+    shape = (len(stats), len(periods), 2)
+    point = _estimate(design.sum(0).reshape(shape), len(edges))
+    boot = _estimate((W @ design).reshape((n_boot, *shape)), len(edges))
     n_units, n_obs = int(codes.max()) + 1, len(sp)
     diff = boot["pulled_closed_deals"] - boot["next_period_deficit"]
     lo, hi = np.nanquantile(diff, [alpha / 2, 1 - alpha / 2])
@@ -311,7 +335,15 @@ def pull_in(
     return PullIn(effects=effects, by_period=by, seller_periods=sp, spec=spec)
 
 
-def _check(window: int, horizon: int, reference: int, pace: float, alpha: float) -> None:
+def _check(
+    window: int,
+    horizon: int,
+    reference: int,
+    pace: float,
+    alpha: float,
+    age_bin: int | None,
+    max_age: int,
+) -> None:
     problems = []
     for name, v in (
         ("window_days", window),
@@ -320,6 +352,10 @@ def _check(window: int, horizon: int, reference: int, pace: float, alpha: float)
     ):
         if not isinstance(v, int | np.integer) or v < 1:
             problems.append(f"{name} must be a positive whole number of days, got {v!r}")
+    if age_bin is not None and (not isinstance(age_bin, int | np.integer) or age_bin < 1):
+        problems.append(f"age_bin_days must be None or a positive whole number, got {age_bin!r}")
+    if not isinstance(max_age, int | np.integer) or max_age < 1:
+        problems.append(f"max_age_days must be a positive whole number of days, got {max_age!r}")
     if not (pace > 0):
         problems.append(f"behind_pace must be > 0, got {pace!r}")
     if not 0 < alpha < 1:
@@ -336,8 +372,9 @@ def _seller_windows(
     reference_days: int,
     behind_pace: float,
     min_tenure_days: int,
+    age_edges: np.ndarray,
 ) -> pd.DataFrame:
-    """Eligible seller-periods with their group and per-window counts (``STATS``)."""
+    """Eligible seller-periods with their group and per-window counts (``STATS`` and age bins)."""
     sp = seller_periods(ds, min_tenure_days=min_tenure_days)
     deals = pipeline_deals(ds)
     data_end = deals["close_date"].max()
@@ -368,6 +405,7 @@ def _seller_windows(
     disc = m["discount"].to_numpy(float)
     has_d = np.isfinite(disc)
     amount = m["amount"].to_numpy(float)
+    age_bin = np.searchsorted(age_edges, (e - m["created_date"]).dt.days.to_numpy(), "right") - 1
     cols = {
         "pre_rev": w["pre"] * amount,
         "P": pipe,
@@ -383,6 +421,8 @@ def _seller_windows(
         "R_dsum": np.where(w["R"] & has_d, np.nan_to_num(disc), 0.0),
         "R_dn": w["R"] & has_d,
     }
+    for k, name in enumerate(_age_stats(len(age_edges))):
+        cols[name] = pipe & (age_bin == k // 3) & (True, w["L"], w["N"])[k % 3]
     agg = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in cols.items()})
     agg["index"] = m["index"].to_numpy()
     sums = agg.groupby("index").sum().reindex(sp.index, fill_value=0.0)
@@ -394,15 +434,44 @@ def _seller_windows(
     return sp
 
 
-def _estimate(s: np.ndarray) -> dict[str, np.ndarray]:
-    """Apply the estimator to group sums ``s``, shape (..., stats, periods, 2), group 1 = behind."""
+def _age_edges(bin_days: int | None, max_age: int) -> np.ndarray:
+    """Left edges of the pipeline-age bins, in days (the last bin is open-ended)."""
+    if bin_days is None:
+        return np.zeros(1, dtype=np.int64)
+    return np.arange(0, max_age + 1, bin_days, dtype=np.int64)
+
+
+def _age_stats(n_bins: int) -> list[str]:
+    """Names of the per-age-bin pipeline counts: P, PL and PN of every bin, bin by bin."""
+    return [f"{x}_age{k}" for k in range(n_bins) for x in ("P", "PL", "PN")]
+
+
+def _estimate(s: np.ndarray, n_bins: int) -> dict[str, np.ndarray]:
+    """Apply the estimator to group sums ``s``, shape (..., stats, periods, 2), group 1 = behind.
+
+    ``s`` holds ``STATS`` followed by the ``n_bins`` age bins' P, PL and PN (``_age_stats``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _estimate_sums(s, n_bins)
+
+
+def _estimate_sums(s: np.ndarray, n_bins: int) -> dict[str, np.ndarray]:
     on, b = s[..., 0], s[..., 1]
 
     def g(x: np.ndarray, name: str) -> np.ndarray:
         return x[..., _I[name], :]
 
-    excess = g(b, "PL") - g(b, "P") * g(on, "PL") / g(on, "P")
-    deficit = g(b, "P") * g(on, "PN") / g(on, "P") - g(b, "PN")
+    def by_age(x: np.ndarray, j: int) -> np.ndarray:  # (..., bins, periods)
+        return x[..., len(STATS) + j :: 3, :][..., :n_bins, :]
+
+    p_on, p_b = by_age(on, 0), by_age(b, 0)
+    share = {}
+    for j, name in ((1, "PL"), (2, "PN")):
+        # the on-track closing share per age bin; a bin without on-track pipeline takes the period's
+        pooled = (g(on, name) / g(on, "P"))[..., None, :]
+        share[name] = np.where(p_on > 0, by_age(on, j) / np.where(p_on > 0, p_on, 1.0), pooled)
+    excess = (by_age(b, 1) - p_b * share["PL"]).sum(-2)
+    deficit = (p_b * share["PN"] - by_age(b, 2)).sum(-2)
     won_share = g(b, "PL_won") / g(b, "PL")
     rev_per = g(b, "PL_rev") / g(b, "PL")
     pulled_won = excess * won_share
