@@ -172,7 +172,7 @@ def test_age_bins_remove_a_pipeline_age_difference():
     20 of 100). Pooling all ages reads that as pull-in (20 - 100 x 40/100 = -20 closed deals); the
     per-age shares give exactly 0. The next-period deficit likewise (young deals close in N at 40%,
     old at 10%: pooled 100 x 16/100 - 28 = -12, per age 0)."""
-    from salesinsight.research.pull_in import STATS, _age_stats, _estimate
+    from salesinsight.research._pull_in import STATS, _age_stats, _estimate
 
     names = [*STATS, *_age_stats(2)]
     sums = np.zeros((len(names), 1, 2))
@@ -205,7 +205,7 @@ def _toy_sums(rng: np.random.Generator, edges: np.ndarray) -> np.ndarray:
     cycles (log-normal, median 42 days, clipped to 20-120), *behind* = fewer closes between the
     period start (day 130) and the entry date (day 207) than the median seller. Returns the
     estimator's group sums with the pipeline split by ``edges``."""
-    from salesinsight.research.pull_in import STATS, _age_stats
+    from salesinsight.research._pull_in import STATS, _age_stats
 
     n_sellers, n_days, start, entry = 240, 250, 130, 207
     lam = rng.gamma(1.0, 1.0, (n_sellers, n_days)) * np.exp(rng.normal(0, 0.2, (n_sellers, 1)))
@@ -240,7 +240,7 @@ def test_age_bins_remove_the_bias_of_day_level_deal_flow_noise():
     fed their closes before entry are *behind*, and their pipeline at entry is younger, so pooling
     ages finds 'negative pull-in' (about -15 closed deals, SD 45, over 200 toy quarters); the
     per-age shares are centred on zero."""
-    from salesinsight.research.pull_in import STATS, _age_edges, _estimate
+    from salesinsight.research._pull_in import STATS, _age_edges, _estimate
 
     rng = np.random.default_rng(20261202)
     edges = _age_edges(7, 105)
