@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from salesinsight.causal.aipw import aipw
+from salesinsight.causal.compare import EffectComparison, compare
 from salesinsight.causal.did import staggered_did
-from salesinsight.causal.effect import Diagnostic, Effect, Verdict
+from salesinsight.causal.did_result import StaggeredDiD
+from salesinsight.causal.effect import Diagnostic, Effect, EffectSpec, Verdict
 from salesinsight.causal.experiment import experiment
 from salesinsight.causal.fixed_effects_did import fe_did
 from salesinsight.causal.heterogeneity import ConditionalEffects, dr_learner, heterogeneity
@@ -20,8 +22,12 @@ __all__ = [
     "ConditionalEffects",
     "Diagnostic",
     "Effect",
+    "EffectComparison",
+    "EffectSpec",
+    "StaggeredDiD",
     "Verdict",
     "aipw",
+    "compare",
     "dr_learner",
     "e_value",
     "experiment",
