@@ -419,7 +419,7 @@ class Effect(ResultMixin):
 
     # ------------------------------------------------------------------ rendering
     def _summary(self) -> Summary:
-        """Effect (absolute and relative), interval, p-value, n, inference, notes, diagnostics."""
+        """Summarise the effect (absolute, relative), interval, p-value, n, notes, diagnostics."""
         level = f"{100 * self.ci_level:g}%"
         rows: list[tuple[str, Any]] = [
             ("estimate", f"{_fmt(self.estimate)} (SE {_fmt(self.se)})"),
