@@ -91,6 +91,19 @@ class Summary:
             if not isinstance(s, Summary):
                 raise TypeError(f"Summary sections must be Summary objects, got {type(s).__name__}")
 
+    @classmethod
+    def from_lines(
+        cls, lines: Sequence[str], *, tables: Sequence[tuple[str, pd.DataFrame]] = ()
+    ) -> Summary:
+        """Build a summary of sentences: the first line the title, each further line a note.
+
+        Leading list markers (``"- "``, indentation) are dropped; the notes are shown as a list.
+        """
+        if not lines:
+            raise ValueError("Summary.from_lines needs at least a title line")
+        notes = [ln.strip().removeprefix("- ") for ln in lines[1:] if ln.strip()]
+        return cls(title=lines[0], tables=tables, notes=notes)
+
     # ------------------------------------------------------------------ text
     def to_text(self) -> str:
         """Plain text: title, indented key/value rows, tables, notes as ``- ...``, then sections."""

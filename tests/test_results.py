@@ -64,3 +64,9 @@ def test_long_tables_are_cut_and_say_so() -> None:
     assert f"... 5 more rows (first {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 5} shown)" in s.to_text()
     assert str(MAX_TABLE_ROWS + 4) not in s.to_text().split()
     assert "5 more rows" in s.to_html() and "5 more rows" in s.to_markdown()
+
+
+def test_from_lines_makes_the_first_line_the_title_and_drops_list_markers() -> None:
+    s = Summary.from_lines(["Title here.", "- first", "  - second", "", "Note: third"])
+    assert s.title == "Title here." and s.notes == ("first", "second", "Note: third")
+    assert s.to_text() == "Title here.\n  - first\n  - second\n  - Note: third"
