@@ -103,7 +103,7 @@ EXCLUDED: dict[str, str] = {
         "what `salesinsight import` wrote (tables, rows, files): nothing to plot; its text is the "
         "command's output"
     ),
-    "salesinsight.evaluate.result.ProgramEvaluation": (
+    "salesinsight.evaluation.result.ProgramEvaluation": (
         "migrated after the evaluate -> evaluation rename lands (issue 17, results step 5)"
     ),
 }
@@ -295,7 +295,7 @@ def _actions(_: Any) -> Any:
 FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     "salesinsight.actions.ActionPlan": lambda ds, tmp: _actions(ds),
     "salesinsight.causal.effect.Effect": lambda ds, tmp: _effect_with_terms(),
-    "salesinsight.causal.compare.EffectComparison": lambda ds, tmp: compare(
+    "salesinsight.causal._compare.EffectComparison": lambda ds, tmp: compare(
         _effect_with_terms(), dataclasses.replace(_effect_with_terms(), method="other <design>")
     ),
     "salesinsight.causal.did_result.StaggeredDiD": lambda ds, tmp: _staggered(ds),
@@ -334,11 +334,11 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     "salesinsight.reviews.gaps.RatingGaps": lambda ds, tmp: _reviews(ds).gaps,
     "salesinsight.mentoring.analysis.MentoringAnalysis": lambda ds, tmp: _mentoring(ds),
     "salesinsight.mentoring.mentors.MentorEffects": lambda ds, tmp: _mentoring(ds).mentors,
-    "salesinsight.research.pull_in.PullIn": lambda ds, tmp: research.pull_in(ds, n_boot=99),
-    "salesinsight.research.bunching.Bunching": lambda ds, tmp: research.bunching(ds, n_boot=99),
-    "salesinsight.research.rd.RDResult": lambda ds, tmp: research.rd(ds, n_boot=99),
-    "salesinsight.research.design.Design": lambda ds, tmp: research.design(ds),
-    "salesinsight.research.assign.Assignment": lambda ds, tmp: research.assign(
+    "salesinsight.research._pull_in.PullIn": lambda ds, tmp: research.pull_in(ds, n_boot=99),
+    "salesinsight.research._bunching.Bunching": lambda ds, tmp: research.bunching(ds, n_boot=99),
+    "salesinsight.research._rd.RDResult": lambda ds, tmp: research.rd(ds, n_boot=99),
+    "salesinsight.research._design.Design": lambda ds, tmp: research.design(ds),
+    "salesinsight.research._assign.Assignment": lambda ds, tmp: research.assign(
         ds, "P_NEW", start_date="2026-07-01"
     ),
     "salesinsight.research.plans.PlanComparison": lambda ds, tmp: research.what_if(ds),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from salesinsight.causal._compare import EffectComparison, compare
 from salesinsight.causal.aipw import aipw
-from salesinsight.causal.compare import EffectComparison, compare
 from salesinsight.causal.did import staggered_did
 from salesinsight.causal.did_result import StaggeredDiD
 from salesinsight.causal.effect import Diagnostic, Effect, EffectSpec, Verdict

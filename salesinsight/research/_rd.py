@@ -28,8 +28,8 @@ from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
 from salesinsight.results import ResultMixin, Summary
 
+from ._bunching import Bunching, bunching
 from ._frames import as_dataset, closed_deals, seller_periods
-from .bunching import Bunching, bunching
 
 __all__ = ["OUTCOMES", "RDResult", "next_period_outcomes", "rd"]
 

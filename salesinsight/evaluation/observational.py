@@ -40,11 +40,11 @@ from salesinsight.causal.lagged_regression import lagged_outcome_history
 from salesinsight.causal.overlap import covariate_overlap
 from salesinsight.causal.synth_did import synthetic_did_history
 from salesinsight.causal.unit_history import UnitHistory, unit_history
-from salesinsight.evaluate.checks import designs_agree
-from salesinsight.evaluate.comparison import _design_panel, _periods_per_quarter
-from salesinsight.evaluate.design_run import DesignRun
-from salesinsight.evaluate.matching import _with_exposure_change
-from salesinsight.evaluate.panel import _NoData
+from salesinsight.evaluation.checks import designs_agree
+from salesinsight.evaluation.comparison import _design_panel, _periods_per_quarter
+from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.matching import _with_exposure_change
+from salesinsight.evaluation.panel import _NoData
 
 __all__ = [
     "BRACKET_ENDS",
