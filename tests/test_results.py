@@ -18,6 +18,7 @@ from salesinsight.actions import build_actions
 from salesinsight.attribution import oaxaca_blinder, program_contribution
 from salesinsight.causal import Diagnostic, Effect, compare, dr_learner, staggered_did
 from salesinsight.data import load
+from salesinsight.evaluation import evaluate
 from salesinsight.metrics import panel
 from salesinsight.research.registry import load_registry, run_registry
 from salesinsight.results import MAX_TABLE_ROWS, Result, Summary, fmt_value
@@ -102,9 +103,6 @@ EXCLUDED: dict[str, str] = {
     "salesinsight.data.importers.run.ImportResult": (
         "what `salesinsight import` wrote (tables, rows, files): nothing to plot; its text is the "
         "command's output"
-    ),
-    "salesinsight.evaluation.result.ProgramEvaluation": (
-        "migrated after the evaluate -> evaluation rename lands (issue 17, results step 5)"
     ),
 }
 
@@ -300,6 +298,10 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     ),
     "salesinsight.causal.did_result.StaggeredDiD": lambda ds, tmp: _staggered(ds),
     "salesinsight.causal.heterogeneity.ConditionalEffects": lambda ds, tmp: _conditional(ds),
+    # a staggered program: its event study is the plot (a randomized program's Effect has none)
+    "salesinsight.evaluation.result.ProgramEvaluation": lambda ds, tmp: evaluate(
+        ds, "P_TRAIN", outcomes=("win_rate",)
+    ),
     "salesinsight.metrics.profiles.Profiles": lambda ds, tmp: metrics.profiles(ds, "2026Q2"),
     "salesinsight.metrics.forecast.QuotaPlan": lambda ds, tmp: metrics.forecast(ds, n_draws=300),
     "salesinsight.metrics.early_warning.EarlyWarning": lambda ds, tmp: metrics.early_warning(
