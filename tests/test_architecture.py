@@ -99,12 +99,6 @@ def test_shared_data_is_named_relative_to_the_checkout():
 #: Sub-modules still shadowed by a function of the same name, each waiting for its rename to a
 #: private module (issue 17); the list only shrinks.
 STILL_SHADOWED = {
-    "salesinsight.causal.aipw",
-    "salesinsight.causal.experiment",
-    "salesinsight.causal.heterogeneity",
-    "salesinsight.causal.impact",
-    "salesinsight.causal.matched_did",
-    "salesinsight.causal.twfe",
     "salesinsight.metrics.early_warning",
     "salesinsight.metrics.forecast",
     "salesinsight.metrics.panel",

@@ -297,7 +297,7 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
         _effect_with_terms(), dataclasses.replace(_effect_with_terms(), method="other <design>")
     ),
     "salesinsight.causal.did_result.StaggeredDiD": lambda ds, tmp: _staggered(ds),
-    "salesinsight.causal.heterogeneity.ConditionalEffects": lambda ds, tmp: _conditional(ds),
+    "salesinsight.causal._heterogeneity.ConditionalEffects": lambda ds, tmp: _conditional(ds),
     # a staggered program: its event study is the plot (a randomized program's Effect has none)
     "salesinsight.evaluation.result.ProgramEvaluation": lambda ds, tmp: evaluate(
         ds, "P_TRAIN", outcomes=("win_rate",)

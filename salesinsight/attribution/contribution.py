@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Effect
+from salesinsight.causal.inference import z_critical
 from salesinsight.metrics.panel import ADDITIVE_KPIS
 from salesinsight.results import ResultMixin, Summary
 
@@ -347,7 +347,7 @@ def program_contribution(
         values[label] = float(v.sum())
     kpi_base, kpi_current = values[base], values[current]
     change = kpi_current - kpi_base
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
 
     rows: list[dict[str, Any]] = []
     notes: list[str] = []

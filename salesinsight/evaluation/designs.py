@@ -65,7 +65,7 @@ def _randomized(
 
 
 def _joint_randomization_check(pre: pd.DataFrame, d: pd.Series) -> Diagnostic | None:
-    from salesinsight.causal.experiment import randomization_check
+    from salesinsight.causal._experiment import randomization_check
 
     x = pre.loc[:, pre.std(ddof=0) > 0]
     if x.shape[1] == 0:

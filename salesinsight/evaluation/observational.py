@@ -28,7 +28,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.causal.fixed_effects_did import (
@@ -36,6 +35,7 @@ from salesinsight.causal.fixed_effects_did import (
     selection_window_divergence,
     trend_sensitivity,
 )
+from salesinsight.causal.inference import z_critical
 from salesinsight.causal.lagged_regression import lagged_outcome_history
 from salesinsight.causal.overlap import covariate_overlap
 from salesinsight.causal.synth_did import synthetic_did_history
@@ -332,7 +332,7 @@ def _bracket(designs: Mapping[str, Effect], alpha: float, hib: bool) -> Effect:
         hi = float(max(e.ci_high for e in carrying.values()))
         est = float(np.mean(rng))
         p = float(max(e.p_value for e in carrying.values()))
-        se = float((hi - lo) / (2 * stats.norm.ppf(1 - alpha / 2)))
+        se = float((hi - lo) / (2 * z_critical(alpha)))
     names = ", ".join(_LABELS[n] for n in carrying) or "none"
     return Effect(
         estimate=est,
