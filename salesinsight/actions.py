@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.notes import Note
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["ACTION_KINDS", "REASONS", "ActionPlan", "build_actions"]
 
@@ -92,7 +93,7 @@ REASONS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, eq=False)
-class ActionPlan:
+class ActionPlan(ResultMixin):
     """The action list, one row per (manager, rep, action).
 
     Attributes
@@ -114,29 +115,20 @@ class ActionPlan:
         """Actions of one manager."""
         return self.frame[self.frame["manager_id"] == manager_id].copy()
 
-    def summary(self) -> str:
-        """Return counts per action and the managers with the most to do."""
+    def _summary(self) -> Summary:
+        """Summarise the counts per action and the managers with the most to do."""
         f = self.frame
         if f.empty:
-            return "Actions: none of the rules fires this quarter."
+            return Summary("Actions: none of the rules fires this quarter.")
         counts = f["action"].value_counts()
         busiest = f["manager_id"].value_counts().head(3)
-        return (
-            f"Actions for {f['manager_id'].nunique()} managers: "
-            + ", ".join(f"{n} {k}" for k, n in counts.items())
-            + ". Most: "
-            + ", ".join(f"{m} ({n})" for m, n in busiest.items())
-            + "."
+        rows: list[tuple[str, Any]] = [(str(k), int(n)) for k, n in counts.items()]
+        rows.append(("most", ", ".join(f"{m} ({n})" for m, n in busiest.items())))
+        return Summary(
+            title=f"Actions for {f['manager_id'].nunique()} managers",
+            rows=rows,
+            tables=[("Actions", f)],
         )
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.frame.to_html(index=False, escape=True)
-        return f"<div><pre>{html.escape(self.summary())}</pre>{table}</div>"
 
     def plot(self, *, ax: Any = None) -> Any:
         """Plot the number of actions by kind; return the Axes."""

@@ -111,7 +111,7 @@ def test_frame_summary_and_holm(coach):
     expected = {lo[0]: adj_lo, hi[0]: max(adj_lo, hi[1])}
     for o, v in expected.items():
         assert_allclose(coach.p_adjusted[o], v, rtol=1e-12, atol=0)
-    text = coach.summary()
+    text = str(coach)
     assert "P_COACH" in text and "Naive comparisons" in text and "holm" in text
 
 
@@ -205,7 +205,7 @@ def test_single_rollout_did_primary_sc_alongside(sim, incent):
         assert agree.required is False and "synthetic_control" in agree.note
         # the summary states this outcome's agreement check as the diagnostic decided it
         word = {True: "agree", False: "DISAGREE", None: "cannot be compared"}[agree.passed]
-        assert f"designs {word}: {agree.note}" in incent.summary()
+        assert f"designs {word}: {agree.note}" in str(incent)
         # synthetic control surfaces its leave-one-donor-out check and its placebo date
         sc_names = {d.name for d in sc.diagnostics}
         assert {"pre_fit", "placebo_date", "leave_one_donor_out"} <= sc_names

@@ -28,6 +28,7 @@ import pandas as pd
 from salesinsight.causal.effect import Effect
 from salesinsight.causal.inference import z_critical
 from salesinsight.metrics.panel import ADDITIVE_KPIS
+from salesinsight.results import ResultMixin, Summary
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -78,7 +79,7 @@ FRAME_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, eq=False)
-class ProgramContribution:
+class ProgramContribution(ResultMixin):
     """Contribution of evaluated programs to the change of a KPI between two quarters.
 
     Attributes
@@ -145,8 +146,8 @@ class ProgramContribution:
         """
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: what the programs account for, per program, other factors, and the caveat."""
+    def _summary(self) -> Summary:
+        """Summarise in words: what the programs account for, per program, other factors, and the caveat."""
         level = f"{100 * (1 - self.alpha):g}%"
         lo, hi = self.programs_interval
         prog = self.programs_contribution
@@ -174,12 +175,9 @@ class ProgramContribution:
         )
         lines.append(f"Caveat: {self.caveat}")
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Plot the waterfall: base KPI, each program, other factors, current KPI.
 
         Program bars carry their intervals as error bars. Returns the matplotlib Axes.

@@ -21,6 +21,7 @@ import pandas as pd
 
 from salesinsight.attribution.shapley import _new_ax, shapley_product, stacked_contributions
 from salesinsight.attribution.shapley import waterfall as _waterfall
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["FunnelGap", "funnel_gap"]
 
@@ -83,7 +84,7 @@ def _money(x: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class FunnelGap:
+class FunnelGap(ResultMixin):
     """Revenue gap of each entity to a benchmark, attributed to funnel stages in money.
 
     Attributes
@@ -121,8 +122,8 @@ class FunnelGap:
         """
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """One sentence per entity naming the binding stage."""
+    def _summary(self) -> Summary:
+        """Summarise in one sentence per entity naming the binding stage."""
         head = (
             f"Funnel gap to the {self.benchmark} benchmark: revenue = "
             f"{' x '.join(self.factors)} (exact), gap split between the stages with Shapley "
@@ -131,12 +132,9 @@ class FunnelGap:
         lines = [head]
         lines.extend(f"- {m}" for m in self.messages["message"])
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None, entity: Hashable | None = None) -> Any:
+    def plot(self, *, ax: Any = None, entity: Hashable | None = None) -> Any:
         """Plot the waterfall benchmark -> stages -> entity revenue for one entity.
 
         With ``entity`` None, stacked bars of the stage contributions for every entity. Returns

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.causal.inference import t_critical, wald_p_values
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = [
     "ActivityAttribution",
@@ -268,7 +269,7 @@ def removal_effects(counts: pd.DataFrame) -> tuple[float, pd.DataFrame]:
 
 
 @dataclass(frozen=True, eq=False)
-class ActivityAttribution:
+class ActivityAttribution(ResultMixin):
     """Markov removal effects and a fixed-effects regression of win on activity counts.
 
     Attributes
@@ -312,8 +313,8 @@ class ActivityAttribution:
         """
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: rankings by both methods and the associational caveat."""
+    def _summary(self) -> Summary:
+        """Summarise in words: rankings by both methods and the associational caveat."""
         f = self.frame
         by_rem = f.sort_values("removal_effect", ascending=False)
         by_coef = f.sort_values("coef", ascending=False)
@@ -337,12 +338,9 @@ class ActivityAttribution:
             "which deals are promising. Neither is a causal effect of doing more of an activity.",
         ]
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("By activity type", self.frame)])
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None, kind: str = "both") -> Any:
+    def plot(self, *, ax: Any = None, kind: str = "both") -> Any:
         """Plot removal shares, coefficient intervals, or both.
 
         Bars of removal shares (``kind="removal"``), coefficient intervals

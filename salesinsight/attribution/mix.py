@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.attribution.shapley import _fmt, _new_ax, waterfall
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["MixRate", "mix_rate"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixRate:
+class MixRate(ResultMixin):
     """Mix-versus-rate decomposition of the change of a ratio of sums across segments.
 
     Attributes
@@ -66,8 +67,8 @@ class MixRate:
         """
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: the overall change and its mix and rate parts."""
+    def _summary(self) -> Summary:
+        """Summarise in words: the overall change and its mix and rate parts."""
         name = f"{self.rate_num}/{self.rate_den}"
         lines = [
             f"{name} (ratio of sums over {self.segment}) went from {self.rate_base:.4g} in "
@@ -86,12 +87,9 @@ class MixRate:
                 f"rate {r.rate_contribution:+.4g}"
             )
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Waterfall: base rate, mix effect, rate effect, current rate. Returns the Axes."""
         ax = _new_ax(ax)
         waterfall(

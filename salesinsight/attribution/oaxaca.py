@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.results import ResultMixin, Summary
+
 __all__ = ["OaxacaResult", "oaxaca_blinder"]
 
 COMPONENTS = ("endowments", "coefficients", "interaction", "explained", "unexplained", "gap")
 
 
 @dataclass(frozen=True, eq=False)
-class OaxacaResult:
+class OaxacaResult(ResultMixin):
     """Two- and three-fold Oaxaca-Blinder decomposition of ``mean(A) - mean(B)``.
 
     Attributes
@@ -81,8 +83,8 @@ class OaxacaResult:
         """
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: the gap and how much of it the covariates explain."""
+    def _summary(self) -> Summary:
+        """Summarise in words: the gap and how much of it the covariates explain."""
         v = self.frame.set_index("component")
 
         def part(name: str) -> str:
@@ -108,12 +110,9 @@ class OaxacaResult:
                 f"{self.seed})."
             )
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("Components", self.frame)])
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Horizontal bars of the components with 95% bootstrap intervals. Returns the Axes."""
         if ax is None:
             import matplotlib.pyplot as plt

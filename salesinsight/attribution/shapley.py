@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.results import ResultMixin, Summary
+
 __all__ = [
     "Decomposition",
     "IdentityError",
@@ -195,7 +197,7 @@ def _fmt(x: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Decomposition:
+class Decomposition(ResultMixin):
     """Per-entity, per-factor decomposition of a KPI change between two periods.
 
     Attributes
@@ -250,8 +252,8 @@ class Decomposition:
         out = out.reset_index()
         return out.drop(columns="_all") if "_all" in out else out
 
-    def summary(self) -> str:
-        """Words: for each entity, the change and each factor's share of it."""
+    def _summary(self) -> Summary:
+        """Summarise in words: for each entity, the change and each factor's share of it."""
         lines = [
             f"Decomposition of the change in {self.kpi} from {self.base} to {self.current} "
             f"(identity: {self.kpi} = {' x '.join(self.factors)}; exact Shapley values over all "
@@ -272,12 +274,9 @@ class Decomposition:
                 f"(change {_fmt(first.total_change)}): {parts}"
             )
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None, entity: Any = None) -> Any:
+    def plot(self, *, ax: Any = None, entity: Any = None) -> Any:
         """Waterfall from the base to the current KPI for one entity (or stacked bars per entity).
 
         Parameters

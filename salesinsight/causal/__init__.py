@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from salesinsight.causal._aipw import aipw
+from salesinsight.causal._compare import EffectComparison, compare
 from salesinsight.causal._experiment import experiment
 from salesinsight.causal._heterogeneity import ConditionalEffects, dr_learner, heterogeneity
 from salesinsight.causal._impact import impact
 from salesinsight.causal._matched_did import matched_did
 from salesinsight.causal._twfe import twfe
 from salesinsight.causal.did import staggered_did
-from salesinsight.causal.effect import Diagnostic, Effect, Verdict
+from salesinsight.causal.did_result import StaggeredDiD
+from salesinsight.causal.effect import Diagnostic, Effect, EffectSpec, Verdict
 from salesinsight.causal.fixed_effects_did import fe_did
 from salesinsight.causal.lagged_regression import lagged_outcome
 from salesinsight.causal.sensitivity import e_value, robustness_value
@@ -20,8 +22,12 @@ __all__ = [
     "ConditionalEffects",
     "Diagnostic",
     "Effect",
+    "EffectComparison",
+    "EffectSpec",
+    "StaggeredDiD",
     "Verdict",
     "aipw",
+    "compare",
     "dr_learner",
     "e_value",
     "experiment",

@@ -40,6 +40,7 @@ from salesinsight.causal.inference import (
     wald_p_value,
     wald_p_values,
 )
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["CATE_CAVEAT", "ConditionalEffects", "dr_learner", "heterogeneity"]
 
@@ -289,7 +290,7 @@ def _equality_test(beta: np.ndarray, V: np.ndarray, df_denom: int) -> tuple[floa
 
 # ----------------------------------------------------------------------------- DR-learner
 @dataclass(frozen=True, eq=False)
-class ConditionalEffects:
+class ConditionalEffects(ResultMixin):
     """Result of :func:`dr_learner`.
 
     Attributes
@@ -345,18 +346,17 @@ class ConditionalEffects:
         """Return the best-linear-projection table (tidy)."""
         return self.blp.copy()
 
-    def summary(self) -> str:
-        """Average effect, linear projection of the CATE, and the caveat, in text."""
-        lines = [self.ate.summary(), "Best linear projection of the conditional effect:"]
-        lines.append(self.blp.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        lines.append(f"Caveat: {self.caveat}")
-        return "\n".join(lines)
+    def _summary(self) -> Summary:
+        """Average effect, linear projection of the CATE, and the caveat."""
+        return Summary(
+            title=f"Conditional effects (DR-learner) on {self.ate.outcome}",
+            tables=[("Best linear projection of the conditional effect", self.blp)],
+            notes=[f"Caveat: {self.caveat}"],
+            sections=[self.ate.summary()],
+        )
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None) -> Any:
-        """Histogram of the predicted conditional effects; returns the Axes."""
+    def plot(self, *, ax: Any = None) -> Any:
+        """Histogram of the predicted conditional effects on ``ax``; returns the Axes."""
         import matplotlib.pyplot as plt
 
         if ax is None:

@@ -337,7 +337,7 @@ def staggered_did(
         "n_units_dropped_always_treated": panel.info["n_units_dropped_always_treated"],
         "n_units_recoded_never_treated": panel.info["n_units_recoded_never_treated"],
         "notes": notes,
-        "library_versions": dict(_versions()),
+        "versions": dict(_versions()),
     }
     return StaggeredDiD(
         att_gt=tab,

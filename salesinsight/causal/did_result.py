@@ -27,6 +27,7 @@ from salesinsight.causal.did_aggregate import (
 )
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.causal.inference import wald_p_value, wald_p_values, z_critical
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["StaggeredDiD", "pretrend_diagnostic"]
 
@@ -113,7 +114,7 @@ def _pretrend_event_f(tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo) -> Di
 
 # ---------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False)
-class StaggeredDiD:
+class StaggeredDiD(ResultMixin):
     """Group-time ATTs of a staggered adoption design, with aggregations.
 
     Attributes
@@ -306,37 +307,41 @@ class StaggeredDiD:
         """Return the ATT(g, t) table (a copy)."""
         return self.att_gt.copy()
 
-    def summary(self) -> str:
-        """Plain-text summary: design, ATT(g, t) table, pre-trend test, overall and event study."""
+    def _summary(self) -> Summary:
+        """Design, ATT(g, t) table, pre-trend test, overall and event-study aggregations."""
         s = self.spec
-        lines = [
-            f"Staggered DiD (Callaway & Sant'Anna 2021) on {self.outcome}",
-            f"  method {s['method']}, comparison {s['control_group']}, base period "
-            f"{s['base_period']}, anticipation {s['anticipation']}, covariates "
-            f"{s['covariates'] or 'none'}",
-            f"  units {self.n_units}, periods {len(s['periods'])}, cohorts "
-            f"{', '.join(f'{g:g}' for g in s['cohorts'])}"
-            + (f", clusters {self.n_clusters} ({s['cluster']})" if s.get("cluster") else ""),
+        rows: list[tuple[str, Any]] = [
+            ("method", s["method"]),
+            ("comparison", s["control_group"]),
+            ("base period", s["base_period"]),
+            ("anticipation", s["anticipation"]),
+            ("covariates", ", ".join(s["covariates"]) if s["covariates"] else "none"),
+            ("units", self.n_units),
+            ("periods", len(s["periods"])),
+            ("cohorts", ", ".join(f"{g:g}" for g in s["cohorts"])),
         ]
-        lines.extend(f"  note: {n}" for n in s.get("notes", []))
-        cols = ["group", "time", "att", "se", "ci_low", "ci_high", "n_treated", "n_control"]
-        lines.append("Group-time ATTs")
-        lines.append(self.att_gt[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        lines.append(f"Pre-trends: {self.pretrend_test().describe()}")
+        if s.get("cluster"):
+            rows.append(("clusters", f"{self.n_clusters} ({s['cluster']})"))
+        rows.append(("pre-trends", self.pretrend_test().describe()))
         for kind in ("simple", "dynamic"):
             eff = self.aggregate(kind)
-            lines.append(
-                f"Overall ({kind}): {eff.estimate:.4g} (SE {eff.se:.4g}), "
-                f"{100 * eff.ci_level:g}% CI [{eff.ci_low:.4g}, {eff.ci_high:.4g}], "
-                f"p = {eff.p_value:.4g}"
+            rows.append(
+                (
+                    f"overall ({kind})",
+                    f"{eff.estimate:.4g} (SE {eff.se:.4g}), {100 * eff.ci_level:g}% CI "
+                    f"[{eff.ci_low:.4g}, {eff.ci_high:.4g}], p = {eff.p_value:.4g}",
+                )
             )
-        return "\n".join(lines)
+        cols = ["group", "time", "att", "se", "ci_low", "ci_high", "n_treated", "n_control"]
+        return Summary(
+            title=f"Staggered DiD (Callaway & Sant'Anna 2021) on {self.outcome}",
+            rows=rows,
+            tables=[("Group-time ATTs", self.att_gt[cols])],
+            notes=list(s.get("notes", [])),
+        )
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def plot(self, ax: Any = None) -> Any:
-        """Event-study plot (dynamic aggregation with its uniform band); returns the Axes."""
+    def plot(self, *, ax: Any = None) -> Any:
+        """Event-study plot (dynamic aggregation with its uniform band) on ``ax``; returns the Axes."""
         ax = self.aggregate("dynamic").plot(ax=ax)
         ax.set_title(f"{self.outcome}: event study (Callaway & Sant'Anna)")
         return ax

@@ -9,10 +9,10 @@ e.g. an event study) or a counterfactual path (``path``, e.g. synthetic control)
 from __future__ import annotations
 
 import functools
-import html
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -20,11 +20,13 @@ import pandas as pd
 
 from salesinsight.causal.inference import check_alpha as _check_alpha
 from salesinsight.causal.inference import normal_interval
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = [
     "VERDICT_LABELS",
     "Diagnostic",
     "Effect",
+    "EffectSpec",
     "Verdict",
     "library_versions",
     "normal_interval",
@@ -123,8 +125,107 @@ class Verdict:
         return f"{self.label}: {self.reason}"
 
 
+#: keys of an estimator's spec that :class:`EffectSpec` types; every other key is an ``option``.
+_TYPED_SPEC_KEYS = ("ci_level", "inference", "versions", "notes")
+
+
 @dataclass(frozen=True, eq=False)
-class Effect:
+class EffectSpec(Mapping[str, Any]):
+    """Everything that produced an :class:`Effect`: the interval level, inference, versions, options.
+
+    A read-only mapping, so ``spec["seed"]``, ``spec.get("inference")`` and ``{**spec, ...}`` keep
+    working; the keys every estimator shares are typed attributes.
+
+    Parameters
+    ----------
+    ci_level : float, default 0.95
+        Level of the stored interval.
+    inference : str or None
+        How the interval and p-value were computed, in words (e.g. ``"cluster-robust (CR1)"``).
+    versions : mapping of str to str
+        Versions of the libraries that shaped the result (:func:`library_versions`).
+    notes : tuple of str
+        Caveats in words.
+    options : mapping
+        Every other argument and default of the estimator (method-specific).
+    """
+
+    ci_level: float = 0.95
+    inference: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ci = float(self.ci_level)
+        if not 0.0 < ci < 1.0:
+            raise ValueError(f"EffectSpec.ci_level must be strictly between 0 and 1, got {ci!r}")
+        object.__setattr__(self, "ci_level", ci)
+        object.__setattr__(self, "versions", MappingProxyType(dict(self.versions)))
+        object.__setattr__(self, "notes", _as_notes(self.notes))
+        clash = set(self.options) & set(_TYPED_SPEC_KEYS)
+        if clash:
+            raise ValueError(
+                f"EffectSpec.options must not repeat the typed keys {sorted(clash)}; pass them as "
+                "attributes"
+            )
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+    @classmethod
+    def from_mapping(cls, spec: Mapping[str, Any]) -> EffectSpec:
+        """Build from an estimator's spec dict (an ``EffectSpec`` is returned as is).
+
+        ``ci_level``, ``inference``, ``versions`` and ``notes`` become attributes, the rest
+        ``options``.
+        """
+        if isinstance(spec, EffectSpec):
+            return spec
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"Effect.spec must be a mapping, got {type(spec).__name__}")
+        rest = {k: v for k, v in spec.items() if k not in _TYPED_SPEC_KEYS}
+        inference = spec.get("inference")
+        return cls(
+            ci_level=float(spec.get("ci_level", 0.95)),
+            inference=None if inference is None else str(inference),
+            versions=dict(spec.get("versions") or {}),
+            notes=_as_notes(spec.get("notes")),
+            options=rest,
+        )
+
+    def _present(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.options)
+        out["ci_level"] = self.ci_level
+        if self.inference is not None:
+            out["inference"] = self.inference
+        if self.versions:
+            out["versions"] = self.versions
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self._present()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._present())
+
+    def __len__(self) -> int:
+        return len(self._present())
+
+    def __repr__(self) -> str:
+        return f"EffectSpec({self._present()!r})"
+
+
+def _as_notes(notes: Any) -> tuple[str, ...]:
+    if notes is None:
+        return ()
+    if isinstance(notes, str):
+        return (notes,) if notes else ()
+    return tuple(str(n) for n in notes)
+
+
+@dataclass(frozen=True, eq=False)
+class Effect(ResultMixin):
     """One causal estimate with its uncertainty, specification and diagnostics.
 
     Attributes
@@ -140,9 +241,10 @@ class Effect:
         Number of independent units (clusters where clustered) and of observations used.
     method, outcome : str
         Estimator name and outcome column.
-    spec : Mapping
+    spec : EffectSpec
         Every argument and default that produced the estimate, the interval level ``ci_level`` and
-        library versions.
+        library versions (a plain mapping given here is converted by
+        :meth:`EffectSpec.from_mapping`; :attr:`specification` is the same object, typed).
     diagnostics : tuple of Diagnostic
     baseline : float or None
         Untreated / counterfactual mean of the outcome, used for the relative effect.
@@ -153,7 +255,8 @@ class Effect:
     path : DataFrame or None
         Counterfactual picture with columns ``time, observed, counterfactual, cf_low, cf_high``.
     extras : Mapping
-        Method-specific objects (balance table, weights, ...).
+        Method-specific objects (balance table, weights, ...), read-only; the ones the verdict and
+        the report read are typed properties (:attr:`bracket`, :attr:`ri_p_value`, :attr:`notes`).
     """
 
     estimate: float
@@ -173,11 +276,40 @@ class Effect:
     path: pd.DataFrame | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec", EffectSpec.from_mapping(self.spec))
+        object.__setattr__(self, "diagnostics", tuple(self.diagnostics))
+        object.__setattr__(self, "extras", MappingProxyType(dict(self.extras)))
+
     # ------------------------------------------------------------------ derived numbers
     @property
+    def specification(self) -> EffectSpec:
+        """The :class:`EffectSpec` (``spec``, typed for readers that want its attributes)."""
+        spec = self.spec
+        assert isinstance(spec, EffectSpec)  # converted in __post_init__
+        return spec
+
+    @property
     def ci_level(self) -> float:
-        """Level of the stored interval (``spec["ci_level"]``, default 0.95)."""
-        return float(self.spec.get("ci_level", 0.95))
+        """Level of the stored interval (``spec.ci_level``, default 0.95)."""
+        return self.specification.ci_level
+
+    @property
+    def bracket(self) -> tuple[float, ...] | None:
+        """Estimates under different assumptions that the verdict requires all to clear min_effect."""
+        b = self.extras.get("bracket")
+        return None if b is None else tuple(float(x) for x in b)
+
+    @property
+    def ri_p_value(self) -> float | None:
+        """Randomization-inference p-value, where the estimator computed one."""
+        p = self.extras.get("ri_p_value")
+        return None if p is None else float(p)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats in words: the spec's notes, else the estimator's ``extras["notes"]``."""
+        return self.specification.notes or _as_notes(self.extras.get("notes"))
 
     @property
     def relative(self) -> float | None:
@@ -234,7 +366,7 @@ class Effect:
             return Verdict("inconclusive", "the effect or its interval could not be estimated.")
         sign = 1.0 if self.higher_is_better else -1.0
         g_est = sign * self.estimate
-        bracket = self.extras.get("bracket")
+        bracket = self.bracket
         if bracket is not None:
             # a range of estimates under different assumptions: every one must clear min_effect
             g_est = min(sign * float(b) for b in bracket)
@@ -287,67 +419,38 @@ class Effect:
         return Verdict("inconclusive", why + ".")
 
     # ------------------------------------------------------------------ rendering
-    def summary(self) -> str:
-        """Plain-text summary: effect (absolute and relative), interval, p-value, n, diagnostics."""
+    def _summary(self) -> Summary:
+        """Summarise the effect (absolute, relative), interval, p-value, n, notes, diagnostics."""
         level = f"{100 * self.ci_level:g}%"
-        lines = [
-            f"Effect of treatment on {self.outcome} ({self.method})",
-            f"  estimate        {_fmt(self.estimate)} (SE {_fmt(self.se)})",
-            f"  {level} interval    [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]",
-            f"  p-value         {_fmt_p(self.p_value)}",
+        rows: list[tuple[str, Any]] = [
+            ("estimate", f"{_fmt(self.estimate)} (SE {_fmt(self.se)})"),
+            (f"{level} interval", f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"),
+            ("p-value", _fmt_p(self.p_value)),
         ]
         rel = self.relative
         if rel is not None and self.baseline is not None:
             b = abs(self.baseline)
-            lines.append(
-                f"  relative        {100 * rel:+.2f}% of baseline {_fmt(self.baseline)} "
-                f"(interval {100 * self.ci_low / b:+.2f}% to {100 * self.ci_high / b:+.2f}%, "
-                "baseline taken as known)"
+            rows.append(
+                (
+                    "relative",
+                    f"{100 * rel:+.2f}% of baseline {_fmt(self.baseline)} "
+                    f"(interval {100 * self.ci_low / b:+.2f}% to {100 * self.ci_high / b:+.2f}%, "
+                    "baseline taken as known)",
+                )
             )
         elif self.baseline is not None:
-            lines.append(f"  baseline        {_fmt(self.baseline)} (relative effect undefined)")
-        lines.append(f"  n units         {self.n_units}   n obs {self.n_obs}")
-        lines.append(
-            f"  direction       {'higher' if self.higher_is_better else 'lower'} is better"
+            rows.append(("baseline", f"{_fmt(self.baseline)} (relative effect undefined)"))
+        rows.append(("n units", f"{self.n_units}   n obs {self.n_obs}"))
+        rows.append(("direction", f"{'higher' if self.higher_is_better else 'lower'} is better"))
+        if self.specification.inference:
+            rows.append(("inference", self.specification.inference))
+        rows.extend(("note", n) for n in self.notes)
+        diagnostics = [d.describe() for d in self.diagnostics] or ["none"]
+        return Summary(
+            title=f"Effect of treatment on {self.outcome} ({self.method})",
+            rows=rows,
+            sections=[Summary("Diagnostics", notes=diagnostics)],
         )
-        inference = self.spec.get("inference")
-        if inference:
-            lines.append(f"  inference       {inference}")
-        notes = self.spec.get("notes") or self.extras.get("notes")
-        if notes:
-            for n in [notes] if isinstance(notes, str) else list(notes):
-                lines.append(f"  note            {n}")
-        if self.diagnostics:
-            lines.append("Diagnostics")
-            lines.extend(f"  - {d.describe()}" for d in self.diagnostics)
-        else:
-            lines.append("Diagnostics: none")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        level = f"{100 * self.ci_level:g}%"
-        rows = [
-            ("Estimate", _fmt(self.estimate)),
-            ("SE", _fmt(self.se)),
-            (f"{level} interval", f"[{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"),
-            ("p-value", _fmt_p(self.p_value)),
-            ("Units / obs", f"{self.n_units} / {self.n_obs}"),
-        ]
-        if self.relative is not None:
-            rows.append(("Relative to baseline", f"{100 * self.relative:+.2f}%"))
-        if self.spec.get("inference"):
-            rows.append(("Inference", str(self.spec["inference"])))
-        body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-        diag = "".join(f"<li>{esc(d.describe())}</li>" for d in self.diagnostics)
-        title = esc(f"Effect on {self.outcome} ({self.method})")
-        out = f"<div><strong>{title}</strong><table>{body}</table>"
-        if diag:
-            out += f"<p>Diagnostics</p><ul>{diag}</ul>"
-        return out + "</div>"
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one ``"effect"`` row, then one row per entry of ``terms`` (if any)."""
@@ -378,10 +481,18 @@ class Effect:
         frame["n_obs"] = frame["n_obs"].astype("Int64")
         return frame
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Plot the counterfactual from ``path`` when present, else the ``terms`` (event study).
 
-        Returns the Axes.
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        matplotlib Axes
+            ``ax`` (or the new Axes).
         """
         if self.terms is None and self.path is None:
             raise ValueError(

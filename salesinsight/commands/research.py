@@ -236,7 +236,7 @@ def run_bunching(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
-        print("\n\n".join(r.summary() for r in results))
+        print("\n\n".join(str(r) for r in results))
     return 0
 
 

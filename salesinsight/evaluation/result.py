@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.causal.effect import Effect, Verdict
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["ProgramEvaluation"]
 
 
 @dataclass(frozen=True, eq=False)
-class ProgramEvaluation:
+class ProgramEvaluation(ResultMixin):
     """Evaluation of one program across its outcomes.
 
     Attributes
@@ -87,47 +88,81 @@ class ProgramEvaluation:
             )
         return pd.DataFrame(rows)
 
-    def summary(self) -> str:
-        """Plain-text summary: one verdict line per outcome, then details and naive comparisons."""
+    def _summary(self) -> Summary:
+        """Summarise one verdict row per outcome, then details and naive comparisons."""
         p = self.program
-        lines = [
-            f"Program {p['program_id']} — {p.get('name', '')} ({p['kind']}, design {p['design']}, "
-            f"unit {p['unit']}, start {p['start_date']})",
-            f"Multiplicity correction across {len(self.p_adjusted)} outcome(s): "
-            f"{self.spec.get('correction')}",
-        ]
+        rows: list[tuple[str, Any]] = []
+        notes: list[str] = []
         for o in self.outcomes:
             e, v = self.effects.get(o), self.verdicts[o]
             if e is None:
-                lines.append(f"  {o}: {v.label} — {self.messages.get(o) or v.reason}")
+                rows.append((o, f"{v.label} — {self.messages.get(o) or v.reason}"))
                 continue
             rel = f", {100 * e.relative:+.1f}%" if e.relative is not None else ""
-            lines.append(
-                f"  {o}: {v.label} — {e.estimate:.4g}{rel} "
-                f"[{e.ci_low:.4g}, {e.ci_high:.4g}], p = {e.p_value:.3g} "
-                f"(adjusted {self.p_adjusted.get(o, float('nan')):.3g}); {e.method}"
+            rows.append(
+                (
+                    o,
+                    f"{v.label} — {e.estimate:.4g}{rel} [{e.ci_low:.4g}, {e.ci_high:.4g}], "
+                    f"p = {e.p_value:.3g} (adjusted {self.p_adjusted.get(o, float('nan')):.3g}); "
+                    f"{e.method}",
+                )
             )
-            lines.append(f"      {v.reason}")
+            notes.append(f"{o}: {v.reason}")
             for role, alt in self.alternatives.get(o, {}).items():
-                lines.append(
-                    f"      alongside, {role}: {alt.estimate:.4g} [{alt.ci_low:.4g}, "
+                notes.append(
+                    f"{o}: alongside, {role}: {alt.estimate:.4g} [{alt.ci_low:.4g}, "
                     f"{alt.ci_high:.4g}] ({alt.method})"
                 )
             agree = next((d for d in e.diagnostics if d.name == "designs_agree"), None)
             if agree is not None:
                 word = {True: "agree", False: "DISAGREE", None: "cannot be compared"}[agree.passed]
-                lines.append(f"      designs {word}: {agree.note}")
+                notes.append(f"{o}: designs {word}: {agree.note}")
+        rows.append(
+            (
+                "multiplicity",
+                f"{self.spec.get('correction')} across {len(self.p_adjusted)} outcome(s)",
+            )
+        )
+        tables = []
         if len(self.naive):
-            lines.append("Naive comparisons (biased by selection and trends; shown for contrast):")
-            for r in self.naive.itertuples():
-                lines.append(f"  {r.outcome}: {r.comparison} = {r.estimate:.4g}")
-        return "\n".join(lines)
+            tables.append(
+                (
+                    "Naive comparisons (biased by selection and trends; shown for contrast)",
+                    self.naive[["outcome", "comparison", "estimate"]],
+                )
+            )
+        return Summary(
+            title=(
+                f"Program {p['program_id']} — {p.get('name', '')} ({p['kind']}, design "
+                f"{p['design']}, unit {p['unit']}, start {p['start_date']})"
+            ),
+            rows=rows,
+            tables=tables,
+            notes=notes,
+        )
 
-    def __str__(self) -> str:
-        return self.summary()
+    def plot(self, *, ax: Any = None, outcome: str | None = None) -> Any:
+        """Event study (staggered) or the outcome's Effect plot.
 
-    def plot(self, outcome: str, ax: Any = None) -> Any:
-        """Event study (staggered) or the outcome's Effect plot; returns the Axes."""
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+        outcome : str, optional
+            The outcome to draw; default the first evaluated outcome with an estimate.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        if outcome is None:
+            estimated = [o for o in self.outcomes if self.effects.get(o) is not None]
+            if not estimated:
+                raise ValueError(
+                    f"no outcome of {self.program['program_id']} has an estimate to plot: "
+                    + "; ".join(f"{o}: {self.messages.get(o)}" for o in self.outcomes)
+                )
+            outcome = estimated[0]
         if outcome not in self.outcomes:
             raise ValueError(f"outcome {outcome!r} not evaluated; evaluated: {list(self.outcomes)}")
         eff = self.dynamic.get(outcome) or self.effects.get(outcome)

@@ -21,13 +21,13 @@ from salesinsight.mentoring.pairs import (
 )
 from salesinsight.mentoring.rampup import ramp_up_effects
 from salesinsight.notes import Note
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["MentoringAnalysis", "analyze_mentoring"]
 
 
 @dataclass(frozen=True, eq=False)
-class MentoringAnalysis(SummaryMixin):
+class MentoringAnalysis(ResultMixin):
     """Mentoring pairs evaluated: ramp-up of mentees, mentor effects, cost to mentors.
 
     Attributes
@@ -92,20 +92,25 @@ class MentoringAnalysis(SummaryMixin):
             "notes": list(self.notes),
         }
 
-    def summary(self) -> str:
-        """Words: each measure with its verdict, then the mentors."""
-        lines = [
-            f"Mentoring pairs: {len(self.pairs.frame)} mentees, "
-            f"{self.pairs.frame['mentor_id'].nunique()} mentors."
-        ]
-        for r in self.to_frame().itertuples():
-            lines.append(
-                f"  {r.measure}: {r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] -> "
-                f"{r.verdict}: {r.reason}"
+    def _summary(self) -> Summary:
+        """Summarise each measure with its verdict, then the mentors."""
+        f = self.to_frame()
+        rows = [
+            (
+                str(r.measure),
+                f"{r.estimate:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] -> {r.verdict}: {r.reason}",
             )
-        lines.append(self.mentors.summary())
-        lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+            for r in f.itertuples()
+        ]
+        return Summary(
+            title=(
+                f"Mentoring pairs: {len(self.pairs.frame)} mentees, "
+                f"{self.pairs.frame['mentor_id'].nunique()} mentors."
+            ),
+            rows=rows,
+            notes=[f"Note: {n}" for n in self.notes],
+            sections=[self.mentors.summary()],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Plot the mentor effects; return the Axes."""

@@ -20,13 +20,13 @@ from salesinsight.causal.effect import Effect
 from salesinsight.causal.inference import z_critical
 from salesinsight.mentoring.matched import balance, set_sums
 from salesinsight.metrics.shrinkage import fit_normal_normal
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["MentorEffects", "mentor_effects"]
 
 
 @dataclass(frozen=True, eq=False)
-class MentorEffects(SummaryMixin):
+class MentorEffects(ResultMixin):
     """Per-mentor relative revenue effect on their mentees.
 
     Attributes
@@ -49,8 +49,8 @@ class MentorEffects(SummaryMixin):
         """Return the per-mentor table (a copy)."""
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: spread of mentor effects and who stands out."""
+    def _summary(self) -> Summary:
+        """Summarise in words: spread of mentor effects and who stands out."""
         f = self.frame
         lines = [
             f"Mentor effects on mentee revenue: {len(f)} mentors, average {self.mean:+.1%}, true "
@@ -67,7 +67,7 @@ class MentorEffects(SummaryMixin):
                 f"  {r.mentor_id}: {r.effect:+.1%} [{r.ci_low:+.1%}, {r.ci_high:+.1%}] over "
                 f"{r.n_mentees} mentee(s): {r.verdict}"
             )
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("Mentor effects", f)])
 
     def plot(self, *, ax: Any = None) -> Any:
         """Shrunk mentor effects with intervals; returns the Axes."""

@@ -2,6 +2,7 @@
 
 from salesinsight.metrics.early_warning import EarlyWarning, early_warning
 from salesinsight.metrics.forecast import QuotaPlan, forecast
+from salesinsight.metrics.leading import LeadingIndicators, leading_indicators
 from salesinsight.metrics.panel import panel
 from salesinsight.metrics.profiles import Profiles, profiles
 
@@ -13,4 +14,6 @@ __all__ = [
     "QuotaPlan",
     "early_warning",
     "EarlyWarning",
+    "leading_indicators",
+    "LeadingIndicators",
 ]

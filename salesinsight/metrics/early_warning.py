@@ -43,6 +43,7 @@ from salesinsight.metrics._phase_windows import _windows
 from salesinsight.metrics.attrition import ATTRITION_FEATURES, _attrition_features, attrition_model
 from salesinsight.metrics.drop_alerts import _window_counts, drop_tests
 from salesinsight.metrics.quota_chance import _quota_outlook
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = [
     "ATTRITION_FEATURES",
@@ -54,7 +55,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class EarlyWarning:
+class EarlyWarning(ResultMixin):
     """Mid-quarter early warning for every active rep.
 
     Attributes
@@ -91,37 +92,45 @@ class EarlyWarning:
         """
         return self.reps.copy()
 
-    def summary(self) -> str:
-        """Headline counts, the alerts in words and the attrition model's evaluation."""
+    def _summary(self) -> Summary:
+        """Summarise headline counts, the alerts and the attrition model's evaluation."""
         r = self.reps
-        lines = [
-            f"Early warning for {self.quarter} as of {self.as_of}: {len(r)} active reps; "
-            f"median chance of reaching quota {r['p_reach_quota'].median():.0%}; "
-            f"{int((r['p_reach_quota'] < 0.2).sum())} reps below 20%.",
-            f"{len(self.alerts)} drop alert(s) out of {len(self.tests)} tests "
-            f"(Benjamini-Hochberg, FDR {self.spec.get('fdr', 0.1):.0%}).",
+        rows: list[tuple[str, Any]] = [
+            ("active reps", len(r)),
+            ("median P(quota)", f"{r['p_reach_quota'].median():.0%}"),
+            ("reps below 20%", int((r["p_reach_quota"] < 0.2).sum())),
+            (
+                "drop alerts",
+                f"{len(self.alerts)} of {len(self.tests)} tests (Benjamini-Hochberg, FDR "
+                f"{self.spec.get('fdr', 0.1):.0%})",
+            ),
         ]
-        for a in self.alerts.sort_values("p_adj").head(10).itertuples():
-            lines.append(f"  {a.rep_id}: {a.message}")
         ev = self.attrition
         if ev.get("auc") is not None and np.isfinite(ev.get("auc", np.nan)):
-            lines.append(
-                f"Attrition model (logistic, time split, test on {', '.join(ev['test_quarters'])}): "
-                f"AUC {ev['auc']:.2f}, Brier {ev['brier']:.3f} (base-rate Brier "
-                f"{ev['brier_base_rate']:.3f}), {ev['positives_test']} leavers in {ev['n_test']} "
-                "test rep-quarters."
+            rows.append(
+                (
+                    "attrition model",
+                    f"logistic, time split, test on {', '.join(ev['test_quarters'])}: AUC "
+                    f"{ev['auc']:.2f}, Brier {ev['brier']:.3f} (base-rate Brier "
+                    f"{ev['brier_base_rate']:.3f}), {ev['positives_test']} leavers in "
+                    f"{ev['n_test']} test rep-quarters",
+                )
             )
         else:
-            lines.append(f"Attrition model: {ev.get('note', 'not fitted')}.")
-        return "\n".join(lines)
+            rows.append(("attrition model", str(ev.get("note", "not fitted"))))
+        top = self.alerts.sort_values("p_adj").head(10)
+        tables = (
+            [("Drop alerts (10 most significant)", top[["rep_id", "message"]])] if len(top) else []
+        )
+        return Summary(
+            title=f"Early warning for {self.quarter} as of {self.as_of}", rows=rows, tables=tables
+        )
 
-    def _repr_html_(self) -> str:
-        from html import escape
+    def plot(self, *, ax: Any = None) -> Any:
+        """Chance of reaching quota per rep (sorted), reps with alerts highlighted, on ``ax``.
 
-        return "<pre>" + escape(self.summary()) + "</pre>"
-
-    def plot(self, ax: Any = None) -> Any:
-        """Chance of reaching quota per rep (sorted), reps with alerts highlighted. Returns the Axes."""
+        Returns the Axes.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:

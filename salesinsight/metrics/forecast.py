@@ -35,12 +35,13 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.metrics.shrinkage import fit_normal_normal
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["QuotaPlan", "forecast", "observed_periods"]
 
 
 @dataclass(frozen=True)
-class QuotaPlan:
+class QuotaPlan(ResultMixin):
     """Next-quarter forecast per rep and team, suggested quotas and the backtest.
 
     Attributes
@@ -82,35 +83,40 @@ class QuotaPlan:
         """
         return self.reps.copy()
 
-    def summary(self) -> str:
-        """Forecast, suggested quotas and the backtest in words."""
+    def _summary(self) -> Summary:
+        """Summarise the forecast, suggested quotas and the backtest."""
         r = self.reps
         lo, hi = self.reps["revenue_low"].sum(), self.reps["revenue_high"].sum()
-        lines = [
-            f"Forecast for {self.target_quarter}: {len(r)} reps, company revenue median "
-            f"{self.teams['revenue_median'].sum():,.0f} (sum of rep {1 - self.alpha:.0%} bounds "
-            f"{lo:,.0f}-{hi:,.0f}; team intervals in the team table).",
-            f"Suggested quotas: {self.multiplier:.3f} x each rep's forecast median, so that an expected "
-            f"{self.share_at_quota:.0%} of reps reach quota (achieved "
-            f"{r['p_reach_suggested'].mean():.1%}).",
+        level = f"{1 - self.alpha:.0%}"
+        rows: list[tuple[str, Any]] = [
+            ("reps", len(r)),
+            ("company revenue median", f"{self.teams['revenue_median'].sum():,.0f}"),
+            (f"sum of rep {level} bounds", f"{lo:,.0f}-{hi:,.0f}"),
+            ("quota multiplier", f"{self.multiplier:.3f} x each rep's forecast median"),
+            (
+                "reps at quota",
+                f"{self.share_at_quota:.0%} targeted, {r['p_reach_suggested'].mean():.1%} expected",
+            ),
         ]
+        notes = ["Team intervals are in the team table (`teams`)."]
         pooled = self.backtest[self.backtest["target"] == "all"]
-        for row in pooled.itertuples():
-            lines.append(
-                f"Backtest ({row.level}, {row.n} forecasts): {1 - self.alpha:.0%} interval coverage "
-                f"{row.coverage:.1%}, MAPE {row.mape:.1%} (nonzero actuals), WAPE {row.wape:.1%}."
-            )
+        tables = []
         if pooled.empty:
-            lines.append("Backtest: not enough history (needs more than min_history quarters).")
-        return "\n".join(lines)
+            notes.append("Backtest: not enough history (needs more than min_history quarters).")
+        else:
+            shown = pooled[["level", "n", "coverage", "mape", "wape"]].rename(
+                columns={"n": "forecasts", "coverage": f"{level} coverage"}
+            )
+            tables.append(("Backtest (pooled; MAPE over nonzero actuals)", shown))
+        return Summary(
+            title=f"Forecast for {self.target_quarter}", rows=rows, tables=tables, notes=notes
+        )
 
-    def _repr_html_(self) -> str:
-        from html import escape
+    def plot(self, *, ax: Any = None) -> Any:
+        """Forecast median and interval per rep (sorted), with suggested quotas, on ``ax``.
 
-        return "<pre>" + escape(self.summary()) + "</pre>"
-
-    def plot(self, ax: Any = None) -> Any:
-        """Forecast median and interval per rep (sorted), with suggested quotas. Returns the Axes."""
+        Returns the Axes.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:

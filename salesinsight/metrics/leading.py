@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.metrics.panel import KPI_KIND, panel
+from salesinsight.results import ResultMixin, Summary
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
@@ -41,7 +42,7 @@ _LOG = {*DEFAULT_PROCESS, "emails", "other", "revenue"}
 
 
 @dataclass(frozen=True, eq=False)
-class LeadingIndicators:
+class LeadingIndicators(ResultMixin):
     """Within-seller predictive power of process metrics for next period's outcomes.
 
     Attributes
@@ -65,31 +66,27 @@ class LeadingIndicators:
         """Return the (process, outcome) table (a copy)."""
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: which process metrics lead which outcomes, labelled predictive."""
+    def _summary(self) -> Summary:
+        """Summarise which process metrics lead which outcomes, labelled predictive."""
         lead = self.frame[self.frame["leading"]].sort_values("gain", ascending=False)
-        lines = [
-            f"Leading indicators ({self.grain}; trained on {self.train_periods[0]}.."
-            f"{self.train_periods[-1]}, tested on {self.test_periods[0]}..{self.test_periods[-1]}, "
-            "within sellers): PREDICTIVE, NOT CAUSAL.",
+        rows = [
+            ("grain", self.grain),
+            ("trained on", f"{self.train_periods[0]}..{self.train_periods[-1]}"),
+            ("tested on", f"{self.test_periods[0]}..{self.test_periods[-1]}"),
+            ("leading pairs", f"{len(lead)} of {len(self.frame)}"),
         ]
+        notes = ["Predictive, not causal: within-seller out-of-sample gain over seller means."]
         if lead.empty:
-            lines.append("No process metric improves next-period predictions out of sample.")
-        for r in lead.itertuples():
-            lines.append(
-                f"  {r.process} -> next {r.outcome}: out-of-sample gain {r.gain:+.3f} "
-                f"[{r.gain_low:+.3f}, {r.gain_high:+.3f}], coefficient {r.coef:+.3g}"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        table = self.frame.to_html(index=False, escape=True, float_format=lambda x: f"{x:.4g}")
-        return f"<div><pre>{html.escape(self.summary())}</pre>{table}</div>"
+            notes.append("No process metric improves next-period predictions out of sample.")
+        cols = ["process", "outcome", "gain", "gain_low", "gain_high", "coef"]
+        return Summary(
+            title="Leading indicators (within sellers): PREDICTIVE, NOT CAUSAL",
+            rows=rows,
+            tables=[("Process metrics that lead next period's outcome", lead[cols])]
+            if len(lead)
+            else [],
+            notes=notes,
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Out-of-sample gain with intervals per (process, outcome); returns the Axes."""

@@ -34,6 +34,7 @@ from scipy import stats
 
 from salesinsight.metrics._sql import exact_sum
 from salesinsight.metrics.shrinkage import _SPREAD_NAME, fit_hierarchical
+from salesinsight.results import ResultMixin, Summary
 
 #: a CSAT response as a share of its scale
 _CS = "score / coalesce(scale, 5)"
@@ -95,7 +96,7 @@ INSUFFICIENT = "insufficient data"  # no activity or no closed opportunity: no a
 # Result
 # ----------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Profiles:
+class Profiles(ResultMixin):
     """Capability profiles of every active rep with data in one period.
 
     Attributes
@@ -150,50 +151,63 @@ class Profiles:
             raise KeyError(f"rep_id {rep_id!r} has no profile in period {self.period}")
         return hit.iloc[0].copy()
 
-    def summary(self) -> str:
-        """Return counts per archetype, the high-potential reps, and the shrinkage used, in words."""
+    def _summary(self) -> Summary:
+        """Summarise counts per archetype, the high-potential reps and the shrinkage used."""
         t = self.table
-        lines = [
+        rows: list[tuple[str, Any]] = [
+            ("active reps with data", len(t)),
             (
-                f"Capability profiles, {self.period}: {len(t)} active reps with data "
-                f"(empirical-Bayes shrinkage toward {self.spec.get('by_group', 'team_id')} means, "
-                "themselves pooled toward the company)."
+                "shrinkage",
+                f"empirical Bayes toward {self.spec.get('by_group', 'team_id')} means, "
+                "themselves pooled toward the company",
             ),
-            "Archetypes: "
-            + ", ".join(f"{k} {v}" for k, v in t["archetype"].value_counts().items() if v > 0),
+            (
+                "archetypes",
+                ", ".join(f"{k} {v}" for k, v in t["archetype"].value_counts().items() if v > 0),
+            ),
         ]
+        notes = []
         if len(self.excluded):
-            lines.append(
+            rows.append(("excluded", len(self.excluded)))
+            notes.append(
                 f"Excluded: {len(self.excluded)} active reps with no activity and no closed "
                 "opportunity in the period (e.g. managers)."
             )
         hp = t[t["high_potential"]].sort_values("p_high_potential", ascending=False)
-        if len(hp):
-            lines.append(
-                "High potential (P(true win rate above company top quartile) >= "
-                f"{self.spec.get('high_potential_prob', 0.7):.0%}): "
-                + ", ".join(f"{r.rep_id} ({r.p_high_potential:.0%})" for r in hp.itertuples())
+        threshold = f"{self.spec.get('high_potential_prob', 0.7):.0%}"
+        rows.append(
+            (
+                f"high potential (P >= {threshold})",
+                ", ".join(f"{r.rep_id} ({r.p_high_potential:.0%})" for r in hp.itertuples())
+                or "none",
             )
-        else:
-            lines.append("No rep is high-potential with the required probability.")
+        )
+        notes.append(
+            "High potential: P(true win rate above the company's top quartile) of at least "
+            f"{threshold}."
+        )
         case = t[t["archetype"] == "high activity, low conversion"]
         if len(case):
-            lines.append(
-                "High activity, low conversion (coach closing, not prospecting): "
-                + ", ".join(case["rep_id"].astype(str))
-            )
-        return "\n".join(lines)
+            rows.append(("high activity, low conversion", ", ".join(case["rep_id"].astype(str))))
+            notes.append("High activity, low conversion: coach closing, not prospecting.")
+        return Summary(title=f"Capability profiles, {self.period}", rows=rows, notes=notes)
 
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return "<pre>" + escape(self.summary()) + "</pre>"
-
-    def plot(self, rep_id: str | None = None, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None, rep_id: str | None = None) -> Any:
         """Plot the percentile profile of one rep, or the archetype counts.
 
         Bars with the shrunk value's percentile among peers; the archetype counts when ``rep_id``
-        is None. Returns the matplotlib Axes.
+        is None.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+        rep_id : str, optional
+            The rep whose profile to draw.
+
+        Returns
+        -------
+        matplotlib Axes
         """
         import matplotlib.pyplot as plt
 

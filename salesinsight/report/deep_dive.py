@@ -23,6 +23,7 @@ from salesinsight.report.html import mask_frame
 from salesinsight.report.i18n import N_, Note
 from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["DeepDive", "Estimate", "OutcomeDive", "build_deep_dive"]
 
@@ -106,7 +107,7 @@ class OutcomeDive:
 
 
 @dataclass(frozen=True)
-class DeepDive:
+class DeepDive(ResultMixin):
     """The deep dive of one program (built by :func:`build_deep_dive`)."""
 
     params: RunParams
@@ -137,6 +138,39 @@ class DeepDive:
         raise KeyError(f"outcome {outcome!r} not in this deep dive; have {self.outcomes}")
 
     # -- outputs ----------------------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """Return every estimate of every outcome (:meth:`estimates_frame`)."""
+        return self.estimates_frame()
+
+    def _summary(self) -> Summary:
+        """Summarise the program: per outcome its verdict, then every estimator's estimate."""
+        cols = ["outcome", "estimator", "estimate", "ci_low", "ci_high", "p_value", "verdict"]
+        frame = self.estimates_frame()
+        return Summary(
+            title=f"Deep dive: {self.program_id} — {self.program.get('name', '')}",
+            rows=[(o.outcome, f"{o.verdict}: {o.reason}") for o in self.by_outcome],
+            tables=[("Estimates", frame.reindex(columns=cols))],
+            notes=[str(n) for n in self.notes],
+        )
+
+    def plot(self, *, ax: Any = None, outcome: str | None = None) -> Any:
+        """Plot the main estimate of one outcome: its event study or counterfactual.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+        outcome : str, optional
+            Default the first outcome with a main estimate.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        if self.evaluation is None:
+            raise ValueError(f"no evaluation of {self.program_id} to plot: {'; '.join(self.notes)}")
+        return self.evaluation.plot(ax=ax, outcome=outcome)
+
     def estimates_frame(self) -> pd.DataFrame:
         """One row per outcome and estimator: estimate, interval, p-value, n, method, verdict."""
         rows: list[dict[str, Any]] = []

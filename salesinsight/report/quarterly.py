@@ -20,6 +20,7 @@ from salesinsight.report.i18n import Note
 from salesinsight.report.outputs import json_value as _json_num
 from salesinsight.report.outputs import save_outputs
 from salesinsight.report.params import RunParams
+from salesinsight.results import ResultMixin, Summary
 
 __all__ = ["ProgramRow", "QuarterReport", "build_quarter"]
 
@@ -66,7 +67,7 @@ class ProgramRow:
 
 
 @dataclass(frozen=True)
-class QuarterReport:
+class QuarterReport(ResultMixin):
     """Everything the quarterly report shows, computed once.
 
     Attributes
@@ -116,6 +117,67 @@ class QuarterReport:
     def effects_frame(self) -> pd.DataFrame:
         """One row per program and outcome: estimate, interval, p-values, verdict."""
         return pd.DataFrame([r.__dict__ for r in self.rows])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the verdict table: one row per program and outcome (:meth:`effects_frame`)."""
+        return self.effects_frame()
+
+    def _summary(self) -> Summary:
+        """Summarise the quarter: one verdict row per program and outcome, and the notes."""
+        cols = ["program_id", "outcome", "verdict", "estimate", "ci_low", "ci_high", "p_adjusted"]
+        frame = self.effects_frame()
+        table = frame[cols] if len(frame) else pd.DataFrame(columns=cols)
+        return Summary(
+            title=f"{self.params.title or 'Quarterly report'} ({self.params.quarter})",
+            rows=[
+                ("quarter", f"{self.quarter_start.isoformat()} to {self.quarter_end.isoformat()}"),
+                ("programs", len(self.evaluations)),
+                ("sections", ", ".join(self.sections) or "none"),
+            ],
+            tables=[("Verdicts", table)],
+            notes=[str(n) for n in self.notes],
+        )
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Forest plot of every estimate relative to its baseline, with its interval.
+
+        Rows without a finite baseline (relative effect undefined) are left out.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        f = self.effects_frame()
+        if len(f):
+            base = pd.to_numeric(f["baseline"], errors="coerce").abs()
+            rel = f[["estimate", "ci_low", "ci_high"]].apply(pd.to_numeric, errors="coerce")
+            rel = 100 * rel.div(base.where(base > 0), axis=0)
+            keep = np.isfinite(rel.to_numpy(dtype=float)).all(axis=1)
+            f, rel = f[keep], rel[keep]
+        else:
+            rel = pd.DataFrame(columns=["estimate", "ci_low", "ci_high"], dtype=float)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, max(2.0, 0.35 * len(f) + 1)))
+        y = np.arange(len(rel))[::-1]
+        est = rel["estimate"].to_numpy(dtype=float)
+        err = [
+            est - rel["ci_low"].to_numpy(dtype=float),
+            rel["ci_high"].to_numpy(dtype=float) - est,
+        ]
+        ax.errorbar(est, y, xerr=err, fmt="o", capsize=3)
+        ax.axvline(0.0, color="grey", lw=0.8)
+        ax.set_yticks(y, [f"{p}: {o}" for p, o in zip(f["program_id"], f["outcome"], strict=True)])
+        ax.set_xlabel("effect, % of baseline")
+        ax.set_title(f"{self.params.quarter}: program effects")
+        return ax
 
     def results(self) -> dict[str, Any]:
         """Every headline number as plain JSON-able values (no timestamps: reproducible)."""

@@ -16,6 +16,7 @@ from ._pull_in import PullIn, pull_in
 from ._rd import RDResult, next_period_outcomes, rd
 from .multiplicity import romano_wolf, romano_wolf_from_draws
 from .plans import Plan, PlanComparison, csat_reward, default_plans, what_if
+from .registry import RegistryResult
 from .subgroups import SubgroupEffects, subgroup_effects
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PlanComparison",
     "PullIn",
     "RDResult",
+    "RegistryResult",
     "SubgroupEffects",
     "assign",
     "bunching",

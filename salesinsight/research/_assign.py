@@ -12,7 +12,6 @@ Rubin 2012); analyse such a design with randomization inference that applies the
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 
 from salesinsight.causal._balance import smd_table
 from salesinsight.data import Dataset
+from salesinsight.results import ResultMixin, Summary
 
 from ._design import unit_outcomes
 from ._frames import as_dataset
@@ -32,7 +32,7 @@ ENROLLMENT_COLUMNS: tuple[str, ...] = ("program_id", "unit_id", "arm", "start_da
 
 
 @dataclass(frozen=True, eq=False)
-class Assignment:
+class Assignment(ResultMixin):
     """Result of :func:`assign`.
 
     Attributes
@@ -73,30 +73,26 @@ class Assignment:
         """Return the balance table."""
         return self.balance.copy()
 
-    def summary(self) -> str:
-        """Words: how many units went where, the strata and the balance reached."""
+    def _summary(self) -> Summary:
+        """Summarise how many units went where, the strata and the balance reached."""
         s = self.spec
         n_t = int((self.rows["arm"] == "treatment").sum())
-        lines = [
-            f"Assignment for {s['program_id']}: {n_t} treated and {len(self.rows) - n_t} control "
-            f"{s['unit']}s from {s['start_date']} (seed {s['seed']})",
-            f"  strata          {', '.join(s['strata']) or 'none'} "
-            f"({self.rows['stratum'].nunique()} strata)",
-            f"  draws           {self.draws} (accept when every |SMD| < {s['balance_threshold']:g})",
+        rows = [
+            (
+                "strata",
+                f"{', '.join(s['strata']) or 'none'} ({self.rows['stratum'].nunique()} strata)",
+            ),
+            ("draws", f"{self.draws} (accept when every |SMD| < {s['balance_threshold']:g})"),
         ]
-        for r in self.balance.itertuples():
-            lines.append(
-                f"  {r.covariate:<15} treated {r.mean_treated:.4g}  control {r.mean_control:.4g}  "
-                f"SMD {r.smd_before:+.3f}"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        body = html.escape(self.summary()).replace("\n", "<br>")
-        return f"<div><strong>Assignment</strong><p>{body}</p></div>"
+        balance = self.balance[["covariate", "mean_treated", "mean_control", "smd_before"]]
+        return Summary(
+            title=(
+                f"Assignment for {s['program_id']}: {n_t} treated and {len(self.rows) - n_t} "
+                f"control {s['unit']}s from {s['start_date']} (seed {s['seed']})"
+            ),
+            rows=rows,
+            tables=[("Balance", balance.rename(columns={"smd_before": "SMD"}))],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Standardized mean differences per covariate (love plot); returns the Axes."""

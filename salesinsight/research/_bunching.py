@@ -33,7 +33,8 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
-from salesinsight.research._display import effects_html, fmt
+from salesinsight.research._display import fmt
+from salesinsight.results import ResultMixin, Summary
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, seller_periods
@@ -42,7 +43,7 @@ __all__ = ["Bunching", "bunching"]
 
 
 @dataclass(frozen=True, eq=False)
-class Bunching:
+class Bunching(ResultMixin):
     """Result of :func:`bunching`.
 
     Attributes
@@ -108,44 +109,41 @@ class Bunching:
         out["spec"] = dict(self.spec)
         return out
 
-    def summary(self) -> str:
-        """Words: the excess mass, its interval and what it means."""
+    def _summary(self) -> Summary:
+        """Summarise the excess mass, its interval and what it means."""
         s = self.spec
         level = f"{100 * (1 - s['alpha']):g}%"
-        lines = [
-            f"Bunching of attainment at {s['threshold']:g} (Kleven 2016)",
-            f"  seller-periods  {s['n_obs']} (bins of {s['bin_width']:g} over "
-            f"[{s['fit_range'][0]:g}, {s['fit_range'][1]:g}], polynomial degree {s['degree']}, "
-            f"excluded window [{s['lower']:g}, {s['upper']:g}))",
-            "  upper edge      "
-            + (
+        rows = [
+            (
+                "seller-periods",
+                f"{s['n_obs']} (bins of {s['bin_width']:g} over [{s['fit_range'][0]:g}, "
+                f"{s['fit_range'][1]:g}], polynomial degree {s['degree']}, excluded window "
+                f"[{s['lower']:g}, {s['upper']:g}))",
+            ),
+            (
+                "upper edge",
                 f"chosen from the data: the first edge where B reaches M (Kleven 2016), searched "
                 f"up to {s['max_upper']:g}"
                 if s["upper_rule"] == "mass_balance"
-                else "fixed by the caller"
+                else "fixed by the caller",
             ),
         ]
         for term, e in (("excess B", self.excess), ("b", self.b), ("missing M", self.missing)):
-            lines.append(
-                f"  {term:<14}  {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
-            )
-        lines.append(
-            "  reading         "
-            + (
+            rows.append((term, f"{fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"))
+        rows.append(
+            (
+                "reading",
                 "sellers sort to just above the threshold (the excess interval excludes zero); "
                 "a discontinuity design at this threshold is not credible"
                 if self.sorting
-                else "no excess mass detected at the threshold"
+                else "no excess mass detected at the threshold",
             )
         )
-        lines.extend(f"  - {d.describe()}" for d in self.excess.diagnostics)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return effects_html(f"Bunching at {self.spec['threshold']:g}", self.to_frame())
+        return Summary(
+            title=f"Bunching of attainment at {s['threshold']:g} (Kleven 2016)",
+            rows=rows,
+            notes=[d.describe() for d in self.excess.diagnostics],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Histogram of attainment with the fitted counterfactual; returns the Axes."""

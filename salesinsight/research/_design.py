@@ -23,7 +23,6 @@ by re-randomizing the data's own units with the effect added.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.data import Dataset
+from salesinsight.results import ResultMixin, Summary
 
 from ._frames import as_dataset
 
@@ -44,7 +44,7 @@ UNITS: tuple[str, ...] = ("team", "rep")
 
 
 @dataclass(frozen=True, eq=False)
-class Design:
+class Design(ResultMixin):
     """Result of :func:`design` (every number in the outcome's units unless stated).
 
     Attributes
@@ -115,42 +115,51 @@ class Design:
         out["spec"] = dict(self.spec)
         return out
 
-    def summary(self) -> str:
-        """Words: what the design can detect, and what it would need."""
+    def _summary(self) -> Summary:
+        """Summarise what the design can detect, and what it would need."""
         s = self.spec
-        lines = [
-            f"Experiment design: {s['outcome']} randomized by {s['unit']} "
-            f"(alpha {s['alpha']:g}, power {s['power']:g}, treated share {s['treated_share']:g})",
-            f"  units           {self.n_units}",
-            f"  MDE             {_fmt(self.mde)} ({_fmt(self.mde_cuped)} with CUPED)",
+        rows = [
+            ("units", self.n_units),
+            ("MDE", f"{_fmt(self.mde)} ({_fmt(self.mde_cuped)} with CUPED)"),
         ]
         if s.get("mde_target") is not None:
-            lines.append(
-                f"  units needed    {self.units_needed} for an effect of {_fmt(s['mde_target'])} "
-                f"({self.units_needed_cuped} with CUPED)"
+            rows.append(
+                (
+                    "units needed",
+                    f"{self.units_needed} for an effect of {_fmt(s['mde_target'])} "
+                    f"({self.units_needed_cuped} with CUPED)",
+                )
             )
-        lines.append(
-            f"  variance        SD {_fmt(self.sigma)} between units within a period; "
-            f"previous-period correlation {_fmt(self.rho_pre)}, so CUPED keeps "
-            f"{100 * self.cuped_variance_factor:.0f}% of the variance"
+        rows.append(
+            (
+                "variance",
+                f"SD {_fmt(self.sigma)} between units within a period; previous-period "
+                f"correlation {_fmt(self.rho_pre)}, so CUPED keeps "
+                f"{100 * self.cuped_variance_factor:.0f}% of the variance",
+            )
         )
         if self.icc is not None:
-            lines.append(
-                f"  clustering      ICC {_fmt(self.icc)} among ~{_fmt(self.cluster_size)} sellers "
-                f"per team (design effect {_fmt(self.design_effect)})"
+            rows.append(
+                (
+                    "clustering",
+                    f"ICC {_fmt(self.icc)} among ~{_fmt(self.cluster_size)} sellers per team "
+                    f"(design effect {_fmt(self.design_effect)})",
+                )
             )
-        lines.append(
-            "  assumption      the effect is a constant shift of the unit outcome in one post "
-            "period; units are independent; the data's variance is that of the experiment's period"
+        rows.append(
+            (
+                "assumption",
+                "the effect is a constant shift of the unit outcome in one post period; units "
+                "are independent; the data's variance is that of the experiment's period",
+            )
         )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        body = html.escape(self.summary()).replace("\n", "<br>")
-        return f"<div><strong>Experiment design</strong><p>{body}</p></div>"
+        return Summary(
+            title=(
+                f"Experiment design: {s['outcome']} randomized by {s['unit']} (alpha "
+                f"{s['alpha']:g}, power {s['power']:g}, treated share {s['treated_share']:g})"
+            ),
+            rows=rows,
+        )
 
     def power_at(self, effect: float, n_units: int, *, cuped: bool = False) -> float:
         """Return the analytic two-sided power for ``effect`` with ``n_units`` units.

@@ -48,7 +48,8 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.data import Dataset
-from salesinsight.research._display import effects_html, fmt
+from salesinsight.research._display import fmt
+from salesinsight.results import ResultMixin, Summary
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, pipeline_deals, seller_periods
@@ -81,7 +82,7 @@ HEADLINES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, eq=False)
-class PullIn:
+class PullIn(ResultMixin):
     """Result of :func:`pull_in`.
 
     Attributes
@@ -142,39 +143,41 @@ class PullIn:
         ]
         return out
 
-    def summary(self) -> str:
-        """Words: what was pulled in, with intervals, and how it was identified."""
+    def _summary(self) -> Summary:
+        """Summarise what was pulled in, with intervals, and how it was identified."""
         s = self.spec
         level = f"{100 * (1 - s['alpha']):g}%"
         n_b = int(self.seller_periods["behind"].sum())
         n_o = int((~self.seller_periods["behind"]).sum())
-        lines = [
-            "Quarter-end pull-in (behind-quota vs on-track sellers)",
-            f"  seller-periods  {n_b} behind, {n_o} on track, {len(self.by_period)} periods",
+        rows = [
+            (
+                "seller-periods",
+                f"{n_b} behind, {n_o} on track, {len(self.by_period)} periods",
+            )
         ]
         for name in HEADLINES:
             e = self.effects[name]
-            lines.append(
-                f"  {name:<20} {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+            rows.append((name, f"{fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"))
+        rows.append(
+            (
+                "windows",
+                f"last {s['window_days']} days; next {s['horizon_days']} days; reference the "
+                f"{s['reference_days']} days after that",
             )
-        lines.append(
-            f"  windows         last {s['window_days']} days; next {s['horizon_days']} days; "
-            f"reference the {s['reference_days']} days after that"
         )
-        lines.append(
-            "  assumption      without gaming, behind and on-track sellers close the same share of "
-            "their pipeline at entry of each age in the last days (the customers' calendar is "
-            "shared)"
+        rows.append(
+            (
+                "assumption",
+                "without gaming, behind and on-track sellers close the same share of their "
+                "pipeline at entry of each age in the last days (the customers' calendar is "
+                "shared)",
+            )
         )
-        for d in self.effects["pulled_closed_deals"].diagnostics:
-            lines.append(f"  - {d.describe()}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return effects_html("Quarter-end pull-in", self.to_frame(), header=True)
+        return Summary(
+            title="Quarter-end pull-in (behind-quota vs on-track sellers)",
+            rows=rows,
+            notes=[d.describe() for d in self.effects["pulled_closed_deals"].diagnostics],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Won deals pulled in per period with their intervals; returns the Axes."""

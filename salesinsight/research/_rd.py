@@ -15,7 +15,6 @@ summary (it stays in ``effect`` for inspection, with failed required diagnostics
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
+from salesinsight.results import ResultMixin, Summary
 
 from ._bunching import Bunching, bunching
 from ._frames import as_dataset, closed_deals, seller_periods
@@ -43,7 +43,7 @@ OUTCOMES: dict[str, str] = {
 
 
 @dataclass(frozen=True, eq=False)
-class RDResult:
+class RDResult(ResultMixin):
     """Result of :func:`rd`.
 
     Attributes
@@ -109,34 +109,35 @@ class RDResult:
         parts = [d.note for d in self.effect.diagnostics if d.required and d.passed is False]
         return "not credible: " + "; ".join(parts)
 
-    def summary(self) -> str:
-        """Words: the jump with its interval, or why it is not reported."""
+    def _summary(self) -> Summary:
+        """Summarise the jump with its interval, or why it is not reported."""
         s = self.spec
         e = self.effect
         level = f"{100 * (1 - s['alpha']):g}%"
-        lines = [
-            f"Regression discontinuity at attainment {s['threshold']:g} -> {s['outcome']} "
-            f"({OUTCOMES.get(s['outcome'], s['outcome'])})"
-        ]
         if self.credible:
-            lines += [
-                f"  jump            {_fmt(e.estimate)} (robust {level} [{_fmt(e.ci_low)}, "
-                f"{_fmt(e.ci_high)}], p = {_fmt(e.p_value)})",
-                f"  bandwidth       {_fmt(e.spec.get('bandwidth'))} either side, "
-                f"{e.spec.get('n_effective')} seller-periods inside",
+            rows = [
+                (
+                    "jump",
+                    f"{_fmt(e.estimate)} (robust {level} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}], "
+                    f"p = {_fmt(e.p_value)})",
+                ),
+                (
+                    "bandwidth",
+                    f"{_fmt(e.spec.get('bandwidth'))} either side, {e.spec.get('n_effective')} "
+                    "seller-periods inside",
+                ),
             ]
         else:
-            lines.append("  jump            not reported: the discontinuity is NOT CREDIBLE")
-        lines.append(f"  reason          {self.reason}")
-        lines.extend(f"  - {d.describe()}" for d in e.diagnostics)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        body = html.escape(self.summary()).replace("\n", "<br>")
-        return f"<div><strong>Regression discontinuity</strong><p>{body}</p></div>"
+            rows = [("jump", "not reported: the discontinuity is NOT CREDIBLE")]
+        rows.append(("reason", self.reason))
+        return Summary(
+            title=(
+                f"Regression discontinuity at attainment {s['threshold']:g} -> {s['outcome']} "
+                f"({OUTCOMES.get(s['outcome'], s['outcome'])})"
+            ),
+            rows=rows,
+            notes=[d.describe() for d in e.diagnostics],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Binned outcome means against attainment with the threshold; returns the Axes."""

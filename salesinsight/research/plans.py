@@ -17,7 +17,6 @@ responses in the period get the company mean. ``cap`` limits the pay per seller-
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from scipy import stats
 
 from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
+from salesinsight.results import ResultMixin, Summary
 
 from ._frames import as_dataset, seller_periods
 
@@ -119,7 +119,7 @@ def default_plans() -> list[Plan]:
 
 
 @dataclass(frozen=True, eq=False)
-class PlanComparison:
+class PlanComparison(ResultMixin):
     """Result of :func:`what_if`.
 
     Attributes
@@ -175,24 +175,22 @@ class PlanComparison:
             "comparison": [{k: _json(v) for k, v in r.items()} for r in f.to_dict("records")],
         }
 
-    def summary(self) -> str:
-        """Words: per plan, what it costs and what it rewards, with the caveat."""
-        lines = ["Incentive plan what-if (historical revenue and CSAT held fixed)"]
-        for r in self.to_frame().itertuples():
-            lines.append(
-                f"  {r.plan:<24} pay {r.total_pay:,.0f} ({100 * r.pay_per_revenue:.2f}% of revenue); "
-                f"top 10% take {100 * r.top10_share:.0f}%; rank corr. with revenue "
-                f"{r.rank_corr_revenue:.2f}, with CSAT {r.rank_corr_csat:.2f}"
+    def _summary(self) -> Summary:
+        """Summarise per plan what it costs and what it rewards, with the caveat."""
+        rows = [
+            (
+                str(r.plan),
+                f"pay {r.total_pay:,.0f} ({100 * r.pay_per_revenue:.2f}% of revenue); top 10% "
+                f"take {100 * r.top10_share:.0f}%; rank corr. with revenue "
+                f"{r.rank_corr_revenue:.2f}, with CSAT {r.rank_corr_csat:.2f}",
             )
-        lines.append(f"  NOTE: {self.caveat}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        body = html.escape(self.summary()).replace("\n", "<br>")
-        return f"<div><strong>Incentive plan what-if</strong><p>{body}</p></div>"
+            for r in self.to_frame().itertuples()
+        ]
+        return Summary(
+            title="Incentive plan what-if (historical revenue and CSAT held fixed)",
+            rows=rows,
+            notes=[f"NOTE: {self.caveat}"],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Mean pay by CSAT quintile under each plan (what the plan rewards); returns the Axes."""

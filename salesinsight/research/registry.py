@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from salesinsight.causal.effect import Effect
+from salesinsight.results import ResultMixin, Summary
 
 from .multiplicity import romano_wolf_from_draws
 
@@ -174,7 +174,7 @@ def load_registry(path: str | Path, *, check_data_dir: bool = True) -> Registry:
 
 
 @dataclass(frozen=True, eq=False)
-class RegistryResult:
+class RegistryResult(ResultMixin):
     """Result of :func:`run_registry`: one row per hypothesis, and the effects behind them.
 
     Attributes
@@ -208,29 +208,9 @@ class RegistryResult:
             "counts": {k: int(counts.get(k, 0)) for k in LABELS},
         }
 
-    def summary(self) -> str:
-        """One line per hypothesis: verdict, estimate, interval, corrected p-value, flag."""
+    def _summary(self) -> Summary:
+        """Summarise one row per hypothesis: verdict, estimate, interval, corrected p-values."""
         s = self.spec
-        lines = [
-            f"{s['title']} ({len(self.table)} hypotheses; {s['correction']} across the registry, "
-            f"alpha {s['alpha']:g}; registry sha256 {s['registry_sha256'][:12]})"
-        ]
-        for r in self.table.itertuples():
-            flag = (
-                " [data predate registration: exploratory]" if r.data_predate_registration else ""
-            )
-            lines.append(
-                f"  {r.id:<22} {r.verdict.upper():<13} {r.outcome} {_fmt(r.estimate)} "
-                f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}], p_holm {_fmt(r.p_holm)}, "
-                f"p_bh {_fmt(r.p_bh)}, p_rw {_fmt(r.p_rw)}{flag}"
-            )
-            lines.append(f"  {'':<22} {r.reason}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
         cols = [
             "id",
             "verdict",
@@ -241,17 +221,20 @@ class RegistryResult:
             "p_holm",
             "p_bh",
             "p_rw",
-            "reason",
         ]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-        body = ""
-        for r in self.table.to_dict(orient="records"):
-            cells = "".join(
-                f"<td>{html.escape(_fmt(r[c]) if isinstance(r[c], float) else str(r[c]))}</td>"
-                for c in cols
-            )
-            body += f"<tr>{cells}</tr>"
-        return f"<table><tr>{head}</tr>{body}</table>"
+        table = self.table[cols].copy()
+        table["verdict"] = table["verdict"].str.upper()
+        table["exploratory"] = self.table["data_predate_registration"].map(
+            {True: "data predate registration", False: ""}
+        )
+        return Summary(
+            title=(
+                f"{s['title']} ({len(self.table)} hypotheses; {s['correction']} across the "
+                f"registry, alpha {s['alpha']:g}; registry sha256 {s['registry_sha256'][:12]})"
+            ),
+            tables=[("Hypotheses", table)],
+            notes=[f"{r.id}: {r.reason}" for r in self.table.itertuples()],
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Each hypothesis' estimate over its ``min_effect`` with the interval; returns the Axes."""

@@ -33,7 +33,8 @@ import pandas as pd
 
 from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
-from salesinsight.research._display import effects_html, fmt
+from salesinsight.research._display import fmt
+from salesinsight.results import ResultMixin, Summary
 
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, closed_deals, seller_periods
@@ -44,7 +45,7 @@ TERMS: tuple[str, ...] = ("low", "high", "difference")
 
 
 @dataclass(frozen=True, eq=False)
-class SubgroupEffects:
+class SubgroupEffects(ResultMixin):
     """Result of :func:`subgroup_effects`.
 
     Attributes
@@ -88,32 +89,30 @@ class SubgroupEffects:
             out[t] = {k: _num(getattr(e, k)) for k in ("estimate", "se", "ci_low", "ci_high")}
         return out
 
-    def summary(self) -> str:
-        """Words: the effect in each group and their difference, with intervals."""
+    def _summary(self) -> Summary:
+        """Summarise the effect in each group and their difference, with intervals."""
         s = self.spec
         level = f"{100 * (1 - s['alpha']):g}%"
         rule = f"tenure below {s['split']:g} days"
-        lines = [
-            f"{s['program_id']}: win-rate effect by subgroup (low = {rule})",
-            f"  cohorts         {s['n_cohorts']}; enrolled sellers {s['n_enrolled']}, "
-            f"never enrolled {s['n_never']}",
+        rows = [
+            (
+                "cohorts",
+                f"{s['n_cohorts']}; enrolled sellers {s['n_enrolled']}, never enrolled "
+                f"{s['n_never']}",
+            )
         ]
         for t, e in self.effects.items():
-            lines.append(
-                f"  {t:<15} {fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"
+            rows.append((t, f"{fmt(e.estimate)}  {level} [{fmt(e.ci_low)}, {fmt(e.ci_high)}]"))
+        rows.append(
+            (
+                "assumption",
+                "within each group, enrolled and never-enrolled sellers' win rates would have "
+                "moved alike without the program",
             )
-        lines.append(
-            "  assumption      within each group, enrolled and never-enrolled sellers' win rates "
-            "would have moved alike without the program"
         )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        title = f"{self.spec['program_id']} by {self.spec['by']}"
-        return effects_html(title, self.to_frame())
+        return Summary(
+            title=f"{s['program_id']}: win-rate effect by subgroup (low = {rule})", rows=rows
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Plot the three estimates with their intervals; returns the Axes."""

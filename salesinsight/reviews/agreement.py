@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.causal.inference import z_critical
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 from salesinsight.reviews.data import KPI_COVARIATES
 
 __all__ = ["Agreement", "score_agreement"]
@@ -28,7 +28,7 @@ def _spearman(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float, float,
 
 
 @dataclass(frozen=True, eq=False)
-class Agreement(SummaryMixin):
+class Agreement(ResultMixin):
     """How far scores follow the same quarter's KPIs.
 
     Attributes
@@ -53,8 +53,8 @@ class Agreement(SummaryMixin):
         """Per-reviewer correlations (a copy)."""
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: overall agreement and the reviewers who agree least."""
+    def _summary(self) -> Summary:
+        """Summarise in words: overall agreement and the reviewers who agree least."""
         allrow = self.frame.iloc[0]
         low = self.frame.iloc[1:].dropna(subset=["rho"]).nsmallest(3, "rho")
         coefs = ", ".join(f"{k} {v:+.2f}" for k, v in self.coefficients.items())
@@ -71,7 +71,7 @@ class Agreement(SummaryMixin):
                 )
             )
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("Agreement per reviewer", self.frame)])
 
     def plot(self, *, ax: Any = None) -> Any:
         """Per-reviewer correlation with intervals; returns the Axes."""

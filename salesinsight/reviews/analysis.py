@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 from salesinsight.reviews.agreement import Agreement, score_agreement
 from salesinsight.reviews.data import ReviewData, review_data
 from salesinsight.reviews.gaps import RatingGaps, rating_gaps
@@ -19,7 +19,7 @@ __all__ = ["ReviewAnalysis", "analyze_reviews"]
 
 
 @dataclass(frozen=True, eq=False)
-class ReviewAnalysis(SummaryMixin):
+class ReviewAnalysis(ResultMixin):
     """Agreement, reviewer leniency, predictive validity and rating gaps of one data folder.
 
     ``validity`` is None when fewer than three reviewed quarters are followed by a next quarter (the
@@ -87,13 +87,18 @@ class ReviewAnalysis(SummaryMixin):
             "notes": list(self.notes),
         }
 
-    def summary(self) -> str:
-        """Every part in words."""
+    def _summary(self) -> Summary:
+        """Summarise every part, one section each."""
         parts = [self.agreement.summary(), self.leniency.summary()]
-        parts.append(self.validity.summary() if self.validity is not None else "Validity: n/a.")
+        parts.append(
+            self.validity.summary() if self.validity is not None else Summary("Validity: n/a.")
+        )
         parts.append(self.gaps.summary())
-        parts.extend(f"Note: {n}" for n in self.notes)
-        return "\n\n".join(parts)
+        return Summary(
+            title="Performance reviews",
+            notes=[f"Note: {n}" for n in self.notes],
+            sections=parts,
+        )
 
     def plot(self, *, ax: Any = None) -> Any:
         """Plot the leniency (the part a reader acts on); return the Axes."""

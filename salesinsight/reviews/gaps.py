@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.attribution.oaxaca import oaxaca_blinder
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 from salesinsight.reviews.data import KPI_COVARIATES
 
 __all__ = ["RatingGaps", "rating_gaps"]
@@ -35,7 +35,7 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, eq=False)
-class RatingGaps(SummaryMixin):
+class RatingGaps(ResultMixin):
     """Score gaps of each group level against all other reps, before and after KPIs.
 
     Attributes
@@ -55,8 +55,8 @@ class RatingGaps(SummaryMixin):
         """Return the gap table (a copy)."""
         return self.frame.copy()
 
-    def summary(self) -> str:
-        """Words: gaps whose unexplained part's interval excludes zero."""
+    def _summary(self) -> Summary:
+        """Summarise in words: gaps whose unexplained part's interval excludes zero."""
         f = self.frame
         shown = f[~f["suppressed"]]
         sig = shown[(shown["ci_low"] > 0) | (shown["ci_high"] < 0)]
@@ -72,7 +72,7 @@ class RatingGaps(SummaryMixin):
                 f"[{r.ci_low:+.1f}, {r.ci_high:+.1f}] not explained by the KPIs"
             )
         lines.append("Descriptive: an unexplained gap can come from anything the KPIs miss.")
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("Gaps per group level", shown)])
 
     def plot(self, *, ax: Any = None) -> Any:
         """Unexplained gaps with intervals (suppressed cells left out); returns the Axes."""

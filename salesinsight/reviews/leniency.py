@@ -27,7 +27,7 @@ from statsmodels.stats.multitest import multipletests
 
 from salesinsight.causal.inference import wald_p_values, z_critical
 from salesinsight.metrics.shrinkage import fit_normal_normal
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 from salesinsight.reviews.data import KPI_COVARIATES
 
 __all__ = ["Leniency", "reviewer_leniency"]
@@ -47,7 +47,7 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, eq=False)
-class Leniency(SummaryMixin):
+class Leniency(ResultMixin):
     """Reviewer shifts (score points at equal KPIs, relative to the average reviewer).
 
     Attributes
@@ -84,8 +84,8 @@ class Leniency(SummaryMixin):
         """Reviewers flagged lenient or severe."""
         return self.frame[self.frame["flag"] != "in line"].copy()
 
-    def summary(self) -> str:
-        """Words: design, spread of reviewer shifts, who is flagged."""
+    def _summary(self) -> Summary:
+        """Summarise in words: design, spread of reviewer shifts, who is flagged."""
         f = self.frame
         lines = [
             f"Reviewer leniency ({self.design}): {len(f)} reviewers, {self.n_obs} reviews; true "
@@ -100,7 +100,7 @@ class Leniency(SummaryMixin):
                 f"[{r.ci_low:+.1f}, {r.ci_high:+.1f}] over {r.n_reviews} reviews"
             )
         lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return Summary.from_lines(lines, tables=[("Flagged reviewers", self.flagged())])
 
     def plot(self, *, ax: Any = None) -> Any:
         """Shrunk shifts with intervals, one row per reviewer; returns the Axes."""

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.causal.inference import percentile_interval
-from salesinsight.reviews._display import SummaryMixin
+from salesinsight.results import ResultMixin, Summary
 from salesinsight.reviews.data import KPI_COVARIATES
 
 __all__ = ["Validity", "predictive_validity"]
 
 
 @dataclass(frozen=True, eq=False)
-class Validity(SummaryMixin):
+class Validity(ResultMixin):
     """Out-of-sample incremental validity of the score.
 
     Attributes
@@ -65,21 +65,30 @@ class Validity(SummaryMixin):
             }
         )
 
-    def summary(self) -> str:
-        """Words: does the score add anything beyond the KPIs, out of sample."""
+    def _summary(self) -> Summary:
+        """Summarise whether the score adds anything beyond the KPIs, out of sample."""
         adds = (
             "adds predictive information beyond the KPIs"
             if self.ci_low > 0
             else "adds nothing detectable beyond the KPIs"
         )
-        return (
-            f"Predictive validity (trained on {', '.join(self.train_quarters)}; tested on "
-            f"{', '.join(self.test_quarters)}, {self.n_test} reviews of {self.n_test_reps} reps): "
-            f"next-quarter attainment R^2 {self.r2_kpis:.3f} from KPIs alone, "
-            f"{self.r2_with_score:.3f} with the score; gain {self.estimate:+.3f} "
-            f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] ({1 - self.alpha:.0%}, {self.n_boot} "
-            f"bootstrap resamples of reps). The score {adds}; +10 points go with "
-            f"{self.score_coef:+.3f} attainment next quarter. Predictive, not causal."
+        rows = [
+            ("trained on", ", ".join(self.train_quarters)),
+            ("tested on", ", ".join(self.test_quarters)),
+            ("test reviews", f"{self.n_test} of {self.n_test_reps} reps"),
+            ("R^2 KPIs alone", f"{self.r2_kpis:.3f}"),
+            ("R^2 with score", f"{self.r2_with_score:.3f}"),
+            (
+                "gain",
+                f"{self.estimate:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] "
+                f"({1 - self.alpha:.0%}, {self.n_boot} bootstrap resamples of reps)",
+            ),
+            ("+10 points", f"{self.score_coef:+.3f} attainment next quarter"),
+        ]
+        return Summary(
+            title="Predictive validity of review scores (next-quarter attainment)",
+            rows=rows,
+            notes=[f"The score {adds}.", "Predictive, not causal."],
         )
 
     def plot(self, *, ax: Any = None) -> Any:

@@ -152,7 +152,7 @@ def test_se_propagation_matches_monte_carlo():
 
 def test_summary_carries_caveat_and_numbers():
     res = program_contribution(_company_panel(), EFFECTS, EXPOSURE, base="2026Q1", current="2026Q2")
-    text = res.summary()
+    text = str(res)
     assert "rests on the causal estimates' assumptions" in text
     assert "covariance 0" in text
     assert "+120.00" in text and "+180.00" in text and "40%" in text

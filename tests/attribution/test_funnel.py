@@ -177,4 +177,4 @@ def test_errors_and_plot():
     assert len(ax.patches) == 6
     ax2 = r.plot()
     assert [t.get_text() for t in ax2.get_xticklabels()] == ["R1", "R2", "R3", "R4"]
-    assert "coach closing, not prospecting" in r.summary()
+    assert "coach closing, not prospecting" in str(r)

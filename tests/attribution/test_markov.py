@@ -201,7 +201,7 @@ def test_sql_paths_reproduce_toy_counts_and_removal_effects():
     # mean counts: call visits 105 + 35 = 140, demo 70 + 70 = 140, over 175 opportunities
     assert_allclose(f.loc[["call", "demo"], "mean_count"], [0.8, 0.8], rtol=1e-12, atol=0)
     assert {"coef", "se", "ci_low", "ci_high", "p_value"} <= set(f.columns)
-    text = res.summary()
+    text = str(res)
     assert "associational" in text and "P(win) = 0.440" in text
 
 

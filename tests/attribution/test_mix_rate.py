@@ -49,7 +49,7 @@ def test_hand_computed_simpson_case():
     assert_allclose(f.loc[["A", "B"], "mix_contribution"], [-0.078, -0.042], rtol=1e-10, atol=0)
     assert_allclose(f.loc[["A", "B"], "rate_contribution"], [0.035, 0.065], rtol=1e-10, atol=0)
     assert_allclose(f.loc[["A", "B"], "weight_current"], [0.2, 0.8], rtol=1e-12, atol=0)
-    assert "mix of team_id -0.12" in r.summary()
+    assert "mix of team_id -0.12" in str(r)
 
 
 def test_new_segment_is_all_mix_and_missing_rows_dropped():

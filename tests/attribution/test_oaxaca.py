@@ -133,7 +133,7 @@ def test_bad_input_messages(ccard):
 
 
 def test_summary_and_plot(result):
-    text = result.summary()
+    text = str(result)
     assert "158.8" in text and "explained" in text and "OWNRENT=1.0" in text
     import matplotlib
 

@@ -191,7 +191,7 @@ def test_summary_and_plot():
         ]
     )
     d = decompose_change(panel, by="team_id")
-    text = d.summary()
+    text = str(d)
     assert "team_id=A: 1,000 -> 1,800 (change 800.00)" in text
     import matplotlib
 

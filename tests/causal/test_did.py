@@ -441,10 +441,10 @@ def test_effect_contents():
     for key in (
         "outcome", "unit", "time", "cohort", "control_group", "covariates", "method", "cluster",
         "anticipation", "base_period", "alpha", "bstrap_iters", "seed", "aggregation", "min_e",
-        "max_e", "balance_e", "uniform", "library_versions", "n_units_dropped_unbalanced",
+        "max_e", "balance_e", "uniform", "versions", "n_units_dropped_unbalanced",
     ):  # fmt: skip
         assert key in eff.spec, key
-    assert "numpy" in eff.spec["library_versions"]
+    assert "numpy" in eff.spec["versions"] and "numpy" in eff.spec.versions
     assert eff.spec["ci_level"] == pytest.approx(0.95)
     z = 1.959963984540054
     assert_allclose([eff.ci_low, eff.ci_high], [eff.estimate - z * eff.se, eff.estimate + z * eff.se], rtol=1e-12, atol=0)  # fmt: skip
@@ -480,8 +480,8 @@ def test_result_is_frozen_and_renders(tmp_path):
     r = fit("mpdta_nev_dr")
     with pytest.raises(AttributeError):
         r.outcome = "x"  # type: ignore[misc]
-    text = r.summary()
-    assert "Group-time ATTs" in text and "pre_trends" in text and "Overall (simple)" in text
+    text = str(r)
+    assert "Group-time ATTs" in text and "pre_trends" in text and "overall (simple)" in text
     frame = r.to_frame()
     assert list(frame.columns[:6]) == ["group", "time", "event_time", "base_period", "post", "att"]
     frame.loc[0, "att"] = 99.0

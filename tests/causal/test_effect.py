@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.causal import Diagnostic, Effect, Verdict
+from salesinsight.causal.effect import EffectSpec
 
 
 def make(
@@ -158,11 +159,48 @@ def test_verdict_label_validated_and_frozen():
 def test_summary_mentions_relative_effect_interval_and_diagnostics():
     d = Diagnostic("balance", passed=True, statistic=0.04, p_value=0.7, note="covariates balanced")
     e = make(0.02, ci=(0.01, 0.03), diagnostics=(d,), baseline=0.2)
-    text = e.summary()
+    text = str(e)
+    assert text == e.summary().to_text()
     assert "+10.00%" in text  # 0.02 / 0.2
     assert "[0.01, 0.03]" in text
     assert "balance: passed" in text and "p = 0.7000" in text
     assert "n units         20" in text
+
+
+def test_spec_is_typed_and_reads_as_a_mapping():
+    e = make()
+    e2 = dataclasses.replace(
+        e,
+        spec={
+            "ci_level": 0.9,
+            "inference": "HC2",
+            "versions": {"numpy": "2.0"},
+            "notes": "one caveat",
+            "seed": 3,
+        },
+    )
+    spec = e2.spec
+    assert isinstance(spec, EffectSpec) and e2.specification is spec
+    assert spec.ci_level == 0.9 and e2.ci_level == 0.9
+    assert spec.inference == "HC2" and spec["inference"] == "HC2"
+    assert dict(spec.versions) == {"numpy": "2.0"}
+    assert spec.notes == ("one caveat",) and e2.notes == ("one caveat",)
+    assert spec.options == {"seed": 3} and spec["seed"] == 3 and spec.get("missing") is None
+    assert {**spec, "x": 1}["seed"] == 3  # mappings merge as before
+    with pytest.raises(TypeError):
+        spec.options["seed"] = 4  # type: ignore[index]
+    with pytest.raises(ValueError, match="typed keys"):
+        EffectSpec(options={"versions": {}})
+    with pytest.raises(ValueError, match="ci_level"):
+        EffectSpec(ci_level=95)
+
+
+def test_extras_are_read_only_with_typed_accessors():
+    e = dataclasses.replace(make(), extras={"bracket": [0.1, 0.3], "ri_p_value": 0.04})
+    assert e.bracket == (0.1, 0.3) and e.ri_p_value == 0.04
+    assert make().bracket is None and make().ri_p_value is None
+    with pytest.raises(TypeError):
+        e.extras["bracket"] = [0.0]  # type: ignore[index]
 
 
 def test_repr_html_escapes_text():

@@ -106,7 +106,7 @@ def test_dr_learner_recovers_linear_cate() -> None:
     gates = res.by(pd.qcut(df["x1"], 3, labels=["low", "mid", "high"]))
     g = gates.set_index("term")["estimate"]
     assert g["low"] < g["mid"] < g["high"]
-    assert CATE_CAVEAT in res.summary()
+    assert CATE_CAVEAT in str(res)
 
 
 def test_bad_input() -> None:

@@ -73,7 +73,7 @@ def test_without_the_covariate_the_interval_is_wider() -> None:
 def test_summary_carries_the_caveat_and_diagnostics() -> None:
     y, cov = _weekly(13, tau=0.0)
     e = impact(y, intervention=y.index[75], covariates=cov, n_sims=200)
-    text = e.summary()
+    text = str(e)
     assert "No control group" in text and CAVEAT in text
     names = [d.name for d in e.diagnostics]
     assert names == ["untestable_assumptions", "residual_autocorrelation", "placebo_time"]

@@ -39,7 +39,7 @@ def test_mentor_intervals_cover_planted_mentor_effects(mentoring, pairs_truth):
 def test_frame_and_display(mentoring):
     df = mentoring.to_frame()
     assert {"measure", "estimate", "ci_low", "ci_high", "verdict", "reason"} <= set(df.columns)
-    assert "Mentoring pairs" in mentoring.summary()
+    assert "Mentoring pairs" in str(mentoring)
     assert "<table" in mentoring._repr_html_()
     import matplotlib
 

@@ -224,7 +224,7 @@ def test_early_warning_result_api(ew):
     assert f["rep_id"].is_unique
     assert ((f["p_reach_quota"] >= 0) & (f["p_reach_quota"] <= 1)).all()
     assert {"auc", "brier", "brier_base_rate", "n_test"} <= set(ew.attrition)
-    assert "Early warning for 2026Q2" in ew.summary()
+    assert "Early warning for 2026Q2" in str(ew)
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba
 

@@ -123,7 +123,7 @@ def test_deterministic_and_plot(plan):
     np.testing.assert_array_equal(by_label["suggested quota"].get_ydata(), r["suggested_quota"])
     assert plan.target_quarter in ax.get_title()
     plt.close(fig)
-    assert "Backtest" in plan.summary()
+    assert "Backtest" in str(plan)
 
 
 @pytest.mark.slow

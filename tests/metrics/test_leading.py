@@ -45,7 +45,7 @@ def test_within_seller_slope_recovered_and_leading():
     assert row["ci_low"] <= 0.2 <= row["ci_high"]
     assert row["leading"] and row["gain_low"] > 0
     assert max(res.train_periods) < min(res.test_periods)
-    assert "NOT CAUSAL" in res.summary()
+    assert "NOT CAUSAL" in str(res)
 
 
 def test_between_seller_correlation_alone_is_not_leading():

@@ -129,7 +129,7 @@ def test_archetypes_and_words():
     assert "activity volume" in r9["strengths"]
     t = prof.to_frame()
     assert ((t["p_high_potential"] >= 0) & (t["p_high_potential"] <= 1)).all()
-    assert "high activity, low conversion" in prof.summary()
+    assert "high activity, low conversion" in str(prof)
     t.loc[0, "archetype"] = "x"  # to_frame is a copy
     assert prof.to_frame().loc[0, "archetype"] != "x"
 
@@ -263,7 +263,7 @@ def test_reps_without_any_data_are_excluded():
     assert sorted(prof.excluded["rep_id"]) == sorted(managers["rep_id"])
     with pytest.raises(KeyError, match="no activity and no closed opportunity"):
         prof.rep("MT0")
-    assert "Excluded: 8 active reps" in prof.summary()
+    assert "Excluded: 8 active reps" in str(prof)
     # they carry no information, so the profiles of everyone else are unchanged by their presence
     pd.testing.assert_frame_equal(t, profiles(panel, "2025Q1").to_frame())
 

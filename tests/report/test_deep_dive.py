@@ -254,3 +254,20 @@ def test_p_values_read_as_three_decimals_never_zero_or_scientific():
     assert dds._p(en, 0.0002) == "<0.001" and dds._p(en, 6.63e-05) == "<0.001"
     assert dds._p(en, 0.01834) == "0.018" and dds._p(en, 1.0) == "1.000"
     assert dds._p(en, None) == "–" and dds._p(en, float("nan")) == "–"
+
+
+def test_deep_dive_keeps_the_results_contract(staggered):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    text, page = str(staggered), staggered._repr_html_()
+    assert text == staggered.summary().to_text()
+    assert HOSTILE in text and HOSTILE not in page and html.escape(HOSTILE) in page
+    main = staggered.get("win_rate").main
+    assert f"{main.estimate:.4g}" in text and f"{main.estimate:.4g}" in page
+    pd.testing.assert_frame_equal(staggered.to_frame(), staggered.estimates_frame())
+    _, ax = plt.subplots()
+    assert staggered.plot(ax=ax) is ax
+    plt.close("all")

@@ -62,7 +62,7 @@ def test_counterfactual_is_exact_for_a_polynomial_density():
 
 def test_result_contract_and_errors(planted):
     assert list(planted.to_frame()["term"]) == ["excess", "b", "missing"]
-    assert "not credible" in planted.summary()
+    assert "not credible" in str(planted)
     assert "<table>" in planted._repr_html_()
     ax = planted.plot()
     assert len(ax.patches) == len(planted.bins)

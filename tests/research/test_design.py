@@ -84,7 +84,7 @@ def test_power_checked_by_rerandomizing_the_data(d, team_win_rates):
 def test_rep_level_design_and_errors(no_gaming):
     rep = design(no_gaming, unit="rep", outcome="revenue")
     assert rep.icc is None and rep.n_units > 100
-    assert "CUPED" in rep.summary() and list(rep.to_frame()["term"])[:3] == [
+    assert "CUPED" in str(rep) and list(rep.to_frame()["term"])[:3] == [
         "unit",
         "outcome",
         "n_units",

@@ -76,7 +76,7 @@ def test_result_contract(planted):
         "next_period_deficit",
         "discount_premium",
     ]
-    assert "pull-in" in planted.summary().lower()
+    assert "pull-in" in str(planted).lower()
     assert "<table>" in planted._repr_html_()
     ax = planted.plot()
     assert len(ax.patches) == len(planted.by_period)

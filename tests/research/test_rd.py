@@ -44,7 +44,7 @@ def test_not_credible_when_sellers_bunch(planted_bunch):
     res = rd(planted_bunch, outcome="revenue_next", n_boot=199)
     assert not res.credible
     assert res.effect.verdict().label == "inconclusive"
-    assert "NOT CREDIBLE" in res.summary()
+    assert "NOT CREDIBLE" in str(res)
     d = res.to_dict()
     assert d["estimate"] is None and d["credible"] is False
     assert np.isnan(res.to_frame()["estimate"].iloc[0])

@@ -31,7 +31,7 @@ def test_homogeneous_planted_effect_is_recovered_in_both_groups(res, no_gaming):
 
 def test_result_contract(res):
     assert list(res.to_frame()["term"]) == ["low", "high", "difference"]
-    assert "tenure below 365 days" in res.summary()
+    assert "tenure below 365 days" in str(res)
     assert "<table>" in res._repr_html_()
     assert set(res.cells["arm"]) == {"enrolled", "never"}
     import matplotlib.pyplot as plt

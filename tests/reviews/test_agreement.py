@@ -28,4 +28,4 @@ def test_exact_and_random_reviewers():
     assert f.loc["A", "rho"] == pytest.approx(1.0)  # monotone in attainment
     assert f.loc["B", "ci_low"] < 0 < f.loc["B", "ci_high"]
     assert f.loc["(all)", "n_reviews"] == 2 * n
-    assert "Spearman" in res.summary() and "<table" in res._repr_html_()
+    assert "Spearman" in str(res) and "<table" in res._repr_html_()

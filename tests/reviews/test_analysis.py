@@ -65,7 +65,7 @@ def test_result_objects_follow_the_package_contract(rev_folder):
 
     for obj in (res, res.agreement, res.leniency, res.validity, res.gaps):
         assert isinstance(obj.to_frame(), pd.DataFrame) and len(obj.to_frame())
-        assert obj.summary() and str(obj) == obj.summary()
+        assert str(obj) and str(obj) == obj.summary().to_text()
         assert "<table" in obj._repr_html_()
         fig, given = plt.subplots()
         assert obj.plot(ax=given) is given

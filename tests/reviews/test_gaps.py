@@ -21,7 +21,7 @@ def test_gap_matches_hand_means_and_small_cells_hidden(rev_frame):
     big = rating_gaps(rev_frame, groups=("region",), min_cell_size=10_000, n_boot=49)
     assert big.frame["suppressed"].all()
     assert big.frame[["gap", "unexplained", "ci_low", "ci_high"]].isna().all().all()
-    assert "suppressed below 10000" in big.summary()
+    assert "suppressed below 10000" in str(big)
 
 
 def test_min_cell_size_must_be_positive(rev_frame):
