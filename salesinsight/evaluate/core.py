@@ -47,6 +47,7 @@ from salesinsight.evaluate.panel import (
 )
 from salesinsight.evaluate.result import ProgramEvaluation
 from salesinsight.evaluate.rollout import company_wide, single_rollout
+from salesinsight.kpis import KPIS
 from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ Grain = Literal["week", "month", "quarter"]
 
 #: pre-period KPIs of the randomized design's joint balance check (always these, whatever the
 #: requested outcomes; constant ones, e.g. CSAT without responses, are left out by the check)
-JOINT_CHECK_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
+JOINT_CHECK_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat")
 
 
 def evaluate(
@@ -91,7 +92,8 @@ def evaluate(
         A loaded dataset or a data folder (loaded and validated).
     program_id : str
     outcomes : sequence of str, optional
-        KPI names (see ``KPI_DEFINITIONS``); default ``DEFAULT_OUTCOMES``.
+        KPI names (``salesinsight.kpis.OUTCOMES``); default ``DEFAULT_OUTCOMES``, those of them
+        defined for the program's unit (``attrition`` for team programs only).
     grain : {"week", "month", "quarter"}
         Grain of randomized programs and of a company-wide rollout's time series.
     alpha : float
@@ -135,7 +137,11 @@ def evaluate(
     program, enroll = _program(ds, program_id)
     unit = program["unit"]
     design = program["design"]
-    outs = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
+    level = "rep" if unit == "rep" else "team"
+    if outcomes is None:  # the defaults defined for the program's unit
+        outs = tuple(o for o in DEFAULT_OUTCOMES if level in KPIS[o].levels)
+    else:
+        outs = tuple(outcomes)
     bad = [o for o in outs if o not in KPI_DEFINITIONS]
     if bad:
         close = difflib.get_close_matches(bad[0], sorted(KPI_DEFINITIONS), n=1, cutoff=0.6)
@@ -144,8 +150,9 @@ def evaluate(
             f"unknown outcome(s) {bad}{hint}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs "
             f"table, program {program_id!r})"
         )
-    if unit == "rep" and "attrition" in outs:
-        raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")
+    for o in outs:
+        if level not in KPIS[o].levels:
+            raise ValueError(f"outcome {o!r} is defined for team programs only (unit = team)")
     mins = min_effect_specs(min_effect, outs)
 
     windows = _WINDOWS
