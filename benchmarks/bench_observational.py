@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesinsight.evaluate.observational import bracket_designs, observational_history
+from salesinsight.evaluation.observational import bracket_designs, observational_history
 from salesinsight.simulate.selection import SCENARIOS, selection_panel
 
 DESIGNS = ("bracket", "fe_did", "lagged_outcome", "synthetic_did")

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from salesinsight.evaluate import evaluate
+from salesinsight.evaluation import evaluate
 from salesinsight.simulate import SCENARIOS, crm
 
 

@@ -26,7 +26,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from salesinsight.causal.impact import impact
+from salesinsight.causal import impact
 
 N_PRE, N_POST, TAU = 80, 12, 1.0
 

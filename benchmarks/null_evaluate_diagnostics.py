@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesinsight.evaluate import evaluate
+from salesinsight.evaluation import evaluate
 from salesinsight.simulate import crm
 
 NULL = {"P_INCENT": {"revenue": 0.0, "csat": 0.0}, "P_MENTOR": {"revenue": 0.0}}
@@ -38,25 +38,25 @@ PROGRAMS = {
 def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> list[dict]:
     """Primary designs only, through the functions evaluate() calls (no synthetic control)."""
     from salesinsight.data import load
-    from salesinsight.evaluate import designs
-    from salesinsight.evaluate.core import _other_programs
-    from salesinsight.evaluate.panel import (
-        _num_den,
+    from salesinsight.evaluation import designs
+    from salesinsight.evaluation.core import _other_programs
+    from salesinsight.evaluation.panel import (
         _other_exposure,
-        _program,
-        _unit_panel,
-        _unit_starts,
-        _window,
+        analysis_window,
+        num_den,
+        program_info,
+        unit_panel,
+        unit_starts,
     )
 
     ds = load(out)
     rows: list[dict] = []
     for prog in programs:
-        _, enroll = _program(ds, prog)
+        _, enroll = program_info(ds, prog)
         unit = "team" if prog == "P_INCENT" else "rep"
-        frame, periods = _unit_panel(ds, unit=unit, grain="month")
-        starts = _unit_starts(enroll, frame, periods)
-        window = _window(periods, starts, 12, 12)
+        frame, periods = unit_panel(ds, unit=unit, grain="month")
+        starts = unit_starts(enroll, frame, periods)
+        window = analysis_window(periods, starts, 12, 12)
         expo = _other_exposure(ds, prog, unit, frame, "month") if adjust else None
         first = pd.to_datetime(enroll.loc[enroll["arm"] == "treatment", "start_date"]).min()
         exclude = (
@@ -65,7 +65,7 @@ def primary_rows(seed: int, out: Path, programs: list[str], adjust: bool) -> lis
             else frozenset()
         )
         for o in PROGRAMS[prog]:
-            num, den = _num_den(frame, o)
+            num, den = num_den(frame, o)
             if unit == "team":
                 covs: tuple[str, ...] = ()
                 f, _ = designs._design_panel(frame, num, den, starts, window)

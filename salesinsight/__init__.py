@@ -1,15 +1,15 @@
 """salesinsight: did the sales organisation's programs work? Quarterly, with evidence.
 
 Sub-packages: ``data`` (contract, load, validate), ``metrics`` (KPI panels, profiles, forecasts,
-early warnings), ``causal`` (effects and estimators), ``evaluate`` (program evaluation),
+early warnings), ``causal`` (effects and estimators), ``evaluation`` (program evaluation),
 ``attribution`` (why the numbers moved), ``simulate`` (CRM simulator with ground truth),
 ``report`` (params, quarterly notebook runs), ``research``, ``reviews``, ``mentoring``.
 
 The package root is lazy: ``import salesinsight`` (or ``import salesinsight.calendar``) loads no
 sub-package; each is imported on first attribute access, so ``import salesinsight`` then
 ``salesinsight.data.load(folder)`` works without loading scikit-learn or statsmodels.
-``salesinsight.evaluate`` is the evaluation sub-package; its entry point is
-``salesinsight.evaluate.evaluate``.
+``salesinsight.evaluate`` is the function :func:`salesinsight.evaluation.evaluate` (loaded on first
+access, like ``ProgramEvaluation``); ``salesinsight.evaluation`` is the sub-package.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         causal,
         data,
         engines,
-        evaluate,
+        evaluation,
         export,
         folders,
         mentoring,
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         safe_yaml,
         simulate,
     )
-    from salesinsight.evaluate import ProgramEvaluation
+    from salesinsight.evaluation import ProgramEvaluation, evaluate
 
 __version__ = "0.1.0"
 
@@ -50,7 +50,7 @@ _SUBMODULES = frozenset(
         "causal",
         "data",
         "engines",
-        "evaluate",
+        "evaluation",
         "export",
         "folders",
         "mentoring",
@@ -65,7 +65,10 @@ _SUBMODULES = frozenset(
 )
 
 #: Names re-exported from a sub-module, loaded on first access.
-_LAZY_NAMES = {"ProgramEvaluation": "salesinsight.evaluate"}
+_LAZY_NAMES = {
+    "ProgramEvaluation": "salesinsight.evaluation",
+    "evaluate": "salesinsight.evaluation",
+}
 
 __all__ = [
     "ProgramEvaluation",
@@ -77,6 +80,7 @@ __all__ = [
     "data",
     "engines",
     "evaluate",
+    "evaluation",
     "export",
     "folders",
     "mentoring",

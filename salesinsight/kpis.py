@@ -4,7 +4,7 @@ Each :class:`KPI` says what the KPI is a ratio of (numerator and denominator, su
 periods: the data contract's "ratio of sums"), which direction is good, whether it adds up over
 reps, whether it is a *process* metric (what sellers do) or an *outcome* (what they get), its unit,
 and its name in every report language. The KPI panels (``salesinsight.metrics.panel``), the
-outcomes a program can be evaluated on (``salesinsight.evaluate``), the run parameters
+outcomes a program can be evaluated on (``salesinsight.evaluation``), the run parameters
 (``salesinsight.report.params``) and the report's words (``salesinsight.report.vocabulary``) all
 derive from :data:`KPIS`; nothing else lists KPIs.
 

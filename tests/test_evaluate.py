@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.cli import main
-from salesinsight.evaluate import ProgramEvaluation, evaluate
+from salesinsight.evaluation import ProgramEvaluation, evaluate
 
 SMALL = {"n_reps": 180, "quarters": 6}
 
@@ -224,7 +224,7 @@ def test_incentive_csat_drop_recovered(sim, incent):
 
 def test_designs_agree_rule_by_hand():
     from salesinsight.causal import Effect
-    from salesinsight.evaluate.designs import designs_agree
+    from salesinsight.evaluation.designs import designs_agree
 
     def eff(est, se):
         return Effect(est, se, est - 1.96 * se, est + 1.96 * se, 0.5, 10, 10, "m", "y", {})
@@ -392,7 +392,7 @@ def _contaminated_panel(seed: int, n_units: int = 40, n_t: int = 24) -> pd.DataF
 
 
 def test_did_adjusts_for_other_programs_exposure():
-    from salesinsight.evaluate.designs import _did
+    from salesinsight.evaluation.designs import _did
 
     # truth 0: exposure moves y by +1 in the 6 pre-periods t=7..12 and the 12 post-periods; the
     # treated have 0.6 more exposed units, so the unadjusted pre-to-post change differs by
@@ -410,7 +410,7 @@ def test_did_adjusts_for_other_programs_exposure():
 
 def test_fe_did_adjusted_equals_twfe_with_exogenous_zero_covariate_effect():
     from salesinsight.causal import twfe
-    from salesinsight.evaluate.designs import _did, _within_varies
+    from salesinsight.evaluation.designs import _did, _within_varies
 
     f = _contaminated_panel(3)
     f["exposure_const"] = 1.0  # absorbed by the fixed effects: dropped, result equals twfe
@@ -423,9 +423,9 @@ def test_fe_did_adjusted_equals_twfe_with_exogenous_zero_covariate_effect():
 
 
 def test_other_exposure_by_hand(ds):
-    from salesinsight.evaluate.panel import _other_exposure, _unit_panel
+    from salesinsight.evaluation.panel import _other_exposure, unit_panel
 
-    frame, _ = _unit_panel(ds, unit="team", grain="month")
+    frame, _ = unit_panel(ds, unit="team", grain="month")
     x = _other_exposure(ds, "P_INCENT", "team", frame, "month")
     assert "exposure_P_INCENT" not in x.columns
     enr = ds.table("enrollments")
@@ -487,7 +487,7 @@ def _rep_panel(select_top: bool, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize("select_top", [False, True])
 def test_matched_balance_fails_only_without_overlap(select_top):
-    from salesinsight.evaluate.designs import _matched, _matched_balance
+    from salesinsight.evaluation.designs import _matched, _matched_balance
 
     f = _rep_panel(select_top)
     eff = _matched(f, 7, 0.05, True)
@@ -558,7 +558,7 @@ def test_without_activity_log_win_rate_and_revenue_still_evaluated(sim, tmp_path
 
 
 def test_outcome_without_data_is_not_estimable_never_a_confident_null():
-    from salesinsight.evaluate.panel import _no_data_reason
+    from salesinsight.evaluation.panel import _no_data_reason
 
     frame = pd.DataFrame(
         {"period_start": pd.to_datetime(["2026-01-05", "2026-01-12", "2026-01-19"] * 2)}
@@ -575,7 +575,7 @@ def test_outcome_without_data_is_not_estimable_never_a_confident_null():
 
 def test_placebo_outcome_that_cannot_vary_is_not_applicable_not_failed():
     from salesinsight.causal.effect import Effect
-    from salesinsight.evaluate.checks import placebo_outcome_diag
+    from salesinsight.evaluation.checks import placebo_outcome_diag
 
     # quota per rep constant within units: staggered DiD gives 0 with a zero-width interval that
     # "excludes 0" by rounding, which used to fail the check on every staggered program

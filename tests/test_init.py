@@ -64,11 +64,25 @@ def test_sub_packages_are_attributes_of_the_root(tmp_path):
     got = _loaded_after(
         "import salesinsight\n"
         f"ds = salesinsight.data.load({str(folder)!r})\n"
-        "result = [sorted(ds.tables), type(salesinsight.evaluate).__name__,\n"
+        "result = [sorted(ds.tables), type(salesinsight.evaluation).__name__,\n"
         "          salesinsight.ProgramEvaluation.__name__]\n"
         "ds.close()\n"
     )
     assert got["result"] == [sorted(valid_tables()), "module", "ProgramEvaluation"]
+
+
+def test_evaluate_is_the_function_and_evaluation_the_package():
+    """``salesinsight.evaluate`` stays the function after a sub-module of the package is imported
+    (a sub-package of the same name would have been rebound by the import system)."""
+    got = _loaded_after(
+        "import salesinsight\n"
+        "first = salesinsight.evaluate\n"
+        "import salesinsight.evaluation.panel\n"
+        "from salesinsight.evaluation import evaluate\n"
+        "result = [type(first).__name__, first is salesinsight.evaluate, first is evaluate,\n"
+        "          type(salesinsight.evaluation).__name__, salesinsight.evaluation.__name__]\n"
+    )
+    assert got["result"] == ["function", True, True, "module", "salesinsight.evaluation"]
 
 
 def test_unknown_attribute_is_an_attribute_error():
@@ -76,7 +90,9 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         salesinsight.nonsense  # noqa: B018
-    assert {"data", "metrics", "causal", "evaluate", "report"} <= set(dir(salesinsight))
+    assert {"data", "metrics", "causal", "evaluate", "evaluation", "report"} <= set(
+        dir(salesinsight)
+    )
 
 
 def test_all_names_the_lazy_sub_packages():
@@ -84,5 +100,6 @@ def test_all_names_the_lazy_sub_packages():
 
     assert set(salesinsight.__all__) == set(salesinsight._SUBMODULES) | {
         "ProgramEvaluation",
+        "evaluate",
         "__version__",
     }

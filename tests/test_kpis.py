@@ -158,7 +158,7 @@ def test_run_params_accept_exactly_the_registrys_outcomes():
 
 
 def test_evaluate_knows_exactly_the_registrys_outcomes_and_directions():
-    from salesinsight import evaluate
+    from salesinsight import evaluation as evaluate
 
     assert set(evaluate.KPI_DEFINITIONS) == set(OUTCOMES)
     assert evaluate.DEFAULT_OUTCOMES == kpis.DEFAULT_OUTCOMES

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Effect
+from salesinsight.causal.inference import z_critical
 from salesinsight.metrics.panel import ADDITIVE_KPIS
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def program_contribution(
         frame with ``period_col`` and ``kpi``); the KPI is summed over the rows of each period.
     effects : mapping program_id -> Effect
         Each program's causal effect **on this KPI**, in KPI units per exposed unit-period (e.g.
-        revenue per treated rep-week, as `salesinsight.evaluate.evaluate` returns with
+        revenue per treated rep-week, as `salesinsight.evaluation.evaluate` returns with
         ``grain="week"``). ``Effect.outcome`` must equal ``kpi``.
     exposure : DataFrame or mapping program_id -> (exposure_base, exposure_current)
         Treated unit-periods of each program in ``base`` and ``current``, in ``effect_per`` units.
@@ -349,7 +349,7 @@ def program_contribution(
         values[label] = float(v.sum())
     kpi_base, kpi_current = values[base], values[current]
     change = kpi_current - kpi_base
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
 
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -537,7 +537,7 @@ def program_exposure(
     treated: for a rep program the rep itself, for a team program any rep of the team
     (``reps.team_id``), enrolled in the **treatment** arm with ``start_date <= day`` (the earliest
     start when a unit has several rows). Control-arm rows never count. Exposure stays on after the
-    start (as in `salesinsight.evaluate`); ``end_date`` is not used.
+    start (as in `salesinsight.evaluation`); ``end_date`` is not used.
 
     Parameters
     ----------

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.causal.inference import t_critical, wald_p_values
+
 __all__ = [
     "ActivityAttribution",
     "absorbing_chain",
@@ -379,7 +381,6 @@ def _regression(df: pd.DataFrame, types: Sequence[str], alpha: float) -> tuple[p
     "rep_id"})`` (pyfixest is not called: its first call compiles for several seconds).
     """
     import statsmodels.api as sm
-    from scipy import stats
 
     cols = [f"n_{t}" for t in types]
     out = pd.DataFrame(
@@ -406,8 +407,8 @@ def _regression(df: pd.DataFrame, types: Sequence[str], alpha: float) -> tuple[p
     n, k = X.shape
     se = np.asarray(fit.bse, dtype=float) * np.sqrt((n - k) / (n - k - 1))
     coef = np.asarray(fit.params, dtype=float)
-    q = stats.t.ppf(1 - alpha / 2, g - 1)
-    pv = 2 * stats.t.sf(np.abs(coef / se), g - 1)
+    q = t_critical(alpha, g - 1)
+    pv = wald_p_values(coef, se, df=g - 1)
     for c, b, s_, p in zip(varying, coef, se, pv, strict=True):
         i = cols.index(c)
         out.loc[i, ["coef", "se", "ci_low", "ci_high", "p_value"]] = [

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from salesinsight.causal.aipw import aipw
+from salesinsight.causal._aipw import aipw
+from salesinsight.causal._experiment import experiment
+from salesinsight.causal._heterogeneity import ConditionalEffects, dr_learner, heterogeneity
+from salesinsight.causal._impact import impact
+from salesinsight.causal._matched_did import matched_did
+from salesinsight.causal._twfe import twfe
 from salesinsight.causal.did import staggered_did
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict
-from salesinsight.causal.experiment import experiment
 from salesinsight.causal.fixed_effects_did import fe_did
-from salesinsight.causal.heterogeneity import ConditionalEffects, dr_learner, heterogeneity
-from salesinsight.causal.impact import impact
 from salesinsight.causal.lagged_regression import lagged_outcome
-from salesinsight.causal.matched_did import matched_did
 from salesinsight.causal.sensitivity import e_value, robustness_value
 from salesinsight.causal.synth import synthetic_control
 from salesinsight.causal.synth_did import synthetic_did
-from salesinsight.causal.twfe import twfe
 
 __all__ = [
     "ConditionalEffects",

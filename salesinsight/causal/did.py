@@ -34,7 +34,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from salesinsight.causal import _drdid
@@ -42,6 +41,7 @@ from salesinsight.causal.did_aggregate import SE_ZERO, UnitInfo, column_se
 from salesinsight.causal.did_data import Panel, prepare_panel, validate_inputs
 from salesinsight.causal.did_result import StaggeredDiD, pretrend_diagnostic
 from salesinsight.causal.effect import library_versions
+from salesinsight.causal.inference import z_critical
 
 __all__ = ["StaggeredDiD", "staggered_did"]
 
@@ -267,7 +267,7 @@ def staggered_did(
     units = UnitInfo(unit_group=panel.unit_group, cluster=panel.cluster)
     se = column_se(inf, units)
     se = np.where(np.isfinite(se) & (se > SE_ZERO), se, np.nan)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     tab["se"] = se
     tab["ci_low"] = tab["att"] - z * se
     tab["ci_high"] = tab["att"] + z * se

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse, stats
 
+from salesinsight.causal.inference import z_critical
+
 __all__ = [
     "Aggregate",
     "UnitInfo",
@@ -284,7 +286,7 @@ def multiplier_crit(
     ``O(iters n m)`` cost. Returns the ``1 - alpha`` empirical quantile of ``max_k |b_k| / se_k``,
     never below the pointwise normal value (as R did). Columns with zero/undefined ``se`` are ignored.
     """
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     ok = np.isfinite(se) & (se > SE_ZERO)
     if iters <= 0 or not ok.any():
         return z

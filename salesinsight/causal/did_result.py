@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.did_aggregate import (
     SE_ZERO,
@@ -27,6 +26,7 @@ from salesinsight.causal.did_aggregate import (
     wald_pretest,
 )
 from salesinsight.causal.effect import Diagnostic, Effect
+from salesinsight.causal.inference import wald_p_value, wald_p_values, z_critical
 
 __all__ = ["StaggeredDiD", "pretrend_diagnostic"]
 
@@ -211,12 +211,12 @@ class StaggeredDiD:
             balance_e=balance_e,
         )
         alpha = float(self.spec["alpha"])
-        z = float(stats.norm.ppf(1 - alpha / 2))
+        z = z_critical(alpha)
         se = float(column_se(agg.overall_inf, self._units))
         if not se > SE_ZERO:
             se = math.nan
         est = agg.overall
-        pval = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else math.nan
+        pval = wald_p_value(est, se)
         cf = (t_ok["treated_mean"] - t_ok["att"]).to_numpy(dtype=float)
         baseline = (
             float(agg.overall_weights @ cf) if np.all(np.isfinite(agg.overall_weights)) else None
@@ -247,7 +247,7 @@ class StaggeredDiD:
                     "se": tse,
                     "ci_low": agg.term_att - crit * tse,
                     "ci_high": agg.term_att + crit * tse,
-                    "p_value": 2 * stats.norm.sf(np.abs(agg.term_att / tse)),
+                    "p_value": wald_p_values(agg.term_att, tse),
                     "ci_low_pointwise": agg.term_att - z * tse,
                     "ci_high_pointwise": agg.term_att + z * tse,
                     "crit_value": crit,

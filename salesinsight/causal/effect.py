@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from salesinsight.causal.inference import check_alpha as _check_alpha
+from salesinsight.causal.inference import normal_interval
 
 __all__ = [
     "VERDICT_LABELS",
@@ -433,13 +435,6 @@ class Effect:
 
 
 # ---------------------------------------------------------------------- helpers
-def normal_interval(estimate: float, se: float, alpha: float = 0.05) -> tuple[float, float]:
-    """``estimate ± z_{1-alpha/2} · se``."""
-    _check_alpha(alpha)
-    z = float(stats.norm.ppf(1.0 - alpha / 2.0))
-    return float(estimate - z * se), float(estimate + z * se)
-
-
 def library_versions() -> dict[str, str]:
     """Versions of the numerical libraries that shape results (for ``Effect.spec``); a new dict."""
     return dict(_library_versions())
@@ -456,11 +451,6 @@ def _library_versions() -> tuple[tuple[str, str], ...]:
         except md.PackageNotFoundError:
             continue
     return tuple(out)
-
-
-def _check_alpha(alpha: float) -> None:
-    if not _finite(alpha) or not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
 
 
 def _finite(x: Any) -> bool:

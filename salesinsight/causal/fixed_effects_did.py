@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import t_critical, wald_p_value
 from salesinsight.causal.unit_history import UnitHistory, ols_hc2, pre_bins, unit_history
 
 __all__ = [
@@ -139,7 +140,7 @@ def selection_window_divergence(
     est, se = float(coef[1]), float(np.sqrt(cov[1, 1]))
     if not (np.isfinite(se) and se > 0):
         return Diagnostic("pre_trends", None, required=True, note="not computable")
-    p = float(2 * stats.t.sf(abs(est / se), max(dof, 1)))
+    p = wald_p_value(est, se, df=max(dof, 1))
     return Diagnostic(
         name="pre_trends",
         passed=bool(p > alpha),
@@ -287,9 +288,9 @@ def _effect(
 ) -> Effect:
     """Assemble an :class:`Effect` with a t interval on ``dof`` degrees of freedom."""
     dof = max(int(dof), 1)
-    crit = float(stats.t.ppf(1 - alpha / 2, dof))
+    crit = t_critical(alpha, dof)
     ok = np.isfinite(se) and se > 0
-    p = float(2 * stats.t.sf(abs(est / se), dof)) if ok else float("nan")
+    p = wald_p_value(est, se, df=dof) if ok else float("nan")
     lo, hi = (est - crit * se, est + crit * se) if ok else (float("nan"), float("nan"))
     full_spec = {
         "method": method,

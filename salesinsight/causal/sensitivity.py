@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from salesinsight.causal.effect import Effect
+from salesinsight.causal.inference import t_critical
 
 __all__ = ["e_value", "e_value_rr", "effect_e_value", "robustness_value"]
 
@@ -102,7 +102,7 @@ def robustness_value(
             return 0.0
         return float(0.5 * (math.sqrt(fq**4 + 4 * fq**2) - fq**2))
 
-    t_crit = float(stats.t.ppf(1 - alpha / 2, dof - 1))
+    t_crit = t_critical(alpha, dof - 1)
     f_alpha = q * f - t_crit / math.sqrt(dof - 1)
     return {
         "partial_r2": float(t_stat**2 / (t_stat**2 + dof)),

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -193,7 +194,7 @@ def synthetic_control(
         ``v_weights``, ``predictor_balance``, ``pre_rmspe``, ``post_rmspe``, ``placebos``,
         ``placebo_gaps``, ``leave_one_out``, ``placebo_time``, ``augmented``, ``ridge_lambda``.
     """
-    spec = {
+    spec: dict[str, Any] = {
         "outcome": outcome,
         "unit": unit,
         "time": time,
@@ -212,7 +213,156 @@ def synthetic_control(
         "ci_level": 1.0 - alpha,
         "versions": library_versions(),
     }
-    treated_list = _as_list(treated)
+    _check_options(df, outcome, unit, time, alpha, interval, conformal_permutations, augmented)
+    pn = _prepare(
+        df, outcome, unit, time, _as_list(treated), treatment_time, predictors,
+        predictor_windows, fit_window,
+    )  # fmt: skip
+    f = _fit(pn, augmented)
+    notes = _notes(pn, f.aug_used)
+    inf = _Inference.empty(len(pn.times), int(pn.post.sum()))
+    if placebo:
+        inf = _placebo_inference(pn, f, time, alpha, seed)
+        if inf.note is not None:
+            notes.append(inf.note)
+    conformal = None
+    placebo_p_value = inf.p_value
+    if interval == "conformal":
+        conformal = conformal_interval(
+            f.obs_avg,
+            pn.Y[:, pn.donor_idx],
+            pn.post,
+            alpha=alpha,
+            start=f.estimate,
+            scheme=conformal_permutations,
+        )
+        inf.ci_low, inf.ci_high, inf.se, inf.p_value = (
+            conformal.ci_low,
+            conformal.ci_high,
+            conformal.se,
+            conformal.p_value,
+        )
+        inf.inference = conformal.note + (
+            "; placebo-in-space checks shown as diagnostics" if placebo else ""
+        )
+    diagnostics = [_pre_fit_diagnostic(pn, f), *inf.diagnostics]
+    extras = _extras(pn, f, inf, notes, placebo, conformal, placebo_p_value)
+    spec["inference"] = inf.inference
+    spec["notes"] = notes
+    return Effect(
+        estimate=f.estimate,
+        se=float(inf.se),
+        ci_low=float(inf.ci_low),
+        ci_high=float(inf.ci_high),
+        p_value=float(inf.p_value),
+        n_units=len(pn.units),
+        n_obs=int(pn.Y.size),
+        method="synthetic control (augmented)" if f.aug_used else "synthetic control",
+        outcome=outcome,
+        spec=spec,
+        diagnostics=tuple(diagnostics),
+        baseline=float(f.synth_avg[pn.post].mean()),
+        higher_is_better=higher_is_better,
+        terms=_terms(pn, f, inf),
+        path=pd.DataFrame(
+            {
+                "time": pn.times_arr,
+                "observed": f.obs_avg,
+                "counterfactual": f.synth_avg,
+                "cf_low": inf.band[0],
+                "cf_high": inf.band[1],
+            }
+        ),
+        extras=extras,
+    )
+
+
+# ----------------------------------------------------------------------------- steps
+@dataclass(frozen=True)
+class _Panel:
+    """The validated panel in wide form, treated units first (prepare step)."""
+
+    Y: np.ndarray  # (T, N) outcome, treated columns first
+    times: list[Any]
+    times_arr: np.ndarray  # the times in their own dtype
+    pre: np.ndarray  # (T,) bool
+    post: np.ndarray  # (T,) bool
+    fit: np.ndarray  # (T,) bool, the fit window
+    treated: list[Any]
+    donors: list[Any]
+    dropped: list[Any]  # donors dropped for missing outcomes
+    units: list[Any]  # treated + donors
+    donor_idx: np.ndarray  # columns of Y that are donors
+    specs: list[tuple[str, list[Any]]] | None  # predictor specs
+    P: np.ndarray | None  # (k, N) predictor matrix
+
+    @property
+    def n_tr(self) -> int:
+        """Return the number of treated units."""
+        return len(self.treated)
+
+
+@dataclass(frozen=True)
+class _Fits:
+    """Weights per treated unit and the resulting gaps (fit step)."""
+
+    fits: list[SynthFit]
+    ratios_scm: list[float]  # pre-fit ratio of the simplex fit, per treated unit
+    aug_used: bool
+    gaps: np.ndarray  # (T, n_tr) observed - synthetic
+    pre_rmspe: np.ndarray
+    post_rmspe: np.ndarray
+    unit_est: np.ndarray  # average post gap per treated unit
+    estimate: float
+    synth_avg: np.ndarray  # (T,) average synthetic series
+    obs_avg: np.ndarray  # (T,) average treated series
+    fit_ratio: np.ndarray  # pre-fit ratio of the final fit, per treated unit
+
+
+@dataclass
+class _Inference:
+    """Placebo (or no) inference; the conformal interval may overwrite the first four fields."""
+
+    p_value: float
+    ci_low: float
+    ci_high: float
+    se: float
+    inference: str
+    term_se: np.ndarray
+    band: tuple[np.ndarray, np.ndarray]
+    table: pd.DataFrame | None = None
+    gaps: pd.DataFrame | None = None
+    p_value_mean_gap: float = np.nan
+    note: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    loo_table: pd.DataFrame | None = None
+    pit: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n_times: int, n_post: int) -> _Inference:
+        """Return the result of ``placebo=False``: no p-value, interval or band."""
+        return cls(
+            p_value=np.nan,
+            ci_low=np.nan,
+            ci_high=np.nan,
+            se=np.nan,
+            inference="none (placebo=False)",
+            term_se=np.full(n_post, np.nan),
+            band=(np.full(n_times, np.nan), np.full(n_times, np.nan)),
+        )
+
+
+def _check_options(
+    df: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    alpha: float,
+    interval: str,
+    conformal_permutations: str,
+    augmented: Any,
+) -> None:
+    """Check the columns and the options; raise one error listing every problem."""
     problems = check_frame(
         df,
         func="synthetic_control",
@@ -237,6 +387,12 @@ def synthetic_control(
         )
     raise_problems(problems)
 
+
+def _check_periods(
+    df: pd.DataFrame, unit: str, time: str, treated_list: list[Any], treatment_time: Any
+) -> tuple[list[str], list[Any], list[Any], list[Any], list[Any]]:
+    """Check unit-time pairs, treated units and periods; return problems, units and times."""
+    problems: list[str] = []
     dup = df.duplicated([unit, time], keep=False).to_numpy()
     if dup.any():
         problems.append(
@@ -255,22 +411,49 @@ def synthetic_control(
             f"synthetic_control: treatment_time {treatment_time!r} leaves {len(pre_times)} pre- "
             f"and {len(post_times)} post-period(s) in column {time!r}; need >= 2 and >= 1"
         )
-    raise_problems(problems)
+    return problems, all_units, times, pre_times, post_times
 
-    wide = df.pivot(index=time, columns=unit, values=outcome).reindex(times)
+
+def _treated_gaps_problem(
+    wide: pd.DataFrame, treated_list: list[Any], times: list[Any], outcome: str, time: str
+) -> str | None:
+    """Describe treated units with missing outcomes, if any."""
     gaps_tr = {t: np.flatnonzero(wide[t].isna().to_numpy()) for t in treated_list}
     gaps_tr = {t: g for t, g in gaps_tr.items() if g.size}
-    if gaps_tr:
-        shown = "; ".join(
-            f"{t!r} at {', '.join(str(times[i]) for i in g[:3])}"
-            + (f" (+{g.size - 3} more)" if g.size > 3 else "")
-            for t, g in list(gaps_tr.items())[:10]
-        )
-        more = f"; … (+{len(gaps_tr) - 10} more units)" if len(gaps_tr) > 10 else ""
-        problems.append(
-            f"synthetic_control: column {outcome!r} is missing for {len(gaps_tr)} treated "
-            f"unit(s) in column {time!r}: {shown}{more}"
-        )
+    if not gaps_tr:
+        return None
+    shown = "; ".join(
+        f"{t!r} at {', '.join(str(times[i]) for i in g[:3])}"
+        + (f" (+{g.size - 3} more)" if g.size > 3 else "")
+        for t, g in list(gaps_tr.items())[:10]
+    )
+    more = f"; … (+{len(gaps_tr) - 10} more units)" if len(gaps_tr) > 10 else ""
+    return (
+        f"synthetic_control: column {outcome!r} is missing for {len(gaps_tr)} treated "
+        f"unit(s) in column {time!r}: {shown}{more}"
+    )
+
+
+def _prepare(
+    df: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated_list: list[Any],
+    treatment_time: Any,
+    predictors: Sequence[PredictorSpec] | None,
+    predictor_windows: Mapping[str, Sequence[Any]] | Sequence[Any] | None,
+    fit_window: Sequence[Any] | None,
+) -> _Panel:
+    """Check the panel (all problems at once) and pivot it to times x units, treated first."""
+    problems, all_units, times, pre_times, post_times = _check_periods(
+        df, unit, time, treated_list, treatment_time
+    )
+    raise_problems(problems)
+    wide = df.pivot(index=time, columns=unit, values=outcome).reindex(times)
+    gap_problem = _treated_gaps_problem(wide, treated_list, times, outcome, time)
+    if gap_problem is not None:
+        problems.append(gap_problem)
     donor_all = [u for u in all_units if u not in set(treated_list)]
     dropped = [u for u in donor_all if wide[u].isna().any()]
     donors_u = [u for u in donor_all if u not in set(dropped)]
@@ -297,38 +480,64 @@ def synthetic_control(
         if not miss_cols:
             P = _predictor_matrix(df, specs, unit, time, units, problems)
     raise_problems(problems)
-
-    Y = wide[units].to_numpy(dtype=float)  # (T, N), treated first
-    # the times' own dtype (int64, datetime64), not object: plots and arithmetic need it
-    times_arr = pd.Index(list(times)).to_numpy()
     pre = np.array([t < treatment_time for t in times])
-    post = ~pre
-    fit = np.array([t in set(fit_times) for t in times])
-    n_tr = len(treated_list)
-    donor_idx = np.arange(n_tr, len(units))
+    return _Panel(
+        Y=wide[units].to_numpy(dtype=float),
+        times=times,
+        # the times' own dtype (int64, datetime64), not object: plots and arithmetic need it
+        times_arr=pd.Index(list(times)).to_numpy(),
+        pre=pre,
+        post=~pre,
+        fit=np.array([t in set(fit_times) for t in times]),
+        treated=treated_list,
+        donors=donors_u,
+        dropped=dropped,
+        units=units,
+        donor_idx=np.arange(len(treated_list), len(units)),
+        specs=specs,
+        P=P,
+    )
 
-    def pre_ratio(f: SynthFit, j: int) -> float:
-        g = Y[pre, j] - f.synthetic[pre]
-        sd = float(np.std(Y[pre, j], ddof=1))
-        return rmspe(g) / sd if sd > 0 else np.inf
 
+def _pre_ratio(pn: _Panel, f: SynthFit, j: int) -> float:
+    """Pre-period RMSPE of unit ``j``'s fit over the sd of its pre-period outcome."""
+    g = pn.Y[pn.pre, j] - f.synthetic[pn.pre]
+    sd = float(np.std(pn.Y[pn.pre, j], ddof=1))
+    return rmspe(g) / sd if sd > 0 else np.inf
+
+
+def _fit(pn: _Panel, augmented: bool | Literal["auto"]) -> _Fits:
+    """Fit each treated unit (augmenting when asked, or when ``"auto"`` and the fit is poor)."""
+    Y, pre, fit, post, P, donor_idx, n_tr = (
+        pn.Y, pn.pre, pn.fit, pn.post, pn.P, pn.donor_idx, pn.n_tr,
+    )  # fmt: skip
     fits = [
         fit_target(i, donor_idx, Y, pre, fit, post, P, augment=augmented is True)
         for i in range(n_tr)
     ]
-    ratios_scm = [pre_ratio(f, i) for i, f in enumerate(fits)]
+    ratios_scm = [_pre_ratio(pn, f, i) for i, f in enumerate(fits)]
     aug_used = augmented is True or (augmented == "auto" and max(ratios_scm) > PRE_FIT_THRESHOLD)
     if aug_used and augmented == "auto":
         fits = [fit_target(i, donor_idx, Y, pre, fit, post, P, augment=True) for i in range(n_tr)]
-
     gaps = np.column_stack([Y[:, i] - f.synthetic for i, f in enumerate(fits)])  # (T, n_tr)
-    pre_rmspe = np.array([rmspe(gaps[pre, i]) for i in range(n_tr)])
-    post_rmspe = np.array([rmspe(gaps[post, i]) for i in range(n_tr)])
     unit_est = gaps[post].mean(axis=0)
-    estimate = float(unit_est.mean())
-    synth_avg = np.mean([f.synthetic for f in fits], axis=0)
-    obs_avg = Y[:, :n_tr].mean(axis=1)
-    fit_ratio = np.array([pre_ratio(f, i) for i, f in enumerate(fits)])
+    return _Fits(
+        fits=fits,
+        ratios_scm=ratios_scm,
+        aug_used=bool(aug_used),
+        gaps=gaps,
+        pre_rmspe=np.array([rmspe(gaps[pre, i]) for i in range(n_tr)]),
+        post_rmspe=np.array([rmspe(gaps[post, i]) for i in range(n_tr)]),
+        unit_est=unit_est,
+        estimate=float(unit_est.mean()),
+        synth_avg=np.mean([f.synthetic for f in fits], axis=0),
+        obs_avg=Y[:, :n_tr].mean(axis=1),
+        fit_ratio=np.array([_pre_ratio(pn, f, i) for i, f in enumerate(fits)]),
+    )
+
+
+def _notes(pn: _Panel, aug_used: bool) -> list[str]:
+    """Return the assumption note and notes on augmentation, dropped donors and subsets."""
     notes = [
         "Synthetic control assumes the donors were unaffected by the program and that a weighted "
         "mix of donors that tracked the treated unit before would have kept tracking it after."
@@ -338,190 +547,162 @@ def synthetic_control(
             "Ridge-augmented synthetic control was used (implied donor weights may be negative "
             "and extrapolate beyond the donors)."
         )
-    if dropped:
-        notes.append(f"{len(dropped)} donor(s) with missing outcomes were dropped.")
-    if n_tr > 1 and math.comb(len(donors_u), n_tr) < MIN_SUBSETS:
+    if pn.dropped:
+        notes.append(f"{len(pn.dropped)} donor(s) with missing outcomes were dropped.")
+    n_tr, n_donors = pn.n_tr, len(pn.donors)
+    if n_tr > 1 and math.comb(n_donors, n_tr) < MIN_SUBSETS:
         notes.append(
-            f"{n_tr} treated units but only {len(donors_u)} donors: placebo averages draw donors "
+            f"{n_tr} treated units but only {n_donors} donors: placebo averages draw donors "
             "with replacement (approximate permutation inference)."
         )
+    return notes
 
-    # ---------------------------------------------------------------- placebo-in-space
-    p_value = np.nan
-    ci_low = ci_high = np.nan
-    se = np.nan
-    inference = "none (placebo=False)"
-    placebo_table = None
-    placebo_gaps = None
-    term_se = np.full(int(post.sum()), np.nan)
-    band = (np.full(len(times), np.nan), np.full(len(times), np.nan))
-    diagnostics: list[Diagnostic] = []
-    loo_table = None
-    pit: dict[str, Any] = {}
-    if placebo:
-        pis = placebo_in_space(
-            Y=Y,
-            pre=pre,
-            fit=fit,
-            post=post,
-            P=P,
-            aug_used=aug_used,
-            donor_idx=donor_idx,
-            units=units,
-            donors_u=donors_u,
-            times=times,
-            time=time,
-            n_tr=n_tr,
-            estimate=estimate,
-            pre_rmspe=pre_rmspe,
-            post_rmspe=post_rmspe,
-            synth_avg=synth_avg,
-            alpha=alpha,
-            seed=seed,
-        )
-        placebo_table, placebo_gaps = pis.table, pis.gaps
-        p_value, ci_low, ci_high, p_gap = pis.p_value, pis.ci_low, pis.ci_high, pis.p_value_mean_gap
-        se, inference, term_se, band = pis.se, pis.inference, pis.term_se, pis.band
-        if pis.note is not None:
-            notes.append(pis.note)
-        pit = placebo_in_time(Y, pre, n_tr, donor_idx, aug_used, alpha, seed, times)
-        diagnostics.append(placebo_time_diagnostic(pit))
-        loo_table = leave_one_out(fits, Y, pre, fit, post, P, aug_used, donor_idx, units, n_tr)
-        if loo_table is not None and len(loo_table):
-            diagnostics.append(leave_one_out_diagnostic(loo_table, estimate))
 
-    conformal = None
-    placebo_p_value = p_value
-    if interval == "conformal":
-        conformal = conformal_interval(
-            obs_avg,
-            Y[:, donor_idx],
-            post,
-            alpha=alpha,
-            start=estimate,
-            scheme=conformal_permutations,
-        )
-        ci_low, ci_high, se, p_value = (
-            conformal.ci_low,
-            conformal.ci_high,
-            conformal.se,
-            conformal.p_value,
-        )
-        inference = conformal.note + (
-            "; placebo-in-space checks shown as diagnostics" if placebo else ""
-        )
+def _placebo_inference(pn: _Panel, f: _Fits, time: str, alpha: float, seed: int) -> _Inference:
+    """Placebo-in-space test and interval, placebo-in-time and leave-one-out diagnostics."""
+    pis = placebo_in_space(
+        Y=pn.Y,
+        pre=pn.pre,
+        fit=pn.fit,
+        post=pn.post,
+        P=pn.P,
+        aug_used=f.aug_used,
+        donor_idx=pn.donor_idx,
+        units=pn.units,
+        donors_u=pn.donors,
+        times=pn.times,
+        time=time,
+        n_tr=pn.n_tr,
+        estimate=f.estimate,
+        pre_rmspe=f.pre_rmspe,
+        post_rmspe=f.post_rmspe,
+        synth_avg=f.synth_avg,
+        alpha=alpha,
+        seed=seed,
+    )
+    pit = placebo_in_time(pn.Y, pn.pre, pn.n_tr, pn.donor_idx, f.aug_used, alpha, seed, pn.times)
+    diagnostics = [placebo_time_diagnostic(pit)]
+    loo_table = leave_one_out(
+        f.fits, pn.Y, pn.pre, pn.fit, pn.post, pn.P, f.aug_used, pn.donor_idx, pn.units, pn.n_tr
+    )
+    if loo_table is not None and len(loo_table):
+        diagnostics.append(leave_one_out_diagnostic(loo_table, f.estimate))
+    return _Inference(
+        p_value=pis.p_value,
+        ci_low=pis.ci_low,
+        ci_high=pis.ci_high,
+        se=pis.se,
+        inference=pis.inference,
+        term_se=pis.term_se,
+        band=pis.band,
+        table=pis.table,
+        gaps=pis.gaps,
+        p_value_mean_gap=pis.p_value_mean_gap,
+        note=pis.note,
+        diagnostics=diagnostics,
+        loo_table=loo_table,
+        pit=pit,
+    )
 
-    # pre-fit of the estimand: the (average) treated series against the (average) synthetic one
-    avg_gap_pre = obs_avg[pre] - synth_avg[pre]
-    sd_pre = float(np.std(obs_avg[pre], ddof=1))
+
+def _pre_fit_diagnostic(pn: _Panel, f: _Fits) -> Diagnostic:
+    """Pre-fit of the estimand: the (average) treated series against the (average) synthetic."""
+    avg_gap_pre = f.obs_avg[pn.pre] - f.synth_avg[pn.pre]
+    sd_pre = float(np.std(f.obs_avg[pn.pre], ddof=1))
     fit_stat = rmspe(avg_gap_pre) / sd_pre if sd_pre > 0 else np.inf
-    who = "the treated unit" if n_tr == 1 else f"the average of the {n_tr} treated units"
-    diagnostics.insert(
-        0,
-        Diagnostic(
-            name="pre_fit",
-            passed=bool(fit_stat <= PRE_FIT_THRESHOLD),
-            statistic=float(fit_stat),
-            value=rmspe(avg_gap_pre),
-            required=True,
-            note=(
-                f"pre-period RMSPE is {fit_stat:.2f} x the pre-period sd of {who} "
-                f"(threshold {PRE_FIT_THRESHOLD}); "
-                + (
-                    "the synthetic control tracks it"
-                    if fit_stat <= PRE_FIT_THRESHOLD
-                    else "the synthetic control does not track it before treatment"
-                )
-            ),
+    who = "the treated unit" if pn.n_tr == 1 else f"the average of the {pn.n_tr} treated units"
+    return Diagnostic(
+        name="pre_fit",
+        passed=bool(fit_stat <= PRE_FIT_THRESHOLD),
+        statistic=float(fit_stat),
+        value=rmspe(avg_gap_pre),
+        required=True,
+        note=(
+            f"pre-period RMSPE is {fit_stat:.2f} x the pre-period sd of {who} "
+            f"(threshold {PRE_FIT_THRESHOLD}); "
+            + (
+                "the synthetic control tracks it"
+                if fit_stat <= PRE_FIT_THRESHOLD
+                else "the synthetic control does not track it before treatment"
+            )
         ),
     )
 
-    post_times_arr = times_arr[post]
-    terms = pd.DataFrame(
+
+def _terms(pn: _Panel, f: _Fits, inf: _Inference) -> pd.DataFrame:
+    """Per-period effects with the placebo band turned into an interval."""
+    post, band = pn.post, inf.band
+    return pd.DataFrame(
         {
-            "term": post_times_arr,
-            "estimate": gaps[post].mean(axis=1),
-            "se": term_se,
-            "ci_low": gaps[post].mean(axis=1) - (band[1][post] - synth_avg[post]),
-            "ci_high": gaps[post].mean(axis=1) - (band[0][post] - synth_avg[post]),
+            "term": pn.times_arr[post],
+            "estimate": f.gaps[post].mean(axis=1),
+            "se": inf.term_se,
+            "ci_low": f.gaps[post].mean(axis=1) - (band[1][post] - f.synth_avg[post]),
+            "ci_high": f.gaps[post].mean(axis=1) - (band[0][post] - f.synth_avg[post]),
         }
     )
-    path = pd.DataFrame(
-        {
-            "time": times_arr,
-            "observed": obs_avg,
-            "counterfactual": synth_avg,
-            "cf_low": band[0],
-            "cf_high": band[1],
-        }
-    )
-    weights = pd.DataFrame(
-        np.column_stack([f.weights for f in fits]),
-        index=pd.Index(donors_u, name="donor"),
-        columns=treated_list,
-    )
-    weights_scm = pd.DataFrame(
-        np.column_stack([f.weights_scm for f in fits]),
-        index=pd.Index(donors_u, name="donor"),
-        columns=treated_list,
-    )
+
+
+def _extras(
+    pn: _Panel,
+    f: _Fits,
+    inf: _Inference,
+    notes: list[str],
+    placebo: bool,
+    conformal: Any,
+    placebo_p_value: float,
+) -> dict[str, Any]:
+    """Weights, fit statistics, placebo tables and predictor balance for ``Effect.extras``."""
+    treated_list, donors = pn.treated, pd.Index(pn.donors, name="donor")
     extras: dict[str, Any] = {
-        "weights": weights,
-        "weights_scm": weights_scm,
-        "pre_rmspe": pd.Series(pre_rmspe, index=treated_list),
-        "post_rmspe": pd.Series(post_rmspe, index=treated_list),
-        "pre_fit_ratio": pd.Series(fit_ratio, index=treated_list),
-        "pre_fit_ratio_scm": pd.Series(ratios_scm, index=treated_list),
-        "unit_estimates": pd.Series(unit_est, index=treated_list),
-        "augmented": bool(aug_used),
-        "ridge_lambda": [f.ridge_lambda for f in fits] if aug_used else None,
-        "dropped_donors": dropped,
-        "placebos": placebo_table,
-        "placebo_gaps": placebo_gaps,
-        "leave_one_out": loo_table,
-        "placebo_time": pit or None,
-        "p_value_mean_gap": p_gap if placebo else np.nan,
+        "weights": pd.DataFrame(
+            np.column_stack([s.weights for s in f.fits]), index=donors, columns=treated_list
+        ),
+        "weights_scm": pd.DataFrame(
+            np.column_stack([s.weights_scm for s in f.fits]), index=donors, columns=treated_list
+        ),
+        "pre_rmspe": pd.Series(f.pre_rmspe, index=treated_list),
+        "post_rmspe": pd.Series(f.post_rmspe, index=treated_list),
+        "pre_fit_ratio": pd.Series(f.fit_ratio, index=treated_list),
+        "pre_fit_ratio_scm": pd.Series(f.ratios_scm, index=treated_list),
+        "unit_estimates": pd.Series(f.unit_est, index=treated_list),
+        "augmented": bool(f.aug_used),
+        "ridge_lambda": [s.ridge_lambda for s in f.fits] if f.aug_used else None,
+        "dropped_donors": pn.dropped,
+        "placebos": inf.table,
+        "placebo_gaps": inf.gaps,
+        "leave_one_out": inf.loo_table,
+        "placebo_time": inf.pit or None,
+        "p_value_mean_gap": inf.p_value_mean_gap if placebo else np.nan,
         "conformal": conformal,
         "placebo_p_value": placebo_p_value,
         "notes": notes,
     }
-    if P is not None and specs is not None:
-        names = [f"{c} [{w[0]}..{w[-1]}]" for c, w in specs]
-        extras["v_weights"] = pd.DataFrame(
-            np.column_stack([f.v for f in fits if f.v is not None]),
-            index=names,
-            columns=treated_list,
-        )
-        rows = []
-        for i, f in enumerate(fits):
-            for r, name in enumerate(names):
-                rows.append(
-                    {
-                        "treated": treated_list[i],
-                        "predictor": name,
-                        "treated_value": P[r, i],
-                        "synthetic": float(P[r, n_tr:] @ f.weights),
-                        "donor_mean": float(P[r, n_tr:].mean()),
-                    }
-                )
-        extras["predictor_balance"] = pd.DataFrame(rows)
-    spec["inference"] = inference
-    spec["notes"] = notes
-    return Effect(
-        estimate=estimate,
-        se=float(se),
-        ci_low=float(ci_low),
-        ci_high=float(ci_high),
-        p_value=float(p_value),
-        n_units=len(units),
-        n_obs=int(Y.size),
-        method="synthetic control (augmented)" if aug_used else "synthetic control",
-        outcome=outcome,
-        spec=spec,
-        diagnostics=tuple(diagnostics),
-        baseline=float(synth_avg[post].mean()),
-        higher_is_better=higher_is_better,
-        terms=terms,
-        path=path,
-        extras=extras,
+    if pn.P is not None and pn.specs is not None:
+        extras.update(_predictor_tables(pn, f))
+    return extras
+
+
+def _predictor_tables(pn: _Panel, f: _Fits) -> dict[str, pd.DataFrame]:
+    """Predictor importance ``v_weights`` and the treated-vs-synthetic predictor balance."""
+    assert pn.P is not None and pn.specs is not None
+    P, n_tr, treated_list = pn.P, pn.n_tr, pn.treated
+    names = [f"{c} [{w[0]}..{w[-1]}]" for c, w in pn.specs]
+    v_weights = pd.DataFrame(
+        np.column_stack([s.v for s in f.fits if s.v is not None]),
+        index=names,
+        columns=treated_list,
     )
+    rows = []
+    for i, s in enumerate(f.fits):
+        for r, name in enumerate(names):
+            rows.append(
+                {
+                    "treated": treated_list[i],
+                    "predictor": name,
+                    "treated_value": P[r, i],
+                    "synthetic": float(P[r, n_tr:] @ s.weights),
+                    "donor_mean": float(P[r, n_tr:].mean()),
+                }
+            )
+    return {"v_weights": v_weights, "predictor_balance": pd.DataFrame(rows)}

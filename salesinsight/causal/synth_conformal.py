@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from salesinsight.causal.inference import z_critical
 from salesinsight.causal.synth_fit import simplex_weights
 
 __all__ = ["ConformalInterval", "conformal_interval", "conformal_p_value"]
@@ -172,7 +172,7 @@ def conformal_interval(
     Y0 = np.asarray(Y0, dtype=float)
     post = np.asarray(post, dtype=bool)
     n_t, n1 = post.size, int(post.sum())
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
 
     def pv(theta: float) -> float:
         return conformal_p_value(y, Y0, post, theta, scheme=scheme, n_draws=n_draws)

@@ -67,7 +67,7 @@ def _min_effect_arg(text: str) -> float | str:
 def run(args: argparse.Namespace) -> int:
     """Run the sub-command; returns the exit code (0 ok, 1 bad input)."""
     from salesinsight.data import DataError
-    from salesinsight.evaluate import evaluate
+    from salesinsight.evaluation import evaluate
 
     try:
         ev = evaluate(

@@ -5,8 +5,8 @@
 >>> ds.sql("SELECT count(*) AS n FROM reps")     # doctest: +SKIP
 """
 
-from salesinsight.data.load import Dataset, load
+from salesinsight.data._load import Dataset, load
+from salesinsight.data._validate import validate
 from salesinsight.data.problems import DataError, Problem, ValidationReport
-from salesinsight.data.validate import validate
 
 __all__ = ["load", "Dataset", "validate", "ValidationReport", "DataError", "Problem"]

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.data import contract as C
-from salesinsight.data.load import RAW_SCHEMA, Source, connect, open_folder, typed_select
+from salesinsight.data._load import RAW_SCHEMA, Source, connect, open_folder, typed_select
 from salesinsight.data.problems import ERROR, DataError, Problem, QueryError, ValidationReport
 from salesinsight.engines.spark_tables import (
     TableLocation,
@@ -317,7 +317,7 @@ class SparkEngine:
             with_row_numbers(frame).createOrReplaceTempView(ds.con.names[f"{RAW_SCHEMA}.{t}"])
 
     def _check(self, ds: SparkDataset) -> ValidationReport:
-        from salesinsight.data.validate import run_checks
+        from salesinsight.data._validate import run_checks
 
         self._raw_views(ds)
         problems = list(ds._problems)

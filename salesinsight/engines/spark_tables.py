@@ -3,7 +3,7 @@
 A table is found in one of three ways:
 
 * a local data folder: the files are found and checked exactly as on DuckDB
-  (:func:`salesinsight.data.load.open_folder` reads only headers and Parquet schemas), then
+  (:func:`salesinsight.data.sources.open_folder` reads only headers and Parquet schemas), then
   Spark reads them;
 * a folder URI (``s3a://lake/crm``, ``hdfs:///crm``, ``file:///data/crm``): ``<table>.parquet``,
   ``<table>.csv`` or a directory ``<table>/`` (Parquet part files, or a Delta table when it has
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from salesinsight.data import contract as C
-from salesinsight.data.load import Source
+from salesinsight.data._load import Source
 from salesinsight.data.problems import ERROR, Problem
 
 __all__ = ["TableLocation", "parse_location", "spark_type_name", "read_source", "with_row_numbers"]

@@ -1,7 +1,7 @@
 """DuckDB SQL -> Spark SQL: SQLGlot plus the few rewrites the two dialects need.
 
 The KPI panels and the validation rules are written once, in DuckDB SQL (``metrics/_sql.py``,
-``data/rules.py``, ``data/validate.py``). On Spark the same text is parsed by SQLGlot and
+``data/rules.py``, ``data/_validate.py``). On Spark the same text is parsed by SQLGlot and
 generated as Spark SQL; DuckDB itself never goes through this module, so the embedded default
 pays nothing. The rewrites below cover what SQLGlot does not translate by itself:
 

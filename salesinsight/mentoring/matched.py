@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import percentile_interval, wald_p_value
 
 __all__ = ["balance", "matched_effect", "set_sums"]
 
@@ -92,8 +92,8 @@ def matched_effect(
         boots[b] = statistic(t[idx].sum(0), c[idx].sum(0))[0]
     boots = boots[np.isfinite(boots)]
     se = float(np.std(boots, ddof=1)) if len(boots) > 1 else np.nan
-    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2]) if len(boots) else (np.nan, np.nan)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se and np.isfinite(se) and se > 0 else np.nan
+    lo, hi = percentile_interval(boots, alpha)
+    p = wald_p_value(est, se) if np.isfinite(se) else np.nan
     return Effect(
         estimate=float(est),
         se=se,

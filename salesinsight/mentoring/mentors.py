@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Effect
+from salesinsight.causal.inference import z_critical
 from salesinsight.mentoring.matched import balance, set_sums
 from salesinsight.metrics.shrinkage import fit_normal_normal
 from salesinsight.reviews._display import SummaryMixin
@@ -119,7 +119,7 @@ def mentor_effects(
     # posterior variance including the uncertainty of the estimated average (Morris 1983)
     var_mu = 1.0 / np.sum(1.0 / (tau2 + var))
     post_sd = np.sqrt(w * var + (1 - w) ** 2 * var_mu)
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = z_critical(alpha)
     lo, hi = post - z * post_sd, post + z * post_sd
     verdicts = []
     for m in g.index:

@@ -23,7 +23,7 @@ from salesinsight.data.importers.spec import AVAILABILITY_FILE, LACK_NAMES
 from salesinsight.kpis import KPIS
 
 if TYPE_CHECKING:
-    from salesinsight.data.load import Dataset
+    from salesinsight.data._load import Dataset
 
 __all__ = [
     "AVAILABILITY_FILE",

@@ -1,7 +1,7 @@
 """One program, every estimate: what the ``program_deep_dive`` notebook shows.
 
 :func:`build_deep_dive` evaluates ``params.programs[0]`` on every outcome of
-``params.outcomes_for(program_id)`` with :func:`salesinsight.evaluate.evaluate` and keeps everything
+``params.outcomes_for(program_id)`` with :func:`salesinsight.evaluation.evaluate` and keeps everything
 it returns: the main design's estimate with its diagnostics, the multiple-testing adjusted p-value,
 and the naive comparisons; for staggered programs also the dynamic event study and the two-way
 fixed-effects (TWFE) estimate on the same panel (so the TWFE bias under staggered timing shows);
@@ -326,7 +326,7 @@ def build_deep_dive(params: RunParams) -> DeepDive:
 
     ev = None
     try:
-        from salesinsight.evaluate import evaluate
+        from salesinsight.evaluation import evaluate
 
         ev = evaluate(
             ds,
@@ -487,23 +487,16 @@ def _verdict(
     return v
 
 
-def _evaluate_module() -> Any:
-    """Return the ``salesinsight.evaluate`` module (the package re-exports a function so named)."""
-    import importlib
-
-    return importlib.import_module("salesinsight.evaluate")
-
-
 def _ri_inputs(ds: Any, params: RunParams, ev: Any) -> tuple:
     """Build the evaluation's unit panel, enrolment starts and window (once per deep dive)."""
-    ev_mod = _evaluate_module()
+    from salesinsight.evaluation.panel import unit_panel, unit_starts
 
-    frame, periods = ev_mod._unit_panel(
+    frame, periods = unit_panel(
         ds, unit=str(ev.program["unit"]), grain=params.grain, end=params.quarter_bounds()[1]
     )
     enroll = ds.table("enrollments")
     enroll = enroll[enroll["program_id"] == ev.program["program_id"]]
-    starts = ev_mod._unit_starts(enroll, frame, periods)
+    starts = unit_starts(enroll, frame, periods)
     window = tuple(pd.Timestamp(w) for w in ev.spec["window"])
     return frame, starts, window
 
@@ -518,11 +511,11 @@ def _randomization_inference(
     """
     import dataclasses
 
-    ev_mod = _evaluate_module()
     from salesinsight.causal import experiment
+    from salesinsight.evaluation.panel import num_den, randomized_units
 
     frame, starts, window = ri_inputs
-    units = ev_mod._randomized_units(frame, *ev_mod._num_den(frame, outcome), starts, window)
+    units = randomized_units(frame, *num_den(frame, outcome), starts, window)
     units = units[units["_den"] > 0].reset_index()
     effect = experiment(
         units,

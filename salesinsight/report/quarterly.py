@@ -303,7 +303,7 @@ def _run_section(
 def _evaluate_programs(
     ds: Any, params: RunParams, programs: pd.DataFrame, q_end: date, notes: list[str]
 ) -> tuple[dict[str, Any], list[ProgramRow]]:
-    from salesinsight.evaluate import evaluate
+    from salesinsight.evaluation import evaluate
 
     evaluations: dict[str, Any] = {}
     rows: list[ProgramRow] = []
@@ -436,7 +436,7 @@ def _verdict_with_adjusted_p(
     """Return the verdict at ``alpha``, downgraded when it does not survive multiple testing.
 
     A win or harm that does not survive the multiple-testing correction is downgraded to
-    inconclusive (as in :func:`salesinsight.evaluate.evaluate`).
+    inconclusive (as in :func:`salesinsight.evaluation.evaluate`).
     """
     from salesinsight.causal import Verdict
 

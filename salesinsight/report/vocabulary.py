@@ -217,7 +217,7 @@ def effect_text(
     For example ``+¥1,847 per seller per month``, ``+3.5 pp``, ``+2.1 per seller…``.
 
     Flow outcomes (revenue, counts) are per active seller and period in every design (ratios of
-    sums, see :mod:`salesinsight.evaluate.panel`), whatever the program's unit; they are converted
+    sums, see :mod:`salesinsight.evaluation.panel`), whatever the program's unit; they are converted
     from per ``grain`` to per month. ``unit`` is accepted for symmetry and not used.
     """
     if value is None:

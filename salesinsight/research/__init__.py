@@ -8,14 +8,14 @@ See ``docs/research.md`` for the methods, their assumptions and a worked example
 
 from __future__ import annotations
 
-from .assign import Assignment, assign
-from .bunching import Bunching, bunching
-from .design import Design, design
-from .effort import effort
+from ._assign import Assignment, assign
+from ._bunching import Bunching, bunching
+from ._design import Design, design
+from ._effort import effort
+from ._pull_in import PullIn, pull_in
+from ._rd import RDResult, next_period_outcomes, rd
 from .multiplicity import romano_wolf, romano_wolf_from_draws
 from .plans import Plan, PlanComparison, csat_reward, default_plans, what_if
-from .pull_in import PullIn, pull_in
-from .rd import RDResult, next_period_outcomes, rd
 from .subgroups import SubgroupEffects, subgroup_effects
 
 __all__ = [

@@ -370,20 +370,20 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect |
     if h.design == "pull_in":
         key = ("pull_in", tuple(sorted(opts.items())))
         if key not in cache:
-            from .pull_in import pull_in
+            from ._pull_in import pull_in
 
             cache[key] = pull_in(ds, n_boot=reg.n_boot, **joint, **opts)
         return cache[key][h.outcome], ""
     if h.design == "bunching":
         key = ("bunching", tuple(sorted(opts.items())))
         if key not in cache:
-            from .bunching import bunching
+            from ._bunching import bunching
 
             cache[key] = bunching(ds, n_boot=reg.n_boot, **joint, **opts)
         b = cache[key]
         return (b.excess if h.outcome == "excess" else b.b), ""
     if h.design == "effort":
-        from .effort import effort
+        from ._effort import effort
 
         return effort(ds, n_boot=reg.n_boot, **joint, **opts), ""
     if h.design == "subgroups":
@@ -399,11 +399,11 @@ def _effect(ds, h: Hypothesis, reg: Registry, cache, universe) -> tuple[Effect |
         kw: dict[str, Any] = {k: Plan(**v) if isinstance(v, dict) else v for k, v in opts.items()}
         return csat_reward(ds, n_boot=reg.n_boot, **joint, **kw), ""
     if h.design == "rd":
-        from .rd import rd
+        from ._rd import rd
 
         res = rd(ds, outcome=h.outcome, n_boot=reg.n_boot, **common, **opts)
         return res.effect, ("" if res.credible else res.reason)
-    from salesinsight.evaluate import evaluate
+    from salesinsight.evaluation import evaluate
 
     ev = evaluate(ds, h.programs[0], outcomes=[h.outcome], alpha=reg.alpha, seed=reg.seed, **opts)
     e = ev.effects.get(h.outcome)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesinsight.causal.inference import z_critical
 from salesinsight.reviews._display import SummaryMixin
 from salesinsight.reviews.data import KPI_COVARIATES
 
@@ -22,7 +23,7 @@ def _spearman(a: np.ndarray, b: np.ndarray, alpha: float) -> tuple[float, float,
         return np.nan, np.nan, np.nan
     rho = float(stats.spearmanr(a, b).statistic)
     z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
-    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(1.06 / (n - 3))
+    half = z_critical(alpha) * np.sqrt(1.06 / (n - 3))
     return rho, float(np.tanh(z - half)), float(np.tanh(z + half))
 
 

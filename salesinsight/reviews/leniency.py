@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from statsmodels.stats.multitest import multipletests
 
+from salesinsight.causal.inference import wald_p_values, z_critical
 from salesinsight.metrics.shrinkage import fit_normal_normal
 from salesinsight.reviews._display import SummaryMixin
 from salesinsight.reviews.data import KPI_COVARIATES
@@ -237,8 +238,8 @@ def reviewer_leniency(
     # posterior variance including the uncertainty of the estimated average (Morris 1983)
     var_mu = 1.0 / np.sum(1.0 / (tau2 + se**2))
     post_sd = np.sqrt(weight * se**2 + (1 - weight) ** 2 * var_mu)
-    z = stats.norm.ppf(1 - alpha / 2)
-    p = 2 * stats.norm.sf(np.abs(shift / se))
+    z = z_critical(alpha)
+    p = wald_p_values(shift, se)
     reject = multipletests(p, alpha=fdr, method="fdr_bh")[0]
     lo, hi = post - z * post_sd, post + z * post_sd
     flag = np.where(reject & (lo > 0), "lenient", np.where(reject & (hi < 0), "severe", "in line"))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.causal.inference import percentile_interval
 from salesinsight.reviews._display import SummaryMixin
 from salesinsight.reviews.data import KPI_COVARIATES
 
@@ -158,7 +159,7 @@ def predictive_validity(
     boots = np.array(
         [gain(sums[rng.integers(0, len(reps), len(reps))].sum(0))[0] for _ in range(n_boot)]
     )
-    lo, hi = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+    lo, hi = percentile_interval(boots, alpha)
     label = test.groupby("quarter_index")["period"].first()
     train_label = train.groupby("quarter_index")["period"].first()
     return Validity(

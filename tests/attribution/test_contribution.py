@@ -403,7 +403,7 @@ def test_simulator_recovery_of_coaching_contribution(sim):
     # 2025Q2-Q4 (seasonal opp creation 0.92-1.10, sampling noise ~5%), hence rtol 0.15
     assert_allclose(true_contrib, extra_q2, rtol=0.15)
 
-    from salesinsight.evaluate import evaluate
+    from salesinsight.evaluation import evaluate
 
     ev = evaluate(ds, "P_COACH", outcomes=["revenue"], grain="week", seed=0)
     eff = ev.effects["revenue"]

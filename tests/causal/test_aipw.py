@@ -8,8 +8,8 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from salesinsight.causal import aipw
 from salesinsight.causal._balance import smd
-from salesinsight.causal.aipw import aipw
 
 COVS = ["age", "agesq", "educ", "educsq", "marr", "nodegree", "black", "hisp"]
 COVS += ["re74", "re75", "u74", "u75"]

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from salesinsight.causal import experiment
-from salesinsight.causal.experiment import _design, _group_codes, _ols_t, wild_cluster_bootstrap
+from salesinsight.causal._experiment import _design, _group_codes, _ols_t, wild_cluster_bootstrap
 
 
 @pytest.fixture(scope="module")

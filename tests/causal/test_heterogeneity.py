@@ -9,7 +9,8 @@ import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from salesinsight.causal.heterogeneity import CATE_CAVEAT, dr_learner, heterogeneity
+from salesinsight.causal import dr_learner, heterogeneity
+from salesinsight.causal._heterogeneity import CATE_CAVEAT
 
 EFFECTS = {"north": 0.5, "south": 1.5, "west": 1.0}
 

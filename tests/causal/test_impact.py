@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from salesinsight.causal.impact import CAVEAT, impact
+from salesinsight.causal import impact
+from salesinsight.causal._impact import CAVEAT
 
 _BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "coverage_impact.py"
 

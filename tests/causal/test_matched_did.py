@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from salesinsight.causal.matched_did import matched_did
+from salesinsight.causal import matched_did
 
 
 def _rtm_panel(

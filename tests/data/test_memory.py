@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from salesinsight.data import load
-from salesinsight.data.load import connect
+from salesinsight.data._load import connect
 from salesinsight.data.memory import ENV_VAR, duckdb_memory_limit
 
 _BINARY = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from salesinsight.evaluate.panel import _num_den, _unit_panel
+from salesinsight.evaluation.panel import num_den, unit_panel
 from salesinsight.metrics import panel
 
 REPS = """rep_id,team_id,hire_date,termination_date,name,role
@@ -100,15 +100,15 @@ def test_evaluation_per_rep_outcomes_divide_by_sellers(folder):
     from salesinsight.data import load
 
     with load(folder) as ds:
-        frame, _ = _unit_panel(ds, unit="team", grain="month")
-        num, den = _num_den(frame, "follow_ups")
+        frame, _ = unit_panel(ds, unit="team", grain="month")
+        num, den = num_den(frame, "follow_ups")
         t1 = (frame["unit_id"] == "T1") & (frame["period_start"] == "2026-01-01")
         # follow-ups per seller in T1 January: 4 follow-ups / 2 sellers = 2.0 (not 4 / 3)
         assert float(num[t1].iloc[0] / den[t1].iloc[0]) == pytest.approx(2.0)
-        num, den = _num_den(frame, "attrition")
+        num, den = num_den(frame, "attrition")
         t1_feb = (frame["unit_id"] == "T1") & (frame["period_start"] == "2026-02-01")
         assert (float(num[t1_feb].iloc[0]), float(den[t1_feb].iloc[0])) == (1.0, 2.0)
-        reps, _ = _unit_panel(ds, unit="rep", grain="month")
+        reps, _ = unit_panel(ds, unit="rep", grain="month")
         # a rep panel's units are sellers: the managers M1 and M2 are left out
         assert sorted(reps["unit_id"].unique()) == ["S1", "S2", "S3"]
 

@@ -158,7 +158,7 @@ def test_every_check_and_archetype_the_models_produce_has_plain_words():
 
     names = set()
     root = Path(salesinsight.__file__).parent
-    for folder in (root / "causal", root / "evaluate"):
+    for folder in (root / "causal", root / "evaluation"):
         for path in folder.glob("*.py"):
             text = path.read_text(encoding="utf-8")
             names |= set(re.findall(r'Diagnostic\(\s*"([a-z_]+)"', text))

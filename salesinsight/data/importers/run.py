@@ -242,7 +242,7 @@ def import_folder(
             con.close()
     report = None
     if validate:
-        from salesinsight.data.validate import validate as run_validate
+        from salesinsight.data._validate import validate as run_validate
 
         report = run_validate(out)
     files = {t: tuple(p.spec.file for p in ps) for t, ps in plans.items()}

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesinsight.evaluate.panel import _in_window
+from salesinsight.evaluation.panel import _in_window
 
 __all__ = ["NAIVE_COLUMNS"]
 

@@ -36,6 +36,7 @@ from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from salesinsight.causal._balance import raise_problems
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import percentile_interval, z_critical
 
 __all__ = ["CAVEAT", "impact"]
 
@@ -235,9 +236,44 @@ def impact(
         ``path`` observed and counterfactual (pre-period: one-step-ahead predictions);
         ``extras["cumulative"]`` the total effect with its interval.
     """
-    problems: list[str] = []
-    y_ser = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series))
+    y_ser, n_pre, X = _validate(series, intervention, covariates, level, alpha, n_sims)
     name = outcome or (str(y_ser.name) if y_ser.name is not None else "y")
+    y = pd.to_numeric(y_ser, errors="coerce").to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    cf = _counterfactual(
+        y,
+        X,
+        n_pre,
+        level=level,
+        seasonal=seasonal,
+        n_sims=n_sims,
+        n_param_draws=n_param_draws,
+        rng=rng,
+    )
+    inf = _infer(y, n_pre, cf, alpha, y_ser.index)
+    diagnostics = _diagnostics(cf, alpha)
+    pit: dict[str, Any] | None = None
+    if placebo:
+        pit = _placebo_in_time(
+            y[:n_pre], X[:n_pre] if X is not None else None, level, seasonal, alpha, n_sims, rng
+        )
+        if pit is not None:
+            diagnostics.append(
+                Diagnostic(
+                    name="placebo_time",
+                    passed=pit["passed"],
+                    p_value=pit["p_value"],
+                    value=pit["estimate"],
+                    required=False,
+                    note=pit["note"],
+                )
+            )
+    notes = [CAVEAT]
+    if not cf["param_uncertainty"]:
+        notes.append(
+            "The information matrix was not positive definite, so parameter uncertainty is not "
+            "included: the interval is too narrow."
+        )
     spec: dict[str, Any] = {
         "intervention": intervention,
         "covariates": None if covariates is None else list(map(str, covariates.columns)),
@@ -252,7 +288,51 @@ def impact(
         "outcome": name,
         "ci_level": 1.0 - alpha,
         "versions": library_versions(),
+        "inference": _inference_text(n_sims, n_param_draws, cf["param_uncertainty"]),
+        "notes": notes,
     }
+    point = float(cf["point"].mean())
+    return Effect(
+        estimate=inf["estimate"],
+        se=float(inf["avg"].std(ddof=1)),
+        ci_low=inf["ci_low"],
+        ci_high=inf["ci_high"],
+        p_value=_tail_p(inf["avg"]),
+        n_units=1,
+        n_obs=len(y),
+        method="structural time series (CausalImpact-style)",
+        outcome=name,
+        spec=spec,
+        diagnostics=tuple(diagnostics),
+        baseline=point,
+        higher_is_better=higher_is_better,
+        terms=inf["terms"],
+        path=_path(y, y_ser.index, cf, alpha),
+        extras={
+            "cumulative": inf["cumulative"],
+            "relative": inf["estimate"] / abs(point) if cf["point"].mean() != 0 else np.nan,
+            "params": cf["params"],
+            "loglike": cf["llf"],
+            "param_uncertainty": cf["param_uncertainty"],
+            "n_pre": n_pre,
+            "n_post": len(y) - n_pre,
+            "placebo_time": pit,
+            "notes": notes,
+        },
+    )
+
+
+def _validate(
+    series: pd.Series | Sequence[float] | np.ndarray,
+    intervention: Any,
+    covariates: pd.DataFrame | None,
+    level: str,
+    alpha: float,
+    n_sims: int,
+) -> tuple[pd.Series, int, np.ndarray | None]:
+    """Check the inputs (all problems at once); return the series, pre-period length, covariates."""
+    problems: list[str] = []
+    y_ser = series if isinstance(series, pd.Series) else pd.Series(np.asarray(series))
     if level not in _LEVELS:
         problems.append(f"impact: level must be one of {list(_LEVELS)}, got {level!r}")
     if not 0 < alpha < 1:
@@ -292,35 +372,23 @@ def impact(
                     )
             X = covariates.to_numpy(dtype=float) if not problems else None
     raise_problems(problems)
-    y = y_num.to_numpy(dtype=float)
-    n_post = len(y) - n_pre
-    rng = np.random.default_rng(seed)
+    return y_ser, n_pre, X
 
-    cf = _counterfactual(
-        y,
-        X,
-        n_pre,
-        level=level,
-        seasonal=seasonal,
-        n_sims=n_sims,
-        n_param_draws=n_param_draws,
-        rng=rng,
-    )
+
+def _infer(
+    y: np.ndarray, n_pre: int, cf: dict[str, Any], alpha: float, times: pd.Index
+) -> dict[str, Any]:
+    """Average, per-period and cumulative effects with simulation intervals."""
     obs_post = y[n_pre:]
     eff_paths = obs_post[:, None] - cf["paths"]  # (n_post, n_sims)
     avg = eff_paths.mean(axis=0)
     cum = eff_paths.sum(axis=0)
     q = (alpha / 2, 1 - alpha / 2)
-    estimate = float(obs_post.mean() - cf["point"].mean())
-    lo, hi = np.quantile(avg, q)
-    p_value = _tail_p(avg)
-    cum_est = float(obs_post.sum() - cf["point"].sum())
-    c_lo, c_hi = np.quantile(cum, q)
+    lo, hi = percentile_interval(avg, alpha)
+    c_lo, c_hi = percentile_interval(cum, alpha)
     per = obs_post - cf["point"]
     per_lo, per_hi = np.quantile(eff_paths, q, axis=1)
-    cum_paths = np.cumsum(eff_paths, axis=0)
-    cum_lo, cum_hi = np.quantile(cum_paths, q, axis=1)
-    times = y_ser.index
+    cum_lo, cum_hi = np.quantile(np.cumsum(eff_paths, axis=0), q, axis=1)
     terms = pd.DataFrame(
         {
             "term": list(times[n_pre:]),
@@ -333,16 +401,32 @@ def impact(
             "cum_high": cum_hi,
         }
     )
-    cf_lo, cf_hi = np.quantile(cf["paths"], q, axis=1)
-    from scipy import stats
+    return {
+        "estimate": float(obs_post.mean() - cf["point"].mean()),
+        "avg": avg,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "terms": terms,
+        "cumulative": {
+            "estimate": float(obs_post.sum() - cf["point"].sum()),
+            "ci_low": float(c_lo),
+            "ci_high": float(c_hi),
+            "p_value": _tail_p(cum),
+        },
+    }
 
-    z = float(stats.norm.ppf(1 - alpha / 2))
+
+def _path(y: np.ndarray, times: pd.Index, cf: dict[str, Any], alpha: float) -> pd.DataFrame:
+    """Observed and counterfactual series; pre-period band from one-step-ahead predictions."""
+    q = (alpha / 2, 1 - alpha / 2)
+    cf_lo, cf_hi = np.quantile(cf["paths"], q, axis=1)
+    z = z_critical(alpha)
     pre_lo = cf["pre_mean"] - z * cf["pre_sd"]
     pre_hi = cf["pre_mean"] + z * cf["pre_sd"]
     burn = cf["burn"]
     pre_lo[:burn] = np.nan
     pre_hi[:burn] = np.nan
-    path = pd.DataFrame(
+    return pd.DataFrame(
         {
             "time": list(times),
             "observed": y,
@@ -352,12 +436,9 @@ def impact(
         }
     )
 
-    notes = [CAVEAT]
-    if not cf["param_uncertainty"]:
-        notes.append(
-            "The information matrix was not positive definite, so parameter uncertainty is not "
-            "included: the interval is too narrow."
-        )
+
+def _diagnostics(cf: dict[str, Any], alpha: float) -> list[Diagnostic]:
+    """Return the untestable-assumption note and the Ljung-Box check of the pre-period errors."""
     diagnostics = [
         Diagnostic(
             name="untestable_assumptions",
@@ -366,7 +447,7 @@ def impact(
             note=CAVEAT,
         )
     ]
-    resid = cf["resid"][burn:]
+    resid = cf["resid"][cf["burn"] :]
     resid = resid[np.isfinite(resid)]
     lags = max(1, min(10, resid.size // 5))
     lb = acorr_ljungbox(resid, lags=[lags])
@@ -389,66 +470,19 @@ def impact(
             ),
         )
     )
-    pit: dict[str, Any] | None = None
-    if placebo:
-        pit = _placebo_in_time(
-            y[:n_pre], X[:n_pre] if X is not None else None, level, seasonal, alpha, n_sims, rng
-        )
-        if pit is not None:
-            diagnostics.append(
-                Diagnostic(
-                    name="placebo_time",
-                    passed=pit["passed"],
-                    p_value=pit["p_value"],
-                    value=pit["estimate"],
-                    required=False,
-                    note=pit["note"],
-                )
-            )
-    spec["inference"] = (
+    return diagnostics
+
+
+def _inference_text(n_sims: int, n_param_draws: int, param_uncertainty: bool) -> str:
+    """Describe the inference for ``spec["inference"]``."""
+    return (
         f"{n_sims} simulated counterfactual paths from the fitted state-space model "
         + (
             f"over {min(n_param_draws, n_sims)} parameter draws"
-            if cf["param_uncertainty"]
+            if param_uncertainty
             else "at the MLE (no parameter uncertainty)"
         )
         + "; interval = simulation quantiles, p = two-sided simulation tail probability"
-    )
-    spec["notes"] = notes
-    return Effect(
-        estimate=estimate,
-        se=float(avg.std(ddof=1)),
-        ci_low=float(lo),
-        ci_high=float(hi),
-        p_value=p_value,
-        n_units=1,
-        n_obs=len(y),
-        method="structural time series (CausalImpact-style)",
-        outcome=name,
-        spec=spec,
-        diagnostics=tuple(diagnostics),
-        baseline=float(cf["point"].mean()),
-        higher_is_better=higher_is_better,
-        terms=terms,
-        path=path,
-        extras={
-            "cumulative": {
-                "estimate": cum_est,
-                "ci_low": float(c_lo),
-                "ci_high": float(c_hi),
-                "p_value": _tail_p(cum),
-            },
-            "relative": estimate / abs(float(cf["point"].mean()))
-            if cf["point"].mean() != 0
-            else np.nan,
-            "params": cf["params"],
-            "loglike": cf["llf"],
-            "param_uncertainty": cf["param_uncertainty"],
-            "n_pre": n_pre,
-            "n_post": n_post,
-            "placebo_time": pit,
-            "notes": notes,
-        },
     )
 
 
@@ -485,7 +519,7 @@ def _placebo_in_time(
         rng=rng,
     )
     avg = (y_pre[cut:, None] - cf["paths"]).mean(axis=0)
-    lo, hi = np.quantile(avg, (alpha / 2, 1 - alpha / 2))
+    lo, hi = percentile_interval(avg, alpha)
     ok = bool(lo <= 0 <= hi)
     return {
         "fake_intervention_position": cut,

@@ -22,11 +22,11 @@ propensity with replacement and the Abadie-Imbens (2006) variance (propensity tr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
@@ -42,7 +42,8 @@ from salesinsight.causal._balance import (
     raise_problems,
     smd_table,
 )
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import normal_interval, wald_p_value
 
 __all__ = ["MAX_TRIMMED_SHARE", "aipw", "default_learners"]
 
@@ -165,7 +166,7 @@ def _match(y: np.ndarray, d: np.ndarray, score: np.ndarray, estimand: str) -> tu
 
 def _row(method: str, est: float, se: float, n: int, alpha: float) -> dict[str, Any]:
     lo, hi = normal_interval(est, se, alpha=alpha)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    p = wald_p_value(est, se)
     return {
         "method": method,
         "estimate": est,
@@ -225,6 +226,99 @@ def aipw(
         ``effective_sample_size`` (of the weighted comparison group).
     """
     covariates = list(covariates)
+    _validate(df, outcome, treatment, covariates, estimand, trim, folds)
+    learners = _learners(learners, seed)
+    X_df = df[covariates].astype(float)
+    y = df[outcome].to_numpy(dtype=float)
+    d = df[treatment].to_numpy(dtype=float).astype(int)
+    e, m0, m1 = _cross_fit(X_df.to_numpy(), y, d, learners, folds, seed, need_m1=estimand == "ate")
+    s = _score(y, d, e, m0, m1, estimand, trim)
+    se = float(s.phi.std(ddof=1) / np.sqrt(s.n))
+    alternatives = _alternatives(y, d, s, estimand, se, alpha)
+    balance = _balance(X_df, d, s)
+    diagnostics = _diagnostics(balance, s, trim)
+    notes = [
+        "AIPW assumes no unmeasured confounding: every reason for enrolment that also affects the "
+        "outcome is among the covariates.",
+    ]
+    if s.n_trim["treated"] or s.n_trim["control"]:
+        notes.append(
+            f"The estimate refers to the {s.n} units with propensity inside [{trim[0]}, {trim[1]}]."
+        )
+    spec: dict[str, Any] = {
+        "outcome": outcome,
+        "treatment": treatment,
+        "covariates": covariates,
+        "estimand": estimand,
+        "learners": {k: repr(v) for k, v in learners.items()},
+        "folds": folds,
+        "trim": tuple(trim),
+        "seed": seed,
+        "alpha": alpha,
+        "higher_is_better": higher_is_better,
+        "ci_level": 1.0 - alpha,
+        "versions": {**library_versions(), **_sklearn_version()},
+        "inference": (
+            f"cross-fitted ({folds} folds) influence-function standard error, normal interval"
+        ),
+        "notes": notes,
+    }
+    ci_low, ci_high = normal_interval(s.tau, se, alpha=alpha)
+    return Effect(
+        estimate=s.tau,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=wald_p_value(s.tau, se),
+        n_units=s.n,
+        n_obs=s.n,
+        method=f"AIPW ({estimand.upper()}, cross-fitted)",
+        outcome=outcome,
+        spec=spec,
+        diagnostics=diagnostics,
+        baseline=s.baseline,
+        higher_is_better=higher_is_better,
+        extras={
+            "alternatives": alternatives,
+            "balance": balance,
+            "propensity": _propensity_table(e, d),
+            "propensity_scores": pd.Series(e, index=df.index, name="propensity"),
+            "n_trimmed": s.n_trim,
+            "effective_sample_size": _ess(s),
+            "raw_difference": float(alternatives.loc[0, "estimate"]),
+            "notes": notes,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Score:
+    """The trimmed sample and its doubly robust score (fit step)."""
+
+    keep: np.ndarray  # rows inside the trimming range
+    n_trim: dict[str, int]  # rows trimmed, by arm
+    n: int  # rows kept
+    y: np.ndarray  # outcome, kept rows
+    d: np.ndarray  # treatment, kept rows
+    e: np.ndarray  # cross-fitted propensity, kept rows
+    tau: float  # AIPW estimate
+    phi: np.ndarray  # influence function
+    weights: np.ndarray  # balancing weights of the kept rows
+    baseline: float  # counterfactual mean of the estimand's population
+    share_dropped: float  # share of the estimand's population trimmed
+    whom: str  # that population, in words
+
+
+def _validate(
+    df: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    covariates: list[str],
+    estimand: str,
+    trim: tuple[float, float],
+    folds: int,
+) -> None:
+    """Check columns, options and arm sizes; raise one error listing every problem."""
     problems = check_frame(
         df,
         func="aipw",
@@ -254,44 +348,38 @@ def aipw(
                     f"for {folds}-fold cross-fitting; got {n1} and {len(df) - n1}"
                 )
     raise_problems(problems)
-    learners = dict(learners) if learners is not None else default_learners(seed)
+
+
+def _learners(learners: Mapping[str, Any] | None, seed: int) -> dict[str, Any]:
+    """Return the nuisance learners (default or given), checking both keys are present."""
+    out = dict(learners) if learners is not None else default_learners(seed)
     for key in ("propensity", "outcome"):
-        if key not in learners:
-            raise ValueError(f"aipw: learners must have key {key!r}; got {sorted(learners)}")
-    spec: dict[str, Any] = {
-        "outcome": outcome,
-        "treatment": treatment,
-        "covariates": covariates,
-        "estimand": estimand,
-        "learners": {k: repr(v) for k, v in learners.items()},
-        "folds": folds,
-        "trim": tuple(trim),
-        "seed": seed,
-        "alpha": alpha,
-        "higher_is_better": higher_is_better,
-        "ci_level": 1.0 - alpha,
-        "versions": {**library_versions(), **_sklearn_version()},
-    }
+        if key not in out:
+            raise ValueError(f"aipw: learners must have key {key!r}; got {sorted(out)}")
+    return out
 
-    X_df = df[covariates].astype(float)
-    X = X_df.to_numpy()
-    y = df[outcome].to_numpy(dtype=float)
-    d = df[treatment].to_numpy(dtype=float).astype(int)
-    e, m0, m1 = _cross_fit(X, y, d, learners, folds, seed, need_m1=estimand == "ate")
 
+def _score(
+    y: np.ndarray,
+    d: np.ndarray,
+    e: np.ndarray,
+    m0: np.ndarray,
+    m1: np.ndarray,
+    estimand: str,
+    trim: tuple[float, float],
+) -> _Score:
+    """Trim the propensities, then the ATT or ATE score, its influence function and weights."""
     keep = (e >= trim[0]) & (e <= trim[1])
     n_trim = {
         "treated": int(np.sum(~keep & (d == 1))),
         "control": int(np.sum(~keep & (d == 0))),
     }
     ys, ds, es, m0s, m1s = y[keep], d[keep], e[keep], m0[keep], m1[keep]
-    n = int(keep.sum())
     if ds.sum() < 2 or (1 - ds).sum() < 2:
         raise ValueError(
             f"aipw: after trimming propensities outside {trim} only {int(ds.sum())} treated and "
             f"{int((1 - ds).sum())} untreated rows remain: no overlap between the groups"
         )
-
     if estimand == "att":
         p = ds.mean()
         w0 = es / (1 - es)
@@ -310,28 +398,45 @@ def aipw(
         baseline = float(np.mean(m0s + (1 - ds) * (ys - m0s) / (1 - es)))
         share_dropped = (n_trim["treated"] + n_trim["control"]) / len(d)
         whom = "units"
-    se = float(phi.std(ddof=1) / np.sqrt(n))
-    ci_low, ci_high = normal_interval(tau, se, alpha=alpha)
-    p_value = float(2 * stats.norm.sf(abs(tau / se))) if se > 0 else np.nan
+    return _Score(
+        keep=keep,
+        n_trim=n_trim,
+        n=int(keep.sum()),
+        y=ys,
+        d=ds,
+        e=es,
+        tau=tau,
+        phi=phi,
+        weights=weights,
+        baseline=baseline,
+        share_dropped=share_dropped,
+        whom=whom,
+    )
 
-    # ------------------------------------------------------------------ alternatives
+
+def _alternatives(
+    y: np.ndarray, d: np.ndarray, s: _Score, estimand: str, se: float, alpha: float
+) -> pd.DataFrame:
+    """Raw difference, normalized IPW and propensity matching next to AIPW (for contrast)."""
     raw = y[d == 1].mean() - y[d == 0].mean()
     raw_se = np.sqrt(y[d == 1].var(ddof=1) / d.sum() + y[d == 0].var(ddof=1) / (1 - d).sum())
-    ipw_est, ipw_se = _ipw(ys, ds, es, estimand)
-    logit = np.log(es / (1 - es))
-    m_est, m_se = _match(ys, ds, logit, estimand)
-    alternatives = pd.DataFrame(
+    ipw_est, ipw_se = _ipw(s.y, s.d, s.e, estimand)
+    logit = np.log(s.e / (1 - s.e))
+    m_est, m_se = _match(s.y, s.d, logit, estimand)
+    return pd.DataFrame(
         [
             _row("raw difference (untrimmed)", float(raw), float(raw_se), len(y), alpha),
-            _row("IPW (normalized)", ipw_est, ipw_se, n, alpha),
-            _row("1-NN propensity matching", m_est, m_se, n, alpha),
-            _row(f"AIPW ({estimand.upper()})", tau, se, n, alpha),
+            _row("IPW (normalized)", ipw_est, ipw_se, s.n, alpha),
+            _row("1-NN propensity matching", m_est, m_se, s.n, alpha),
+            _row(f"AIPW ({estimand.upper()})", s.tau, se, s.n, alpha),
         ]
     )
 
-    # ------------------------------------------------------------------ diagnostics
-    balance = smd_table(X_df, d == 1).drop(columns="balanced")  # before: all rows, unweighted
-    after = smd_table(X_df.loc[keep], ds == 1, weights=weights)
+
+def _balance(X_df: pd.DataFrame, d: np.ndarray, s: _Score) -> pd.DataFrame:
+    """SMD table before (all rows, unweighted) and after weighting (kept rows)."""
+    balance = smd_table(X_df, d == 1).drop(columns="balanced")
+    after = smd_table(X_df.loc[s.keep], s.d == 1, weights=s.weights)
     # after weighting (trimmed rows); same yardstick as before: the full sample's pooled sd
     pooled_sd = np.sqrt((X_df[d == 1].var(ddof=1) + X_df[d == 0].var(ddof=1)).to_numpy() / 2.0)
     diff = (after["mean_treated_weighted"] - after["mean_control_weighted"]).to_numpy()
@@ -340,29 +445,44 @@ def aipw(
     with np.errstate(divide="ignore", invalid="ignore"):
         balance["smd_after"] = np.where(pooled_sd > 0, diff / pooled_sd, 0.0)
     balance["balanced"] = balance["smd_after"].abs() < ADJUSTED_BALANCE_THRESHOLD
-    max_after = float(balance["smd_after"].abs().max())
-    max_before = float(balance["smd_before"].abs().max())
-    wc = weights[ds == 0]
-    ess = float(wc.sum() ** 2 / np.sum(wc**2))
+    return balance
+
+
+def _ess(s: _Score) -> float:
+    """Effective sample size of the weighted comparison group."""
+    wc = s.weights[s.d == 0]
+    return float(wc.sum() ** 2 / np.sum(wc**2))
+
+
+def _propensity_table(e: np.ndarray, d: np.ndarray) -> pd.DataFrame:
+    """Quantiles of the cross-fitted propensity by arm (all rows)."""
     quant = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0]
-    prop = pd.DataFrame(
+    return pd.DataFrame(
         {
             "treated": np.quantile(e[d == 1], quant),
             "control": np.quantile(e[d == 0], quant),
         },
         index=pd.Index(["min", "p01", "p05", "p25", "p50", "p75", "p95", "p99", "max"]),
     )
-    overlap_ok = share_dropped <= MAX_TRIMMED_SHARE
-    diagnostics = (
+
+
+def _diagnostics(
+    balance: pd.DataFrame, s: _Score, trim: tuple[float, float]
+) -> tuple[Diagnostic, Diagnostic]:
+    """Return the required overlap and balance checks."""
+    max_after = float(balance["smd_after"].abs().max())
+    max_before = float(balance["smd_before"].abs().max())
+    n_trim, share_dropped = s.n_trim, s.share_dropped
+    return (
         Diagnostic(
             name="overlap",
-            passed=bool(overlap_ok),
+            passed=bool(share_dropped <= MAX_TRIMMED_SHARE),
             value=float(share_dropped),
             required=True,
             note=(
                 f"trimming propensities outside [{trim[0]}, {trim[1]}] dropped "
                 f"{n_trim['treated']} treated and {n_trim['control']} untreated rows "
-                f"({100 * share_dropped:.1f}% of {whom}; limit {100 * MAX_TRIMMED_SHARE:.0f}%)"
+                f"({100 * share_dropped:.1f}% of {s.whom}; limit {100 * MAX_TRIMMED_SHARE:.0f}%)"
             ),
         ),
         Diagnostic(
@@ -377,43 +497,6 @@ def aipw(
                 f"adjusts with the outcome model; {BALANCE_THRESHOLD} for weighting alone)"
             ),
         ),
-    )
-    notes = [
-        "AIPW assumes no unmeasured confounding: every reason for enrolment that also affects the "
-        "outcome is among the covariates.",
-    ]
-    if n_trim["treated"] or n_trim["control"]:
-        notes.append(
-            f"The estimate refers to the {n} units with propensity inside [{trim[0]}, {trim[1]}]."
-        )
-    spec["inference"] = (
-        f"cross-fitted ({folds} folds) influence-function standard error, normal interval"
-    )
-    spec["notes"] = notes
-    return Effect(
-        estimate=tau,
-        se=se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        p_value=p_value,
-        n_units=n,
-        n_obs=n,
-        method=f"AIPW ({estimand.upper()}, cross-fitted)",
-        outcome=outcome,
-        spec=spec,
-        diagnostics=diagnostics,
-        baseline=baseline,
-        higher_is_better=higher_is_better,
-        extras={
-            "alternatives": alternatives,
-            "balance": balance,
-            "propensity": prop,
-            "propensity_scores": pd.Series(e, index=df.index, name="propensity"),
-            "n_trimmed": n_trim,
-            "effective_sample_size": ess,
-            "raw_difference": float(raw),
-            "notes": notes,
-        },
     )
 
 

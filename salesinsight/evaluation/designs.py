@@ -1,6 +1,6 @@
-"""The designs :func:`salesinsight.evaluate.evaluate` runs, one function per design.
+"""The designs :func:`salesinsight.evaluation.evaluate` runs, one function per design.
 
-Each takes the unit panel (``frame``, from :mod:`salesinsight.evaluate.panel`), the outcome's
+Each takes the unit panel (``frame``, from :mod:`salesinsight.evaluation.panel`), the outcome's
 numerator and denominator, the enrolment starts and the analysis window, and returns the primary
 :class:`~salesinsight.causal.Effect` plus the designs run alongside (see ``docs/causal.md``).
 
@@ -17,17 +17,17 @@ import dataclasses
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.checks import designs_agree as designs_agree
-from salesinsight.evaluate.comparison import _design_panel as _design_panel
-from salesinsight.evaluate.design_run import DesignRun
-from salesinsight.evaluate.design_run import _add as _add
-from salesinsight.evaluate.matching import _matched as _matched
-from salesinsight.evaluate.matching import _matched_balance as _matched_balance
-from salesinsight.evaluate.observational import observational as observational
-from salesinsight.evaluate.panel import _in_window, _linearized, _NoData
-from salesinsight.evaluate.rollout import _did as _did
-from salesinsight.evaluate.rollout import _did_placebo_date as _did_placebo_date
-from salesinsight.evaluate.rollout import _within_varies as _within_varies
+from salesinsight.evaluation.checks import designs_agree as designs_agree
+from salesinsight.evaluation.comparison import _design_panel as _design_panel
+from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.design_run import _add as _add
+from salesinsight.evaluation.matching import _matched as _matched
+from salesinsight.evaluation.matching import _matched_balance as _matched_balance
+from salesinsight.evaluation.observational import observational as observational
+from salesinsight.evaluation.panel import _in_window, _linearized, _NoData, randomized_units
+from salesinsight.evaluation.rollout import _did as _did
+from salesinsight.evaluation.rollout import _did_placebo_date as _did_placebo_date
+from salesinsight.evaluation.rollout import _within_varies as _within_varies
 
 # names imported from this module by tests and benchmarks/null_evaluate_diagnostics.py are
 # re-exported above with a redundant alias (``x as x``)
@@ -36,28 +36,6 @@ __all__ = ["DesignRun"]
 
 
 # ---------------------------------------------------------------------- randomized
-def _randomized_units(
-    frame: pd.DataFrame,
-    num: pd.Series,
-    den: pd.Series,
-    starts: pd.DataFrame,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-) -> pd.DataFrame:
-    """One row per enrolled unit: post-period sums, pre-period ratio ``pre`` and arm ``d``."""
-    arms = starts[starts["arm"].isin(["treatment", "control"])].set_index("unit_id")
-    start_t = int(arms["cohort"].min())
-    f = frame.assign(_num=num, _den=den)
-    f = f[_in_window(f, window) & f["unit_id"].isin(arms.index)]
-    post = f[f["t"] >= start_t].groupby("unit_id")[["_num", "_den"]].sum()
-    pre = f[f["t"] < start_t].groupby("unit_id")[["_num", "_den"]].sum()
-    units = post.join(pre.add_suffix("_pre"), how="left").fillna(0.0)
-    units["d"] = (arms.loc[units.index, "arm"] == "treatment").astype(int)
-    den_pre = units["_den_pre"]
-    pooled = float(units["_num_pre"].sum() / den_pre.sum()) if den_pre.sum() > 0 else 0.0
-    units["pre"] = (units["_num_pre"] / den_pre.where(den_pre > 0)).fillna(pooled)
-    return units
-
-
 def _randomized(
     units: pd.DataFrame, joint_check: Diagnostic | None, alpha: float, seed: int, hib: bool
 ) -> Effect:
@@ -87,7 +65,7 @@ def _randomized(
 
 
 def _joint_randomization_check(pre: pd.DataFrame, d: pd.Series) -> Diagnostic | None:
-    from salesinsight.causal.experiment import randomization_check
+    from salesinsight.causal._experiment import randomization_check
 
     x = pre.loc[:, pre.std(ddof=0) > 0]
     if x.shape[1] == 0:
@@ -126,7 +104,7 @@ def randomized_placebo_date(
     fake = times[len(times) - h]
     last_pre = f.loc[f["t"] == start_t - 1, "period_start"].iloc[0]
     fake_starts = arms.assign(cohort=fake)
-    units = _randomized_units(frame, num, den, fake_starts, (window[0], last_pre))
+    units = randomized_units(frame, num, den, fake_starts, (window[0], last_pre))
     try:
         e = _randomized(units, None, alpha, seed, hib)
     except _NoData as exc:

@@ -27,12 +27,12 @@ untreated; "before" = the match window, as for the matched DiD) are returned in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal._balance import (
     ADJUSTED_BALANCE_THRESHOLD,
@@ -41,7 +41,8 @@ from salesinsight.causal._balance import (
     raise_problems,
     smd,
 )
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import normal_interval, wald_p_value
 
 __all__ = ["matched_did"]
 
@@ -63,7 +64,7 @@ def _diff_se(xt: np.ndarray, xc: np.ndarray, wc: np.ndarray | None = None) -> tu
 
 def _row(name: str, est: float, se: float, alpha: float, note: str) -> dict[str, Any]:
     lo, hi = normal_interval(est, se, alpha=alpha)
-    p = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    p = wald_p_value(est, se)
     return {
         "comparison": name,
         "estimate": est,
@@ -130,6 +131,101 @@ def matched_did(
         ``balance`` (SMD per matching feature), ``n_dropped``.
     """
     covariates = list(covariates or [])
+    times, pre_times, post_times, win = _validate(
+        df,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treated=treated,
+        treatment_time=treatment_time,
+        match_periods=match_periods,
+        n_neighbors=n_neighbors,
+        covariates=covariates,
+    )
+    panel = _prepare(
+        df, outcome, unit, time, treated, covariates, times, win, post_times, n_neighbors
+    )
+    m = _match(panel, n_neighbors=n_neighbors, caliper=caliper)
+    adjust = _adjuster(panel, bias_correction)
+    dd = adjust(np.nanmean(panel.Y[:, panel.post_idx], axis=1) - panel.pre_mean)
+    est, se = _diff_se(dd[m.tr_k], dd[panel.co][m.used_c], m.w_c[m.used_c])
+    terms = _terms(panel, m, adjust, times, treatment_time, alpha)
+    naive = _naive(panel, alpha)
+    balance = _balance(panel, m)
+    diagnostics = [_balance_diagnostic(balance, bias_correction)]
+    placebo = _placebo_pre(panel, m, pre_times, win, alpha)
+    if placebo is not None:
+        diagnostics.append(placebo)
+    spec = {
+        "outcome": outcome,
+        "unit": unit,
+        "time": time,
+        "treated": treated,
+        "treatment_time": treatment_time,
+        "match_periods": win,
+        "n_neighbors": n_neighbors,
+        "covariates": covariates,
+        "caliper": caliper,
+        "bias_correction": bias_correction,
+        "alpha": alpha,
+        "higher_is_better": higher_is_better,
+        "ci_level": 1.0 - alpha,
+        "inference": "unit-clustered SE of the weighted difference in unit-level changes",
+        "notes": list(NOTES),
+        "versions": library_versions(),
+    }
+    return _assemble(panel, m, est, se, alpha, outcome, spec, diagnostics, terms, naive, balance)
+
+
+NOTES = (
+    "Matched DiD assumes that, given the same recent outcome trajectory (and covariates), "
+    "enrolled and non-enrolled units would have evolved alike without the program.",
+    "The standard error treats the matching weights as fixed (clustered by unit).",
+)
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """Units with complete match-window and post data, in wide form (prepare step)."""
+
+    units: np.ndarray  # unit labels, one per row of Y
+    Y: np.ndarray  # (units, times) outcome
+    feats: pd.DataFrame  # matching features per usable unit
+    F: np.ndarray  # features as floats
+    Fs: np.ndarray  # features standardised by the pooled sd
+    tr: np.ndarray  # rows of treated units
+    co: np.ndarray  # rows of untreated units
+    col: dict[Any, int]  # time -> column of Y
+    win_idx: list[int]
+    post_idx: list[int]
+    pre_mean: np.ndarray  # outcome mean over the match window
+    n_unusable: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """Nearest-neighbour matches and the resulting control weights (fit step)."""
+
+    nn: np.ndarray  # (treated, n_neighbors) indices into co
+    keep_t: np.ndarray  # treated units inside the caliper
+    tr_k: np.ndarray  # rows of kept treated units
+    w_c: np.ndarray  # weight of each untreated unit
+    used_c: np.ndarray  # untreated units with a positive weight
+
+
+def _validate(
+    df: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    treatment_time: Any,
+    match_periods: int | Sequence[Any],
+    n_neighbors: int,
+    covariates: list[str],
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Check the inputs (all problems at once); return all, pre, post and match-window times."""
     problems = check_frame(
         df,
         func="matched_did",
@@ -175,7 +271,22 @@ def matched_did(
             f"post period; got {len(win)} and {len(post_times)}"
         )
     raise_problems(problems)
+    return times, pre_times, post_times, win
 
+
+def _prepare(
+    df: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    covariates: list[str],
+    times: list[Any],
+    win: list[Any],
+    post_times: list[Any],
+    n_neighbors: int,
+) -> _Panel:
+    """Pivot to units x times, build the matching features, keep units with complete data."""
     wide = df.pivot(index=unit, columns=time, values=outcome).reindex(columns=times)
     d_unit = df.groupby(unit, sort=True)[treated].first().astype(float).reindex(wide.index)
     feats = wide[win].copy()
@@ -199,26 +310,46 @@ def matched_did(
     F = feats.to_numpy(dtype=float)
     sd = np.sqrt((F[tr].var(axis=0, ddof=1) + F[co].var(axis=0, ddof=1)) / 2.0)
     sd[~(sd > 0)] = 1.0
-    Fs = F / sd
+    Y = wide_u.to_numpy(dtype=float)
+    col = {t: j for j, t in enumerate(times)}
+    win_idx = [col[t] for t in win]
+    return _Panel(
+        units=wide_u.index.to_numpy(),
+        Y=Y,
+        feats=feats,
+        F=F,
+        Fs=F / sd,
+        tr=tr,
+        co=co,
+        col=col,
+        win_idx=win_idx,
+        post_idx=[col[t] for t in post_times],
+        pre_mean=np.nanmean(Y[:, win_idx], axis=1),
+        n_unusable=n_unusable,
+    )
+
+
+def _match(panel: _Panel, *, n_neighbors: int, caliper: float | None) -> _Matches:
+    """Match each treated unit to its nearest untreated units; drop those outside the caliper."""
+    tr, co, Fs = panel.tr, panel.co, panel.Fs
     dist = np.sqrt(((Fs[tr][:, None, :] - Fs[co][None, :, :]) ** 2).sum(axis=2))  # (nt, nc)
     nn = np.argsort(dist, axis=1, kind="stable")[:, :n_neighbors]
     keep_t = np.ones(tr.size, dtype=bool)
     if caliper is not None:
-        per_feature = dist[np.arange(tr.size), nn[:, 0]] / np.sqrt(F.shape[1])
+        per_feature = dist[np.arange(tr.size), nn[:, 0]] / np.sqrt(panel.F.shape[1])
         keep_t = per_feature <= caliper
     if keep_t.sum() < 2:
         raise ValueError(f"matched_did: fewer than 2 treated units within caliper {caliper}")
     w_c = np.zeros(co.size)
     for i in np.flatnonzero(keep_t):
         np.add.at(w_c, nn[i], 1.0 / n_neighbors)
-    tr_k = tr[keep_t]
+    return _Matches(nn=nn, keep_t=keep_t, tr_k=tr[keep_t], w_c=w_c, used_c=w_c > 0)
 
-    Y = wide_u.to_numpy(dtype=float)
-    col = {t: j for j, t in enumerate(times)}
-    win_idx = [col[t] for t in win]
-    post_idx = [col[t] for t in post_times]
-    pre_mean = np.nanmean(Y[:, win_idx], axis=1)
-    design = np.column_stack([np.ones(Fs.shape[0]), Fs])
+
+def _adjuster(panel: _Panel, bias_correction: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """Return the residualiser on the matching features (OLS on untreated units), or identity."""
+    design = np.column_stack([np.ones(panel.Fs.shape[0]), panel.Fs])
+    co = panel.co
 
     def adjust(v: np.ndarray) -> np.ndarray:
         """Residualise v on the matching features (OLS on untreated units) if bias-correcting."""
@@ -228,17 +359,23 @@ def matched_did(
         beta = np.linalg.lstsq(design[co][ok], v[co][ok], rcond=None)[0]
         return v - design @ beta
 
-    dd = adjust(np.nanmean(Y[:, post_idx], axis=1) - pre_mean)
-    used_c = w_c > 0
-    est, se = _diff_se(dd[tr_k], dd[co][used_c], w_c[used_c])
-    ci_low, ci_high = normal_interval(est, se, alpha=alpha)
-    p_value = float(2 * stats.norm.sf(abs(est / se))) if se > 0 else np.nan
+    return adjust
 
-    # per-period path relative to the match window
+
+def _terms(
+    panel: _Panel,
+    m: _Matches,
+    adjust: Callable[[np.ndarray], np.ndarray],
+    times: list[Any],
+    treatment_time: Any,
+    alpha: float,
+) -> pd.DataFrame:
+    """Per-period matched differences relative to the match window."""
+    co, used_c, w_c = panel.co, m.used_c, m.w_c
     rows = []
     for t in times:
-        v = adjust(Y[:, col[t]] - pre_mean)
-        yt, yc = v[tr_k], v[co][used_c]
+        v = adjust(panel.Y[:, panel.col[t]] - panel.pre_mean)
+        yt, yc = v[m.tr_k], v[co][used_c]
         ok_t, ok_c = np.isfinite(yt), np.isfinite(yc)
         if ok_t.sum() < 2 or ok_c.sum() < 1:
             continue
@@ -254,14 +391,17 @@ def matched_did(
                 "period": "post" if t >= treatment_time else "pre",
             }
         )
-    terms = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
-    # naive comparisons (all treated vs all untreated with usable data), same windows
-    pre_all = pre_mean
-    post_all = np.nanmean(Y[:, post_idx], axis=1)
+
+def _naive(panel: _Panel, alpha: float) -> pd.DataFrame:
+    """Naive comparisons (all treated vs all untreated with usable data), same windows."""
+    tr, co = panel.tr, panel.co
+    pre_all = panel.pre_mean
+    post_all = np.nanmean(panel.Y[:, panel.post_idx], axis=1)
     ba = post_all[tr] - pre_all[tr]
     ba_se = float(ba.std(ddof=1) / np.sqrt(ba.size))
-    naive = pd.DataFrame(
+    return pd.DataFrame(
         [
             _row(
                 "before/after (treated only)",
@@ -285,126 +425,134 @@ def matched_did(
         ]
     )
 
-    # balance on the matching features after matching
+
+def _balance(panel: _Panel, m: _Matches) -> pd.DataFrame:
+    """Balance on the matching features before and after matching (SMD per feature)."""
+    tr, co, F = panel.tr, panel.co, panel.F
+    used_c, w_c = m.used_c, m.w_c
     bal_rows = []
-    for k, name in enumerate(feats.columns):
+    for k, name in enumerate(panel.feats.columns):
         x = F[:, k]
         before = smd(x[np.r_[tr, co]], np.r_[np.ones(tr.size, bool), np.zeros(co.size, bool)])
-        diff = x[tr_k].mean() - _wmean(x[co][used_c], w_c[used_c])
+        diff = x[m.tr_k].mean() - _wmean(x[co][used_c], w_c[used_c])
         pooled = np.sqrt((x[tr].var(ddof=1) + x[co].var(ddof=1)) / 2.0)
         bal_rows.append(
             {
                 "feature": name,
-                "mean_treated": float(x[tr_k].mean()),
+                "mean_treated": float(x[m.tr_k].mean()),
                 "mean_matched": _wmean(x[co][used_c], w_c[used_c]),
                 "mean_all_untreated": float(x[co].mean()),
                 "smd_before": before,
                 "smd_after": float(diff / pooled) if pooled > 0 else 0.0,
             }
         )
-    balance = pd.DataFrame(bal_rows)
+    return pd.DataFrame(bal_rows)
+
+
+def _balance_diagnostic(balance: pd.DataFrame, bias_correction: bool) -> Diagnostic:
+    """Return the required check: largest |SMD| after matching under the (adjusted) bar."""
     max_after = float(balance["smd_after"].abs().max())
     bar = ADJUSTED_BALANCE_THRESHOLD if bias_correction else BALANCE_THRESHOLD
-    diagnostics = [
-        Diagnostic(
-            name="balance",
-            passed=bool(max_after < bar),
-            statistic=max_after,
-            value=float(balance["smd_before"].abs().max()),
-            required=True,
-            note=(
-                f"largest |SMD| of the matched pre-period trajectory {max_after:.2f} "
-                f"(before matching {balance['smd_before'].abs().max():.2f}; bar {bar}"
-                + (", regression-adjusted)" if bias_correction else ")")
-            ),
-        )
-    ]
+    return Diagnostic(
+        name="balance",
+        passed=bool(max_after < bar),
+        statistic=max_after,
+        value=float(balance["smd_before"].abs().max()),
+        required=True,
+        note=(
+            f"largest |SMD| of the matched pre-period trajectory {max_after:.2f} "
+            f"(before matching {balance['smd_before'].abs().max():.2f}; bar {bar}"
+            + (", regression-adjusted)" if bias_correction else ")")
+        ),
+    )
+
+
+def _placebo_pre(
+    panel: _Panel, m: _Matches, pre_times: list[Any], win: list[Any], alpha: float
+) -> Diagnostic | None:
+    """Placebo DiD between the periods before the match window and the window, if any."""
     earlier = [t for t in pre_times if t < min(win)]
-    if earlier:
-        e_idx = [col[t] for t in earlier]
-        pl = pre_mean - np.nanmean(Y[:, e_idx], axis=1)
-        ok = np.isfinite(pl)
-        tk = tr_k[ok[tr_k]]
-        cmask = used_c & ok[co]
-        if tk.size >= 2 and cmask.sum() >= 1:
-            pe, ps = _diff_se(pl[tk], pl[co][cmask], w_c[cmask])
-            pp = float(2 * stats.norm.sf(abs(pe / ps))) if ps > 0 else np.nan
-            diagnostics.append(
-                Diagnostic(
-                    name="placebo_pre",
-                    passed=bool(pp > alpha),
-                    statistic=float(pe / ps) if ps > 0 else None,
-                    p_value=pp,
-                    value=pe,
-                    required=False,
-                    note=(
-                        "placebo DiD between the periods before the match window and the match "
-                        "window: "
-                        + (
-                            "no difference, as it should be"
-                            if pp > alpha
-                            else "the matched groups already diverged before the program"
-                        )
-                    ),
-                )
+    if not earlier:
+        return None
+    co = panel.co
+    e_idx = [panel.col[t] for t in earlier]
+    pl = panel.pre_mean - np.nanmean(panel.Y[:, e_idx], axis=1)
+    ok = np.isfinite(pl)
+    tk = m.tr_k[ok[m.tr_k]]
+    cmask = m.used_c & ok[co]
+    if not (tk.size >= 2 and cmask.sum() >= 1):
+        return None
+    pe, ps = _diff_se(pl[tk], pl[co][cmask], m.w_c[cmask])
+    pp = wald_p_value(pe, ps)
+    return Diagnostic(
+        name="placebo_pre",
+        passed=bool(pp > alpha),
+        statistic=float(pe / ps) if ps > 0 else None,
+        p_value=pp,
+        value=pe,
+        required=False,
+        note=(
+            "placebo DiD between the periods before the match window and the match "
+            "window: "
+            + (
+                "no difference, as it should be"
+                if pp > alpha
+                else "the matched groups already diverged before the program"
             )
-    notes = [
-        "Matched DiD assumes that, given the same recent outcome trajectory (and covariates), "
-        "enrolled and non-enrolled units would have evolved alike without the program.",
-        "The standard error treats the matching weights as fixed (clustered by unit).",
-    ]
-    spec = {
-        "outcome": outcome,
-        "unit": unit,
-        "time": time,
-        "treated": treated,
-        "treatment_time": treatment_time,
-        "match_periods": win,
-        "n_neighbors": n_neighbors,
-        "covariates": covariates,
-        "caliper": caliper,
-        "bias_correction": bias_correction,
-        "alpha": alpha,
-        "higher_is_better": higher_is_better,
-        "ci_level": 1.0 - alpha,
-        "inference": "unit-clustered SE of the weighted difference in unit-level changes",
-        "notes": notes,
-        "versions": library_versions(),
-    }
-    units_arr = wide_u.index.to_numpy()
+        ),
+    )
+
+
+def _assemble(
+    panel: _Panel,
+    m: _Matches,
+    est: float,
+    se: float,
+    alpha: float,
+    outcome: str,
+    spec: dict[str, Any],
+    diagnostics: list[Diagnostic],
+    terms: pd.DataFrame,
+    naive: pd.DataFrame,
+    balance: pd.DataFrame,
+) -> Effect:
+    """Build the :class:`Effect` with the matches, weights and drop counts in ``extras``."""
+    tr, co, units_arr = panel.tr, panel.co, panel.units
+    ci_low, ci_high = normal_interval(est, se, alpha=alpha)
     matches = pd.DataFrame(
         [
             {"treated_unit": units_arr[tr[i]], "control_unit": units_arr[co[j]], "rank": r + 1}
-            for i in np.flatnonzero(keep_t)
-            for r, j in enumerate(nn[i])
+            for i in np.flatnonzero(m.keep_t)
+            for r, j in enumerate(m.nn[i])
         ]
     )
-    n_obs = int(np.isfinite(Y[np.r_[tr_k, co[used_c]]][:, win_idx + post_idx]).sum())
+    cols = panel.win_idx + panel.post_idx
+    n_obs = int(np.isfinite(panel.Y[np.r_[m.tr_k, co[m.used_c]]][:, cols]).sum())
     return Effect(
         estimate=est,
         se=se,
         ci_low=ci_low,
         ci_high=ci_high,
-        p_value=p_value,
-        n_units=int(tr_k.size + used_c.sum()),
+        p_value=wald_p_value(est, se),
+        n_units=int(m.tr_k.size + m.used_c.sum()),
         n_obs=n_obs,
         method="matched difference-in-differences",
         outcome=outcome,
         spec=spec,
         diagnostics=tuple(diagnostics),
-        baseline=float(np.nanmean(Y[tr_k][:, post_idx]) - est),  # treated counterfactual
-        higher_is_better=higher_is_better,
+        baseline=float(np.nanmean(panel.Y[m.tr_k][:, panel.post_idx]) - est),
+        higher_is_better=spec["higher_is_better"],
         terms=terms,
         extras={
             "naive": naive,
             "matches": matches,
-            "weights": pd.Series(w_c[used_c], index=units_arr[co][used_c], name="weight"),
+            "weights": pd.Series(m.w_c[m.used_c], index=units_arr[co][m.used_c], name="weight"),
             "balance": balance,
             "n_dropped": {
-                "treated_incomplete": n_unusable["treated"],
-                "control_incomplete": n_unusable["control"],
-                "treated_outside_caliper": int((~keep_t).sum()),
+                "treated_incomplete": panel.n_unusable["treated"],
+                "control_incomplete": panel.n_unusable["control"],
+                "treated_outside_caliper": int((~m.keep_t).sum()),
             },
-            "notes": notes,
+            "notes": list(NOTES),
         },
     )

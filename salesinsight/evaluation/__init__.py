@@ -15,7 +15,9 @@ applies a multiplicity correction across the program's outcomes and returns a
 * ``observational`` -> matched DiD on the pre-period outcome trajectory (primary) and AIPW on
   pre-period covariates alongside, with E-values.
 
-Modules: :mod:`.panel` (unit panels, windows, KPI numerator / denominator, linearization),
+Modules: :mod:`.panel` (unit panels, windows, KPI numerator / denominator, linearization; its
+public helpers ``program_info``, ``unit_panel``, ``unit_starts``, ``analysis_window``, ``num_den``
+and ``randomized_units`` rebuild what an evaluation ran on, e.g. for the report's deep dive),
 :mod:`.designs` (randomized and staggered designs), :mod:`.rollout` (single rollout: DiD,
 synthetic control, company-wide impact), :mod:`.observational` (matched DiD, AIPW),
 :mod:`.comparison` (panel of enrolled vs comparison units), :mod:`.checks` (design agreement,
@@ -25,32 +27,22 @@ placebo outcome, E-value), :mod:`.design_run` (``DesignRun``), :mod:`.naive`, :m
 
 from __future__ import annotations
 
-from salesinsight.evaluate.core import evaluate
-from salesinsight.evaluate.designs import _randomized_units
-from salesinsight.evaluate.panel import (
+from salesinsight.evaluation.core import evaluate
+from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.panel import (
     DEFAULT_OUTCOMES,
     KPI_DEFINITIONS,
     LOWER_IS_BETTER,
     UNSUPPORTED,
-    _num_den,
-    _program,
-    _unit_panel,
-    _unit_starts,
-    _window,
 )
-from salesinsight.evaluate.result import ProgramEvaluation
+from salesinsight.evaluation.result import ProgramEvaluation
 
 __all__ = [
     "DEFAULT_OUTCOMES",
     "KPI_DEFINITIONS",
     "LOWER_IS_BETTER",
     "UNSUPPORTED",
+    "DesignRun",
     "ProgramEvaluation",
-    "_num_den",
-    "_program",
-    "_randomized_units",
-    "_unit_panel",
-    "_unit_starts",
-    "_window",
     "evaluate",
 ]

@@ -23,8 +23,8 @@ import pandas as pd
 from salesinsight.causal._balance import smd_table
 from salesinsight.data import Dataset
 
+from ._design import unit_outcomes
 from ._frames import as_dataset
-from .design import unit_outcomes
 
 __all__ = ["Assignment", "assign"]
 

@@ -9,6 +9,7 @@ de Chaisemartin & D'Haultfoeuille 2020), and can even take the wrong sign.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,30 +54,8 @@ def twfe(
         ``method="twfe"``; ``n_units`` = distinct units, ``n_obs`` = rows used; one informational
         diagnostic ``staggered_timing`` says whether adoption dates differ across units.
     """
-    import pyfixest as pf
-
     cluster = cluster or unit
-    needed = list(dict.fromkeys([outcome, unit, time, treatment, cluster]))
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ValueError(f"twfe: missing column(s) {missing}; available: {list(df.columns)}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"twfe: alpha must be in (0, 1), got {alpha!r}")
-    problems = []
-    d_col = df[treatment]
-    bad = d_col[~d_col.isin([0, 1, True, False])]
-    if len(bad):
-        problems.append(
-            f"treatment column {treatment!r} must be 0/1; row(s) {bad.index[:5].tolist()} have "
-            f"{pd.unique(bad)[:5].tolist()}"
-        )
-    if not pd.api.types.is_numeric_dtype(df[outcome]):
-        problems.append(
-            f"outcome column {outcome!r} must be numeric, has dtype {df[outcome].dtype}"
-        )
-    if problems:
-        raise ValueError("twfe: invalid input:\n  - " + "\n  - ".join(problems))
-
+    _validate(df, outcome, unit, time, treatment, cluster, alpha)
     data = pd.DataFrame(
         {
             "y": df[outcome].astype(float).to_numpy(),
@@ -86,35 +65,10 @@ def twfe(
             "g": df[cluster].to_numpy(),
         }
     ).dropna()
-    with warnings.catch_warnings():
-        # pyfixest's own pandas-deprecation warnings (inplace=...) are not about the user's data
-        warnings.filterwarnings("ignore", module=r"pyfixest(\..*)?$")
-        fit = pf.feols("y ~ d | u + t", data=data, vcov={"CRV1": "g"})
-    estimate = float(fit.coef()["d"])
-    se = float(fit.se()["d"])
-    p_value = float(fit.pvalue()["d"])
+    fit = _fit(data)
     ci = fit.confint(alpha=alpha).loc["d"]
     n_clusters = int(data["g"].nunique())
-
-    # adoption timing among ever-treated units (first period with d == 1)
-    first = data.loc[data["d"] == 1].groupby("u")["t"].min()
-    n_cohorts = int(first.nunique())
-    staggered = n_cohorts > 1
-    diag = Diagnostic(
-        name="staggered_timing",
-        passed=not staggered,
-        value=float(n_cohorts),
-        required=False,
-        note=(
-            f"{n_cohorts} distinct adoption periods: " + TWFE_NOTE
-            if staggered
-            else "one adoption period: TWFE is the standard 2x2 / block DiD"
-        ),
-    )
-    ever = data["u"].isin(first.index)
-    pre_treated = data.loc[ever & (data["d"] == 0), "y"]
-    baseline = float(pre_treated.mean()) if len(pre_treated) else float(data["y"].mean())
-
+    diag, n_cohorts = _timing(data)
     notes = [TWFE_NOTE]
     treated_clusters = int(data.loc[data["d"] == 1, "g"].nunique())
     if treated_clusters < 5:
@@ -138,12 +92,13 @@ def twfe(
         "notes": tuple(notes),
         "versions": library_versions(),
     }
+    baseline = _baseline(data)
     return Effect(
-        estimate=estimate,
-        se=se,
+        estimate=float(fit.coef()["d"]),
+        se=float(fit.se()["d"]),
         ci_low=float(ci.iloc[0]),
         ci_high=float(ci.iloc[1]),
-        p_value=p_value,
+        p_value=float(fit.pvalue()["d"]),
         n_units=int(data["u"].nunique()),
         n_obs=int(fit._N),
         method="twfe",
@@ -158,3 +113,72 @@ def twfe(
             "n_cohorts": n_cohorts,
         },
     )
+
+
+def _validate(
+    df: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    cluster: str,
+    alpha: float,
+) -> None:
+    """Check columns, ``alpha``, a 0/1 treatment and a numeric outcome."""
+    needed = list(dict.fromkeys([outcome, unit, time, treatment, cluster]))
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ValueError(f"twfe: missing column(s) {missing}; available: {list(df.columns)}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"twfe: alpha must be in (0, 1), got {alpha!r}")
+    problems = []
+    d_col = df[treatment]
+    bad = d_col[~d_col.isin([0, 1, True, False])]
+    if len(bad):
+        problems.append(
+            f"treatment column {treatment!r} must be 0/1; row(s) {bad.index[:5].tolist()} have "
+            f"{pd.unique(bad)[:5].tolist()}"
+        )
+    if not pd.api.types.is_numeric_dtype(df[outcome]):
+        problems.append(
+            f"outcome column {outcome!r} must be numeric, has dtype {df[outcome].dtype}"
+        )
+    if problems:
+        raise ValueError("twfe: invalid input:\n  - " + "\n  - ".join(problems))
+
+
+def _fit(data: pd.DataFrame) -> Any:
+    """``y ~ d | u + t`` by pyfixest, CR1 clustered by ``g``."""
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        # pyfixest's own pandas-deprecation warnings (inplace=...) are not about the user's data
+        warnings.filterwarnings("ignore", module=r"pyfixest(\..*)?$")
+        return pf.feols("y ~ d | u + t", data=data, vcov={"CRV1": "g"})
+
+
+def _timing(data: pd.DataFrame) -> tuple[Diagnostic, int]:
+    """Adoption timing among ever-treated units: the staggered-timing check and cohort count."""
+    first = data.loc[data["d"] == 1].groupby("u")["t"].min()
+    n_cohorts = int(first.nunique())
+    staggered = n_cohorts > 1
+    diag = Diagnostic(
+        name="staggered_timing",
+        passed=not staggered,
+        value=float(n_cohorts),
+        required=False,
+        note=(
+            f"{n_cohorts} distinct adoption periods: " + TWFE_NOTE
+            if staggered
+            else "one adoption period: TWFE is the standard 2x2 / block DiD"
+        ),
+    )
+    return diag, n_cohorts
+
+
+def _baseline(data: pd.DataFrame) -> float:
+    """Mean outcome of ever-treated units before treatment (all rows if there are none)."""
+    first = data.loc[data["d"] == 1].groupby("u")["t"].min()
+    ever = data["u"].isin(first.index)
+    pre_treated = data.loc[ever & (data["d"] == 0), "y"]
+    return float(pre_treated.mean()) if len(pre_treated) else float(data["y"].mean())

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from salesinsight.data._validate import run_checks
 from salesinsight.data.problems import ERROR, DataError, ValidationReport
 from salesinsight.data.sources import (  # re-exported: the engines and importers use them from here
     RAW_SCHEMA,
@@ -23,7 +24,6 @@ from salesinsight.data.sources import (  # re-exported: the engines and importer
     typed_expr,
     typed_select,
 )
-from salesinsight.data.validate import run_checks
 
 __all__ = [
     "RAW_SCHEMA",

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -113,78 +114,28 @@ def experiment(
         permutations=permutations,
     )
     rng = np.random.default_rng(0 if seed is None else seed)
-    n_obs = len(df)
-    notes: list[str] = []
-
-    # ------------------------------------------------------------------ unit-level data
-    if ratio_denominator is not None and cluster is not None:
-        _check_constant_within(df, treatment, cluster)
-        agg = {outcome: "sum", ratio_denominator: "sum", treatment: "first"}
-        agg.update({c: "mean" for c in covs})
-        units = df.groupby(cluster, sort=True, observed=True).agg(agg).reset_index()
-        notes.append(
-            f"ratio of sums computed on {cluster} totals; covariates averaged within {cluster}"
-        )
-    else:
-        units = df.reset_index(drop=True)
-    d = units[treatment].astype(float).to_numpy()
-    groups = _group_codes(units[cluster]) if cluster is not None else None
-    cov_mat = units[covs].astype(float).to_numpy() if covs else np.empty((len(units), 0))
-    num = units[outcome].astype(float).to_numpy()
-    den = units[ratio_denominator].astype(float).to_numpy() if ratio_denominator else None
-
-    y, arms = _unit_outcome(num, den, d)
-    X = _design(d, cov_mat, adjustment)
-    n_units = int(groups.max() + 1) if groups is not None else len(units)
-    for arm, n_arm in ((1, int((d == 1).sum())), (0, int((d == 0).sum()))):
-        if n_arm < 2:
-            raise ValueError(
-                f"experiment: treatment arm {treatment}={arm} has {n_arm} unit(s); need at least 2"
-            )
-
-    # ------------------------------------------------------------------ statsmodels fit
-    if groups is not None:
-        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-        vcov_used = "CR1"
-    elif vcov == "iid":
-        fit = sm.OLS(y, X).fit(use_t=True)
-        vcov_used = "iid"
-    else:
-        fit = sm.OLS(y, X).fit(cov_type=vcov, use_t=True)
-        vcov_used = vcov
-    estimate = float(fit.params[1])
-    se = float(fit.bse[1])
+    u, notes = _prepare(df, outcome, treatment, cluster, covs, ratio_denominator)
+    X = _design(u.d, u.cov_mat, adjustment)
+    fit, vcov_used = _fit(u.y, X, u.groups, vcov)
     ci_a = fit.conf_int(alpha=alpha)[1]
     analytic = {
         "p_value": float(fit.pvalues[1]),
         "ci_low": float(ci_a[0]),
         "ci_high": float(ci_a[1]),
-        "df": float(fit.df_resid) if groups is None else float(n_units - 1),
+        "df": float(fit.df_resid) if u.groups is None else float(u.n_units - 1),
     }
     p_value, ci_low, ci_high = analytic["p_value"], analytic["ci_low"], analytic["ci_high"]
-    dist = "t" if groups is None else f"t({n_units - 1})"
+    dist = "t" if u.groups is None else f"t({u.n_units - 1})"
     inference = f"analytic {vcov_used} standard errors, {dist} critical values"
-
-    extras: dict[str, Any] = {"arms": arms, "analytic": analytic}
-    # ------------------------------------------------------------------ few clusters
-    if groups is not None and n_units < few_clusters:
-        weights: Literal["rademacher", "webb"] = "webb" if n_units <= 12 else "rademacher"
-        boot = wild_cluster_bootstrap(
-            y, X, groups, column=1, alpha=alpha, reps=bootstrap_reps, weights=weights, rng=rng
-        )
+    extras: dict[str, Any] = {"arms": u.arms, "analytic": analytic}
+    if u.groups is not None and u.n_units < few_clusters:
+        boot, inference, note = _few_clusters(u, X, alpha, bootstrap_reps, few_clusters, rng)
         p_value, ci_low, ci_high = boot["p_value"], boot["ci_low"], boot["ci_high"]
         extras["bootstrap"] = boot
-        inference = (
-            f"wild cluster restricted bootstrap ({weights} weights, {bootstrap_reps} draws, "
-            f"{n_units} clusters < {few_clusters}); interval by test inversion; "
-            f"SE is the analytic CR1"
-        )
-        notes.append(f"only {n_units} clusters: p-value and interval from the wild bootstrap")
-
-    # ------------------------------------------------------------------ randomization inference
+        notes.append(note)
     if permutations > 0:
         ri = _randomization_p(
-            num, den, d, cov_mat, groups, adjustment, vcov_used, permutations, rng
+            u.num, u.den, u.d, u.cov_mat, u.groups, adjustment, vcov_used, permutations, rng
         )
         extras["ri_p_value"] = ri["p_value"]
         extras["ri_level"] = ri["level"]
@@ -192,41 +143,12 @@ def experiment(
             f"randomization-inference p = {ri['p_value']:.4f} ({permutations} permutations "
             f"at the {ri['level']} level)"
         )
-
-    # ------------------------------------------------------------------ balance
-    if covs:
-        bal = balance_table(units, treatment=treatment, covariates=covs)
-        max_smd = float(bal["smd"].abs().max())
-        worst = str(bal.loc[bal["smd"].abs().idxmax(), "covariate"])
-        diag = Diagnostic(
-            name="balance",
-            passed=bool(max_smd < balance_threshold) if np.isfinite(max_smd) else None,
-            statistic=max_smd,
-            value=max_smd,
-            required=balance_required,
-            note=(
-                f"largest |standardized mean difference| {max_smd:.3f} ({worst}); "
-                f"passes below {balance_threshold}"
-            ),
-        )
-        extras["balance"] = bal
-        diagnostics: tuple[Diagnostic, ...] = (diag, randomization_check(d, cov_mat, groups))
-    else:
-        diag = Diagnostic(
-            name="balance",
-            passed=None,
-            required=True,
-            note="no pre-treatment covariates given, balance not checked",
-        )
-        extras["balance"] = pd.DataFrame(
-            columns=["covariate", "mean_treated", "mean_control", "sd_pooled", "smd"]
-        )
-        diagnostics = (diag,)
+    extras["balance"], diagnostics = _balance_checks(
+        u, treatment, covs, balance_threshold, balance_required
+    )
     extras["coefficients"] = pd.DataFrame(
         {"estimate": fit.params, "se": fit.bse}, index=_design_names(covs, adjustment)
     )
-
-    method = "experiment_ratio" if ratio_denominator else "experiment"
     spec = {
         "outcome": outcome,
         "treatment": treatment,
@@ -249,21 +171,141 @@ def experiment(
         "versions": library_versions(),
     }
     return Effect(
-        estimate=estimate,
-        se=se,
+        estimate=float(fit.params[1]),
+        se=float(fit.bse[1]),
         ci_low=float(ci_low),
         ci_high=float(ci_high),
         p_value=float(p_value),
-        n_units=n_units,
-        n_obs=n_obs,
-        method=method,
+        n_units=u.n_units,
+        n_obs=len(df),
+        method="experiment_ratio" if ratio_denominator else "experiment",
         outcome=outcome if not ratio_denominator else f"{outcome}/{ratio_denominator}",
         spec=spec,
         diagnostics=diagnostics,
-        baseline=float(arms.loc[0, "value"]),
+        baseline=float(u.arms.loc[0, "value"]),
         higher_is_better=higher_is_better,
         extras=extras,
     )
+
+
+@dataclass(frozen=True)
+class _Units:
+    """The analysis units (rows, or cluster totals for a clustered ratio) as arrays."""
+
+    frame: pd.DataFrame  # one row per analysis unit
+    d: np.ndarray  # 0/1 treatment
+    groups: np.ndarray | None  # cluster codes
+    cov_mat: np.ndarray  # covariates, (n, k)
+    num: np.ndarray  # outcome (ratio numerator)
+    den: np.ndarray | None  # ratio denominator
+    y: np.ndarray  # outcome the regression uses
+    arms: pd.DataFrame  # per-arm n and mean/ratio
+    n_units: int  # clusters, or units
+
+
+def _prepare(
+    df: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    cluster: str | None,
+    covs: list[str],
+    ratio_denominator: str | None,
+) -> tuple[_Units, list[str]]:
+    """Build the unit-level arrays (cluster totals for a clustered ratio); check arm sizes."""
+    notes: list[str] = []
+    if ratio_denominator is not None and cluster is not None:
+        _check_constant_within(df, treatment, cluster)
+        agg = {outcome: "sum", ratio_denominator: "sum", treatment: "first"}
+        agg.update({c: "mean" for c in covs})
+        units = df.groupby(cluster, sort=True, observed=True).agg(agg).reset_index()
+        notes.append(
+            f"ratio of sums computed on {cluster} totals; covariates averaged within {cluster}"
+        )
+    else:
+        units = df.reset_index(drop=True)
+    d = units[treatment].astype(float).to_numpy()
+    groups = _group_codes(units[cluster]) if cluster is not None else None
+    cov_mat = units[covs].astype(float).to_numpy() if covs else np.empty((len(units), 0))
+    num = units[outcome].astype(float).to_numpy()
+    den = units[ratio_denominator].astype(float).to_numpy() if ratio_denominator else None
+    y, arms = _unit_outcome(num, den, d)
+    n_units = int(groups.max() + 1) if groups is not None else len(units)
+    for arm, n_arm in ((1, int((d == 1).sum())), (0, int((d == 0).sum()))):
+        if n_arm < 2:
+            raise ValueError(
+                f"experiment: treatment arm {treatment}={arm} has {n_arm} unit(s); need at least 2"
+            )
+    units_ = _Units(units, d, groups, cov_mat, num, den, y, arms, n_units)
+    return units_, notes
+
+
+def _fit(y: np.ndarray, X: np.ndarray, groups: np.ndarray | None, vcov: str) -> tuple[Any, str]:
+    """OLS with CR1 (clusters), classical or HC standard errors; return the fit and its vcov."""
+    if groups is not None:
+        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+        return fit, "CR1"
+    if vcov == "iid":
+        return sm.OLS(y, X).fit(use_t=True), "iid"
+    return sm.OLS(y, X).fit(cov_type=vcov, use_t=True), vcov
+
+
+def _few_clusters(
+    u: _Units,
+    X: np.ndarray,
+    alpha: float,
+    bootstrap_reps: int,
+    few_clusters: int,
+    rng: np.random.Generator,
+) -> tuple[dict[str, Any], str, str]:
+    """Wild cluster restricted bootstrap; return it, the inference text and a note."""
+    assert u.groups is not None
+    weights: Literal["rademacher", "webb"] = "webb" if u.n_units <= 12 else "rademacher"
+    boot = wild_cluster_bootstrap(
+        u.y, X, u.groups, column=1, alpha=alpha, reps=bootstrap_reps, weights=weights, rng=rng
+    )
+    inference = (
+        f"wild cluster restricted bootstrap ({weights} weights, {bootstrap_reps} draws, "
+        f"{u.n_units} clusters < {few_clusters}); interval by test inversion; "
+        f"SE is the analytic CR1"
+    )
+    note = f"only {u.n_units} clusters: p-value and interval from the wild bootstrap"
+    return boot, inference, note
+
+
+def _balance_checks(
+    u: _Units,
+    treatment: str,
+    covs: list[str],
+    balance_threshold: float,
+    balance_required: bool,
+) -> tuple[pd.DataFrame, tuple[Diagnostic, ...]]:
+    """Return the balance table and the balance (and randomization) diagnostics."""
+    if not covs:
+        diag = Diagnostic(
+            name="balance",
+            passed=None,
+            required=True,
+            note="no pre-treatment covariates given, balance not checked",
+        )
+        empty = pd.DataFrame(
+            columns=["covariate", "mean_treated", "mean_control", "sd_pooled", "smd"]
+        )
+        return empty, (diag,)
+    bal = balance_table(u.frame, treatment=treatment, covariates=covs)
+    max_smd = float(bal["smd"].abs().max())
+    worst = str(bal.loc[bal["smd"].abs().idxmax(), "covariate"])
+    diag = Diagnostic(
+        name="balance",
+        passed=bool(max_smd < balance_threshold) if np.isfinite(max_smd) else None,
+        statistic=max_smd,
+        value=max_smd,
+        required=balance_required,
+        note=(
+            f"largest |standardized mean difference| {max_smd:.3f} ({worst}); "
+            f"passes below {balance_threshold}"
+        ),
+    )
+    return bal, (diag, randomization_check(u.d, u.cov_mat, u.groups))
 
 
 # ---------------------------------------------------------------------- building blocks

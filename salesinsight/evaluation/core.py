@@ -15,19 +15,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, Verdict, library_versions
-from salesinsight.evaluate.checks import DESIGN_ROLES, designs_agree, placebo_outcome_diag
-from salesinsight.evaluate.design_run import DesignRun, _add
-from salesinsight.evaluate.designs import (
+from salesinsight.evaluation.checks import DESIGN_ROLES, designs_agree, placebo_outcome_diag
+from salesinsight.evaluation.design_run import DesignRun, _add
+from salesinsight.evaluation.designs import (
     _joint_randomization_check,
     _randomized,
-    _randomized_units,
     _staggered,
     _staggered_placebo_date,
     randomized_placebo_date,
 )
-from salesinsight.evaluate.naive import NAIVE_COLUMNS, _naive
-from salesinsight.evaluate.observational import observational
-from salesinsight.evaluate.panel import (
+from salesinsight.evaluation.naive import NAIVE_COLUMNS, _naive
+from salesinsight.evaluation.observational import observational
+from salesinsight.evaluation.panel import (
     _WINDOWS,
     DEFAULT_OUTCOMES,
     KPI_DEFINITIONS,
@@ -37,16 +36,17 @@ from salesinsight.evaluate.panel import (
     _no_data_reason,
     _NoData,
     _NotSupported,
-    _num_den,
     _other_exposure,
-    _program,
     _unavailable,
-    _unit_panel,
-    _unit_starts,
-    _window,
+    analysis_window,
+    num_den,
+    program_info,
+    randomized_units,
+    unit_panel,
+    unit_starts,
 )
-from salesinsight.evaluate.result import ProgramEvaluation
-from salesinsight.evaluate.rollout import company_wide, single_rollout
+from salesinsight.evaluation.result import ProgramEvaluation
+from salesinsight.evaluation.rollout import company_wide, single_rollout
 from salesinsight.kpis import KPIS
 from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
@@ -134,7 +134,7 @@ def evaluate(
         if (g is not None or name == "grain") and g not in _WINDOWS:
             raise ValueError(f"{name} must be one of {sorted(_WINDOWS)}, got {g!r}")
     ds = load(Path(data)) if isinstance(data, str | Path) else data  # a Dataset of any engine
-    program, enroll = _program(ds, program_id)
+    program, enroll = program_info(ds, program_id)
     unit = program["unit"]
     design = program["design"]
     level = "rep" if unit == "rep" else "team"
@@ -162,20 +162,20 @@ def evaluate(
     elif design in ("single_rollout", "observational"):
         windows = _DESIGN_WINDOWS
         grain = design_grain or grain
-    frame, periods = _unit_panel(ds, unit=unit, grain=grain, end=end)
-    starts = _unit_starts(enroll, frame, periods)
+    frame, periods = unit_panel(ds, unit=unit, grain=grain, end=end)
+    starts = unit_starts(enroll, frame, periods)
     route = design
     if design == "single_rollout" and not _has_untreated(frame, starts):
         # every unit enrolled at once: no comparison group; company-level series at `grain`
         route = "company_wide"
         if grain != base_grain:
             grain = base_grain
-            frame, periods = _unit_panel(ds, unit=unit, grain=grain, end=end)
-            starts = _unit_starts(enroll, frame, periods)
+            frame, periods = unit_panel(ds, unit=unit, grain=grain, end=end)
+            starts = unit_starts(enroll, frame, periods)
     pre_n, post_n = windows[grain]
     pre_n = pre_periods if pre_periods is not None else pre_n
     post_n = post_periods if post_periods is not None else post_n
-    window = _window(periods, starts, pre_n, post_n)
+    window = analysis_window(periods, starts, pre_n, post_n)
     first_start = pd.to_datetime(enroll.loc[enroll["arm"] == "treatment", "start_date"]).min()
     exclude = (
         _other_programs(ds, program_id, unit, before=first_start if adjust_other_programs else None)
@@ -210,7 +210,7 @@ def evaluate(
     joint: Diagnostic | None = None
     if route == "randomized":
         for o in dict.fromkeys((*outs, *JOINT_CHECK_OUTCOMES, PLACEBO_OUTCOME)):
-            rand_units[o] = _randomized_units(frame, *_num_den(frame, o), starts, window)
+            rand_units[o] = randomized_units(frame, *num_den(frame, o), starts, window)
         # the assignment is checked on a fixed set of pre-period KPIs, whatever outcomes were
         # asked for: a verdict depends only on the program, its outcome, the data and the params
         pre = pd.DataFrame({o: rand_units[o]["pre"] for o in JOINT_CHECK_OUTCOMES})
@@ -225,7 +225,7 @@ def evaluate(
     not_estimable: set[str] = set()
     for o in outs:
         hib = o not in LOWER_IS_BETTER
-        num, den = _num_den(frame, o)
+        num, den = num_den(frame, o)
         why = _unavailable(ds, o) or _no_data_reason(frame, num, den, window)
         if why is not None:
             effects[o], messages[o] = None, why
@@ -361,7 +361,7 @@ def _placebo_outcome(frame: pd.DataFrame, run: Any, alpha: float) -> Diagnostic:
     if "quota" not in frame.columns or not frame["quota"].fillna(0).gt(0).any():
         return placebo_outcome_diag(None, "no quotas in the data: placebo outcome not run", alpha)
     try:
-        res = run(*_num_den(frame, PLACEBO_OUTCOME), True, PLACEBO_OUTCOME)
+        res = run(*num_den(frame, PLACEBO_OUTCOME), True, PLACEBO_OUTCOME)
     except (_NoData, _NotSupported, ValueError) as exc:
         return placebo_outcome_diag(None, f"placebo outcome not computable: {exc}", alpha)
     return placebo_outcome_diag(res.primary, "", alpha)

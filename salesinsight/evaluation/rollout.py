@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.comparison import _counts, _design_panel
-from salesinsight.evaluate.design_run import DesignRun, _add, _rename
-from salesinsight.evaluate.panel import _in_window, _NoData
+from salesinsight.evaluation.comparison import _counts, _design_panel
+from salesinsight.evaluation.design_run import DesignRun, _add, _rename
+from salesinsight.evaluation.panel import _in_window, _NoData
 
 __all__ = ["MIN_DID_UNITS", "company_wide", "single_rollout"]
 

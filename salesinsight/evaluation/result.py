@@ -1,4 +1,4 @@
-"""The result of :func:`salesinsight.evaluate.evaluate`: one program, its outcomes, verdicts."""
+"""The result of :func:`salesinsight.evaluation.evaluate`: one program, its outcomes, verdicts."""
 
 from __future__ import annotations
 

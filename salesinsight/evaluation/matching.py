@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.checks import _e_value_diag
-from salesinsight.evaluate.comparison import _selection_covariates
-from salesinsight.evaluate.design_run import _add
+from salesinsight.evaluation.checks import _e_value_diag
+from salesinsight.evaluation.comparison import _selection_covariates
+from salesinsight.evaluation.design_run import _add
 
 __all__ = ["MATCHED_BALANCE_SMD"]
 

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect
-from salesinsight.evaluate.observational import _bracket, bracket_designs, observational_history
+from salesinsight.evaluation.observational import _bracket, bracket_designs, observational_history
 from salesinsight.simulate.selection import SCENARIOS, selection_panel
 
 

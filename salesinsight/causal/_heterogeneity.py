@@ -31,9 +31,15 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from salesinsight.causal._aipw import default_learners
 from salesinsight.causal._balance import check_frame, raise_problems
-from salesinsight.causal.aipw import default_learners
-from salesinsight.causal.effect import Diagnostic, Effect, library_versions, normal_interval
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
+from salesinsight.causal.inference import (
+    normal_interval,
+    t_critical,
+    wald_p_value,
+    wald_p_values,
+)
 
 __all__ = ["CATE_CAVEAT", "ConditionalEffects", "dr_learner", "heterogeneity"]
 
@@ -92,6 +98,91 @@ def heterogeneity(
         (``statistic``, ``df_num``, ``df_denom``, ``p_value``), also stated in the summary notes.
     """
     covariates = list(covariates or [])
+    groups, levels, d = _validate_groups(df, outcome, treatment, by, covariates, cluster, n_bins)
+    res, names, n_clusters, df_denom = _fit_interactions(
+        df, outcome, covariates, cluster, groups, levels, d
+    )
+    k = len(levels)
+    idx = np.arange(k, 2 * k)
+    beta = np.asarray(res.params)[idx]
+    V = np.asarray(res.cov_params())[np.ix_(idx, idx)]
+    terms = _subgroup_terms(beta, V, groups, levels, d, alpha, df_denom)
+    F, p_int = _equality_test(beta, V, df_denom)
+    # treated-share-weighted average of subgroup effects
+    w = terms["n_treated"].to_numpy(dtype=float)
+    w = w / w.sum()
+    avg = float(w @ beta)
+    avg_se = float(np.sqrt(w @ V @ w))
+    crit = t_critical(alpha, df_denom)
+    lo, hi = avg - crit * avg_se, avg + crit * avg_se
+    verdict_text = (
+        "the subgroup effects differ" if p_int <= alpha else "no evidence that they differ"
+    )
+    notes = [
+        f"Wald test that the effect is the same in all {k} subgroups of {by}: "
+        f"F({k - 1}, {df_denom}) = {F:.3g}, p = {p_int:.3g}: {verdict_text}.",
+        "Subgroup effects share the identifying assumptions of the main design; with many "
+        "subgroups some will differ by chance, so trust the interaction test before any one "
+        "subgroup.",
+    ]
+    spec = {
+        "outcome": outcome,
+        "treatment": treatment,
+        "by": by,
+        "covariates": covariates,
+        "cluster": cluster,
+        "n_bins": n_bins,
+        "alpha": alpha,
+        "higher_is_better": higher_is_better,
+        "ci_level": 1.0 - alpha,
+        "inference": (
+            f"OLS with {'cluster-robust (by ' + cluster + ')' if cluster else 'HC1'} standard "
+            f"errors, t({df_denom}) intervals"
+        ),
+        "notes": notes,
+        "versions": library_versions(),
+    }
+    y = df[outcome].to_numpy(dtype=float)
+    base = float(np.average(y[d == 0])) if (d == 0).any() else None
+    return Effect(
+        estimate=avg,
+        se=avg_se,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=wald_p_value(avg, avg_se, df=df_denom),
+        n_units=n_clusters,
+        n_obs=len(y),
+        method=f"subgroup effects by {by}",
+        outcome=outcome,
+        spec=spec,
+        baseline=base,
+        higher_is_better=higher_is_better,
+        terms=terms,
+        extras={
+            "interaction_test": {
+                "statistic": F,
+                "df_num": k - 1,
+                "df_denom": df_denom,
+                "p_value": p_int,
+            },
+            "coefficients": pd.DataFrame(
+                {"estimate": np.asarray(res.params), "se": np.asarray(res.bse)}, index=names
+            ),
+            "notes": notes,
+        },
+    )
+
+
+def _validate_groups(
+    df: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    by: str,
+    covariates: list[str],
+    cluster: str | None,
+    n_bins: int | None,
+) -> tuple[pd.Series, list[str], np.ndarray]:
+    """Check the inputs; return the subgroup labels, the sorted levels and the 0/1 treatment."""
     cols = [outcome, treatment, by, *covariates] + ([cluster] if cluster else [])
     problems = check_frame(
         df,
@@ -120,6 +211,23 @@ def heterogeneity(
             f"heterogeneity: need >= 2 subgroups of {by!r}, each with >= 2 treated and >= 2 "
             f"untreated rows; subgroups lacking them: {thin or levels}"
         )
+    return groups, levels, d
+
+
+def _fit_interactions(
+    df: pd.DataFrame,
+    outcome: str,
+    covariates: list[str],
+    cluster: str | None,
+    groups: pd.Series,
+    levels: list[str],
+    d: np.ndarray,
+) -> tuple[Any, list[str], int, int]:
+    """OLS of ``y ~ group + treatment x group (+ centred covariates)``, clustered or HC1.
+
+    Returns the fit, the coefficient names, the number of clusters (rows without clustering)
+    and the denominator degrees of freedom.
+    """
     G = np.column_stack([(groups == g).to_numpy(dtype=float) for g in levels])
     parts = [G, G * d[:, None]]
     names = [f"group[{g}]" for g in levels] + [f"effect[{g}]" for g in levels]
@@ -134,101 +242,49 @@ def heterogeneity(
         codes = pd.factorize(df[cluster])[0]
         res = model.fit(cov_type="cluster", cov_kwds={"groups": codes})
         n_clusters = int(codes.max() + 1)
-        df_denom = n_clusters - 1
-    else:
-        res = model.fit(cov_type="HC1")
-        n_clusters = len(y)
-        df_denom = int(res.df_resid)
-    k = len(levels)
-    idx = np.arange(k, 2 * k)
-    beta = np.asarray(res.params)[idx]
-    V = np.asarray(res.cov_params())[np.ix_(idx, idx)]
+        return res, names, n_clusters, n_clusters - 1
+    res = model.fit(cov_type="HC1")
+    return res, names, len(y), int(res.df_resid)
+
+
+def _subgroup_terms(
+    beta: np.ndarray,
+    V: np.ndarray,
+    groups: pd.Series,
+    levels: list[str],
+    d: np.ndarray,
+    alpha: float,
+    df_denom: int,
+) -> pd.DataFrame:
+    """One row per subgroup: effect, SE, t interval, p-value and counts."""
     se = np.sqrt(np.diag(V))
-    crit = float(stats.t.ppf(1 - alpha / 2, df_denom))
+    crit = t_critical(alpha, df_denom)
     n_by = groups.value_counts()
     n_tr = pd.Series(d, index=groups.index).groupby(groups).sum()
-    terms = pd.DataFrame(
+    return pd.DataFrame(
         {
             "term": levels,
             "estimate": beta,
             "se": se,
             "ci_low": beta - crit * se,
             "ci_high": beta + crit * se,
-            "p_value": 2 * stats.t.sf(np.abs(beta / se), df_denom),
+            "p_value": wald_p_values(beta, se, df=df_denom),
             "n": [int(n_by[g]) for g in levels],
             "n_treated": [int(n_tr[g]) for g in levels],
         }
     )
-    # Wald test that all subgroup effects are equal: R beta = 0, R = consecutive differences
+
+
+def _equality_test(beta: np.ndarray, V: np.ndarray, df_denom: int) -> tuple[float, float]:
+    """Wald F test that all subgroup effects are equal (R = consecutive differences)."""
+    k = beta.size
     R = np.zeros((k - 1, k))
     for i in range(k - 1):
         R[i, i], R[i, i + 1] = 1.0, -1.0
     rb = R @ beta
     wald = float(rb @ np.linalg.solve(R @ V @ R.T, rb))
     F = wald / (k - 1)
-    p_int = float(stats.f.sf(F, k - 1, df_denom))
-    # treated-share-weighted average of subgroup effects
-    w = terms["n_treated"].to_numpy(dtype=float)
-    w = w / w.sum()
-    avg = float(w @ beta)
-    avg_se = float(np.sqrt(w @ V @ w))
-    lo, hi = avg - crit * avg_se, avg + crit * avg_se
-    p_avg = float(2 * stats.t.sf(abs(avg / avg_se), df_denom))
-    verdict_text = (
-        "the subgroup effects differ" if p_int <= alpha else "no evidence that they differ"
-    )
-    notes = [
-        f"Wald test that the effect is the same in all {k} subgroups of {by}: "
-        f"F({k - 1}, {df_denom}) = {F:.3g}, p = {p_int:.3g}: {verdict_text}.",
-        "Subgroup effects share the identifying assumptions of the main design; with many "
-        "subgroups some will differ by chance, so trust the interaction test before any one "
-        "subgroup.",
-    ]
-    spec = {
-        "outcome": outcome,
-        "treatment": treatment,
-        "by": by,
-        "covariates": covariates,
-        "cluster": cluster,
-        "n_bins": n_bins,
-        "alpha": alpha,
-        "higher_is_better": higher_is_better,
-        "ci_level": 1.0 - alpha,
-        "inference": (
-            f"OLS with {'cluster-robust (by ' + cluster + ')' if cluster else 'HC1'} standard "
-            f"errors, t({df_denom}) intervals"
-        ),
-        "notes": notes,
-        "versions": library_versions(),
-    }
-    base = float(np.average(y[d == 0])) if (d == 0).any() else None
-    return Effect(
-        estimate=avg,
-        se=avg_se,
-        ci_low=lo,
-        ci_high=hi,
-        p_value=p_avg,
-        n_units=n_clusters,
-        n_obs=len(y),
-        method=f"subgroup effects by {by}",
-        outcome=outcome,
-        spec=spec,
-        baseline=base,
-        higher_is_better=higher_is_better,
-        terms=terms,
-        extras={
-            "interaction_test": {
-                "statistic": F,
-                "df_num": k - 1,
-                "df_denom": df_denom,
-                "p_value": p_int,
-            },
-            "coefficients": pd.DataFrame(
-                {"estimate": np.asarray(res.params), "se": np.asarray(res.bse)}, index=names
-            ),
-            "notes": notes,
-        },
-    )
+    return F, float(stats.f.sf(F, k - 1, df_denom))
 
 
 # ----------------------------------------------------------------------------- DR-learner
@@ -366,38 +422,12 @@ def dr_learner(
         raise ValueError(
             f"dr_learner: column {treatment!r} must be 0/1 with >= {2 * folds} rows in each arm"
         )
+    e, m0, ec, phi, cate = _pseudo_outcomes(X, y, d, learners, final, folds, trim, seed)
     n = len(y)
-    e, m0, m1 = np.empty(n), np.empty(n), np.empty(n)
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with threadpool_limits(limits=1):
-        for train, test in skf.split(X, d):
-            e[test] = (
-                clone(learners["propensity"]).fit(X[train], d[train]).predict_proba(X[test])[:, 1]
-            )
-            t, c = train[d[train] == 1], train[d[train] == 0]
-            m1[test] = clone(learners["outcome"]).fit(X[t], y[t]).predict(X[test])
-            m0[test] = clone(learners["outcome"]).fit(X[c], y[c]).predict(X[test])
-        ec = np.clip(e, trim[0], trim[1])
-        phi = m1 - m0 + d * (y - m1) / ec - (1 - d) * (y - m0) / (1 - ec)
-        cate = np.empty(n)
-        for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(X):
-            cate[test] = clone(final).fit(X[train], phi[train]).predict(X[test])
     ate = float(phi.mean())
     ate_se = float(phi.std(ddof=1) / np.sqrt(n))
     lo, hi = normal_interval(ate, ate_se, alpha=alpha)
-    Xc = X - X.mean(axis=0)
-    blp_res = sm.OLS(phi, sm.add_constant(Xc, has_constant="add")).fit(cov_type="HC1")
-    ci = np.asarray(blp_res.conf_int(alpha=alpha))
-    blp = pd.DataFrame(
-        {
-            "term": ["average effect", *[f"slope[{c}]" for c in covariates]],
-            "estimate": np.asarray(blp_res.params),
-            "se": np.asarray(blp_res.bse),
-            "ci_low": ci[:, 0],
-            "ci_high": ci[:, 1],
-            "p_value": np.asarray(blp_res.pvalues),
-        }
-    )
+    blp = _best_linear_projection(X, phi, covariates, alpha)
     spec = {
         "outcome": outcome,
         "treatment": treatment,
@@ -420,7 +450,7 @@ def dr_learner(
         se=ate_se,
         ci_low=lo,
         ci_high=hi,
-        p_value=float(2 * stats.norm.sf(abs(ate / ate_se))) if ate_se > 0 else np.nan,
+        p_value=wald_p_value(ate, ate_se),
         n_units=n,
         n_obs=n,
         method="DR-learner (ATE)",
@@ -445,4 +475,57 @@ def dr_learner(
         blp=blp,
         pseudo_outcomes=pd.Series(phi, index=df.index, name="pseudo_outcome"),
         spec=spec,
+    )
+
+
+def _pseudo_outcomes(
+    X: np.ndarray,
+    y: np.ndarray,
+    d: np.ndarray,
+    learners: Mapping[str, Any],
+    final: Any,
+    folds: int,
+    trim: tuple[float, float],
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cross-fit the nuisances and the final model.
+
+    Returns the propensity, the untreated outcome model, the clipped propensity, the doubly
+    robust pseudo-outcomes and the cross-fitted CATE predictions.
+    """
+    n = len(y)
+    e, m0, m1 = np.empty(n), np.empty(n), np.empty(n)
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with threadpool_limits(limits=1):
+        for train, test in skf.split(X, d):
+            e[test] = (
+                clone(learners["propensity"]).fit(X[train], d[train]).predict_proba(X[test])[:, 1]
+            )
+            t, c = train[d[train] == 1], train[d[train] == 0]
+            m1[test] = clone(learners["outcome"]).fit(X[t], y[t]).predict(X[test])
+            m0[test] = clone(learners["outcome"]).fit(X[c], y[c]).predict(X[test])
+        ec = np.clip(e, trim[0], trim[1])
+        phi = m1 - m0 + d * (y - m1) / ec - (1 - d) * (y - m0) / (1 - ec)
+        cate = np.empty(n)
+        for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(X):
+            cate[test] = clone(final).fit(X[train], phi[train]).predict(X[test])
+    return e, m0, ec, phi, cate
+
+
+def _best_linear_projection(
+    X: np.ndarray, phi: np.ndarray, covariates: list[str], alpha: float
+) -> pd.DataFrame:
+    """OLS of the pseudo-outcomes on the centred covariates with HC1 errors (tidy table)."""
+    Xc = X - X.mean(axis=0)
+    blp_res = sm.OLS(phi, sm.add_constant(Xc, has_constant="add")).fit(cov_type="HC1")
+    ci = np.asarray(blp_res.conf_int(alpha=alpha))
+    return pd.DataFrame(
+        {
+            "term": ["average effect", *[f"slope[{c}]" for c in covariates]],
+            "estimate": np.asarray(blp_res.params),
+            "se": np.asarray(blp_res.bse),
+            "ci_low": ci[:, 0],
+            "ci_high": ci[:, 1],
+            "p_value": np.asarray(blp_res.pvalues),
+        }
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesinsight.evaluate.panel import _in_window, _linearized, _NoData
+from salesinsight.evaluation.panel import _in_window, _linearized, _NoData
 
 
 def _design_panel(

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.causal.fixed_effects_did import (
@@ -36,15 +35,16 @@ from salesinsight.causal.fixed_effects_did import (
     selection_window_divergence,
     trend_sensitivity,
 )
+from salesinsight.causal.inference import z_critical
 from salesinsight.causal.lagged_regression import lagged_outcome_history
 from salesinsight.causal.overlap import covariate_overlap
 from salesinsight.causal.synth_did import synthetic_did_history
 from salesinsight.causal.unit_history import UnitHistory, unit_history
-from salesinsight.evaluate.checks import designs_agree
-from salesinsight.evaluate.comparison import _design_panel, _periods_per_quarter
-from salesinsight.evaluate.design_run import DesignRun
-from salesinsight.evaluate.matching import _with_exposure_change
-from salesinsight.evaluate.panel import _NoData
+from salesinsight.evaluation.checks import designs_agree
+from salesinsight.evaluation.comparison import _design_panel, _periods_per_quarter
+from salesinsight.evaluation.design_run import DesignRun
+from salesinsight.evaluation.matching import _with_exposure_change
+from salesinsight.evaluation.panel import _NoData
 
 __all__ = [
     "BRACKET_ENDS",
@@ -332,7 +332,7 @@ def _bracket(designs: Mapping[str, Effect], alpha: float, hib: bool) -> Effect:
         hi = float(max(e.ci_high for e in carrying.values()))
         est = float(np.mean(rng))
         p = float(max(e.p_value for e in carrying.values()))
-        se = float((hi - lo) / (2 * stats.norm.ppf(1 - alpha / 2)))
+        se = float((hi - lo) / (2 * z_critical(alpha)))
     names = ", ".join(_LABELS[n] for n in carrying) or "none"
     return Effect(
         estimate=est,

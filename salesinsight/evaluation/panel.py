@@ -21,12 +21,23 @@ import pandas as pd
 
 from salesinsight import kpis
 
-__all__ = ["DEFAULT_OUTCOMES", "KPI_DEFINITIONS", "LOWER_IS_BETTER", "PLACEBO_OUTCOME"]
+__all__ = [
+    "DEFAULT_OUTCOMES",
+    "KPI_DEFINITIONS",
+    "LOWER_IS_BETTER",
+    "PLACEBO_OUTCOME",
+    "analysis_window",
+    "num_den",
+    "program_info",
+    "randomized_units",
+    "unit_panel",
+    "unit_starts",
+]
 
 #: outcomes evaluated when none are named: the run parameters' default (``salesinsight.kpis``)
 DEFAULT_OUTCOMES: tuple[str, ...] = kpis.DEFAULT_OUTCOMES
 
-#: the registry's sums -> columns of the unit panel (:func:`_unit_panel`); "_exposure" = active
+#: the registry's sums -> columns of the unit panel (:func:`unit_panel`); "_exposure" = active
 #: seller-periods (``sellers_active``: 1/0 per rep-period on a rep panel, a count on a team panel)
 _COLUMN = {kpis.SELLERS: "_exposure", "csat_sum": "_csat_sum", "cycle_days_sum": "_cycle_sum"}
 
@@ -90,7 +101,29 @@ def _no_data_reason(
     return None
 
 
-def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
+def program_info(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Return one program's row and its enrolments.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A loaded data folder with the ``programs`` and ``enrollments`` tables.
+    program_id : str
+
+    Returns
+    -------
+    program : dict
+        ``program_id, name, kind, design, unit, start_date, end_date`` (dates as ``date``) and
+        the enrolment counts ``n_treated``, ``n_control``.
+    enroll : DataFrame
+        The program's rows of ``enrollments``.
+
+    Raises
+    ------
+    ValueError
+        When a table is missing, the program is unknown (with the closest id) or has no
+        enrolments.
+    """
     if not ds.has("programs") or not ds.has("enrollments"):
         raise ValueError(
             "evaluate needs the programs and enrollments tables; "
@@ -124,10 +157,30 @@ def _program(ds: Any, program_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
     return program, enroll
 
 
-def _unit_panel(
+def unit_panel(
     ds: Any, *, unit: str, grain: str, end: dt.date | str | None = None
 ) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """Panel keyed by ``unit_id`` and period index ``t`` with the columns KPIs need."""
+    """Return the unit panel keyed by ``unit_id`` and period index ``t`` with the KPIs' columns.
+
+    Parameters
+    ----------
+    ds : Dataset
+    unit : {"rep", "team"}
+        The program's unit: a rep panel keeps sellers only (managers are left out).
+    grain : {"week", "month", "quarter"}
+    end : date or str, optional
+        Last day of data used; default all data.
+
+    Returns
+    -------
+    frame : DataFrame
+        One row per unit and period with activity: ``unit_id``, ``period_start``, ``t`` (1-based
+        period index), the KPI panel's counts and sums, ``_exposure`` (active seller-periods) and
+        the helper sums ``_csat_sum``, ``_cycle_sum``.
+    periods : DatetimeIndex
+        Start of every period kept (edge periods with little activity are dropped); ``t`` indexes
+        it from 1.
+    """
     from salesinsight.metrics import panel
 
     by = "rep" if unit == "rep" else "team"
@@ -158,10 +211,29 @@ def _unit_panel(
     return p.reset_index(drop=True), periods
 
 
-def _unit_starts(
+def unit_starts(
     enroll: pd.DataFrame, frame: pd.DataFrame, periods: pd.DatetimeIndex
 ) -> pd.DataFrame:
-    """Per enrolled unit: arm, start date and the index of the period containing the start."""
+    """Return per enrolled unit its arm, start date and the period containing the start.
+
+    Parameters
+    ----------
+    enroll : DataFrame
+        The program's enrolments (``unit_id``, ``arm``, ``start_date``).
+    frame, periods
+        From :func:`unit_panel`.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, arm, start_date, cohort`` with ``cohort`` the 1-based index of the period
+        containing the unit's (first) start.
+
+    Raises
+    ------
+    ValueError
+        When an enrolled unit is not in the panel.
+    """
     e = enroll.copy()
     e["unit_id"] = e["unit_id"].astype(str)
     e["start_date"] = pd.to_datetime(e["start_date"])
@@ -179,9 +251,30 @@ def _unit_starts(
     return e[["unit_id", "arm", "start_date", "cohort"]].reset_index(drop=True)
 
 
-def _window(
+def analysis_window(
     periods: pd.DatetimeIndex, starts: pd.DataFrame, pre_n: int, post_n: int
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the first and last period start of the analysis window.
+
+    Parameters
+    ----------
+    periods : DatetimeIndex
+        From :func:`unit_panel`.
+    starts : DataFrame
+        From :func:`unit_starts`.
+    pre_n, post_n : int
+        Periods before the first start and from the last start on (in periods of the panel's
+        grain), clipped to the data.
+
+    Returns
+    -------
+    tuple of Timestamp
+
+    Raises
+    ------
+    ValueError
+        When the program has no treatment-arm unit or starts in the first period (no pre-period).
+    """
     c = starts.loc[starts["arm"] == "treatment", "cohort"]
     if c.empty:
         raise ValueError("enrollments: the program has no treatment-arm units")
@@ -192,7 +285,21 @@ def _window(
     return periods[lo - 1], periods[hi - 1]
 
 
-def _num_den(frame: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
+def num_den(frame: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
+    """Return the numerator and denominator of ``outcome`` per row of a unit panel.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`unit_panel`.
+    outcome : str
+        A KPI of ``KPI_DEFINITIONS`` or the placebo outcome ``PLACEBO_OUTCOME``.
+
+    Returns
+    -------
+    num, den : Series
+        As floats, missing values as 0; the KPI is ``num.sum() / den.sum()`` (a ratio of sums).
+    """
     n, d = KPI_DEFINITIONS.get(outcome) or _PLACEBO_DEFINITIONS[outcome]
     for c in (n, d):
         if c not in frame.columns:
@@ -202,6 +309,47 @@ def _num_den(frame: pd.DataFrame, outcome: str) -> tuple[pd.Series, pd.Series]:
 
 def _in_window(frame: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp]) -> pd.Series:
     return frame["period_start"].between(window[0], window[1])
+
+
+def randomized_units(
+    frame: pd.DataFrame,
+    num: pd.Series,
+    den: pd.Series,
+    starts: pd.DataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+) -> pd.DataFrame:
+    """Return one row per assigned unit of a randomized program: sums before and after the start.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        From :func:`unit_panel`.
+    num, den : Series
+        From :func:`num_den`.
+    starts : DataFrame
+        From :func:`unit_starts`; the treatment and control arms are kept.
+    window : tuple of Timestamp
+        From :func:`analysis_window`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``unit_id``: post-period sums ``_num``, ``_den``, pre-period sums ``_num_pre``,
+        ``_den_pre``, the pre-period ratio ``pre`` (the pooled ratio where a unit's pre-period
+        denominator is 0) and the arm ``d`` (1 = treatment).
+    """
+    arms = starts[starts["arm"].isin(["treatment", "control"])].set_index("unit_id")
+    start_t = int(arms["cohort"].min())
+    f = frame.assign(_num=num, _den=den)
+    f = f[_in_window(f, window) & f["unit_id"].isin(arms.index)]
+    post = f[f["t"] >= start_t].groupby("unit_id")[["_num", "_den"]].sum()
+    pre = f[f["t"] < start_t].groupby("unit_id")[["_num", "_den"]].sum()
+    units = post.join(pre.add_suffix("_pre"), how="left").fillna(0.0)
+    units["d"] = (arms.loc[units.index, "arm"] == "treatment").astype(int)
+    den_pre = units["_den_pre"]
+    pooled = float(units["_num_pre"].sum() / den_pre.sum()) if den_pre.sum() > 0 else 0.0
+    units["pre"] = (units["_num_pre"] / den_pre.where(den_pre > 0)).fillna(pooled)
+    return units
 
 
 def _linearized(

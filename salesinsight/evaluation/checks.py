@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from salesinsight.causal.effect import Diagnostic, Effect
+from salesinsight.causal.inference import wald_p_value
 
 __all__ = ["DESIGN_ROLES", "designs_agree", "placebo_outcome_diag"]
 
@@ -28,8 +29,6 @@ def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: fl
     variance ignores the positive correlation of two estimates from the same data, so the test is
     conservative (errs towards "agree"); a disagreement is therefore a real warning.
     """
-    from scipy import stats
-
     parts: list[str] = []
     verdicts: list[bool | None] = []
     for role, alt in alternatives.items():
@@ -39,7 +38,7 @@ def designs_agree(primary: Effect, alternatives: Mapping[str, Effect], alpha: fl
             verdicts.append(None)
             continue
         z = (primary.estimate - alt.estimate) / np.sqrt(var)
-        p = float(2 * stats.norm.sf(abs(z)))
+        p = wald_p_value(z, 1.0)
         sig = [
             np.sign(e.estimate) if not (e.ci_low <= 0 <= e.ci_high) else 0 for e in (primary, alt)
         ]

@@ -28,8 +28,8 @@ import pandas as pd
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
 
+from ._bunching import Bunching, bunching
 from ._frames import as_dataset, closed_deals, seller_periods
-from .bunching import Bunching, bunching
 
 __all__ = ["OUTCOMES", "RDResult", "next_period_outcomes", "rd"]
 
