@@ -21,8 +21,8 @@
 quarter = "2026Q4"
 data_dir = "../data/demo"
 title = "Quarterly sales program evaluation"
-programs = ["P_COACH"]  # the first program listed is examined
-outcomes = ["win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"]
+programs = None  # the first program listed is examined (None: the first of the programs table)
+outcomes = ["win_rate", "revenue", "follow_ups", "csat", "attrition"]
 min_effect = {
     "win_rate": 0.01,
     "revenue": "3%",

@@ -28,15 +28,18 @@ __all__ = [
     "GRAINS",
     "Grain",
     "Quarter",
+    "add_months",
     "check_fiscal_year_start_month",
     "check_grain",
     "fiscal_quarter",
     "next_quarter",
     "parse_quarter",
+    "next_period_start",
     "period_end",
     "period_label",
     "period_range",
     "period_start",
+    "periods_per_month",
     "previous_quarter",
     "quarter_bounds",
     "quarter_label",
@@ -52,6 +55,8 @@ Grain = Literal["week", "month", "quarter"]
 GRAINS: tuple[str, ...] = ("week", "month", "quarter")
 
 _MONTHS_PER_GRAIN = {"month": 1, "quarter": 3}
+#: periods of each grain in a month, on a year of 52 weeks, 12 months and 4 quarters
+_PER_MONTH = {"week": 52.0 / 12.0, "month": 1.0, "quarter": 1.0 / 3.0}
 _QUARTER_RE = re.compile(r"^\s*(FY)?\s*(\d{4})\s*-?\s*Q([1-4])\s*$", re.IGNORECASE)
 
 
@@ -96,6 +101,25 @@ def _add_months(d: dt.date, months: int) -> dt.date:
     """First day of the month ``months`` after the month of ``d``."""
     idx = d.year * 12 + d.month - 1 + months
     return dt.date(idx // 12, idx % 12 + 1, 1)
+
+
+def add_months(d: object, months: int) -> dt.date:
+    """Return the first day of the month ``months`` (may be negative) after the month of ``d``."""
+    return _add_months(to_date(d), months)
+
+
+def next_period_start(start: object, grain: str) -> dt.date:
+    """Return the first day of the period after the one of ``grain`` that begins on ``start``.
+
+    ``start`` must be a period's first day (a Monday, a month's or a quarter's first day); the
+    result does not depend on the fiscal year (a quarter is three months from its first day).
+    """
+    return _next_start_scalar(to_date(start), check_grain(grain))
+
+
+def periods_per_month(grain: str) -> float:
+    """Return how many periods of ``grain`` a month holds (a year of 52 weeks: 52 / 12 weeks)."""
+    return _PER_MONTH[check_grain(grain)]
 
 
 def _start_scalar(d: dt.date, grain: str, m: int) -> dt.date:

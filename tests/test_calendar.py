@@ -224,3 +224,15 @@ def test_sql_quarter_index_matches_python() -> None:
             start = cal.period_start(d, "quarter", fiscal_year_start_month=m)
             assert q == start.year * 12 + start.month - 1 == cal.quarter_index(d, m)
     con.close()
+
+
+def test_month_arithmetic_and_the_period_after():
+    # hand-computed: three months back from January crosses the year; quarters are 3 months
+    assert cal.add_months(dt.date(2026, 1, 15), -3) == dt.date(2025, 10, 1)
+    assert cal.add_months("2026-11-30", 2) == dt.date(2027, 1, 1)
+    assert cal.next_period_start("2026-11-01", "quarter") == dt.date(2027, 2, 1)  # fiscal Nov-Jan
+    assert cal.next_period_start("2026-07-13", "week") == dt.date(2026, 7, 20)
+    assert cal.periods_per_month("week") == pytest.approx(52 / 12)
+    assert cal.periods_per_month("quarter") == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="grain"):
+        cal.periods_per_month("day")

@@ -7,6 +7,7 @@ The files are found and typed by :mod:`salesinsight.data.sources` and checked by
 from __future__ import annotations
 
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ class Dataset:
     report : the validation report (``None`` when loaded with ``validate=False``).
     non_selling_roles : ``reps.role`` values (any case) that are not sellers; the KPI panels'
         default for ``sellers_active`` (data contract).
+
+    :meth:`close` (or ``with load(folder) as ds:``) closes the connection and removes the
+    temporary files (transcoded copies, spill); a dataset that is not closed has its temporary
+    files removed when it is garbage-collected.
     """
 
     non_selling_roles: tuple[str, ...] = ("manager",)
@@ -68,6 +73,9 @@ class Dataset:
         self.report = report
         self.sources = dict(sources or {})
         self._tmpdir = tmpdir  # keeps transcoded copies alive as long as the dataset
+        # the temporary files go with the dataset: at close(), else when it is garbage-collected
+        # (a dataset opened from a path inside evaluate() or panel() is never closed explicitly)
+        self._cleanup = weakref.finalize(self, tmpdir.cleanup) if tmpdir is not None else None
 
     #: SQL dialect of :meth:`sql` (every engine's dataset takes DuckDB SQL; this says who runs it)
     dialect = "duckdb"
@@ -89,8 +97,8 @@ class Dataset:
     def close(self) -> None:
         """Close the connection and remove temporary files."""
         self.con.close()
-        if self._tmpdir is not None:
-            self._tmpdir.cleanup()
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __enter__(self) -> Dataset:
         return self

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from salesinsight.kpis import ACTIVITY_TYPES
+
 __all__ = [
     "ID",
     "STR",
@@ -111,7 +113,6 @@ _REPS_FK = _fk("reps", "rep_id")
 _OPPS_FK = _fk("opportunities", "opp_id")
 
 STATUS_VALUES = ("open", "won", "lost")
-ACTIVITY_TYPES = ("call", "visit", "email", "meeting", "demo", "follow_up", "other")
 PROGRAM_KINDS = ("training", "coaching", "mentoring", "incentive", "other")
 PROGRAM_DESIGNS = ("randomized", "staggered", "single_rollout", "observational")
 PROGRAM_UNITS = ("rep", "team")

@@ -38,6 +38,7 @@ from salesinsight.evaluation.panel import (
 from salesinsight.evaluation.registry import prepare
 from salesinsight.evaluation.result import ProgramEvaluation
 from salesinsight.evaluation.verdicts import adjust_p_values, adjusted_verdict
+from salesinsight.kpis import KPIS
 from salesinsight.min_effect import min_effect_specs, resolve_min_effect
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def evaluate(
         A loaded dataset or a data folder (loaded and validated).
     program_id : str
     outcomes : sequence of str, optional
-        KPI names (see ``KPI_DEFINITIONS``); default ``DEFAULT_OUTCOMES``.
+        KPI names (``salesinsight.kpis.OUTCOMES``); default ``DEFAULT_OUTCOMES``, those of them
+        defined for the program's unit (``attrition`` for team programs only).
     grain : {"week", "month", "quarter"}
         Grain of randomized programs and of a company-wide rollout's time series.
     alpha : float
@@ -143,7 +145,11 @@ def _check_options(alpha: float, correction: str, **grains: str | None) -> None:
 
 def _outcomes(outcomes: Sequence[str] | None, program: Mapping[str, Any]) -> tuple[str, ...]:
     """Return the outcomes to evaluate; raise ValueError for an unknown one (with a hint)."""
-    outs = tuple(outcomes) if outcomes is not None else DEFAULT_OUTCOMES
+    level = "rep" if program["unit"] == "rep" else "team"
+    if outcomes is None:  # the defaults defined for the program's unit
+        outs = tuple(o for o in DEFAULT_OUTCOMES if level in KPIS[o].levels)
+    else:
+        outs = tuple(outcomes)
     bad = [o for o in outs if o not in KPI_DEFINITIONS]
     if bad:
         close = difflib.get_close_matches(bad[0], sorted(KPI_DEFINITIONS), n=1, cutoff=0.6)
@@ -152,8 +158,9 @@ def _outcomes(outcomes: Sequence[str] | None, program: Mapping[str, Any]) -> tup
             f"unknown outcome(s) {bad}{hint}; known KPIs: {sorted(KPI_DEFINITIONS)} (programs "
             f"table, program {program['program_id']!r})"
         )
-    if program["unit"] == "rep" and "attrition" in outs:
-        raise ValueError("outcome 'attrition' is defined for team programs only (unit = team)")
+    for o in outs:
+        if level not in KPIS[o].levels:
+            raise ValueError(f"outcome {o!r} is defined for team programs only (unit = team)")
     return outs
 
 

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight import kpis
+
 __all__ = [
     "DEFAULT_OUTCOMES",
     "KPI_DEFINITIONS",
@@ -32,39 +34,25 @@ __all__ = [
     "unit_starts",
 ]
 
-DEFAULT_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat")
+#: outcomes evaluated when none are named: the run parameters' default (``salesinsight.kpis``)
+DEFAULT_OUTCOMES: tuple[str, ...] = kpis.DEFAULT_OUTCOMES
 
-_COUNTS = (
-    "activities",
-    "calls",
-    "visits",
-    "emails",
-    "meetings",
-    "demos",
-    "follow_ups",
-    "other",
-    "opps_created",
-    "opps_won",
-    "opps_lost",
-    "opps_closed",
-    "revenue",
-    "pipeline_value",
-    "terminations",
-)
-#: KPI -> (numerator, denominator); "_exposure" = active seller-periods (``sellers_active``: 1/0
-#: per rep-period on a rep panel, a count on a team panel). Rates are ratios of sums.
-KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
-    **{k: (k, "_exposure") for k in _COUNTS},
-    "win_rate": ("opps_won", "opps_closed"),
-    "avg_deal_size": ("revenue", "opps_won"),
-    "attainment": ("revenue", "quota"),
-    "csat": ("_csat_sum", "csat_responses"),
-    "cycle_days": ("_cycle_sum", "opps_won"),
-    "attrition": ("seller_terminations", "sellers_active"),
-}
+#: the registry's sums -> columns of the unit panel (:func:`unit_panel`); "_exposure" = active
+#: seller-periods (``sellers_active``: 1/0 per rep-period on a rep panel, a count on a team panel)
+_COLUMN = {kpis.SELLERS: "_exposure", "csat_sum": "_csat_sum", "cycle_days_sum": "_cycle_sum"}
+
+
+def _columns(kpi: kpis.KPI) -> tuple[str, str]:
+    assert kpi.numerator is not None and kpi.denominator is not None
+    return _COLUMN.get(kpi.numerator, kpi.numerator), _COLUMN.get(kpi.denominator, kpi.denominator)
+
+
+#: outcome -> (numerator, denominator) columns of the unit panel, for every outcome a program can be
+#: evaluated on (``salesinsight.kpis.OUTCOMES``). Rates are ratios of sums.
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {o: _columns(kpis.KPIS[o]) for o in kpis.OUTCOMES}
 #: placebo outcomes: not evaluable as program outcomes, used by the placebo-outcome diagnostic
-_PLACEBO_DEFINITIONS: dict[str, tuple[str, str]] = {"quota_per_rep": ("quota", "_exposure")}
-LOWER_IS_BETTER = frozenset({"attrition", "cycle_days", "terminations"})
+_PLACEBO_DEFINITIONS: dict[str, tuple[str, str]] = {"quota_per_rep": _columns(kpis.KPIS["quota"])}
+LOWER_IS_BETTER = frozenset(o for o in kpis.OUTCOMES if kpis.KPIS[o].direction == "lower")
 #: default analysis window (periods before the first start, after the last start) by grain
 _WINDOWS = {"week": (26, 52), "month": (6, 12), "quarter": (2, 4)}
 UNSUPPORTED = "design not yet supported"
@@ -80,20 +68,19 @@ class _NoData(Exception):
     pass
 
 
-#: KPIs computed from the activity log (an optional table)
-ACTIVITY_KPIS = frozenset(
-    {"activities", "calls", "visits", "emails", "meetings", "demos", "follow_ups", "other"}
-)
+#: the optional tables outcomes need (``KPI.table``), in words
+_TABLE_WORDS = {
+    "activities": "activity log (activities table)",
+    "csat": "csat table",
+    "quotas": "quotas table",
+}
 
 
 def _unavailable(ds: Any, outcome: str) -> str | None:
     """Why ``outcome`` cannot be estimated from this data folder at all, else ``None``."""
-    if outcome in ACTIVITY_KPIS and not ds.has("activities"):
-        return "not available: the data folder has no activity log (activities table)"
-    if outcome == "csat" and not ds.has("csat"):
-        return "not available: the data folder has no csat table"
-    if outcome == "attainment" and not ds.has("quotas"):
-        return "not available: the data folder has no quotas table"
+    table = kpis.KPIS[outcome].table if outcome in kpis.KPIS else None
+    if table is not None and not ds.has(table):
+        return f"not available: the data folder has no {_TABLE_WORDS[table]}"
     return None
 
 

@@ -16,7 +16,6 @@ from salesinsight.causal.effect import Diagnostic, Effect
 from salesinsight.evaluation.design_run import Design, DesignRun
 from salesinsight.evaluation.inputs import ProgramInputs
 from salesinsight.evaluation.panel import (
-    DEFAULT_OUTCOMES,
     PLACEBO_OUTCOME,
     _in_window,
     _NoData,
@@ -27,7 +26,7 @@ __all__ = ["JOINT_CHECK_OUTCOMES", "RandomizedDesign"]
 
 #: pre-period KPIs of the randomized design's joint balance check (always these, whatever the
 #: requested outcomes; constant ones, e.g. CSAT without responses, are left out by the check)
-JOINT_CHECK_OUTCOMES: tuple[str, ...] = DEFAULT_OUTCOMES
+JOINT_CHECK_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat")
 
 
 class RandomizedDesign(Design):

@@ -11,21 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from salesinsight.calendar import sql_period_start, sql_quarter_index
+from salesinsight.kpis import ACTIVITY_COLUMNS
 
 #: bits per activity type in the packed count: 7 x 18 = 126 bits fit a HUGEINT; exact while a
 #: rep has fewer than 262,144 activities in one period
 PACKED_FIELD_BITS = 18
-
-#: activity type -> KPI column
-ACTIVITY_TYPES: dict[str, str] = {
-    "call": "calls",
-    "visit": "visits",
-    "email": "emails",
-    "meeting": "meetings",
-    "demo": "demos",
-    "follow_up": "follow_ups",
-    "other": "other",
-}
 
 
 _WON, _CLOSED = "status = 'won'", "status IN ('won', 'lost')"
@@ -162,7 +152,7 @@ def _activities_cte(pq: PanelQuery) -> str:
     bits = pq.activity_field_bits
     if bits is None:
         counts = ",\n         ".join(
-            f"count(*) FILTER (WHERE type = '{t}') AS {col}" for t, col in ACTIVITY_TYPES.items()
+            f"count(*) FILTER (WHERE type = '{t}') AS {col}" for t, col in ACTIVITY_COLUMNS.items()
         )
         return f"""act AS MATERIALIZED (
   SELECT rep_id, {pq.p("activity_date")} AS period_start, count(*) AS activities,
@@ -176,12 +166,12 @@ def _activities_cte(pq: PanelQuery) -> str:
     # can only overflow when the group has >= 2**bits activities; such groups are flagged and the
     # caller reruns with exact per-type aggregates (activity_field_bits=None).
     when = " ".join(
-        f"WHEN '{t}' THEN CAST(1 AS HUGEINT) << {bits * i}" for i, t in enumerate(ACTIVITY_TYPES)
+        f"WHEN '{t}' THEN CAST(1 AS HUGEINT) << {bits * i}" for i, t in enumerate(ACTIVITY_COLUMNS)
     )
     mask = (1 << bits) - 1
     unpack = ",\n         ".join(
         f"CAST((packed >> {bits * i}) & {mask} AS BIGINT) AS {col}"
-        for i, col in enumerate(ACTIVITY_TYPES.values())
+        for i, col in enumerate(ACTIVITY_COLUMNS.values())
     )
     return f"""act_packed AS MATERIALIZED (
   SELECT rep_id, {pq.p("activity_date")} AS period_start, count(*) AS activities,
@@ -292,7 +282,7 @@ def _base_cte(pq: PanelQuery) -> str:
 
     cols = ["g.rep_id", "g.team_id", "g.period_start", "g.active", "g.terminated", "g.seller"]
     cols.append(f"{count('a', 'activities', pq.has_activities)} AS activities")
-    cols += [f"{count('a', c, pq.has_activities)} AS {c}" for c in ACTIVITY_TYPES.values()]
+    cols += [f"{count('a', c, pq.has_activities)} AS {c}" for c in ACTIVITY_COLUMNS.values()]
     cols += [
         "COALESCE(c.opps_created, 0) AS opps_created",
         "COALESCE(cl.opps_won, 0) AS opps_won",
@@ -340,7 +330,7 @@ def _base_cte(pq: PanelQuery) -> str:
 
 
 #: columns summed from reps to teams / the company
-_SUMMED = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
+_SUMMED = ("activities", *ACTIVITY_COLUMNS.values(), "opps_created", "opps_won", "opps_lost")
 _SUMMED += ("revenue", "cycle_sum", "quota", "csat_sum", "csat_n", "q_revenue", "q_rev_last14")
 #: the floating-point ones among them, summed exactly (see :func:`exact_sum`)
 _FLOAT_SUMMED = frozenset({"revenue", "quota", "csat_sum", "q_revenue", "q_rev_last14"})
@@ -412,7 +402,7 @@ def _final_select(pq: PanelQuery) -> str:
     avg_deal = "revenue / NULLIF(opps_won, 0)"
     cycle = "cycle_sum / NULLIF(opps_won, 0)"
     cols = ["l.period_start", "p.period", *[f"l.{k}" for k in keys]]
-    cols += ["activities", *ACTIVITY_TYPES.values()]
+    cols += ["activities", *ACTIVITY_COLUMNS.values()]
     cols += [
         "opps_created",
         "opps_won",

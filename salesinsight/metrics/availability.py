@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.data.importers.spec import AVAILABILITY_FILE, LACK_NAMES
-from salesinsight.metrics._sql import ACTIVITY_TYPES
+from salesinsight.kpis import KPIS
 
 if TYPE_CHECKING:
     from salesinsight.data._load import Dataset
@@ -34,14 +34,12 @@ __all__ = [
 ]
 
 
-_ACTIVITY_KPIS = ("activities", *ACTIVITY_TYPES.values(), "follow_ups_per_open_opp")
-
-#: Optional table -> the KPIs that need it.
+#: Optional table -> the KPIs that need it (``salesinsight.kpis.KPI.table``).
 TABLE_KPIS: dict[str, tuple[str, ...]] = {
-    "activities": _ACTIVITY_KPIS,
-    "quotas": ("quota", "attainment", "pipeline_coverage", "share_at_quota"),
-    "csat": ("csat", "csat_responses"),
+    table: tuple(k.name for k in KPIS.values() if k.table == table)
+    for table in ("activities", "quotas", "csat")
 }
+_ACTIVITY_KPIS = TABLE_KPIS["activities"]
 
 #: What an export can lack (mapping key ``lacks:``) -> the KPIs that then mean nothing.
 LACKS: dict[str, tuple[str, ...]] = {

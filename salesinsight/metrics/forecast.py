@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.calendar import next_period_start
 from salesinsight.metrics.shrinkage import fit_normal_normal
 from salesinsight.results import ResultMixin, Summary
 
@@ -526,7 +527,7 @@ def _target_start(periods: pd.DataFrame, target: str) -> pd.Timestamp:
     hit = periods.loc[periods["period"] == target, "period_start"]
     if len(hit):
         return pd.Timestamp(hit.iloc[0])
-    return pd.Timestamp(periods["period_start"].max()) + pd.DateOffset(months=3)
+    return pd.Timestamp(next_period_start(periods["period_start"].max(), "quarter"))
 
 
 def _team_table(

@@ -22,7 +22,8 @@ from salesinsight.calendar import (
     period_start,
     to_date,
 )
-from salesinsight.metrics._sql import ACTIVITY_TYPES, PanelQuery, data_range_sql, panel_sql
+from salesinsight.kpis import KPIS, LEVELS
+from salesinsight.metrics._sql import PanelQuery, data_range_sql, panel_sql
 from salesinsight.metrics.availability import mark_unavailable, not_available
 
 if TYPE_CHECKING:
@@ -31,45 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KPI_COLUMNS", "KPI_KIND", "LEVELS", "panel", "panel_columns"]
 
-LEVELS: tuple[str, ...] = ("rep", "team", "company")
-
-#: KPI columns shared by every level, in order, split where the level-specific columns go.
-_KPI_HEAD: tuple[str, ...] = (
-    "activities",
-    *ACTIVITY_TYPES.values(),
-    "opps_created",
-    "opps_won",
-    "opps_lost",
-    "opps_closed",
-    "win_rate",
-    "revenue",
-    "avg_deal_size",
-    "median_deal_size",
-    "cycle_days",
-    "quota",
-    "attainment",
-    "pipeline_value",
-    "csat",
-    "csat_responses",
-)
-_KPI_TAIL: tuple[str, ...] = (
-    "follow_ups_per_open_opp",
-    "pipeline_coverage",
-    "pipeline_velocity",
-    "quarter_end_concentration",
-    "share_at_quota",
-)
-_LEVEL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "rep": ("active", "sellers_active", "terminations", "seller_terminations"),
-    "team": ("n_active_reps", "sellers_active", "terminations", "seller_terminations", "attrition"),
-    "company": (
-        "n_active_reps",
-        "sellers_active",
-        "terminations",
-        "seller_terminations",
-        "attrition",
-    ),
-}
+#: every KPI column name (any level), in order (:data:`salesinsight.kpis.KPIS`)
+KPI_COLUMNS: tuple[str, ...] = tuple(KPIS)
 _KEYS: dict[str, tuple[str, ...]] = {
     "rep": ("rep_id", "team_id"),
     "team": ("team_id",),
@@ -77,74 +41,31 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 #: Each KPI declared a *process* metric (what sellers do: activities, follow-ups, meetings, pipeline
-#: created) or an *outcome* (what they get: revenue, win rate, attainment, CSAT). KPIs not listed
-#: (counts of the panel's bookkeeping such as ``quota``, ``active``) are neither.
-KPI_KIND: dict[str, str] = {
-    **dict.fromkeys(("activities", *ACTIVITY_TYPES.values()), "process"),
-    **dict.fromkeys(
-        ("opps_created", "pipeline_value", "follow_ups_per_open_opp", "pipeline_coverage"),
-        "process",
-    ),
-    **dict.fromkeys(
-        (
-            "opps_won",
-            "win_rate",
-            "revenue",
-            "avg_deal_size",
-            "median_deal_size",
-            "cycle_days",
-            "attainment",
-            "csat",
-            "share_at_quota",
-        ),
-        "outcome",
-    ),
-}
+#: created) or an *outcome* (what they get: revenue, win rate, attainment, CSAT); from the KPI
+#: registry. KPIs not listed (the panel's bookkeeping such as ``quota``, ``active``) are neither.
+KPI_KIND: dict[str, str] = {k.name: k.kind for k in KPIS.values() if k.kind is not None}
 
-#: every KPI column name (any level), for reference
-KPI_COLUMNS: tuple[str, ...] = (
-    *_KPI_HEAD,
-    "active",
-    "n_active_reps",
-    "sellers_active",
-    "terminations",
-    "seller_terminations",
-    "attrition",
-    *_KPI_TAIL,
-)
-
-_COUNT_COLUMNS = ("activities", *ACTIVITY_TYPES.values(), "opps_created", "opps_won", "opps_lost")
-_COUNT_COLUMNS += ("opps_closed", "csat_responses", "n_active_reps", "terminations")
-_COUNT_COLUMNS += ("sellers_active", "seller_terminations")
+#: integer counts (NaN, so float, when their optional table is absent)
+_COUNT_COLUMNS = tuple(k.name for k in KPIS.values() if k.unit == "count")
 
 #: roles that are not sellers unless a run names others (data contract: ``sellers_active``)
 NON_SELLING_ROLES: tuple[str, ...] = ("manager",)
 
 #: KPI columns that add up over reps and periods (counts and money): team and company values are
 #: sums of rep values, so an effect per rep-period times exposure is a contribution to them.
-ADDITIVE_KPIS: frozenset[str] = frozenset(
-    {
-        "activities",
-        *ACTIVITY_TYPES.values(),
-        "opps_created",
-        "opps_won",
-        "opps_lost",
-        "opps_closed",
-        "revenue",
-        "pipeline_value",
-        "quota",
-        "csat_responses",
-        "terminations",
-        "seller_terminations",
-    }
-)
+ADDITIVE_KPIS: frozenset[str] = frozenset(k.name for k in KPIS.values() if k.additive)
 
 
 def panel_columns(by: str) -> list[str]:
     """Column names of a panel at level ``by``, in order."""
     if by not in LEVELS:
         raise ValueError(f"by must be one of {', '.join(LEVELS)}; got {by!r}")
-    return ["period_start", "period", *_KEYS[by], *_KPI_HEAD, *_LEVEL_COLUMNS[by], *_KPI_TAIL]
+    return [
+        "period_start",
+        "period",
+        *_KEYS[by],
+        *(k.name for k in KPIS.values() if by in k.levels),
+    ]
 
 
 def panel(
@@ -296,11 +217,10 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 def _finish(df: pd.DataFrame, columns: list[str], query: PanelQuery) -> pd.DataFrame:
     """Dtypes and column order of the raw SQL result."""
     df["period_start"] = pd.to_datetime(df["period_start"])
-    absent = set()
-    if not query.has_activities:
-        absent |= {"activities", *ACTIVITY_TYPES.values()}
-    if not query.has_csat:
-        absent.add("csat_responses")
+    present = {"activities": query.has_activities, "csat": query.has_csat}
+    absent = {
+        k.name for k in KPIS.values() if k.table is not None and not present.get(k.table, True)
+    }
     for c in _COUNT_COLUMNS:
         if c in df:
             df[c] = df[c].astype("float64") if c in absent else df[c].astype("int64")

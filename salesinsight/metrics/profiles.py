@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesinsight.calendar import next_period_start
 from salesinsight.metrics._sql import exact_sum
 from salesinsight.metrics.shrinkage import _SPREAD_NAME, fit_hierarchical
 from salesinsight.results import ResultMixin, Summary
@@ -401,7 +402,7 @@ def profiles(
     within: dict[str, float] = {}
     if dataset is not None:
         start = pd.Timestamp(cur["period_start"].iloc[0])
-        end = start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+        end = pd.Timestamp(next_period_start(start, "quarter")) - pd.Timedelta(days=1)
         per_rep_var = _within_variance_sql(dataset, start, end)
         within["deal_size"] = _pooled_within_var(
             per_rep_var["n_won"], per_rep_var["s_amt"], per_rep_var["ss_amt"]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesinsight.kpis import DEFAULT_OUTCOMES, OUTCOMES
 from salesinsight.min_effect import parse_min_effect, resolve_min_effect
 from salesinsight.safe_yaml import ECHO_CHARS, load_yaml_file, short_repr, shorten
 
@@ -30,27 +31,8 @@ __all__ = [
     "params_schema_text",
 ]
 
-#: outcomes the program evaluation understands (names of KPI panel columns or derived outcomes).
-KNOWN_OUTCOMES: tuple[str, ...] = (
-    "win_rate",
-    "revenue",
-    "opps_created",
-    "opps_won",
-    "activities",
-    "calls",
-    "visits",
-    "emails",
-    "meetings",
-    "demos",
-    "follow_ups",
-    "avg_deal_size",
-    "cycle_days",
-    "attainment",
-    "pipeline_value",
-    "csat",
-    "attrition",
-)
-DEFAULT_OUTCOMES: tuple[str, ...] = ("win_rate", "revenue", "follow_ups", "csat", "attrition")
+#: outcomes a program can be evaluated on, and the default ones (``salesinsight.kpis``)
+KNOWN_OUTCOMES: tuple[str, ...] = OUTCOMES
 #: smallest effect worth acting on, per outcome: a number in the outcome's units, or "N%" of the
 #: untreated baseline.
 DEFAULT_MIN_EFFECT: dict[str, float | str] = {

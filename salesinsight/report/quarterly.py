@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.calendar import add_months, quarter_label
 from salesinsight.report.i18n import Note
 from salesinsight.report.outputs import json_value as _json_num
 from salesinsight.report.outputs import save_outputs
@@ -340,10 +341,7 @@ def build_quarter(params: RunParams) -> QuarterReport:
 
 
 def _quarters_back(q_start: date, n: int) -> date:
-    month = q_start.month - 3 * n
-    year = q_start.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    return date(year, month, 1)
+    return add_months(q_start, -3 * n)
 
 
 def _run_section(
@@ -660,7 +658,7 @@ def _reviews(ds: Any, params: RunParams) -> Any:
         min_cell_size=params.min_cell_size,
         alpha=params.alpha,
         seed=params.seed,
-        through=f"{q_end.year}Q{(q_end.month - 1) // 3 + 1}",
+        through=quarter_label(q_end),
     )
 
 

@@ -1,13 +1,17 @@
 """Plain words for the report: outcomes with their units, verdicts, designs, checks, program kinds.
 
 Every label is an English message id marked with :func:`~salesinsight.report.i18n.N_` and translated
-where it is shown (``lang.tr(OUTCOME_NAMES[o])``); identifiers never reach the reader.
+where it is shown (``lang.tr(VERDICT_WORDS[v])``), except KPI names, which the KPI registry holds in
+every report language (``salesinsight.kpis.KPI.names``, :func:`outcome_name`); identifiers never
+reach the reader.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from salesinsight.calendar import GRAINS, periods_per_month
+from salesinsight.kpis import KPIS
 from salesinsight.report.i18n import N_, Lang
 
 __all__ = [
@@ -30,47 +34,14 @@ __all__ = [
     "verdict_word",
 ]
 
-OUTCOME_NAMES: dict[str, str] = {
-    "win_rate": N_("win rate"),
-    "revenue": N_("revenue"),
-    "opps_created": N_("opportunities created"),
-    "opps_won": N_("deals won"),
-    "activities": N_("sales activities"),
-    "calls": N_("calls"),
-    "visits": N_("customer visits"),
-    "emails": N_("emails"),
-    "meetings": N_("meetings"),
-    "demos": N_("product demos"),
-    "follow_ups": N_("follow-ups"),
-    "avg_deal_size": N_("average deal size"),
-    "cycle_days": N_("sales cycle"),
-    "attainment": N_("quota attainment"),
-    "pipeline_value": N_("open pipeline"),
-    "csat": N_("customer satisfaction"),
-    "attrition": N_("attrition"),
-    "share_at_quota": N_("sellers at quota"),
-    "opps_lost": N_("deals lost"),
-    "sellers_active": N_("active sellers"),
-}
+#: KPI -> its English name (``salesinsight.kpis.KPI.names`` holds every report language).
+OUTCOME_NAMES: dict[str, str] = {k.name: k.names["en"] for k in KPIS.values()}
 #: outcomes that are shares (shown in %, effects in percentage points).
-RATE_OUTCOMES = frozenset({"win_rate", "attainment", "share_at_quota", "csat", "attrition"})
+RATE_OUTCOMES = frozenset(k.name for k in KPIS.values() if k.unit == "share")
 #: outcomes in money.
-MONEY_OUTCOMES = frozenset({"revenue", "avg_deal_size", "pipeline_value"})
+MONEY_OUTCOMES = frozenset(k.name for k in KPIS.values() if k.unit == "money")
 #: outcomes that accumulate over time (an effect per week becomes an effect per month).
-FLOW_OUTCOMES = frozenset(
-    {
-        "revenue",
-        "opps_created",
-        "opps_won",
-        "activities",
-        "calls",
-        "visits",
-        "emails",
-        "meetings",
-        "demos",
-        "follow_ups",
-    }
-)
+FLOW_OUTCOMES = frozenset(k.name for k in KPIS.values() if k.flow)
 VERDICT_WORDS: dict[str, str] = {
     "worked": N_("worked"),
     "harmed": N_("harmed"),
@@ -156,8 +127,8 @@ def archetype_name(lang: Lang, archetype: object) -> str:
 
 def outcome_name(lang: Lang, outcome: str) -> str:
     """Name the outcome in words (an unknown outcome shows with spaces for underscores)."""
-    msg = OUTCOME_NAMES.get(outcome)
-    return lang.tr(msg) if msg else outcome.replace("_", " ")
+    kpi = KPIS.get(outcome)
+    return kpi.names[lang.language] if kpi is not None else outcome.replace("_", " ")
 
 
 def verdict_word(lang: Lang, verdict: str) -> str:
@@ -226,8 +197,9 @@ def unit_word(lang: Lang, unit: str) -> str:
 
 
 def per_month_factor(grain: str | None) -> float:
-    """Multiplier turning an effect per period of ``grain`` into an effect per month."""
-    return {"week": 52.0 / 12.0, "month": 1.0, "quarter": 1.0 / 3.0}.get(grain or "week", 1.0)
+    """Multiplier turning an effect per period of ``grain`` (default week) into one per month."""
+    grain = grain or "week"
+    return periods_per_month(grain) if grain in GRAINS else 1.0
 
 
 def effect_text(

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from salesinsight.folders import SIMULATE_MARKER, DestinationError, check_replaceable, write_marker
+from salesinsight.kpis import ACTIVITY_TYPES
 
-from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig, merge_effects
+from ._config import EFFECT_SCALE, PROGRAMS, SimConfig, merge_effects
 from ._engine import simulate
 from ._programs import OBSERVATIONAL_SELECTIONS
 from ._tables import build_tables, truth, write

@@ -1,4 +1,4 @@
-"""Day arithmetic of the simulator: integer day offsets from the start date, calendar quarters."""
+"""Day arithmetic of the simulator: integer day offsets from the start date (periods: ``calendar``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-
-def quarter_end(day: dt.date) -> dt.date:
-    """Last day of the calendar quarter containing ``day``."""
-    q = (day.month - 1) // 3
-    nxt = dt.date(day.year + (q == 3), (3 * q + 3) % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
-
-
-def quarter_label(day: dt.date) -> str:
-    """Calendar-quarter label ``YYYYQn`` of ``day``."""
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+from salesinsight.calendar import period_end, quarter_label
 
 
 def quarters(start: dt.date, n: int) -> list[tuple[int, int, str]]:
@@ -27,7 +17,7 @@ def quarters(start: dt.date, n: int) -> list[tuple[int, int, str]]:
     out = []
     lo = start
     for _ in range(n):
-        hi = quarter_end(lo)
+        hi = period_end(lo, "quarter")
         out.append(((lo - start).days, (hi - start).days, quarter_label(lo)))
         lo = hi + dt.timedelta(days=1)
     return out

@@ -8,17 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Activity types of the data contract, in the simulator's fixed order.
-ACTIVITY_TYPES: tuple[str, ...] = (
-    "call",
-    "visit",
-    "email",
-    "meeting",
-    "demo",
-    "follow_up",
-    "other",
-)
-
 #: KPIs a program can act on, and the scale of the effect: ``win_rate`` in probability points added to
 #: the win probability, ``csat`` in points of the 0-1 score/scale, ``revenue`` as a relative change of
 #: deal amounts, ``follow_ups`` as a relative change of the follow-up rate.

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from salesinsight.kpis import ACTIVITY_TYPES
+
 from . import _programs as prog
 from ._calendar import day_features, quarters
-from ._config import ACTIVITY_TYPES, SimConfig
+from ._config import SimConfig
 from ._org import NEVER, Org, Reps, attrition, initial_reps, make_org, ramp
 from ._sales import (
     activity_paths,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._config import ACTIVITY_TYPES, SimConfig
+from salesinsight.kpis import ACTIVITY_TYPES
+
+from ._config import SimConfig
 from ._org import ramp
 
 #: Position of each activity type along an opportunity's life, Beta(a, b) of the elapsed share

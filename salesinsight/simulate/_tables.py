@@ -12,8 +12,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from salesinsight.kpis import ACTIVITY_TYPES
+
 from ._calendar import to_iso
-from ._config import ACTIVITY_TYPES, EFFECT_SCALE, PROGRAMS, SimConfig
+from ._config import EFFECT_SCALE, PROGRAMS, SimConfig
 from ._engine import Raw
 from ._org import NEVER, REGIONS
 from ._programs import REP_PROGRAMS

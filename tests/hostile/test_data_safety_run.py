@@ -202,14 +202,14 @@ def test_claim_held_by_another_process_blocks_until_it_is_killed(setup, tmp_path
         f"with claim({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
-    try:
-        assert holder.stdout.readline().strip() == b"held"
-        assert _run(params, out) == 3
-        assert f"pid {holder.pid}" in capsys.readouterr().err
-    finally:
-        holder.kill()  # SIGKILL: the OS releases the lock, the stale lock file stays
-        holder.wait()
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env) as holder:
+        try:
+            assert holder.stdout.readline().strip() == b"held"
+            assert _run(params, out) == 3
+            assert f"pid {holder.pid}" in capsys.readouterr().err
+        finally:
+            holder.kill()  # SIGKILL: the OS releases the lock, the stale lock file stays
+            holder.wait()
     with claim(out):  # the OS released the killed holder's lock
         pass
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import duckdb
 
 from salesinsight.data.importers.plan import _Plan
-from salesinsight.data.importers.problems import INFO, WARNING, ImportProblem
+from salesinsight.data.importers.problems import import_problem
+from salesinsight.data.problems import INFO, WARNING, Problem
 
 _MAX_VALUES = 12
 
@@ -55,7 +56,7 @@ def _values(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, tuple, int]:
 
 
 def _drop_owned(
-    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[ImportProblem]
+    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[Problem]
 ) -> None:
     for table, table_plans in plans.items():
         if table == "reps":
@@ -70,7 +71,7 @@ def _drop_owned(
             )
             if n:
                 problems.append(
-                    ImportProblem(
+                    import_problem(
                         WARNING,
                         "owner_excluded",
                         "rows owned by users left out of reps are left out too",
@@ -109,7 +110,7 @@ def _dropped_opps(con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]])
 
 
 def _follow_dropped_opps(
-    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[ImportProblem]
+    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[Problem]
 ) -> None:
     for table, table_plans in plans.items():
         if table == "opportunities":
@@ -126,7 +127,7 @@ def _follow_dropped_opps(
                 continue
             required = table == "stage_history"
             problems.append(
-                ImportProblem(
+                import_problem(
                     WARNING if required else INFO,
                     "opportunity_left_out",
                     "rows of opportunities left out are left out too"
@@ -148,7 +149,7 @@ def _follow_dropped_opps(
 
 
 def cascade(
-    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[ImportProblem]
+    con: duckdb.DuckDBPyConnection, plans: dict[str, list[_Plan]], problems: list[Problem]
 ) -> None:
     """Leave out (or empty references to) the rows that depend on rows left out elsewhere."""
     if _excluded_reps(con, plans):

@@ -1,7 +1,7 @@
 """Running the row-level checks of a :class:`_Plan`.
 
 All checks run in one scan of the source, then the offending values and rows of those that fired
-are collected as :class:`ImportProblem` objects.
+are collected as :class:`Problem` objects.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import duckdb
 
 from salesinsight.data.importers.plan import _Check, _Plan
-from salesinsight.data.importers.problems import ERROR, ImportProblem
+from salesinsight.data.importers.problems import import_problem
+from salesinsight.data.problems import ERROR, Problem
 
 #: Distinct offending values listed per problem (the total count is always given).
 MAX_VALUES = 12
@@ -17,7 +18,7 @@ MAX_VALUES = 12
 MAX_ROWS = 5
 
 
-def _run_checks(con: duckdb.DuckDBPyConnection, plan: _Plan, problems: list[ImportProblem]) -> None:
+def _run_checks(con: duckdb.DuckDBPyConnection, plan: _Plan, problems: list[Problem]) -> None:
     """Evaluate all checks of one source in one scan, then detail the ones that fired."""
     if plan.dropped is not None:
         if not _run_check_list(
@@ -33,7 +34,7 @@ def _run_check_list(
     checks: list[_Check],
     scan: str,
     numbered: str,
-    problems: list[ImportProblem],
+    problems: list[Problem],
 ) -> bool:
     """Run ``checks`` over ``scan`` (details over ``numbered``); False if the file is unreadable."""
     counts = ", ".join(["count(*)"] + [f"count_if(coalesce({c.condition}, false))" for c in checks])
@@ -44,7 +45,7 @@ def _run_check_list(
             line.strip() for line in str(exc).split("Possible")[0].splitlines() if line.strip()
         )
         problems.append(
-            ImportProblem(
+            import_problem(
                 ERROR,
                 "unreadable",
                 f"{plan.path.name} cannot be parsed as CSV (wrong number of fields or unbalanced "
@@ -77,7 +78,7 @@ def _run_check_list(
             ).fetchall()[0]
             rows = tuple(int(r) for r in ((first[0] if first else None) or []))
         problems.append(
-            ImportProblem(
+            import_problem(
                 check.severity,
                 check.rule,
                 check.message,

@@ -16,9 +16,10 @@ import duckdb
 from salesinsight.data.encoding import guess_encoding
 from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv
 from salesinsight.data.importers.plan import _Currency, _Plan
-from salesinsight.data.importers.problems import ERROR, INFO, ImportProblem
+from salesinsight.data.importers.problems import import_problem
 from salesinsight.data.importers.spec import FxSpec
 from salesinsight.data.importers.sql import _lit
+from salesinsight.data.problems import ERROR, INFO, Problem
 
 #: Rows listed per currency in a problem.
 _MAX_ROWS = 5
@@ -47,14 +48,14 @@ def dated_rate_sql(code: str, date: str) -> str:
     )
 
 
-def _problem(severity: str, message: str, **kw: object) -> ImportProblem:
-    return ImportProblem(severity, "currency", message, **kw)  # type: ignore[arg-type]
+def _problem(severity: str, message: str, **kw: object) -> Problem:
+    return import_problem(severity, "currency", message, **kw)  # type: ignore[arg-type]
 
 
 def load_rates(
     source: Path,
     fx: FxSpec,
-    problems: list[ImportProblem],
+    problems: list[Problem],
     tmpdir: Path,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> FxRates | None:
@@ -102,7 +103,7 @@ def load_rates(
 
 
 def _read_rates_file(
-    source: Path, fx: FxSpec, problems: list[ImportProblem], tmpdir: Path
+    source: Path, fx: FxSpec, problems: list[Problem], tmpdir: Path
 ) -> tuple[dict[str, float], list[tuple[str, dt.date, float]]]:
     """Read the rates file: (static rates, dated rates), as quoted in it."""
     import csv
@@ -191,7 +192,7 @@ def check_currencies(
     plans: dict[str, list[_Plan]],
     fx: FxSpec | None,
     rates: FxRates | None,
-    problems: list[ImportProblem],
+    problems: list[Problem],
 ) -> None:
     """Every currency of every amount: unknown to the rates, empty, or mixed without rates."""
     seen: list[tuple[_Plan, _Currency, list[tuple[str | None, int, tuple[int, ...]]]]] = []

@@ -60,10 +60,22 @@ def _calamine_rows(path: Path, sheet: str | int | None) -> tuple[list[str], Iter
 def _openpyxl_rows(path: Path, sheet: str | int | None) -> tuple[list[str], Iterator[list[Any]]]:
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
-    names = list(wb.sheetnames)
-    name = _pick_sheet(path, names, sheet)
-    return names, (list(r) for r in wb[name].iter_rows(values_only=True))
+    wb = load_workbook(path, read_only=True, data_only=True)  # holds the file open until closed
+    try:
+        names = list(wb.sheetnames)
+        name = _pick_sheet(path, names, sheet)
+    except BaseException:
+        wb.close()
+        raise
+
+    def rows() -> Iterator[list[Any]]:
+        try:
+            for r in wb[name].iter_rows(values_only=True):
+                yield list(r)
+        finally:
+            wb.close()
+
+    return names, rows()
 
 
 def _pick_sheet(path: Path, names: list[str], sheet: str | int | None) -> str:

@@ -25,10 +25,11 @@ from salesinsight.data.encoding import (
 )
 from salesinsight.data.importers.delimiter import sniff_delimiter
 from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv_at
-from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
+from salesinsight.data.importers.problems import import_problem
 from salesinsight.data.importers.snapshots import history_from_snapshots
 from salesinsight.data.importers.spec import SourceSpec
 from salesinsight.data.importers.sql import _lit
+from salesinsight.data.problems import ERROR, INFO, WARNING, Problem
 from salesinsight.data.sources import quote_ident
 
 
@@ -112,7 +113,7 @@ def _open_source(
     spec: SourceSpec,
     tmpdir: Path,
     index: int,
-    problems: list[ImportProblem],
+    problems: list[Problem],
 ) -> _Plan | None:
     if spec.snapshots is not None:
         return _snapshot_plan(con, root, spec, tmpdir, index, problems)
@@ -123,7 +124,7 @@ def _open_source(
     label = spec.file
 
     def problem(severity: str, rule: str, message: str) -> None:
-        problems.append(ImportProblem(severity, rule, message, table=spec.table, file=label))
+        problems.append(import_problem(severity, rule, message, table=spec.table, file=label))
 
     if not path.is_file():
         if spec.optional:
@@ -187,12 +188,12 @@ def _snapshot_plan(
     spec: SourceSpec,
     tmpdir: Path,
     index: int,
-    problems: list[ImportProblem],
+    problems: list[Problem],
 ) -> _Plan | None:
     """stage_history diffed from dated snapshots, then read like a CSV with contract headers."""
 
     def problem(severity: str, rule: str, message: str) -> None:
-        problems.append(ImportProblem(severity, rule, message, table=spec.table, file=spec.file))
+        problems.append(import_problem(severity, rule, message, table=spec.table, file=spec.file))
 
     by_name = {c.name: c for c in spec.columns or ()}
     headers = {}

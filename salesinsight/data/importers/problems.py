@@ -1,103 +1,79 @@
-"""Import problems: :class:`ImportProblem` and :class:`ImporterError`.
+"""Import problems (the data layer's ``Problem``, found while importing) and ``ImporterError``.
 
-An :class:`ImportProblem` is one problem, located by file, header, table, column, rows and values;
-:class:`ImporterError` is raised with every problem found at once.
+An import problem is a :class:`~salesinsight.data.problems.Problem` with ``stage="import"``, located
+by file, header, table, column, rows and values (:func:`import_problem` builds one);
+:class:`ImporterError` is raised with every problem found at once. ``ImportProblem`` is the same
+class under its former name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+
+from salesinsight.data.problems import ERROR, Problem, ValueCount
 
 __all__ = [
     "ImportProblem",
     "ImporterError",
+    "import_problem",
 ]
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+#: the former name of an import problem's class (one class: :class:`Problem`)
+ImportProblem = Problem
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    """One problem found while importing.
+def import_problem(
+    severity: str,
+    rule: str,
+    message: str,
+    table: str | None = None,
+    column: str | None = None,
+    file: str | None = None,
+    source_column: str | None = None,
+    n_rows: int = 0,
+    values: tuple[ValueCount, ...] = (),
+    n_values: int = 0,
+    rows: tuple[int, ...] = (),
+) -> Problem:
+    """Return a problem found while importing (arguments in the order importers name them).
 
-    Attributes
+    Parameters
     ----------
-    severity : ``"error"`` (nothing is written), ``"warning"`` or ``"info"``.
-    rule : short rule name, e.g. ``"unknown_value"``, ``"date"``, ``"missing_header"``.
-    message : what is wrong, in words.
-    table, column : the contract table and column concerned (``None`` when not applicable).
-    file : the source file (name relative to the source folder).
-    source_column : the source header(s) the column is read from.
-    n_rows : number of offending rows (0 for file- or column-level problems).
-    rows : first offending rows (1-based data rows: row 1 is the first row after the header).
-    values : offending values with their row count and first rows (1-based data rows: row 1 is the
-        first row after the header), most frequent first, at most ``MAX_VALUES``.
-    n_values : number of distinct offending values.
+    severity : {"error", "warning", "info"}
+        ``"error"``: nothing is written.
+    rule, message : str
+        Short rule name (``"unknown_value"``, ``"date"``, ``"missing_header"``) and what is wrong.
+    table, column : str, optional
+        The contract table and column concerned.
+    file, source_column : str, optional
+        The source file (relative to the source folder) and the header(s) the column is read from.
+    n_rows : int
+        Number of offending rows (0 for file- or column-level problems).
+    values : tuple of (value, count, first rows)
+        Offending values with their row count and first rows (1-based data rows), most frequent
+        first.
+    n_values : int
+        Number of distinct offending values.
+    rows : tuple of int
+        First offending rows (1-based data rows: row 1 is the first row after the header).
     """
-
-    severity: str
-    rule: str
-    message: str
-    table: str | None = None
-    column: str | None = None
-    file: str | None = None
-    source_column: str | None = None
-    n_rows: int = 0
-    values: tuple[tuple[str | None, int, tuple[int, ...]], ...] = ()
-    n_values: int = 0
-    rows: tuple[int, ...] = ()
-
-    @property
-    def location(self) -> str:
-        """``file [header] -> table.column`` (the parts that are known)."""
-        parts = []
-        if self.file:
-            src = self.file + (f" [{self.source_column}]" if self.source_column else "")
-            parts.append(src)
-        if self.table:
-            parts.append(f"{self.table}.{self.column}" if self.column else self.table)
-        return " -> ".join(parts) or "<mapping>"
-
-    def __str__(self) -> str:
-        text = f"{self.severity.upper()} {self.location} [{self.rule}]: {self.message}"
-        if self.n_rows:
-            text += f"; {self.n_rows} row{'s' if self.n_rows != 1 else ''}"
-            if self.rows:
-                more = ", ..." if self.n_rows > len(self.rows) else ""
-                text += f" (row {', '.join(map(str, self.rows))}{more})"
-        for value, count, rows in self.values:
-            shown = "<empty>" if value is None else repr(value)
-            more = ", ..." if count > len(rows) else ""
-            row_list = ", ".join(str(r) for r in rows)
-            text += (
-                f"\n      {shown}: {count} row{'s' if count != 1 else ''} (row {row_list}{more})"
-            )
-        if self.n_values > len(self.values):
-            text += f"\n      ... and {self.n_values - len(self.values)} more distinct value(s)"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form (JSON-serialisable)."""
-        return {
-            "severity": self.severity,
-            "rule": self.rule,
-            "message": self.message,
-            "table": self.table,
-            "column": self.column,
-            "file": self.file,
-            "source_column": self.source_column,
-            "n_rows": self.n_rows,
-            "values": [{"value": v, "count": n, "rows": list(rows)} for v, n, rows in self.values],
-            "n_values": self.n_values,
-            "rows": list(self.rows),
-        }
+    return Problem(
+        severity=severity,
+        table=table,
+        column=column,
+        rule=rule,
+        message=message,
+        rows=rows,
+        n_rows=n_rows,
+        values=values,
+        file=file,
+        source_column=source_column,
+        n_values=n_values,
+        stage="import",
+    )
 
 
-def _format_problems(problems: Sequence[ImportProblem]) -> str:
+def _format_problems(problems: Sequence[Problem]) -> str:
     errors = [p for p in problems if p.severity == ERROR]
     lines = [
         f"import failed: {len(errors)} error(s); nothing was written. "
@@ -110,17 +86,15 @@ def _format_problems(problems: Sequence[ImportProblem]) -> str:
 class ImporterError(ValueError):
     """The import cannot proceed; ``.problems`` holds every problem found (errors and others)."""
 
-    def __init__(self, problems: Sequence[ImportProblem]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__(_format_problems(self.problems))
 
     @property
-    def errors(self) -> tuple[ImportProblem, ...]:
+    def errors(self) -> tuple[Problem, ...]:
         """The problems with severity ``"error"``."""
         return tuple(p for p in self.problems if p.severity == ERROR)
 
 
-def _mapping_problem(
-    message: str, table: str | None = None, column: str | None = None
-) -> ImportProblem:
-    return ImportProblem(ERROR, "mapping", message, table=table, column=column)
+def _mapping_problem(message: str, table: str | None = None, column: str | None = None) -> Problem:
+    return import_problem(ERROR, "mapping", message, table=table, column=column)

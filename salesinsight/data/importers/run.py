@@ -27,11 +27,11 @@ from salesinsight.data.importers.checks import _run_checks
 from salesinsight.data.importers.currency import check_currencies, load_rates
 from salesinsight.data.importers.plan import _open_source, _Plan
 from salesinsight.data.importers.presets import load_mapping
-from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
+from salesinsight.data.importers.problems import ImporterError, import_problem
 from salesinsight.data.importers.spec import AVAILABILITY_FILE, ImportMapping
 from salesinsight.data.importers.transform import _build
 from salesinsight.data.importers.write import _write
-from salesinsight.data.problems import ValidationReport
+from salesinsight.data.problems import ERROR, Problem, ValidationReport
 from salesinsight.data.sources import connect
 
 __all__ = [
@@ -61,7 +61,7 @@ class ImportResult:
     mapping: str
     rows: dict[str, int]
     files: dict[str, tuple[str, ...]]
-    problems: tuple[ImportProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     report: ValidationReport | None = None
 
     @property
@@ -101,7 +101,7 @@ def _plan_all(
     source: Path,
     mapping: ImportMapping,
     tmpdir: Path,
-    problems: list[ImportProblem],
+    problems: list[Problem],
 ) -> dict[str, list[_Plan]]:
     plans: dict[str, list[_Plan]] = {}
     rates = None if mapping.fx is None else load_rates(source, mapping.fx, problems, tmpdir, con)
@@ -124,13 +124,13 @@ def _plan_all(
     return plans
 
 
-def check_import(source: str | Path, mapping: ImportMapping) -> tuple[ImportProblem, ...]:
+def check_import(source: str | Path, mapping: ImportMapping) -> tuple[Problem, ...]:
     """Dry run: every problem an import of ``source`` with ``mapping`` would meet; writes nothing.
 
     Returns all problems (errors, warnings and notes); the import would fail if any is an error.
     """
     source = Path(source)
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="salesinsight-import-") as tmp:
         con = connect(Path(tmp))
         try:
@@ -196,13 +196,13 @@ def import_folder(
     elif preset is not None:
         raise ValueError("pass either a parsed ImportMapping or a preset, not both")
     source, out = Path(source), Path(out)
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     src_abs, out_abs = source.resolve(), out.resolve()
     if not source.is_dir():
-        problems.append(ImportProblem(ERROR, "source", f"source folder {source} does not exist"))
+        problems.append(import_problem(ERROR, "source", f"source folder {source} does not exist"))
     elif _inside(out_abs, src_abs) or _inside(src_abs, out_abs):
         problems.append(
-            ImportProblem(
+            import_problem(
                 ERROR,
                 "output",
                 f"output folder {out} overlaps the source folder {source}; "
@@ -211,7 +211,7 @@ def import_folder(
         )
     if out.exists() and not force:
         problems.append(
-            ImportProblem(
+            import_problem(
                 ERROR,
                 "output",
                 f"output folder {out} already exists; choose a new folder or pass force=True "
@@ -228,7 +228,7 @@ def import_folder(
                 if req.name in mapping.table_names and req.name not in plans:
                     if not any(p.severity == ERROR and p.table == req.name for p in problems):
                         problems.append(
-                            ImportProblem(
+                            import_problem(
                                 ERROR,
                                 "missing_table",
                                 f"no source of {req.name} was read",

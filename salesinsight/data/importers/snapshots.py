@@ -34,8 +34,8 @@ import duckdb
 from salesinsight.data.encoding import guess_encoding, transcode_to_utf8
 from salesinsight.data.importers.delimiter import sniff_delimiter
 from salesinsight.data.importers.excel import EXCEL_SUFFIXES, ExcelError, sheet_to_csv
-from salesinsight.data.importers.problems import ERROR, INFO, WARNING
 from salesinsight.data.importers.sql import _lit
+from salesinsight.data.problems import ERROR, INFO, WARNING
 
 __all__ = ["snapshot_date", "history_from_snapshots"]
 

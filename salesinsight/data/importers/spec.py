@@ -14,12 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from salesinsight.data import contract as C
-from salesinsight.data.importers.problems import (
-    ERROR,
-    ImporterError,
-    ImportProblem,
-    _mapping_problem,
-)
+from salesinsight.data.importers.problems import ImporterError, _mapping_problem
+from salesinsight.data.problems import ERROR, Problem
 
 __all__ = [
     "ColumnSpec",
@@ -264,7 +260,7 @@ class ImportMapping:
         ImporterError
             Listing every problem of the mapping at once (unknown tables, columns or keys, ...).
         """
-        problems: list[ImportProblem] = []
+        problems: list[Problem] = []
         mapping = _parse_mapping(spec, name, problems)
         if any(p.severity == ERROR for p in problems):
             raise ImporterError(problems)
@@ -286,7 +282,7 @@ def _unknown_keys(raw: dict[str, Any], known: set[str], where: str) -> str | Non
     return f"{where} has unknown key(s) {', '.join(parts)} (allowed: {', '.join(sorted(known))})"
 
 
-def _as_bool(value: Any, what: str, problems: list[ImportProblem]) -> bool:
+def _as_bool(value: Any, what: str, problems: list[Problem]) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -310,7 +306,7 @@ def _norm_key(value: Any) -> str:
     return str(value).strip().lower()
 
 
-def _pairs(value: Any, what: str, problems: list[ImportProblem]) -> tuple[tuple[str, str], ...]:
+def _pairs(value: Any, what: str, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     """Ordered (key, value) pairs from a dict or a list of two-item lists."""
     if value is None:
         return ()
@@ -325,7 +321,7 @@ def _pairs(value: Any, what: str, problems: list[ImportProblem]) -> tuple[tuple[
 
 
 def _parse_column(
-    table: C.Table, name: str, raw: Any, problems: list[ImportProblem]
+    table: C.Table, name: str, raw: Any, problems: list[Problem]
 ) -> ColumnSpec | None:
     where = f"tables.{table.name}.columns.{name}"
     if name not in table.column_names:
@@ -468,7 +464,7 @@ def _parse_column(
 
 
 def _parse_source(
-    table: C.Table, raw: Any, defaults: dict[str, Any], problems: list[ImportProblem]
+    table: C.Table, raw: Any, defaults: dict[str, Any], problems: list[Problem]
 ) -> SourceSpec | None:
     where = f"tables.{table.name}"
     if isinstance(raw, str):
@@ -626,7 +622,7 @@ def _parse_source(
     )
 
 
-def _header_row(value: Any, where: str, table: str, problems: list[ImportProblem]) -> int | None:
+def _header_row(value: Any, where: str, table: str, problems: list[Problem]) -> int | None:
     if value is None:
         return None
     text = str(value).strip()
@@ -640,7 +636,7 @@ def _header_row(value: Any, where: str, table: str, problems: list[ImportProblem
     return int(text)
 
 
-def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -> ImportMapping:
+def _parse_mapping(spec: Any, name: str | None, problems: list[Problem]) -> ImportMapping:
     if not isinstance(spec, dict):
         problems.append(_mapping_problem("a mapping must be a dict with a `tables:` key"))
         return ImportMapping(name or "mapping", ())
@@ -684,7 +680,7 @@ def _parse_mapping(spec: Any, name: str | None, problems: list[ImportProblem]) -
     )
 
 
-def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
+def _parse_fx(raw: Any, problems: list[Problem]) -> FxSpec | None:
     """``fx:`` -> :class:`FxSpec` (``None`` when absent)."""
     if raw is None:
         return None
@@ -725,7 +721,7 @@ def _parse_fx(raw: Any, problems: list[ImportProblem]) -> FxSpec | None:
     )
 
 
-def _parse_lacks(raw: Any, problems: list[ImportProblem]) -> tuple[tuple[str, str], ...]:
+def _parse_lacks(raw: Any, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     """``lacks:`` as a list of names or a mapping name -> reason."""
     if raw is None:
         return ()

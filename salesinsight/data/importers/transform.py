@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from salesinsight.data import contract as C
 from salesinsight.data.importers.currency import FxRates, dated_rate_sql, rate_sql
 from salesinsight.data.importers.plan import _Check, _Currency, _Plan
-from salesinsight.data.importers.problems import ERROR, INFO, WARNING, ImportProblem
+from salesinsight.data.importers.problems import import_problem
 from salesinsight.data.importers.spec import ColumnSpec
 from salesinsight.data.importers.sql import (
     YEAR_RANGE,
@@ -21,6 +21,7 @@ from salesinsight.data.importers.sql import (
     _lit,
     _number_sql,
 )
+from salesinsight.data.problems import ERROR, INFO, WARNING, Problem
 
 
 def _find_header(headers: list[str], wanted: str) -> int | None:
@@ -48,7 +49,7 @@ def _resolve_columns(plan: _Plan) -> tuple[ColumnSpec, ...]:
 class _Reporter:
     """Appends problems located in one source file."""
 
-    problems: list[ImportProblem]
+    problems: list[Problem]
     table: str
     file: str
 
@@ -61,7 +62,7 @@ class _Reporter:
         severity: str = ERROR,
     ) -> None:
         self.problems.append(
-            ImportProblem(severity, rule, message, self.table, column, self.file, source)
+            import_problem(severity, rule, message, self.table, column, self.file, source)
         )
 
 
@@ -495,7 +496,7 @@ def _apply_dated_rates(
         )
 
 
-def _build(plan: _Plan, problems: list[ImportProblem], rates: FxRates | None = None) -> None:
+def _build(plan: _Plan, problems: list[Problem], rates: FxRates | None = None) -> None:
     """Fill ``plan.exprs`` and ``plan.checks``; report unmapped columns and missing headers.
 
     ``rates`` (reporting-currency units per unit of each code) convert amounts that have a

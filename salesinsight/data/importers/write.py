@@ -15,8 +15,9 @@ import duckdb
 
 from salesinsight.data import contract as C
 from salesinsight.data.importers.plan import _Plan
-from salesinsight.data.importers.problems import ERROR, ImporterError, ImportProblem
+from salesinsight.data.importers.problems import ImporterError, import_problem
 from salesinsight.data.importers.sql import _lit, _lit_list
+from salesinsight.data.problems import ERROR
 from salesinsight.data.sources import quote_ident
 
 
@@ -111,7 +112,7 @@ def _write(
         if out.exists():
             if not force:  # appeared meanwhile
                 raise ImporterError(
-                    [ImportProblem(ERROR, "output", f"output folder {out} already exists")]
+                    [import_problem(ERROR, "output", f"output folder {out} already exists")]
                 )
             old = out.parent / f".{out.name}.old-{token}"
             os.replace(out, old)
