@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from salesinsight.metrics.panel import KPI_KIND, panel
+from salesinsight.metrics._panel import KPI_KIND, panel
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset
