@@ -96,16 +96,6 @@ def test_shared_data_is_named_relative_to_the_checkout():
     assert not hits, f"absolute paths to shared data: {hits}"
 
 
-#: Sub-modules still shadowed by a function of the same name, each waiting for its rename to a
-#: private module (issue 17); the list only shrinks.
-STILL_SHADOWED = {
-    "salesinsight.metrics.early_warning",
-    "salesinsight.metrics.forecast",
-    "salesinsight.metrics.panel",
-    "salesinsight.metrics.profiles",
-}
-
-
 def test_no_module_is_shadowed_by_a_function():
     """``salesinsight.pkg.name`` is one thing: a public function never hides a sub-module of its name.
 
@@ -130,11 +120,7 @@ def test_no_module_is_shadowed_by_a_function():
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split()
-    assert set(out) <= STILL_SHADOWED, (
-        f"modules shadowed by a function: {set(out) - STILL_SHADOWED}"
-    )
-    fixed = STILL_SHADOWED - set(out)
-    assert not fixed, f"no longer shadowed, remove from STILL_SHADOWED: {sorted(fixed)}"
+    assert not out, f"modules shadowed by a function of the same name: {out}"
 
 
 def _private_uses_of(package: str, path: Path) -> list[str]:

@@ -131,7 +131,7 @@ def test_lookup_of_an_unknown_kpi_is_clear():
 
 # -- consumers ------------------------------------------------------------------------------------
 def test_panels_have_the_registrys_columns():
-    from salesinsight.metrics.panel import KPI_COLUMNS, KPI_KIND, panel_columns
+    from salesinsight.metrics._panel import KPI_COLUMNS, KPI_KIND, panel_columns
 
     assert KPI_COLUMNS == tuple(KPIS)
     assert KPI_KIND == {k.name: k.kind for k in KPIS.values() if k.kind}

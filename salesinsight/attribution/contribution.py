@@ -27,7 +27,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Effect
 from salesinsight.causal.inference import z_critical
-from salesinsight.metrics.panel import ADDITIVE_KPIS
+from salesinsight.metrics._panel import ADDITIVE_KPIS
 from salesinsight.results import ResultMixin, Summary
 
 if TYPE_CHECKING:

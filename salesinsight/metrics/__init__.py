@@ -1,10 +1,10 @@
 """Metrics: KPI panels per rep, team or company and period (DuckDB SQL), and what builds on them."""
 
-from salesinsight.metrics.early_warning import EarlyWarning, early_warning
-from salesinsight.metrics.forecast import QuotaPlan, forecast
+from salesinsight.metrics._early_warning import EarlyWarning, early_warning
+from salesinsight.metrics._forecast import QuotaPlan, forecast
+from salesinsight.metrics._panel import panel
+from salesinsight.metrics._profiles import Profiles, profiles
 from salesinsight.metrics.leading import LeadingIndicators, leading_indicators
-from salesinsight.metrics.panel import panel
-from salesinsight.metrics.profiles import Profiles, profiles
 
 __all__ = [
     "panel",

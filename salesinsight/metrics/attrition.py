@@ -121,8 +121,8 @@ def attrition_model(
 def _attrition_features(data: Any, reps: pd.DataFrame, m: int, current: str) -> pd.DataFrame:
     """Rep-quarter features and the next-quarter-leaver label from the quarter panel."""
     from salesinsight.calendar import next_quarter, quarter_bounds
-    from salesinsight.metrics.forecast import observed_periods
-    from salesinsight.metrics.panel import panel
+    from salesinsight.metrics._forecast import observed_periods
+    from salesinsight.metrics._panel import panel
 
     full = panel(data, grain="quarter", by="rep", fiscal_year_start_month=m)
     full["period"] = full["period"].astype(str)

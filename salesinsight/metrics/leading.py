@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from salesinsight.metrics.panel import KPI_KIND, panel
+from salesinsight.metrics._panel import KPI_KIND, panel
 from salesinsight.results import ResultMixin, Summary
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def leading_indicators(
     wrong += [o for o in outcomes if KPI_KIND.get(o) != "outcome"]
     if wrong:
         raise ValueError(
-            f"not declared with that kind in metrics.panel.KPI_KIND: {wrong} (process: "
+            f"not declared with that kind in salesinsight.kpis: {wrong} (process: "
             f"{sorted(k for k, v in KPI_KIND.items() if v == 'process')}; outcome: "
             f"{sorted(k for k, v in KPI_KIND.items() if v == 'outcome')})"
         )

@@ -107,7 +107,7 @@ CHECK_NAMES: dict[str, str] = {
 }
 
 
-#: capability-profile archetypes (``salesinsight.metrics.profiles.ARCHETYPES``) in words.
+#: capability-profile archetypes (``salesinsight.metrics._profiles.ARCHETYPES``) in words.
 ARCHETYPE_NAMES: dict[str, str] = {
     "high activity, low conversion": N_("high activity, low conversion"),
     "all-round performer": N_("all-round performer"),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesinsight.metrics.panel import panel
+from salesinsight.metrics._panel import panel
 
 if TYPE_CHECKING:
     from salesinsight.data import Dataset

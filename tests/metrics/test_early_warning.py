@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from salesinsight.metrics.early_warning import (
+from salesinsight.metrics._early_warning import (
     ATTRITION_FEATURES,
     EarlyWarning,
     attrition_model,

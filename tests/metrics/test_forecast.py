@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from salesinsight.metrics.forecast import QuotaPlan, _next_label, _two_way, forecast
+from salesinsight.metrics._forecast import QuotaPlan, _next_label, _two_way, forecast
 from tests.metrics._fake import fake_panel
 
 

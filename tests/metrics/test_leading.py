@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesinsight.metrics._panel import KPI_KIND
 from salesinsight.metrics.leading import leading_indicators
-from salesinsight.metrics.panel import KPI_KIND
 
 
 def _panel(slope: float, seller_confounding: float, seed: int = 0) -> pd.DataFrame:

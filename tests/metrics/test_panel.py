@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose
 
 from salesinsight.cli import main
 from salesinsight.metrics import panel
-from salesinsight.metrics.panel import panel_columns
+from salesinsight.metrics._panel import panel_columns
 from tests.metrics.conftest import TABLES, write_folder
 
 NAN = math.nan
@@ -584,7 +584,7 @@ def test_packed_activity_counts_and_overflow_fallback(tiny, monkeypatch, bits, e
 
     from salesinsight.metrics._sql import PanelQuery, panel_sql
 
-    module = sys.modules["salesinsight.metrics.panel"]
+    module = sys.modules["salesinsight.metrics._panel"]
     reference = panel(tiny, grain="month", by="team")
     calls = []
 
@@ -607,8 +607,8 @@ def test_packed_activity_counts_and_overflow_fallback(tiny, monkeypatch, bits, e
 def test_packed_overflow_is_flagged(tiny):
     import dataclasses
 
+    from salesinsight.metrics._panel import build_query
     from salesinsight.metrics._sql import panel_sql
-    from salesinsight.metrics.panel import build_query
 
     pq = build_query(tiny, grain="month", by="rep", fiscal_year_start_month=1, start=None, end=None)
     raw = tiny.con.execute(panel_sql(dataclasses.replace(pq, activity_field_bits=1))).df()

@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from salesinsight.metrics.profiles import INSUFFICIENT, Profiles, profiles
+from salesinsight.metrics._profiles import INSUFFICIENT, Profiles, profiles
 from salesinsight.metrics.shrinkage import fit_beta_binomial, fit_hierarchical
 from tests.metrics._fake import fake_panel
 

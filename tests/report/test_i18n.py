@@ -153,7 +153,7 @@ def test_every_check_and_archetype_the_models_produce_has_plain_words():
     """Names produced by the estimators and the profiles must not reach the reader as
     identifiers; the source is scanned so a new check cannot slip through."""
     import salesinsight
-    from salesinsight.metrics.profiles import ARCHETYPES
+    from salesinsight.metrics._profiles import ARCHETYPES
     from salesinsight.report.vocabulary import ARCHETYPE_NAMES, CHECK_NAMES
 
     names = set()

@@ -243,7 +243,7 @@ def _is_dataset(obj: Any) -> bool:
 
 def _quarter_panel(data: Any, fiscal_year_start_month: int) -> pd.DataFrame:
     if _is_dataset(data):
-        from salesinsight.metrics.panel import panel
+        from salesinsight.metrics._panel import panel
 
         return panel(
             data, grain="quarter", by="rep", fiscal_year_start_month=fiscal_year_start_month

@@ -407,7 +407,7 @@ def forecast(
         raise ValueError(f"share_at_quota must be in (0, 1), got {share_at_quota}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    from salesinsight.metrics.profiles import _check_columns, _is_dataset, _quarter_panel
+    from salesinsight.metrics._profiles import _check_columns, _is_dataset, _quarter_panel
 
     dataset = panel_or_data if _is_dataset(panel_or_data) else None
     pnl = _quarter_panel(panel_or_data, fiscal_year_start_month)
