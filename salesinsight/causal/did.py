@@ -265,52 +265,8 @@ def staggered_did(
         base_period=base_period,
     )
     units = UnitInfo(unit_group=panel.unit_group, cluster=panel.cluster)
-    se = column_se(inf, units)
-    se = np.where(np.isfinite(se) & (se > SE_ZERO), se, np.nan)
-    z = z_critical(alpha)
-    tab["se"] = se
-    tab["ci_low"] = tab["att"] - z * se
-    tab["ci_high"] = tab["att"] + z * se
-    tab["event_time"] = tab["time"] - tab["group"]
-    tab["n_units"] = tab["n_treated"] + tab["n_control"]
-    for c in ("group", "time", "base_period", "event_time"):
-        if np.all(tab[c] == np.round(tab[c])):
-            tab[c] = tab[c].astype(int)
-    tab = tab[
-        [
-            "group",
-            "time",
-            "event_time",
-            "base_period",
-            "post",
-            "att",
-            "se",
-            "ci_low",
-            "ci_high",
-            "n_treated",
-            "n_control",
-            "n_units",
-            "treated_mean",
-            "status",
-        ]
-    ]
-    notes = list(panel.info["notes"])
-    bad = tab["status"].ne("ok") & tab["status"].ne("reference period")
-    if bad.any():
-        cells = ", ".join(
-            f"({g}, {t}): {s}"
-            for g, t, s in tab.loc[bad, ["group", "time", "status"]].itertuples(index=False)
-        )
-        msg = (
-            f"{int(bad.sum())} group-time cells not estimable and left out of aggregations: {cells}"
-        )
-        warnings.warn(msg, stacklevel=2)
-        notes.append(msg)
-    if cluster:
-        notes.append(
-            f"standard errors clustered by {cluster!r}: influence functions summed within "
-            f"{panel.n_clusters} clusters (R did's analytic SEs are not clustered)"
-        )
+    tab = _cell_table(tab, inf, units, alpha)
+    notes = _notes(tab, panel, cluster)
     spec: dict[str, Any] = {
         "estimator": "Callaway & Sant'Anna (2021) group-time ATT, R did 2.5 algorithm",
         "outcome": outcome,
@@ -351,3 +307,58 @@ def staggered_did(
         _inf=inf,
         _units=units,
     )
+
+
+def _cell_table(tab: pd.DataFrame, inf: np.ndarray, units: UnitInfo, alpha: float) -> pd.DataFrame:
+    """Add standard errors, pointwise intervals and event times to the ATT(g, t) cells."""
+    se = column_se(inf, units)
+    se = np.where(np.isfinite(se) & (se > SE_ZERO), se, np.nan)
+    z = z_critical(alpha)
+    tab["se"] = se
+    tab["ci_low"] = tab["att"] - z * se
+    tab["ci_high"] = tab["att"] + z * se
+    tab["event_time"] = tab["time"] - tab["group"]
+    tab["n_units"] = tab["n_treated"] + tab["n_control"]
+    for c in ("group", "time", "base_period", "event_time"):
+        if np.all(tab[c] == np.round(tab[c])):
+            tab[c] = tab[c].astype(int)
+    return tab[
+        [
+            "group",
+            "time",
+            "event_time",
+            "base_period",
+            "post",
+            "att",
+            "se",
+            "ci_low",
+            "ci_high",
+            "n_treated",
+            "n_control",
+            "n_units",
+            "treated_mean",
+            "status",
+        ]
+    ]
+
+
+def _notes(tab: pd.DataFrame, panel: Panel, cluster: str | None) -> list[str]:
+    """Return the sample notes plus notes on cells left out and on clustering."""
+    notes = list(panel.info["notes"])
+    bad = tab["status"].ne("ok") & tab["status"].ne("reference period")
+    if bad.any():
+        cells = ", ".join(
+            f"({g}, {t}): {s}"
+            for g, t, s in tab.loc[bad, ["group", "time", "status"]].itertuples(index=False)
+        )
+        msg = (
+            f"{int(bad.sum())} group-time cells not estimable and left out of aggregations: {cells}"
+        )
+        warnings.warn(msg, stacklevel=3)  # _notes <- staggered_did <- user code
+        notes.append(msg)
+    if cluster:
+        notes.append(
+            f"standard errors clustered by {cluster!r}: influence functions summed within "
+            f"{panel.n_clusters} clusters (R did's analytic SEs are not clustered)"
+        )
+    return notes

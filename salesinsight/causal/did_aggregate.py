@@ -156,49 +156,88 @@ def aggregate_cells(
         For ``"dynamic"``: keep only cohorts observed at least ``balance_e`` periods after
         treatment and event times in the window where all of them are observed.
     """
-    n = units.n
-    ug = units.unit_group
-    glist = np.unique(group)
-    pgg = np.array([np.mean(ug == g) for g in glist])
-    pg = pgg[np.searchsorted(glist, group)]
-    e_cell = time - group
-    post = (group <= time) & (e_cell <= max_e)
-    k_cells = att.shape[0]
+    c = _Cells.build(group, time, att, inf, units, max_e)
+    if kind == "simple":
+        return _simple(c)
+    if kind == "group":
+        return _by_group(c)
+    if kind == "dynamic":
+        return _dynamic(c, min_e, max_e, balance_e)
+    if kind == "calendar":
+        return _calendar(c)
+    raise ValueError(f"kind must be one of 'simple', 'group', 'dynamic', 'calendar', got {kind!r}")
 
-    def combo(which: np.ndarray, with_wif: bool) -> tuple[float, np.ndarray, np.ndarray]:
+
+@dataclass(frozen=True)
+class _Cells:
+    """The group-time cells with their cohort shares, ready to be combined."""
+
+    group: np.ndarray  # (K,) cohort of each cell
+    time: np.ndarray  # (K,) period of each cell
+    att: np.ndarray  # (K,)
+    inf: np.ndarray  # (n, K)
+    ug: np.ndarray  # (n,) cohort of each unit
+    glist: np.ndarray  # cohorts
+    pgg: np.ndarray  # share of units per cohort
+    pg: np.ndarray  # (K,) share of the cell's cohort
+    e_cell: np.ndarray  # (K,) event time
+    post: np.ndarray  # (K,) post-treatment cells with event time <= max_e
+    n: int  # units
+
+    @classmethod
+    def build(
+        cls,
+        group: np.ndarray,
+        time: np.ndarray,
+        att: np.ndarray,
+        inf: np.ndarray,
+        units: UnitInfo,
+        max_e: float,
+    ) -> _Cells:
+        """Compute the cohort shares and event times of the cells."""
+        ug = units.unit_group
+        glist = np.unique(group)
+        pgg = np.array([np.mean(ug == g) for g in glist])
+        e_cell = time - group
+        return cls(
+            group=group,
+            time=time,
+            att=att,
+            inf=inf,
+            ug=ug,
+            glist=glist,
+            pgg=pgg,
+            pg=pgg[np.searchsorted(glist, group)],
+            e_cell=e_cell,
+            post=(group <= time) & (e_cell <= max_e),
+            n=units.n,
+        )
+
+    @property
+    def k(self) -> int:
+        """Return the number of cells."""
+        return int(self.att.shape[0])
+
+    def combo(self, which: np.ndarray, with_wif: bool) -> tuple[float, np.ndarray, np.ndarray]:
+        """Cohort-share weighted average of the cells ``which``: estimate, influence, weights."""
+        pg = self.pg
         w = pg[which] / pg[which].sum()
-        est = float(w @ att[which])
-        psi = inf[:, which] @ w
+        est = float(w @ self.att[which])
+        psi = self.inf[:, which] @ w
         if with_wif:
-            psi = psi + _wif_att(which, pg, group, att, ug)
-        wfull = np.zeros(k_cells)
+            psi = psi + _wif_att(which, pg, self.group, self.att, self.ug)
+        wfull = np.zeros(self.k)
         wfull[which] = w
         return est, psi, wfull
 
-    if kind == "simple":
-        which = np.flatnonzero(post)
-        if which.size == 0:
-            raise ValueError("no post-treatment group-time cells to aggregate")
-        est, psi, wfull = combo(which, True)
-        return Aggregate(
-            est,
-            psi,
-            wfull,
-            np.array([]),
-            np.array([]),
-            np.zeros((n, 0)),
-            np.zeros((0, k_cells)),
-            np.array([], dtype=int),
-        )
-
     def terms(
-        cells: list[tuple[float, np.ndarray]], with_wif: bool, empty: str
+        self, cells: list[tuple[float, np.ndarray]], with_wif: bool, empty: str
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Aggregate each non-empty cell set: labels, estimates, influence columns, weights, sizes."""
         kept = [(label, which) for label, which in cells if which.size]
         if not kept:
             raise ValueError(empty)
-        combos = [combo(which, with_wif) for _, which in kept]
+        combos = [self.combo(which, with_wif) for _, which in kept]
         return (
             np.asarray([label for label, _ in kept]),
             np.asarray([c[0] for c in combos]),
@@ -207,65 +246,87 @@ def aggregate_cells(
             np.asarray([which.size for _, which in kept]),
         )
 
-    if kind == "group":
-        lab, att_g, inf_g, wts, sizes = terms(
-            [(g, np.flatnonzero((group == g) & post)) for g in glist],
-            False,
-            "no post-treatment group-time cells to aggregate",
-        )
-        p = pgg[np.searchsorted(glist, lab)]
-        wg = p / p.sum()
-        overall = float(wg @ att_g)
-        # the cohort shares are estimated: add their influence function (each cohort its own
-        # share); this matches R did 2.5's overall_se for "group" to 1e-16 on mpdta.
-        psi = inf_g @ wg + _wif_att(np.arange(lab.size), p, lab, att_g, ug)
-        return Aggregate(overall, psi, wg @ wts, lab, att_g, inf_g, wts, sizes)
 
-    if kind == "dynamic":
-        include = np.ones(k_cells, dtype=bool)
-        eseq = np.unique(e_cell)
-        if balance_e is not None:
-            t_max, t_min = float(np.max(time)), float(np.min(time))
-            include = (t_max - group) >= balance_e
-            eseq = np.unique(e_cell[include])
-            eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - t_max + t_min)]
-        eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
-        lab, att_e, inf_e, wts, sizes = terms(
-            [(e, np.flatnonzero((e_cell == e) & include)) for e in eseq],
-            True,
-            "no event times left to aggregate (check min_e / max_e / balance_e)",
-        )
-        epos = lab >= 0
-        if not epos.any():
-            overall, psi, ow = np.nan, np.full(n, np.nan), np.full(k_cells, np.nan)
-        else:
-            overall = float(att_e[epos].mean())
-            psi = inf_e[:, epos].mean(axis=1)
-            ow = wts[epos].mean(axis=0)
-        return Aggregate(overall, psi, ow, lab, att_e, inf_e, wts, sizes)
+def _simple(c: _Cells) -> Aggregate:
+    """One average over all post-treatment cells, weighted by cohort size."""
+    which = np.flatnonzero(c.post)
+    if which.size == 0:
+        raise ValueError("no post-treatment group-time cells to aggregate")
+    est, psi, wfull = c.combo(which, True)
+    return Aggregate(
+        est,
+        psi,
+        wfull,
+        np.array([]),
+        np.array([]),
+        np.zeros((c.n, 0)),
+        np.zeros((0, c.k)),
+        np.array([], dtype=int),
+    )
 
-    if kind == "calendar":
-        tlist = np.unique(time)
-        lab, att_t, inf_t, wts, sizes = terms(
-            [
-                (t1, np.flatnonzero((time == t1) & (group <= time)))
-                for t1 in tlist[tlist >= glist.min()]
-            ],
-            True,
-            "no post-treatment group-time cells to aggregate",
-        )
-        return Aggregate(
-            float(att_t.mean()),
-            inf_t.mean(axis=1),
-            wts.mean(axis=0),
-            lab,
-            att_t,
-            inf_t,
-            wts,
-            sizes,
-        )
 
-    raise ValueError(f"kind must be one of 'simple', 'group', 'dynamic', 'calendar', got {kind!r}")
+def _by_group(c: _Cells) -> Aggregate:
+    """One term per cohort; the overall effect weights cohorts by their (estimated) shares."""
+    lab, att_g, inf_g, wts, sizes = c.terms(
+        [(g, np.flatnonzero((c.group == g) & c.post)) for g in c.glist],
+        False,
+        "no post-treatment group-time cells to aggregate",
+    )
+    p = c.pgg[np.searchsorted(c.glist, lab)]
+    wg = p / p.sum()
+    overall = float(wg @ att_g)
+    # the cohort shares are estimated: add their influence function (each cohort its own
+    # share); this matches R did 2.5's overall_se for "group" to 1e-16 on mpdta.
+    psi = inf_g @ wg + _wif_att(np.arange(lab.size), p, lab, att_g, c.ug)
+    return Aggregate(overall, psi, wg @ wts, lab, att_g, inf_g, wts, sizes)
+
+
+def _dynamic(c: _Cells, min_e: float, max_e: float, balance_e: int | None) -> Aggregate:
+    """One term per event time; the overall effect averages the post-treatment event times."""
+    include = np.ones(c.k, dtype=bool)
+    eseq = np.unique(c.e_cell)
+    if balance_e is not None:
+        t_max, t_min = float(np.max(c.time)), float(np.min(c.time))
+        include = (t_max - c.group) >= balance_e
+        eseq = np.unique(c.e_cell[include])
+        eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - t_max + t_min)]
+    eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
+    lab, att_e, inf_e, wts, sizes = c.terms(
+        [(e, np.flatnonzero((c.e_cell == e) & include)) for e in eseq],
+        True,
+        "no event times left to aggregate (check min_e / max_e / balance_e)",
+    )
+    epos = lab >= 0
+    if not epos.any():
+        overall, psi, ow = np.nan, np.full(c.n, np.nan), np.full(c.k, np.nan)
+    else:
+        overall = float(att_e[epos].mean())
+        psi = inf_e[:, epos].mean(axis=1)
+        ow = wts[epos].mean(axis=0)
+    return Aggregate(overall, psi, ow, lab, att_e, inf_e, wts, sizes)
+
+
+def _calendar(c: _Cells) -> Aggregate:
+    """One term per calendar period; the overall effect averages the periods."""
+    tlist = np.unique(c.time)
+    lab, att_t, inf_t, wts, sizes = c.terms(
+        [
+            (t1, np.flatnonzero((c.time == t1) & (c.group <= c.time)))
+            for t1 in tlist[tlist >= c.glist.min()]
+        ],
+        True,
+        "no post-treatment group-time cells to aggregate",
+    )
+    return Aggregate(
+        float(att_t.mean()),
+        inf_t.mean(axis=1),
+        wts.mean(axis=0),
+        lab,
+        att_t,
+        inf_t,
+        wts,
+        sizes,
+    )
 
 
 def multiplier_crit(
