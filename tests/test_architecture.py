@@ -216,10 +216,6 @@ def test_the_private_name_check_catches_each_way_in(tmp_path):
 LONG_FUNCTIONS: set[str] = {
     "salesinsight/causal/_experiment.py::experiment",  # 86 lines
     "salesinsight/causal/_impact.py::impact",  # 84 lines
-    "salesinsight/causal/did.py::staggered_did",  # 122 lines
-    "salesinsight/causal/did_aggregate.py::aggregate_cells",  # 110 lines
-    "salesinsight/causal/did_data.py::validate_inputs",  # 106 lines
-    "salesinsight/causal/did_data.py::prepare_panel",  # 121 lines
     "salesinsight/causal/did_result.py::aggregate",  # 111 lines
     "salesinsight/causal/synth.py::synthetic_control",  # 81 lines
     "salesinsight/commands/importer.py::run",  # 88 lines
