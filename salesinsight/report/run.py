@@ -503,6 +503,27 @@ def _finish_manifest(
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
 
+#: the notebook kernel's string-hash seed. With several covariates, pyfixest's estimates differ in
+#: their last bits with Python's hash seed, which differs between processes unless fixed (measured:
+#: the single-rollout DiD with other programs' exposure as covariates), so without it two runs of
+#: the same params on the same data could write different results.json.
+KERNEL_HASH_SEED = "0"
+
+
+@contextlib.contextmanager
+def fixed_hash_seed() -> Any:
+    """Start child processes (the notebook kernel) with ``PYTHONHASHSEED`` fixed, then restore it."""
+    before = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = KERNEL_HASH_SEED
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = before
+
+
 def _execute_into(
     staging: Path, params: RunParams, nb_src: Path, *, timeout: float | None, progress: bool
 ) -> dict[str, float]:
@@ -514,16 +535,17 @@ def _execute_into(
     executed = staging / "notebook.ipynb"
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(source),
-            str(executed),
-            parameters=params.notebook_parameters(),
-            cwd=str(staging),
-            kernel_name="python3",
-            execution_timeout=timeout,
-            progress_bar=progress,
-            log_output=False,
-        )
+        with fixed_hash_seed():
+            pm.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=params.notebook_parameters(),
+                cwd=str(staging),
+                kernel_name="python3",
+                execution_timeout=timeout,
+                progress_bar=progress,
+                log_output=False,
+            )
     except pm.PapermillExecutionError as exc:
         last = exc.traceback[-1] if exc.traceback else ""
         raise NotebookError(
