@@ -246,10 +246,15 @@ def test_symmetry_and_permutation(pair, b, c):
     base[:2] = b
     cur[:2] = c
     phi = shapley_product(base[None], cur[None])[0]
-    assert_allclose(phi[0], phi[1], rtol=1e-12, atol=1e-12)
+    # the contributions are sums of differences of products of the factors: their rounding error
+    # scales with the products, not with the (possibly cancelling) contribution itself, so the
+    # absolute tolerance is a few dozen ulps of them (a fixed 1e-10 failed at products near 3e7:
+    # 1.9e-9 apart, against 64 ulps = 4.8e-7)
+    ulps = 64 * np.finfo(float).eps * float(np.prod(np.abs(base)) + np.prod(np.abs(cur)))
+    assert_allclose(phi[0], phi[1], rtol=1e-12, atol=max(1e-12, ulps))
     perm = np.roll(np.arange(len(base)), 1)
     phi_p = shapley_product(base[perm][None], cur[perm][None])[0]
-    assert_allclose(phi_p, phi[perm], rtol=1e-10, atol=1e-10)
+    assert_allclose(phi_p, phi[perm], rtol=1e-10, atol=max(1e-10, ulps))
 
 
 @settings(max_examples=60, deadline=None)
