@@ -302,9 +302,9 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     "salesinsight.evaluation.result.ProgramEvaluation": lambda ds, tmp: evaluate(
         ds, "P_TRAIN", outcomes=("win_rate",)
     ),
-    "salesinsight.metrics.profiles.Profiles": lambda ds, tmp: metrics.profiles(ds, "2026Q2"),
-    "salesinsight.metrics.forecast.QuotaPlan": lambda ds, tmp: metrics.forecast(ds, n_draws=300),
-    "salesinsight.metrics.early_warning.EarlyWarning": lambda ds, tmp: metrics.early_warning(
+    "salesinsight.metrics._profiles.Profiles": lambda ds, tmp: metrics.profiles(ds, "2026Q2"),
+    "salesinsight.metrics._forecast.QuotaPlan": lambda ds, tmp: metrics.forecast(ds, n_draws=300),
+    "salesinsight.metrics._early_warning.EarlyWarning": lambda ds, tmp: metrics.early_warning(
         ds, as_of="2026-05-15", n_draws=300
     ),
     "salesinsight.metrics.leading.LeadingIndicators": lambda ds, tmp: metrics.leading_indicators(

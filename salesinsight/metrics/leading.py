@@ -192,7 +192,7 @@ def leading_indicators(
     wrong += [o for o in outcomes if KPI_KIND.get(o) != "outcome"]
     if wrong:
         raise ValueError(
-            f"not declared with that kind in salesinsight.kpis: {wrong} (process: "
+            f"not declared with that kind in KPI_KIND (salesinsight.kpis): {wrong} (process: "
             f"{sorted(k for k, v in KPI_KIND.items() if v == 'process')}; outcome: "
             f"{sorted(k for k, v in KPI_KIND.items() if v == 'outcome')})"
         )
