@@ -26,6 +26,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
+from salesinsight.kpis import kpi
 from salesinsight.results import ResultMixin, Summary
 
 from ._bunching import Bunching, bunching
@@ -39,6 +40,13 @@ OUTCOMES: dict[str, str] = {
     "attainment_next": "attainment in the next period (revenue / quota)",
     "activities_next": "activities logged in the next period (count)",
     "left_next": "left the company during the next period (0/1)",
+}
+#: the KPI of ``salesinsight.kpis`` each next-period outcome measures (its direction comes from there)
+_OUTCOME_KPIS: dict[str, str] = {
+    "revenue_next": "revenue",
+    "attainment_next": "attainment",
+    "activities_next": "activities",
+    "left_next": "attrition",
 }
 
 
@@ -271,7 +279,7 @@ def rd(
             "versions": library_versions(),
         },
         diagnostics=tuple(diags),
-        higher_is_better=outcome != "left_next",
+        higher_is_better=_higher_is_better(outcome),
     )
     return RDResult(
         effect=effect,
@@ -281,6 +289,12 @@ def rd(
         binned=_binned(x, y, threshold),
         spec=spec,
     )
+
+
+def _higher_is_better(outcome: str) -> bool:
+    """Direction of the outcome's KPI (``salesinsight.kpis``); higher for a column of the caller's."""
+    name = _OUTCOME_KPIS.get(outcome)
+    return name is None or kpi(name).direction != "lower"
 
 
 def _rd_frame(
