@@ -43,6 +43,7 @@ __all__ = [
     "previous_quarter",
     "quarter_bounds",
     "quarter_label",
+    "sql_in_last_days_of_quarter",
     "sql_period_end",
     "sql_period_label",
     "sql_period_start",
@@ -419,6 +420,35 @@ def sql_quarter_index(expr: str, fiscal_year_start_month: int = 1) -> str:
     m = check_fiscal_year_start_month(fiscal_year_start_month)
     d = f"CAST({expr} AS DATE)"
     return f"(year({d}) * 12 + month({d}) - 1 - (month({d}) + {12 - m}) % 3)"
+
+
+def sql_in_last_days_of_quarter(expr: str, days: int, fiscal_year_start_month: int = 1) -> str:
+    """DuckDB expression (BOOLEAN): DATE ``expr`` falls in the last ``days`` days of its quarter.
+
+    ``d > quarter_end - days`` is ``d + days`` falling in the next (fiscal) quarter, that is in
+    another month that starts a quarter: for ``days`` of at most 28 the step never skips a whole
+    month. Integer date arithmetic only, like :func:`sql_period_start`, so it streams over any
+    number of rows. ``expr`` is inserted verbatim: pass a column name or trusted expression.
+
+    Parameters
+    ----------
+    expr : str
+        A DATE (or castable) SQL expression.
+    days : int
+        Length of the window at the quarter's end, in days (1 to 28).
+    fiscal_year_start_month : int
+        First month of the fiscal year (1 = calendar quarters).
+
+    Returns
+    -------
+    str
+    """
+    m = check_fiscal_year_start_month(fiscal_year_start_month)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 28:
+        raise ValueError(f"days must be a whole number of days from 1 to 28, got {days!r}")
+    d = f"CAST({expr} AS DATE)"
+    later = f"({d} + {days})"
+    return f"(month({later}) <> month({d}) AND (month({later}) + {12 - m}) % 3 = 0)"
 
 
 def quarter_index(date: object, fiscal_year_start_month: int = 1) -> int:

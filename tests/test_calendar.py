@@ -236,3 +236,26 @@ def test_month_arithmetic_and_the_period_after():
     assert cal.periods_per_month("quarter") == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="grain"):
         cal.periods_per_month("day")
+
+
+@pytest.mark.parametrize("days", [1, 7, 14, 28])
+def test_sql_last_days_of_quarter_every_day(days: int) -> None:
+    """DuckDB's flag equals the definition ``d > quarter end - days`` on every day, every fiscal year."""
+    con = duckdb.connect()
+    try:
+        for m in range(1, 13):
+            rows = con.execute(
+                f"SELECT CAST(d AS DATE), {cal.sql_in_last_days_of_quarter('d', days, m)} "
+                "FROM range(DATE '2023-12-01', DATE '2026-03-01', INTERVAL 1 DAY) t(d)"
+            ).fetchall()
+            for d, flag in rows:
+                expected = (cal.period_end(d, "quarter", m) - d).days < days
+                assert flag == expected, (m, d)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("days", [0, 29, 14.0, True])
+def test_sql_last_days_of_quarter_rejects_long_windows(days) -> None:
+    with pytest.raises(ValueError, match="from 1 to 28"):
+        cal.sql_in_last_days_of_quarter("d", days)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from salesinsight.data.importers import ImportMapping
+    from salesinsight.data.problems import Problem
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,67 +88,26 @@ def _assignments(items: list[str], key: str, option: str) -> list[dict[str, Any]
 
 def run(args: argparse.Namespace) -> int:
     """Run the import; 0 on success, 1 on data problems or a folder failing validation, 2 on usage."""
-    from salesinsight.data.importers import (
-        ImporterError,
-        check_import,
-        import_folder,
-        list_presets,
-        load_mapping,
-        preset_path,
-    )
+    from salesinsight.data.importers import ImporterError, check_import, import_folder, load_mapping
 
-    prog = "salesinsight import"
-    if args.list_presets:
-        for name, description in list_presets().items():
-            print(f"{name}: {description}")
-        return 0
-    if args.suggest:
-        from salesinsight.data.importers.suggest import suggest_mapping
-
-        try:
-            print(suggest_mapping(args.suggest), end="")
-        except FileNotFoundError as exc:
-            print(f"{prog}: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    if args.show_preset:
-        try:
-            print(preset_path(args.show_preset).read_text(encoding="utf-8"), end="")
-        except KeyError as exc:
-            print(f"{prog}: {exc.args[0]}", file=sys.stderr)
-            return 2
-        return 0
-    if args.source is None:
-        print(f"{prog}: SRC_DIR is required", file=sys.stderr)
-        return 2
-    if not args.check and args.out is None:
-        print(f"{prog}: --out DIR is required (or --check for a dry run)", file=sys.stderr)
-        return 2
-    if args.preset is None and args.mapping is None:
-        print(f"{prog}: give --preset NAME and/or --mapping FILE.yaml", file=sys.stderr)
+    if args.list_presets or args.suggest or args.show_preset:
+        return _show(args)
+    usage = _usage_error(args)
+    if usage is not None:
+        print(f"{_PROG}: {usage}", file=sys.stderr)
         return 2
     try:
         overlays = _assignments(args.column, "columns", "--column")
         overlays += _assignments(args.constant, "constants", "--constant")
     except ValueError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{_PROG}: {exc}", file=sys.stderr)
         return 2
     if args.date_format:
         overlays.append({"date_formats": list(args.date_format)})
     try:
         mapping = load_mapping(args.mapping, preset=args.preset, overrides=overlays)
         if args.check:
-            problems = check_import(args.source, mapping)
-            errors = [p for p in problems if p.severity == "error"]
-            if args.json:
-                out = {"ok": not errors, "problems": [p.to_dict() for p in problems]}
-                print(json.dumps(out, indent=2, ensure_ascii=False))
-            else:
-                verdict = "FAILED" if errors else "OK"
-                print(f"Check of {args.source} with mapping {mapping.name!r}: {verdict}")
-                for p in problems:
-                    print(f"  - {p}")
-            return 1 if errors else 0
+            return _report_check(args, mapping, check_import(args.source, mapping))
         result = import_folder(
             args.source,
             args.out,
@@ -157,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             out = {"ok": False, "problems": [p.to_dict() for p in exc.problems]}
             print(json.dumps(out, indent=2, ensure_ascii=False))
         else:
-            print(f"{prog}: {exc}", file=sys.stderr)
+            print(f"{_PROG}: {exc}", file=sys.stderr)
         return 1
     if args.json:
         out = {
@@ -171,3 +135,58 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result.summary())
     return 0 if result.ok else 1
+
+
+_PROG = "salesinsight import"
+
+
+def _show(args: argparse.Namespace) -> int:
+    """List the presets, print a suggested mapping or print a preset's YAML."""
+    from salesinsight.data.importers import list_presets, preset_path
+
+    if args.list_presets:
+        for name, description in list_presets().items():
+            print(f"{name}: {description}")
+        return 0
+    if args.suggest:
+        from salesinsight.data.importers.suggest import suggest_mapping
+
+        try:
+            print(suggest_mapping(args.suggest), end="")
+        except FileNotFoundError as exc:
+            print(f"{_PROG}: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        print(preset_path(args.show_preset).read_text(encoding="utf-8"), end="")
+    except KeyError as exc:
+        print(f"{_PROG}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """Return what is missing from the command line, or None."""
+    if args.source is None:
+        return "SRC_DIR is required"
+    if not args.check and args.out is None:
+        return "--out DIR is required (or --check for a dry run)"
+    if args.preset is None and args.mapping is None:
+        return "give --preset NAME and/or --mapping FILE.yaml"
+    return None
+
+
+def _report_check(
+    args: argparse.Namespace, mapping: ImportMapping, problems: Sequence[Problem]
+) -> int:
+    """Print the dry run's problems (text or JSON); 1 when any is an error."""
+    errors = [p for p in problems if p.severity == "error"]
+    if args.json:
+        out = {"ok": not errors, "problems": [p.to_dict() for p in problems]}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        verdict = "FAILED" if errors else "OK"
+        print(f"Check of {args.source} with mapping {mapping.name!r}: {verdict}")
+        for p in problems:
+            print(f"  - {p}")
+    return 1 if errors else 0

@@ -7,6 +7,7 @@ read from the file) for every contract column present in the file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from salesinsight.data import contract as C
@@ -128,93 +129,122 @@ def _pair(later: str, earlier: str, rule: str) -> RowCheck:
 
 def table_rules(spec: C.Table, src: Source) -> list[RowCheck]:
     """Rules across columns of one row and value ranges, per table."""
-    has = set(src.columns).__contains__
+    rules = _TABLE_RULES.get(spec.name)
+    return [] if rules is None else rules(spec, src, set(src.columns).__contains__)
+
+
+def _programs_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
     checks: list[RowCheck] = []
-    name = spec.name
-    if name == "programs" and has("budget") and "budget" in spec.column_names:
+    if has("budget") and "budget" in spec.column_names:
         checks.append(_range("budget", "non_negative", "budget is negative", f"{t('budget')} < 0"))
-    if name == "reps" and has("termination_date") and has("hire_date"):
-        checks.append(_pair("termination_date", "hire_date", "termination_before_hire"))
-    if name == "opportunities":
-        status = t("status")
-        if has("close_date") and has("status"):
-            checks.append(
-                RowCheck(
-                    "close_date",
-                    "close_date_required",
-                    "close_date is missing on a won/lost opportunity (required unless open)",
-                    f"{status} IN ('won', 'lost') AND {blank(src, 'close_date')}",
-                    status,
-                )
-            )
-        if has("close_date") and has("created_date"):
-            checks.append(_pair("close_date", "created_date", "close_before_created"))
-        if has("amount"):
-            checks.append(
-                _range("amount", "non_negative", "amount is negative", f"{t('amount')} < 0")
-            )
-            if has("status"):
-                checks.append(
-                    RowCheck(
-                        "amount",
-                        "won_amount_required",
-                        "amount is missing on a won opportunity",
-                        f"{status} = 'won' AND {blank(src, 'amount')}",
-                        status,
-                    )
-                )
-        if has("discount"):
-            d = t("discount")
-            checks.append(
-                _range(
-                    "discount",
-                    "discount_range",
-                    "discount is outside [0, 1]",
-                    f"({d} < 0 OR {d} > 1)",
-                )
-            )
-    if name == "quotas":
-        if has("quota_amount"):
-            checks.append(
-                _range(
-                    "quota_amount",
-                    "positive",
-                    "quota_amount is not > 0",
-                    f"{t('quota_amount')} <= 0",
-                )
-            )
-        if has("period_end") and has("period_start"):
-            checks.append(_pair("period_end", "period_start", "period_end_before_start"))
-    if name == "csat":
-        scale = t("scale") if has("scale") else repr(C.CSAT_DEFAULT_SCALE)
-        if has("scale"):
-            checks.append(_range("scale", "positive", "scale is not > 0", f"{t('scale')} <= 0"))
-        if has("score"):
-            s = t("score")
-            checks.append(
-                RowCheck(
-                    "score",
-                    "score_range",
-                    "score is outside [0, scale]",
-                    f"{s} IS NOT NULL AND ({s} < 0 OR {s} > {scale})",
-                    f"{txt(s)} || ' (scale ' || {txt(scale)} || ')'",
-                )
-            )
-    if name == "reviews" and has("period"):
-        p = t("period")
-        checks.append(
-            RowCheck(
-                "period",
-                "quarter_label",
-                "period is not a quarter label YYYYQn (e.g. 2026Q3)",
-                f"{p} IS NOT NULL AND NOT regexp_full_match({p}, '{C.QUARTER_PATTERN[1:-1]}')",
-                txt(r("period")),
-            )
-        )
-    if name == "programs" and has("end_date") and has("start_date"):
+    if has("end_date") and has("start_date"):
         check = _pair("end_date", "start_date", "end_before_start")
         checks.append(RowCheck(**{**check.__dict__, "severity": WARNING}))
     return checks
+
+
+def _reps_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
+    if has("termination_date") and has("hire_date"):
+        return [_pair("termination_date", "hire_date", "termination_before_hire")]
+    return []
+
+
+def _opportunities_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
+    checks: list[RowCheck] = []
+    status = t("status")
+    if has("close_date") and has("status"):
+        checks.append(
+            RowCheck(
+                "close_date",
+                "close_date_required",
+                "close_date is missing on a won/lost opportunity (required unless open)",
+                f"{status} IN ('won', 'lost') AND {blank(src, 'close_date')}",
+                status,
+            )
+        )
+    if has("close_date") and has("created_date"):
+        checks.append(_pair("close_date", "created_date", "close_before_created"))
+    if has("amount"):
+        checks.append(_range("amount", "non_negative", "amount is negative", f"{t('amount')} < 0"))
+        if has("status"):
+            checks.append(
+                RowCheck(
+                    "amount",
+                    "won_amount_required",
+                    "amount is missing on a won opportunity",
+                    f"{status} = 'won' AND {blank(src, 'amount')}",
+                    status,
+                )
+            )
+    if has("discount"):
+        d = t("discount")
+        checks.append(
+            _range(
+                "discount", "discount_range", "discount is outside [0, 1]", f"({d} < 0 OR {d} > 1)"
+            )
+        )
+    return checks
+
+
+def _quotas_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
+    checks: list[RowCheck] = []
+    if has("quota_amount"):
+        checks.append(
+            _range(
+                "quota_amount",
+                "positive",
+                "quota_amount is not > 0",
+                f"{t('quota_amount')} <= 0",
+            )
+        )
+    if has("period_end") and has("period_start"):
+        checks.append(_pair("period_end", "period_start", "period_end_before_start"))
+    return checks
+
+
+def _csat_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
+    checks: list[RowCheck] = []
+    scale = t("scale") if has("scale") else repr(C.CSAT_DEFAULT_SCALE)
+    if has("scale"):
+        checks.append(_range("scale", "positive", "scale is not > 0", f"{t('scale')} <= 0"))
+    if has("score"):
+        s = t("score")
+        checks.append(
+            RowCheck(
+                "score",
+                "score_range",
+                "score is outside [0, scale]",
+                f"{s} IS NOT NULL AND ({s} < 0 OR {s} > {scale})",
+                f"{txt(s)} || ' (scale ' || {txt(scale)} || ')'",
+            )
+        )
+    return checks
+
+
+def _reviews_rules(spec: C.Table, src: Source, has: Callable[[str], bool]) -> list[RowCheck]:
+    if not has("period"):
+        return []
+    p = t("period")
+    return [
+        RowCheck(
+            "period",
+            "quarter_label",
+            "period is not a quarter label YYYYQn (e.g. 2026Q3)",
+            f"{p} IS NOT NULL AND NOT regexp_full_match({p}, '{C.QUARTER_PATTERN[1:-1]}')",
+            txt(r("period")),
+        )
+    ]
+
+
+#: the cross-column and range rules of each table that has any
+_TABLE_RULES: dict[str, Callable[[C.Table, Source, Callable[[str], bool]], list[RowCheck]]] = {
+    "programs": _programs_rules,
+    "reps": _reps_rules,
+    "opportunities": _opportunities_rules,
+    "quotas": _quotas_rules,
+    "csat": _csat_rules,
+    "reviews": _reviews_rules,
+}
 
 
 def row_select(spec: C.Table, src: Source) -> str:

@@ -8,6 +8,7 @@ panel, or a validation aggregate) is collected on the driver, as Arrow.
 from __future__ import annotations
 
 import tempfile
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,9 @@ class SparkDataset:
     con : :class:`SparkConnection`; ``con.execute(sql)`` runs DuckDB SQL on Spark.
     tables : names of the present tables.
     report : the validation report (``None`` when opened with ``validate=False``).
+
+    Its temporary files (UTF-8 copies of non-UTF-8 CSV files) are removed by :meth:`close` (also at
+    the end of a ``with`` block) or, at the latest, when the dataset is garbage-collected.
     """
 
     dialect = "spark"
@@ -168,6 +172,9 @@ class SparkDataset:
         self.sources = sources
         self.report = report
         self._tmpdir = tmpdir
+        # the temporary files (transcoded copies) go with the dataset: at close(), else when it is
+        # garbage-collected; only this temporary directory, never the folder the data came from
+        self._cleanup = weakref.finalize(self, tmpdir.cleanup) if tmpdir is not None else None
         self._frames = dict(frames or {})  # table -> DataFrame as read (for row-numbered views)
         self._problems = list(problems or [])  # problems found while locating the tables
 
@@ -194,8 +201,8 @@ class SparkDataset:
         catalog = self.con.spark.catalog
         for view in set(self.con.names.values()):
             catalog.dropTempView(view)
-        if self._tmpdir is not None:
-            self._tmpdir.cleanup()
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __enter__(self) -> SparkDataset:
         return self

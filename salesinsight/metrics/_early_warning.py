@@ -192,54 +192,18 @@ def early_warning(
         raise ValueError(f"fdr must be in (0, 1), got {fdr}")
     as_of_d = to_date(as_of)
     m = fiscal_year_start_month
-    for t in ("reps", "opportunities"):
-        if not data.has(t):
-            raise ValueError(f"early_warning needs the {t!r} table, which the data folder lacks")
-    reps = data.sql("SELECT rep_id, team_id, hire_date, termination_date FROM reps")
-    for c in ("hire_date", "termination_date"):
-        reps[c] = pd.to_datetime(reps[c]).dt.date
+    reps = _reps(data)
     label, w = _windows(as_of_d, n_history, m)
     active = reps[
         (reps["hire_date"] <= as_of_d)
         & (reps["termination_date"].isna() | (reps["termination_date"] > as_of_d))
     ].sort_values("rep_id")
-    counts = _window_counts(data, w, reps)
-    comps = (
-        ("activities", "opps_created", "win_rate")
-        if data.has("activities")
-        else (
-            "opps_created",
-            "win_rate",
-        )
-    )
-    counts = counts[counts["rep_id"].isin(set(active["rep_id"]))]
-    tests, phis = drop_tests(
-        counts, fdr=fdr, min_expected=min_expected, min_closed=min_closed, components=comps
-    )
-    team = active.set_index("rep_id")["team_id"]
-    tests.insert(1, "team_id", tests["rep_id"].map(team))
+    tests, phis = _drop_tests(data, w, reps, active, fdr, min_expected, min_closed)
     alerts = tests[tests["alert"].astype(bool)].drop(columns="alert").reset_index(drop=True)
-
     outlook = _quota_outlook(data, w, active, n_draws=n_draws, seed=seed, interval=interval)
-    feats = _attrition_features(data, reps, m, label)
-    model, ev = attrition_model(feats, test_quarters=test_quarters, seed=seed)
     last_complete = w.iloc[1]["quarter"]
-    score = feats[(feats["period"] == last_complete) & feats["rep_id"].isin(set(active["rep_id"]))]
-    p_attr = pd.Series(dtype=float)
-    if model is not None and len(score):
-        p_attr = pd.Series(
-            model.predict_proba(score[list(ATTRITION_FEATURES)].to_numpy(float))[:, 1],
-            index=score["rep_id"].to_numpy(),
-        )
-
-    out = active[["rep_id", "team_id"]].reset_index(drop=True)
-    out.insert(2, "quarter", label)
-    out = out.merge(outlook, on="rep_id", how="left")
-    n_al = alerts.groupby("rep_id").size()
-    out["n_alerts"] = out["rep_id"].map(n_al).fillna(0).astype(int)
-    msgs = alerts.groupby("rep_id")["message"].agg("; ".join)
-    out["alerts"] = [str(msgs.get(r, "")) for r in out["rep_id"]]
-    out["p_attrition"] = out["rep_id"].map(p_attr).astype(float)
+    ev, p_attr = _attrition(data, reps, active, m, label, last_complete, test_quarters, seed)
+    out = _rep_table(active, label, outlook, alerts, p_attr)
     spec = {
         "as_of": as_of_d.isoformat(),
         "fdr": fdr,
@@ -267,3 +231,84 @@ def early_warning(
         quarter=label,
         spec=spec,
     )
+
+
+def _reps(data: Any) -> pd.DataFrame:
+    """Check the needed tables; return the reps with their hire and termination dates as dates."""
+    for t in ("reps", "opportunities"):
+        if not data.has(t):
+            raise ValueError(f"early_warning needs the {t!r} table, which the data folder lacks")
+    reps = data.sql("SELECT rep_id, team_id, hire_date, termination_date FROM reps")
+    for c in ("hire_date", "termination_date"):
+        reps[c] = pd.to_datetime(reps[c]).dt.date
+    return reps
+
+
+def _drop_tests(
+    data: Any,
+    w: pd.DataFrame,
+    reps: pd.DataFrame,
+    active: pd.DataFrame,
+    fdr: float,
+    min_expected: float,
+    min_closed: int,
+) -> tuple[pd.DataFrame, Any]:
+    """Drop tests of every active rep's components (with ``team_id``) and the dispersions."""
+    counts = _window_counts(data, w, reps)
+    comps = (
+        ("activities", "opps_created", "win_rate")
+        if data.has("activities")
+        else (
+            "opps_created",
+            "win_rate",
+        )
+    )
+    counts = counts[counts["rep_id"].isin(set(active["rep_id"]))]
+    tests, phis = drop_tests(
+        counts, fdr=fdr, min_expected=min_expected, min_closed=min_closed, components=comps
+    )
+    team = active.set_index("rep_id")["team_id"]
+    tests.insert(1, "team_id", tests["rep_id"].map(team))
+    return tests, phis
+
+
+def _attrition(
+    data: Any,
+    reps: pd.DataFrame,
+    active: pd.DataFrame,
+    m: int,
+    label: str,
+    last_complete: str,
+    test_quarters: int,
+    seed: int,
+) -> tuple[Any, pd.Series]:
+    """Evaluate the attrition model; score the active reps on the last complete quarter."""
+    feats = _attrition_features(data, reps, m, label)
+    model, ev = attrition_model(feats, test_quarters=test_quarters, seed=seed)
+    score = feats[(feats["period"] == last_complete) & feats["rep_id"].isin(set(active["rep_id"]))]
+    p_attr = pd.Series(dtype=float)
+    if model is not None and len(score):
+        p_attr = pd.Series(
+            model.predict_proba(score[list(ATTRITION_FEATURES)].to_numpy(float))[:, 1],
+            index=score["rep_id"].to_numpy(),
+        )
+    return ev, p_attr
+
+
+def _rep_table(
+    active: pd.DataFrame,
+    label: str,
+    outlook: pd.DataFrame,
+    alerts: pd.DataFrame,
+    p_attr: pd.Series,
+) -> pd.DataFrame:
+    """One row per active rep: quota outlook, number and text of alerts, attrition probability."""
+    out = active[["rep_id", "team_id"]].reset_index(drop=True)
+    out.insert(2, "quarter", label)
+    out = out.merge(outlook, on="rep_id", how="left")
+    n_al = alerts.groupby("rep_id").size()
+    out["n_alerts"] = out["rep_id"].map(n_al).fillna(0).astype(int)
+    msgs = alerts.groupby("rep_id")["message"].agg("; ".join)
+    out["alerts"] = [str(msgs.get(r, "")) for r in out["rep_id"]]
+    out["p_attrition"] = out["rep_id"].map(p_attr).astype(float)
+    return out

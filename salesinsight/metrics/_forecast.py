@@ -407,82 +407,22 @@ def forecast(
         raise ValueError(f"share_at_quota must be in (0, 1), got {share_at_quota}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    from salesinsight.metrics._profiles import _check_columns, _is_dataset, _quarter_panel
+    from salesinsight.metrics._profiles import _is_dataset
 
     dataset = panel_or_data if _is_dataset(panel_or_data) else None
-    pnl = _quarter_panel(panel_or_data, fiscal_year_start_month)
-    _check_columns(
-        pnl,
-        ["period_start", "period", "rep_id", by_group, "active", "revenue", "quota"],
-        "forecast",
-    )
-    pnl = pnl.copy()
-    pnl["period"] = pnl["period"].astype(str)
+    pnl = _forecast_panel(panel_or_data, by_group, fiscal_year_start_month)
     periods = pnl[["period_start", "period"]].drop_duplicates().sort_values("period_start")
-    hist_all = _history(pnl)
-    if hist_all.empty:
-        raise ValueError("forecast: the panel has no active rep-quarter with revenue")
-    if target_quarter is None:
-        last = hist_all.sort_values("period_start")["period"].iloc[-1]
-        target_quarter = _next_label(last)
-    target_quarter = str(target_quarter)
-    tq = _quarter_of_year(target_quarter)
-    labels = list(periods["period"])
-    if target_quarter in labels:
-        cut = periods.loc[periods["period"] == target_quarter, "period_start"].iloc[0]
-        hist = hist_all[hist_all["period_start"] < cut]
-    else:
-        hist = hist_all
-    if hist.empty:
-        raise ValueError(f"forecast: no history before {target_quarter}")
-    last_period = hist.sort_values("period_start")["period"].iloc[-1]
-    who = (
-        pnl[(pnl["period"] == last_period) & pnl["active"].astype(bool)][["rep_id", by_group]]
-        .drop_duplicates("rep_id")
-        .sort_values("rep_id")
-        .reset_index(drop=True)
-    )
-    if dataset is not None and dataset.has("reps"):
-        start = _target_start(periods, target_quarter)
-        gone = dataset.sql(
-            "SELECT rep_id FROM reps WHERE termination_date IS NOT NULL AND termination_date < ?",
-            [start.date()],
-        )["rep_id"]
-        who = who[~who["rep_id"].isin(set(gone))].reset_index(drop=True)
-
+    target_quarter, hist = _target_and_history(pnl, periods, target_quarter)
+    who = _reps_to_forecast(pnl, dataset, periods, hist, target_quarter, by_group)
     kw: dict[str, Any] = {
         "by_group": by_group,
         "min_group_size": min_group_size,
         "offset_share": offset_share,
     }
-    fit = _fit(_prepare(hist, drop_first_quarter), tq, **kw)
+    fit = _fit(_prepare(hist, drop_first_quarter), _quarter_of_year(target_quarter), **kw)
     draws = _draws(fit, who, by_group, n_draws, seed)
     lo_q, hi_q = alpha / 2, 1 - alpha / 2
-    med = np.median(draws, axis=0)
-    reps = who.copy()
-    reps["target_quarter"] = target_quarter
-    reps["n_history"] = fit.n_hist.reindex(who["rep_id"]).fillna(0).astype(int).to_numpy()
-    reps["revenue_median"] = med
-    reps["revenue_mean"] = draws.mean(axis=0)
-    reps["revenue_low"] = np.quantile(draws, lo_q, axis=0)
-    reps["revenue_high"] = np.quantile(draws, hi_q, axis=0)
-    reps["p_zero"] = np.mean(draws <= 0, axis=0)
-    k = _multiplier(draws, med, share_at_quota)
-    sq = np.where(med > 0, k * med, np.nan)
-    reps["suggested_quota"] = sq
-    with np.errstate(invalid="ignore"):
-        reps["p_reach_suggested"] = np.where(med > 0, np.mean(draws >= sq, axis=0), np.nan)
-    known = pnl[(pnl["period"] == target_quarter)][["rep_id", "quota"]].dropna()
-    if len(known):
-        q = reps["rep_id"].map(known.drop_duplicates("rep_id").set_index("rep_id")["quota"])
-        qv = q.to_numpy(float)
-        reps["quota"] = qv
-        with np.errstate(invalid="ignore", divide="ignore"):
-            reps["attainment_median"] = med / qv
-            reps["attainment_low"] = reps["revenue_low"] / qv
-            reps["attainment_high"] = reps["revenue_high"] / qv
-            reps["p_reach_quota"] = np.where(qv > 0, np.mean(draws >= qv, axis=0), np.nan)
-
+    reps, k = _rep_table(pnl, who, fit, draws, target_quarter, share_at_quota, lo_q, hi_q)
     teams = _team_table(reps, draws, by_group, lo_q, hi_q)
     backtest = _backtest(
         hist,
@@ -521,6 +461,110 @@ def forecast(
         alpha=alpha,
         spec=spec,
     )
+
+
+def _forecast_panel(
+    panel_or_data: Any, by_group: str, fiscal_year_start_month: int
+) -> pd.DataFrame:
+    """Return a copy of the quarter x rep panel with the needed columns and text period labels."""
+    from salesinsight.metrics._profiles import _check_columns, _quarter_panel
+
+    pnl = _quarter_panel(panel_or_data, fiscal_year_start_month)
+    _check_columns(
+        pnl,
+        ["period_start", "period", "rep_id", by_group, "active", "revenue", "quota"],
+        "forecast",
+    )
+    pnl = pnl.copy()
+    pnl["period"] = pnl["period"].astype(str)
+    return pnl
+
+
+def _target_and_history(
+    pnl: pd.DataFrame, periods: pd.DataFrame, target_quarter: str | None
+) -> tuple[str, pd.DataFrame]:
+    """Return the target quarter (default: after the last with revenue) and the history before it."""
+    hist_all = _history(pnl)
+    if hist_all.empty:
+        raise ValueError("forecast: the panel has no active rep-quarter with revenue")
+    if target_quarter is None:
+        last = hist_all.sort_values("period_start")["period"].iloc[-1]
+        target_quarter = _next_label(last)
+    target_quarter = str(target_quarter)
+    _quarter_of_year(target_quarter)
+    labels = list(periods["period"])
+    if target_quarter in labels:
+        cut = periods.loc[periods["period"] == target_quarter, "period_start"].iloc[0]
+        hist = hist_all[hist_all["period_start"] < cut]
+    else:
+        hist = hist_all
+    if hist.empty:
+        raise ValueError(f"forecast: no history before {target_quarter}")
+    return target_quarter, hist
+
+
+def _reps_to_forecast(
+    pnl: pd.DataFrame,
+    dataset: Any,
+    periods: pd.DataFrame,
+    hist: pd.DataFrame,
+    target_quarter: str,
+    by_group: str,
+) -> pd.DataFrame:
+    """Reps active in the last history quarter, less those terminated before the target starts."""
+    last_period = hist.sort_values("period_start")["period"].iloc[-1]
+    who = (
+        pnl[(pnl["period"] == last_period) & pnl["active"].astype(bool)][["rep_id", by_group]]
+        .drop_duplicates("rep_id")
+        .sort_values("rep_id")
+        .reset_index(drop=True)
+    )
+    if dataset is not None and dataset.has("reps"):
+        start = _target_start(periods, target_quarter)
+        gone = dataset.sql(
+            "SELECT rep_id FROM reps WHERE termination_date IS NOT NULL AND termination_date < ?",
+            [start.date()],
+        )["rep_id"]
+        who = who[~who["rep_id"].isin(set(gone))].reset_index(drop=True)
+    return who
+
+
+def _rep_table(
+    pnl: pd.DataFrame,
+    who: pd.DataFrame,
+    fit: _Fit,
+    draws: np.ndarray,
+    target_quarter: str,
+    share_at_quota: float,
+    lo_q: float,
+    hi_q: float,
+) -> tuple[pd.DataFrame, float]:
+    """Per-rep forecast, suggested quota and, where known, attainment; and the quota multiplier."""
+    med = np.median(draws, axis=0)
+    reps = who.copy()
+    reps["target_quarter"] = target_quarter
+    reps["n_history"] = fit.n_hist.reindex(who["rep_id"]).fillna(0).astype(int).to_numpy()
+    reps["revenue_median"] = med
+    reps["revenue_mean"] = draws.mean(axis=0)
+    reps["revenue_low"] = np.quantile(draws, lo_q, axis=0)
+    reps["revenue_high"] = np.quantile(draws, hi_q, axis=0)
+    reps["p_zero"] = np.mean(draws <= 0, axis=0)
+    k = _multiplier(draws, med, share_at_quota)
+    sq = np.where(med > 0, k * med, np.nan)
+    reps["suggested_quota"] = sq
+    with np.errstate(invalid="ignore"):
+        reps["p_reach_suggested"] = np.where(med > 0, np.mean(draws >= sq, axis=0), np.nan)
+    known = pnl[(pnl["period"] == target_quarter)][["rep_id", "quota"]].dropna()
+    if len(known):
+        q = reps["rep_id"].map(known.drop_duplicates("rep_id").set_index("rep_id")["quota"])
+        qv = q.to_numpy(float)
+        reps["quota"] = qv
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps["attainment_median"] = med / qv
+            reps["attainment_low"] = reps["revenue_low"] / qv
+            reps["attainment_high"] = reps["revenue_high"] / qv
+            reps["p_reach_quota"] = np.where(qv > 0, np.mean(draws >= qv, axis=0), np.nan)
+    return reps, k
 
 
 def _target_start(periods: pd.DataFrame, target: str) -> pd.Timestamp:

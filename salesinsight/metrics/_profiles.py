@@ -378,6 +378,48 @@ def profiles(
         raise ValueError(f"interval must be in (0, 1), got {interval}")
     dataset = data_or_panel if _is_dataset(data_or_panel) else None
     pnl = _quarter_panel(data_or_panel, fiscal_year_start_month)
+    cur, excluded = _current_reps(pnl, period, by_group)
+    within = _within_variances(dataset, cur) if dataset is not None else {}
+    out = cur[["rep_id", by_group]].copy()
+    out.insert(2, "period", str(period))
+    fits = _fit_stages(cur, out, by_group, within, min_group_size, interval)
+    _rank_and_describe(out, fits.has_by_stage)
+    threshold = _high_potential(out, fits, high_potential_quantile, high_potential_prob)
+    spec = {
+        "period": str(period),
+        "by_group": by_group,
+        "min_group_size": min_group_size,
+        "interval": interval,
+        "high_potential_quantile": high_potential_quantile,
+        "high_potential_prob": high_potential_prob,
+        "high_potential_threshold": threshold,
+        "fiscal_year_start_month": fiscal_year_start_month,
+        "within_variance": "duckdb per-deal" if dataset is not None else "method of moments",
+        "prior": "hierarchical empirical Bayes (rep <- team <- company, within-team spread pooled)",
+        "n_excluded": len(excluded),
+    }
+    rep_priors = (
+        pd.concat(fits.rep_prior_rows, ignore_index=True)
+        if fits.rep_prior_rows
+        else pd.DataFrame(columns=["rep_id", "stage", "family", "param1", "param2"])
+    )
+    return Profiles(
+        table=out,
+        priors=pd.concat(fits.prior_rows, ignore_index=True),
+        period=str(period),
+        spec=spec,
+        rep_priors=rep_priors,
+        excluded=excluded,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Steps: select the reps -> within variances -> fit each stage -> rank and describe -> high potential
+# ----------------------------------------------------------------------------------------------------------
+def _current_reps(
+    pnl: pd.DataFrame, period: str, by_group: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the active reps of ``period`` with data (numeric stage columns) and those excluded."""
     needed = ["period", "period_start", "rep_id", by_group, "active"] + sorted(
         {s.numerator for s in STAGES} | {s.denominator for s in STAGES if s.denominator}
     )
@@ -398,33 +440,51 @@ def profiles(
             f"profiles: none of the {len(excluded)} active reps of {period!r} has any activity or "
             "closed opportunity"
         )
+    return cur, excluded
 
+
+def _within_variances(dataset: Any, cur: pd.DataFrame) -> dict[str, float]:
+    """Pooled within-rep variances of deal size, cycle days and CSAT from the per-deal rows."""
     within: dict[str, float] = {}
-    if dataset is not None:
-        start = pd.Timestamp(cur["period_start"].iloc[0])
-        end = pd.Timestamp(next_period_start(start, "quarter")) - pd.Timedelta(days=1)
-        per_rep_var = _within_variance_sql(dataset, start, end)
-        within["deal_size"] = _pooled_within_var(
-            per_rep_var["n_won"], per_rep_var["s_amt"], per_rep_var["ss_amt"]
+    start = pd.Timestamp(cur["period_start"].iloc[0])
+    end = pd.Timestamp(next_period_start(start, "quarter")) - pd.Timedelta(days=1)
+    per_rep_var = _within_variance_sql(dataset, start, end)
+    within["deal_size"] = _pooled_within_var(
+        per_rep_var["n_won"], per_rep_var["s_amt"], per_rep_var["ss_amt"]
+    )
+    within["cycle_days"] = _pooled_within_var(
+        per_rep_var["n_won"], per_rep_var["s_cyc"], per_rep_var["ss_cyc"]
+    )
+    if "n_cs" in per_rep_var:
+        within["csat"] = _pooled_within_var(
+            per_rep_var["n_cs"], per_rep_var["s_cs"], per_rep_var["ss_cs"]
         )
-        within["cycle_days"] = _pooled_within_var(
-            per_rep_var["n_won"], per_rep_var["s_cyc"], per_rep_var["ss_cyc"]
-        )
-        if "n_cs" in per_rep_var:
-            within["csat"] = _pooled_within_var(
-                per_rep_var["n_cs"], per_rep_var["s_cs"], per_rep_var["ss_cs"]
-            )
+    return within
 
-    lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
-    groups = cur[by_group].astype(str).to_numpy()
-    out = cur[["rep_id", by_group]].copy()
-    out.insert(2, "period", str(period))
-    prior_rows: list[pd.DataFrame] = []
-    rep_prior_rows: list[pd.DataFrame] = []
-    has_by_stage: dict[str, np.ndarray] = {}
+
+@dataclass
+class _StageFits:
+    """What the stage fits leave for the later steps."""
+
+    prior_rows: list[pd.DataFrame] = field(default_factory=list)
+    rep_prior_rows: list[pd.DataFrame] = field(default_factory=list)
+    has_by_stage: dict[str, np.ndarray] = field(default_factory=dict)
     post_beta_win: tuple[np.ndarray, np.ndarray] | None = None
     company_win_prior: tuple[float, float] | None = None
 
+
+def _fit_stages(
+    cur: pd.DataFrame,
+    out: pd.DataFrame,
+    by_group: str,
+    within: dict[str, float],
+    min_group_size: int,
+    interval: float,
+) -> _StageFits:
+    """Fit each stage's hierarchical prior and write raw, shrunk and interval columns to ``out``."""
+    lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
+    groups = cur[by_group].astype(str).to_numpy()
+    fits = _StageFits()
     for st in STAGES:
         num = cur[st.numerator].to_numpy(dtype=float)
         den = (
@@ -433,135 +493,137 @@ def profiles(
             else np.ones(len(cur))
         )
         has = np.isfinite(num) & (den > 0)
-        has_by_stage[st.name] = has
+        fits.has_by_stage[st.name] = has
         with np.errstate(invalid="ignore", divide="ignore"):
             raw = np.where(has, num / den if st.family != "normal" else num, np.nan)
         out[f"{st.name}_raw"] = raw
         out[f"{st.name}_n"] = den
-        shrunk = np.full(len(cur), np.nan)
-        low = np.full(len(cur), np.nan)
-        high = np.full(len(cur), np.nan)
-        sw2 = None
-        if st.family == "normal" and has.any():
-            sw2 = within.get(st.name, float("nan"))
-            if not np.isfinite(sw2) or sw2 <= 0:
-                sw2 = _moment_within_var(raw, den)
-            if not sw2 > 0:  # no spread at all: any tiny positive variance gives the same answer
-                sw2 = 1e-12 * (float(np.nanmean(raw)) ** 2 + 1.0)
         if not has.any():
-            prior_rows.append(
+            fits.prior_rows.append(
                 pd.DataFrame([{"stage": st.name, "group": "(none)", "note": "no data"}])
             )
-            for suffix, arr in (("", shrunk), ("_low", low), ("_high", high)):
-                out[f"{st.name}{suffix}"] = arr
+            for suffix in ("", "_low", "_high"):
+                out[f"{st.name}{suffix}"] = np.full(len(cur), np.nan)
             continue
-
+        sw2 = _stage_within_var(st, within, raw, den)
         fit = fit_hierarchical(
             st.family, num, den, groups, within_var=sw2, min_group_size=min_group_size
         )
-        table = fit.groups.rename(columns={"n_units": "n_reps"})
-        company = pd.DataFrame(
-            [
-                {
-                    "group": "(company)",
-                    "level": "company",
-                    "n_reps": int(has.sum()),
-                    "group_mean": fit.center,
-                    "group_mean_sd": float(np.sqrt(fit.between_group_var)),
-                    "param1": fit.company[0],
-                    "param2": fit.company[1],
-                    "prior_mean": fit.center,
-                }
-            ]
-        )
-        table = pd.concat([table, company], ignore_index=True)
-        table.insert(0, "stage", st.name)
-        table.insert(3, "family", st.family)
-        table["spread_name"] = _SPREAD_NAME[st.family]
-        table["spread"] = fit.spread
-        table["between_team_var"] = fit.between_group_var
-        prior_rows.append(table)
-        p1, p2 = fit.unit_param1, fit.unit_param2
-        rep_prior_rows.append(
+        fits.prior_rows.append(_prior_table(st, fit, int(has.sum())))
+        fits.rep_prior_rows.append(
             pd.DataFrame(
                 {
                     "rep_id": cur["rep_id"].to_numpy(),
                     "stage": st.name,
                     "family": st.family,
-                    "param1": p1,
-                    "param2": p2,
+                    "param1": fit.unit_param1,
+                    "param2": fit.unit_param2,
                 }
             )
         )
-        x = np.where(has, num, 0.0)
-        if st.family == "beta":
-            a, b = p1 + x, p2 + den - x
-            shrunk = a / (a + b)
-            low, high = stats.beta.ppf(lo_q, a, b), stats.beta.ppf(hi_q, a, b)
-            if st.name == "win_rate":
-                post_beta_win = (a, b)
-                company_win_prior = fit.company
-        elif st.family == "gamma":
-            a, b = p1 + x, p2 + np.where(has, den, 0.0)
-            shrunk = a / b
-            low, high = stats.gamma.ppf(lo_q, a, scale=1 / b), stats.gamma.ppf(hi_q, a, scale=1 / b)
-        else:
-            s2 = np.where(has, sw2 / np.where(has, den, 1.0), np.inf)
-            w_data = np.where(has, 1.0 / s2, 0.0)
-            post_var = 1.0 / (w_data + 1.0 / p2)
-            shrunk = post_var * (w_data * np.where(has, raw, 0.0) + p1 / p2)
-            z = stats.norm.ppf(hi_q)
-            low, high = shrunk - z * np.sqrt(post_var), shrunk + z * np.sqrt(post_var)
+        shrunk, low, high, post = _posterior(st, fit, num, den, raw, has, sw2, lo_q, hi_q)
+        if st.name == "win_rate" and post is not None:
+            fits.post_beta_win = post
+            fits.company_win_prior = fit.company
         out[st.name] = shrunk
         out[f"{st.name}_low"] = low
         out[f"{st.name}_high"] = high
+    return fits
 
-    # percentiles among the reps with data for the stage, 100 = best; none without data
+
+def _stage_within_var(
+    st: Stage, within: dict[str, float], raw: np.ndarray, den: np.ndarray
+) -> float | None:
+    """Within-rep variance of a normal stage (per-deal, else moments, else tiny); None otherwise."""
+    if st.family != "normal":
+        return None
+    sw2 = within.get(st.name, float("nan"))
+    if not np.isfinite(sw2) or sw2 <= 0:
+        sw2 = _moment_within_var(raw, den)
+    if not sw2 > 0:  # no spread at all: any tiny positive variance gives the same answer
+        sw2 = 1e-12 * (float(np.nanmean(raw)) ** 2 + 1.0)
+    return sw2
+
+
+def _prior_table(st: Stage, fit: Any, n_reps: int) -> pd.DataFrame:
+    """Return the group priors of one stage plus its ``"(company)"`` row."""
+    table = fit.groups.rename(columns={"n_units": "n_reps"})
+    company = pd.DataFrame(
+        [
+            {
+                "group": "(company)",
+                "level": "company",
+                "n_reps": n_reps,
+                "group_mean": fit.center,
+                "group_mean_sd": float(np.sqrt(fit.between_group_var)),
+                "param1": fit.company[0],
+                "param2": fit.company[1],
+                "prior_mean": fit.center,
+            }
+        ]
+    )
+    table = pd.concat([table, company], ignore_index=True)
+    table.insert(0, "stage", st.name)
+    table.insert(3, "family", st.family)
+    table["spread_name"] = _SPREAD_NAME[st.family]
+    table["spread"] = fit.spread
+    table["between_team_var"] = fit.between_group_var
+    return table
+
+
+def _posterior(
+    st: Stage,
+    fit: Any,
+    num: np.ndarray,
+    den: np.ndarray,
+    raw: np.ndarray,
+    has: np.ndarray,
+    sw2: float | None,
+    lo_q: float,
+    hi_q: float,
+) -> tuple[Any, Any, Any, tuple[np.ndarray, np.ndarray] | None]:
+    """Conjugate update of each rep's prior: shrunk value, interval and the beta posterior."""
+    p1, p2 = fit.unit_param1, fit.unit_param2
+    x = np.where(has, num, 0.0)
+    if st.family == "beta":
+        a, b = p1 + x, p2 + den - x
+        low, high = stats.beta.ppf(lo_q, a, b), stats.beta.ppf(hi_q, a, b)
+        return a / (a + b), low, high, (a, b)
+    if st.family == "gamma":
+        a, b = p1 + x, p2 + np.where(has, den, 0.0)
+        low, high = stats.gamma.ppf(lo_q, a, scale=1 / b), stats.gamma.ppf(hi_q, a, scale=1 / b)
+        return a / b, low, high, None
+    s2 = np.where(has, sw2 / np.where(has, den, 1.0), np.inf)
+    w_data = np.where(has, 1.0 / s2, 0.0)
+    post_var = 1.0 / (w_data + 1.0 / p2)
+    shrunk = post_var * (w_data * np.where(has, raw, 0.0) + p1 / p2)
+    z = stats.norm.ppf(hi_q)
+    return shrunk, shrunk - z * np.sqrt(post_var), shrunk + z * np.sqrt(post_var), None
+
+
+def _rank_and_describe(out: pd.DataFrame, has_by_stage: dict[str, np.ndarray]) -> None:
+    """Add percentiles among the reps with data (100 = best), strengths, weak spots, archetypes."""
     for st in STAGES:
         v = out[st.name] if st.higher_is_better else -out[st.name]
         out[f"{st.name}_pctl"] = 100.0 * v.where(has_by_stage[st.name]).rank(
             pct=True, method="average"
         )
-
     out["strengths"] = [_words(r, strong=True) for _, r in out.iterrows()]
     out["weak_spots"] = [_words(r, strong=False) for _, r in out.iterrows()]
     out["archetype"] = [_archetype(r) for _, r in out.iterrows()]
 
-    if post_beta_win is not None and company_win_prior is not None:
-        threshold = float(stats.beta.ppf(high_potential_quantile, *company_win_prior))
-        p_hp = stats.beta.sf(threshold, *post_beta_win)
-        out["p_high_potential"] = np.where(has_by_stage["win_rate"], p_hp, np.nan)
+
+def _high_potential(out: pd.DataFrame, fits: _StageFits, quantile: float, prob: float) -> float:
+    """Add ``p_high_potential`` and ``high_potential``; return the company win-rate threshold."""
+    if fits.post_beta_win is not None and fits.company_win_prior is not None:
+        threshold = float(stats.beta.ppf(quantile, *fits.company_win_prior))
+        p_hp = stats.beta.sf(threshold, *fits.post_beta_win)
+        out["p_high_potential"] = np.where(fits.has_by_stage["win_rate"], p_hp, np.nan)
     else:
         threshold = float("nan")
         out["p_high_potential"] = np.nan
-    out["high_potential"] = (out["p_high_potential"] >= high_potential_prob).astype(bool)
-
-    spec = {
-        "period": str(period),
-        "by_group": by_group,
-        "min_group_size": min_group_size,
-        "interval": interval,
-        "high_potential_quantile": high_potential_quantile,
-        "high_potential_prob": high_potential_prob,
-        "high_potential_threshold": threshold,
-        "fiscal_year_start_month": fiscal_year_start_month,
-        "within_variance": "duckdb per-deal" if dataset is not None else "method of moments",
-        "prior": "hierarchical empirical Bayes (rep <- team <- company, within-team spread pooled)",
-        "n_excluded": len(excluded),
-    }
-    rep_priors = (
-        pd.concat(rep_prior_rows, ignore_index=True)
-        if rep_prior_rows
-        else pd.DataFrame(columns=["rep_id", "stage", "family", "param1", "param2"])
-    )
-    return Profiles(
-        table=out,
-        priors=pd.concat(prior_rows, ignore_index=True),
-        period=str(period),
-        spec=spec,
-        rep_priors=rep_priors,
-        excluded=excluded,
-    )
+    out["high_potential"] = (out["p_high_potential"] >= prob).astype(bool)
+    return threshold
 
 
 def _words(row: pd.Series, *, strong: bool) -> str:

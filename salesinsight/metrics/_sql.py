@@ -10,7 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from salesinsight.calendar import sql_period_start, sql_quarter_index
+from salesinsight.calendar import (
+    sql_in_last_days_of_quarter,
+    sql_period_start,
+    sql_quarter_index,
+)
 from salesinsight.kpis import ACTIVITY_COLUMNS
 
 #: bits per activity type in the packed count: 7 x 18 = 126 bits fit a HUGEINT; exact while a
@@ -80,15 +84,8 @@ class PanelQuery:
         return sql_quarter_index(column, self.fiscal_year_start_month)
 
     def in_last_14_days(self, column: str) -> str:
-        """Return True when a DATE column falls in the last 14 days of its (fiscal) quarter.
-
-        ``d >= quarter_end - 13`` is ``d + 14`` falling in the next quarter, i.e. in another month
-        that starts a quarter (14 days never skip a whole month).
-        """
-        d = f"CAST({column} AS DATE)"
-        later = f"({d} + 14)"
-        m = self.fiscal_year_start_month
-        return f"(month({later}) <> month({d}) AND (month({later}) + {12 - m}) % 3 = 0)"
+        """Return True when a DATE column falls in the last 14 days of its (fiscal) quarter."""
+        return sql_in_last_days_of_quarter(column, 14, self.fiscal_year_start_month)
 
 
 #: exact type that floating-point sums are carried out in (see :func:`exact_sum`)

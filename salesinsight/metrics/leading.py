@@ -37,7 +37,9 @@ DEFAULT_PROCESS: tuple[str, ...] = (
     "opps_created",
     "pipeline_value",
 )
-DEFAULT_OUTCOMES: tuple[str, ...] = ("revenue", "win_rate", "attainment")
+#: the outcome KPIs predicted by default: the targets of the leading indicators, not the outcomes a
+#: program is evaluated on (those are ``salesinsight.kpis.DEFAULT_OUTCOMES``)
+DEFAULT_TARGETS: tuple[str, ...] = ("revenue", "win_rate", "attainment")
 _LOG = {*DEFAULT_PROCESS, "emails", "other", "revenue"}
 
 
@@ -167,7 +169,7 @@ def leading_indicators(
     data: Dataset | pd.DataFrame,
     *,
     process: tuple[str, ...] = DEFAULT_PROCESS,
-    outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
+    outcomes: tuple[str, ...] = DEFAULT_TARGETS,
     grain: Literal["month", "quarter"] = "quarter",
     test_share: float = 0.4,
     alpha: float = 0.05,
@@ -182,6 +184,7 @@ def leading_indicators(
         A dataset (a rep panel at ``grain`` is built) or such a panel (``panel(..., by="rep")``).
     process, outcomes : tuple of str
         KPI columns; each must be declared ``process`` / ``outcome`` in ``panel.KPI_KIND``.
+        Default ``DEFAULT_PROCESS`` and ``DEFAULT_TARGETS`` (the outcomes predicted).
     grain : {"month", "quarter"}
     test_share : float
         Share of the latest periods held out.

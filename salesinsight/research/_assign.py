@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.calendar import next_period_start
 from salesinsight.causal._balance import smd_table
 from salesinsight.data import Dataset
 from salesinsight.results import ResultMixin, Summary
@@ -181,7 +182,7 @@ def assign(
         raise ValueError(f"assign: only {len(units)} {unit}s active on {start.date()}; need 4")
     for kpi in balance_on:
         uo = unit_outcomes(ds, unit=unit, outcome=kpi, grain="quarter")
-        pre = uo[uo["period_start"] + pd.DateOffset(months=3) <= start]
+        pre = uo[_quarter_after(uo["period_start"]) <= start]
         if pre.empty:
             raise ValueError(f"assign: no full quarter of {kpi} before {start.date()}")
         last = pre[pre["period_start"] == pre["period_start"].max()].set_index("unit_id")["y"]
@@ -229,6 +230,11 @@ def assign(
     }
     balance = bal if bal is not None else pd.DataFrame(columns=["covariate", "smd_before"])
     return Assignment(rows=rows, balance=balance, draws=draw, spec=spec)
+
+
+def _quarter_after(starts: pd.Series) -> pd.Series:
+    """First day of the quarter after each quarter start (``calendar.next_period_start``)."""
+    return pd.to_datetime(starts.map(lambda s: next_period_start(s, "quarter")))
 
 
 def _units(ds: Dataset, unit: str, start: pd.Timestamp) -> pd.DataFrame:

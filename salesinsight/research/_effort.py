@@ -73,47 +73,18 @@ def effort(
     Effect
         ``estimate`` is the relative change (e.g. -0.2); ``terms`` holds the four activity totals.
     """
-    problems = []
-    if window_days < 1 or gap_days < 0:
-        problems.append(
-            f"window_days must be >= 1 and gap_days >= 0, got {window_days}, {gap_days}"
-        )
-    if not 0 < far_below < 1:
-        problems.append(f"far_below must be in (0, 1), got {far_below!r}")
-    if not 0 < alpha < 1:
-        problems.append(f"alpha must be in (0, 1), got {alpha!r}")
-    if problems:
-        raise ValueError("effort: " + "; ".join(problems))
+    _validate(window_days, gap_days, far_below, alpha)
     ds = as_dataset(data)
     if not ds.has("activities"):
         raise ValueError(f"effort: {ds.folder} has no activities table")
     sp = seller_periods(ds, min_tenure_days=min_tenure_days)
     deals = closed_deals(ds)
-    day = pd.Timedelta(days=1)
     a = ds.sql(
         "SELECT rep_id, CAST(activity_date AS DATE) AS d, count(*) AS n FROM activities GROUP BY ALL"
     )
     a["d"] = pd.to_datetime(a["d"])
-    end_ref = sp["period_end"] + (gap_days + window_days) * day
-    alive = sp["termination_date"].isna() | (sp["termination_date"] > end_ref)
-    sp = sp[alive & (end_ref <= a["d"].max())].reset_index(drop=True)
-    entry = sp["period_end"] - window_days * day
-    won = deals[deals["won"]]
-    m = sp[["rep_id", "period_start"]].assign(entry=entry).reset_index().merge(won, on="rep_id")
-    pre = m[(m["close_date"] >= m["period_start"]) & (m["close_date"] <= m["entry"])]
-    rev = pre.groupby("index")["amount"].sum().reindex(sp.index).fillna(0.0)
-    share = ((entry - sp["period_start"]).dt.days + 1) / (
-        (sp["period_end"] - sp["period_start"]).dt.days + 1
-    )
-    target = sp["quota"] * share
-    sp["group"] = np.select([rev < far_below * target, rev >= target], ["far", "on"], "middle")
-    sp = sp[sp["group"] != "middle"].reset_index(drop=True)
-    ma = sp[["rep_id", "period_end"]].reset_index().merge(a, on="rep_id")
-    T = ma["period_end"]
-    late = (ma["d"] > T - window_days * day) & (ma["d"] <= T)
-    ref = (ma["d"] > T + gap_days * day) & (ma["d"] <= T + (gap_days + window_days) * day)
-    sp["A_L"] = ma[late].groupby("index")["n"].sum().reindex(sp.index).fillna(0.0).to_numpy()
-    sp["A_R"] = ma[ref].groupby("index")["n"].sum().reindex(sp.index).fillna(0.0).to_numpy()
+    sp = _classify(sp, deals, a, window_days=window_days, gap_days=gap_days, far_below=far_below)
+    _count_windows(sp, a, window_days=window_days, gap_days=gap_days)
     if (sp["group"] == "far").sum() < 5 or (sp["group"] == "on").sum() < 5:
         raise ValueError(
             "effort: need at least 5 seller-periods far behind and 5 on track; found "
@@ -125,11 +96,6 @@ def effort(
     )
     codes = pd.factorize(sp["rep_id"])[0]
     W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
-
-    def est(s: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (s[..., 0] / s[..., 1]) / (s[..., 2] / s[..., 3]) - 1
-
     totals = X.sum(0)
     spec = {
         "window_days": window_days,
@@ -146,8 +112,8 @@ def effort(
         ),
     }
     e = boot_effect(
-        float(est(totals)),
-        est(W @ X),
+        float(_ratio_of_ratios(totals)),
+        _ratio_of_ratios(W @ X),
         alpha=alpha,
         method="late-period activity ratio of ratios (far behind vs on track)",
         outcome="activities (relative change)",
@@ -155,7 +121,75 @@ def effort(
         n_obs=len(sp),
         spec=spec,
     )
-    terms = pd.DataFrame(
+    return Effect(**{**e.__dict__, "terms": _terms(totals)})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Steps: validate -> classify seller-periods at entry -> count activities per window -> ratio of ratios
+# ----------------------------------------------------------------------------------------------------------
+_DAY = pd.Timedelta(days=1)
+
+
+def _validate(window_days: int, gap_days: int, far_below: float, alpha: float) -> None:
+    """Raise one ValueError naming every bad argument."""
+    problems = []
+    if window_days < 1 or gap_days < 0:
+        problems.append(
+            f"window_days must be >= 1 and gap_days >= 0, got {window_days}, {gap_days}"
+        )
+    if not 0 < far_below < 1:
+        problems.append(f"far_below must be in (0, 1), got {far_below!r}")
+    if not 0 < alpha < 1:
+        problems.append(f"alpha must be in (0, 1), got {alpha!r}")
+    if problems:
+        raise ValueError("effort: " + "; ".join(problems))
+
+
+def _classify(
+    sp: pd.DataFrame,
+    deals: pd.DataFrame,
+    a: pd.DataFrame,
+    *,
+    window_days: int,
+    gap_days: int,
+    far_below: float,
+) -> pd.DataFrame:
+    """Seller-periods observed to the end of the reference window, far behind or on track at entry."""
+    end_ref = sp["period_end"] + (gap_days + window_days) * _DAY
+    alive = sp["termination_date"].isna() | (sp["termination_date"] > end_ref)
+    sp = sp[alive & (end_ref <= a["d"].max())].reset_index(drop=True)
+    entry = sp["period_end"] - window_days * _DAY
+    won = deals[deals["won"]]
+    m = sp[["rep_id", "period_start"]].assign(entry=entry).reset_index().merge(won, on="rep_id")
+    pre = m[(m["close_date"] >= m["period_start"]) & (m["close_date"] <= m["entry"])]
+    rev = pre.groupby("index")["amount"].sum().reindex(sp.index).fillna(0.0)
+    share = ((entry - sp["period_start"]).dt.days + 1) / (
+        (sp["period_end"] - sp["period_start"]).dt.days + 1
+    )
+    target = sp["quota"] * share
+    sp["group"] = np.select([rev < far_below * target, rev >= target], ["far", "on"], "middle")
+    return sp[sp["group"] != "middle"].reset_index(drop=True)
+
+
+def _count_windows(sp: pd.DataFrame, a: pd.DataFrame, *, window_days: int, gap_days: int) -> None:
+    """Add ``A_L`` (activities in the late window) and ``A_R`` (in the next period's reference)."""
+    ma = sp[["rep_id", "period_end"]].reset_index().merge(a, on="rep_id")
+    T = ma["period_end"]
+    late = (ma["d"] > T - window_days * _DAY) & (ma["d"] <= T)
+    ref = (ma["d"] > T + gap_days * _DAY) & (ma["d"] <= T + (gap_days + window_days) * _DAY)
+    sp["A_L"] = ma[late].groupby("index")["n"].sum().reindex(sp.index).fillna(0.0).to_numpy()
+    sp["A_R"] = ma[ref].groupby("index")["n"].sum().reindex(sp.index).fillna(0.0).to_numpy()
+
+
+def _ratio_of_ratios(s: np.ndarray) -> np.ndarray:
+    """``(A_L,far / A_R,far) / (A_L,on / A_R,on) - 1`` over the last axis of the four totals."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (s[..., 0] / s[..., 1]) / (s[..., 2] / s[..., 3]) - 1
+
+
+def _terms(totals: np.ndarray) -> pd.DataFrame:
+    """Return the four activity totals as terms without standard errors."""
+    return pd.DataFrame(
         {
             "term": [
                 "far: late window",
@@ -169,4 +203,3 @@ def effort(
             "ci_high": np.nan,
         }
     )
-    return Effect(**{**e.__dict__, "terms": terms})

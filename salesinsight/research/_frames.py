@@ -12,9 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesinsight.calendar import period_end, period_label
 from salesinsight.data import Dataset, load
+from salesinsight.kpis import kpi
 
-__all__ = ["as_dataset", "closed_deals", "period_labels", "pipeline_deals", "seller_periods"]
+__all__ = [
+    "as_dataset",
+    "closed_deals",
+    "kpi_ratio",
+    "period_labels",
+    "pipeline_deals",
+    "seller_periods",
+]
 
 
 def as_dataset(data: str | Path | Dataset) -> Dataset:
@@ -104,7 +113,7 @@ def seller_periods(ds: Dataset, *, min_tenure_days: int = 0) -> pd.DataFrame:
         r = w.groupby("rep_id")["amount"].sum()
         rev.append(pd.Series(r.reindex(grp["rep_id"]).fillna(0.0).to_numpy(), index=grp.index))
     q["revenue"] = pd.concat(rev) if rev else pd.Series(dtype=float)
-    q["attainment"] = q["revenue"] / q["quota"]
+    q["attainment"] = kpi_ratio(q, "attainment")
     q["period"] = period_labels(q["period_end"])
     q = q.sort_values(["period_end", "rep_id"], kind="stable", ignore_index=True)
     cols = [
@@ -126,8 +135,18 @@ def _columns(ds: Dataset, table: str) -> set[str]:
     return set(ds.sql(f"SELECT * FROM {table} LIMIT 0").columns)
 
 
+def kpi_ratio(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Return KPI ``name`` per row as its registry numerator over its denominator.
+
+    The columns are named as in :mod:`salesinsight.kpis` (``attainment`` = ``revenue / quota``).
+    """
+    k = kpi(name)
+    if k.denominator is None:
+        raise ValueError(f"KPI {name!r} is not a ratio")
+    return frame[k.numerator] / frame[k.denominator]
+
+
 def period_labels(ends: pd.Series) -> np.ndarray:
     """Quarter-style labels (``2025Q3``) where a period end is a calendar quarter end, else the date."""
-    p = ends.dt.to_period("Q")
-    is_q = p.dt.end_time.dt.normalize() == ends
-    return np.where(is_q, p.astype(str), ends.dt.strftime("%Y-%m-%d"))
+    is_q = period_end(ends, "quarter") == ends
+    return np.where(is_q, period_label(ends, "quarter"), ends.dt.strftime("%Y-%m-%d"))

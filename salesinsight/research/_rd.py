@@ -26,6 +26,7 @@ import pandas as pd
 
 from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
+from salesinsight.kpis import kpi
 from salesinsight.results import ResultMixin, Summary
 
 from ._bunching import Bunching, bunching
@@ -39,6 +40,13 @@ OUTCOMES: dict[str, str] = {
     "attainment_next": "attainment in the next period (revenue / quota)",
     "activities_next": "activities logged in the next period (count)",
     "left_next": "left the company during the next period (0/1)",
+}
+#: the KPI of ``salesinsight.kpis`` each next-period outcome measures (its direction comes from there)
+_OUTCOME_KPIS: dict[str, str] = {
+    "revenue_next": "revenue",
+    "attainment_next": "attainment",
+    "activities_next": "activities",
+    "left_next": "attrition",
 }
 
 
@@ -231,22 +239,9 @@ def rd(
     """
     if not 0 < alpha < 1:
         raise ValueError(f"rd: alpha must be in (0, 1), got {alpha!r}")
-    frame = data if isinstance(data, pd.DataFrame) else next_period_outcomes(data)
-    missing = {"rep_id", "attainment", outcome} - set(frame.columns)
-    if missing:
-        known = ", ".join(OUTCOMES)
-        raise ValueError(
-            f"rd: column(s) {', '.join(sorted(missing))} not available (outcomes from a data "
-            f"folder: {known}; activities_next needs activities.csv)"
-        )
-    f = frame[["rep_id", "attainment", outcome]].dropna()
+    f = _rd_frame(data, outcome, threshold)
     x = f["attainment"].to_numpy(float)
     y = f[outcome].to_numpy(float)
-    if (x < threshold).sum() < 20 or (x >= threshold).sum() < 20:
-        raise ValueError(
-            f"rd: need at least 20 seller-periods on each side of {threshold:g}; found "
-            f"{int((x < threshold).sum())} below and {int((x >= threshold).sum())} above"
-        )
     cluster = pd.factorize(f["rep_id"])[0]
     est = _rdrobust(y, x, threshold, cluster, alpha)
     density_p = _rddensity(x, threshold)
@@ -255,28 +250,7 @@ def rd(
         if bunching_check
         else None
     )
-    diags = [
-        Diagnostic(
-            name="density_continuity",
-            passed=None if not np.isfinite(density_p) else bool(density_p >= alpha),
-            p_value=density_p,
-            note=f"rddensity manipulation test at {threshold:g} (p = {density_p:.3g})"
-            if np.isfinite(density_p)
-            else "rddensity could not be computed",
-        )
-    ]
-    if bun is not None:
-        diags.append(
-            Diagnostic(
-                name="no_bunching",
-                passed=not bun.sorting,
-                value=float(bun.excess.estimate),
-                note=(
-                    f"excess mass just above {threshold:g}: B = {bun.excess.estimate:.3g} seller-"
-                    f"periods, interval [{bun.excess.ci_low:.3g}, {bun.excess.ci_high:.3g}]"
-                ),
-            )
-        )
+    diags = _sorting_checks(density_p, bun, threshold, alpha)
     credible = not any(d.required and d.passed is False for d in diags)
     spec = {
         "outcome": outcome,
@@ -305,7 +279,7 @@ def rd(
             "versions": library_versions(),
         },
         diagnostics=tuple(diags),
-        higher_is_better=outcome != "left_next",
+        higher_is_better=_higher_is_better(outcome),
     )
     return RDResult(
         effect=effect,
@@ -315,6 +289,61 @@ def rd(
         binned=_binned(x, y, threshold),
         spec=spec,
     )
+
+
+def _higher_is_better(outcome: str) -> bool:
+    """Direction of the outcome's KPI (``salesinsight.kpis``); higher for a column of the caller's."""
+    name = _OUTCOME_KPIS.get(outcome)
+    return name is None or kpi(name).direction != "lower"
+
+
+def _rd_frame(
+    data: str | Path | Dataset | pd.DataFrame, outcome: str, threshold: float
+) -> pd.DataFrame:
+    """Return ``rep_id, attainment, outcome`` without missing values, 20 or more on each side."""
+    frame = data if isinstance(data, pd.DataFrame) else next_period_outcomes(data)
+    missing = {"rep_id", "attainment", outcome} - set(frame.columns)
+    if missing:
+        known = ", ".join(OUTCOMES)
+        raise ValueError(
+            f"rd: column(s) {', '.join(sorted(missing))} not available (outcomes from a data "
+            f"folder: {known}; activities_next needs activities.csv)"
+        )
+    f = frame[["rep_id", "attainment", outcome]].dropna()
+    x = f["attainment"].to_numpy(float)
+    if (x < threshold).sum() < 20 or (x >= threshold).sum() < 20:
+        raise ValueError(
+            f"rd: need at least 20 seller-periods on each side of {threshold:g}; found "
+            f"{int((x < threshold).sum())} below and {int((x >= threshold).sum())} above"
+        )
+    return f
+
+
+def _sorting_checks(density_p: float, bun: Any, threshold: float, alpha: float) -> list[Diagnostic]:
+    """Return the density-continuity check and, when run, the no-bunching check."""
+    diags = [
+        Diagnostic(
+            name="density_continuity",
+            passed=None if not np.isfinite(density_p) else bool(density_p >= alpha),
+            p_value=density_p,
+            note=f"rddensity manipulation test at {threshold:g} (p = {density_p:.3g})"
+            if np.isfinite(density_p)
+            else "rddensity could not be computed",
+        )
+    ]
+    if bun is not None:
+        diags.append(
+            Diagnostic(
+                name="no_bunching",
+                passed=not bun.sorting,
+                value=float(bun.excess.estimate),
+                note=(
+                    f"excess mass just above {threshold:g}: B = {bun.excess.estimate:.3g} seller-"
+                    f"periods, interval [{bun.excess.ci_low:.3g}, {bun.excess.ci_high:.3g}]"
+                ),
+            )
+        )
+    return diags
 
 
 def _rdrobust(y, x, c, cluster, alpha) -> dict[str, float]:

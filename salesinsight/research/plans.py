@@ -30,7 +30,7 @@ from salesinsight.causal.effect import Effect
 from salesinsight.data import Dataset
 from salesinsight.results import ResultMixin, Summary
 
-from ._frames import as_dataset, seller_periods
+from ._frames import as_dataset, kpi_ratio, seller_periods
 
 __all__ = ["Plan", "PlanComparison", "csat_reward", "default_plans", "what_if"]
 
@@ -237,9 +237,9 @@ def what_if(
         raise ValueError(f"what_if: the frame lacks column(s) {', '.join(sorted(missing))}")
     if "csat" not in sp:
         sp["csat"] = np.nan
-    sp["attainment"] = sp["revenue"] / sp["quota"]
+    sp["attainment"] = kpi_ratio(sp, "attainment")
     team = sp.groupby(["team_id", "period"])[["revenue", "quota"]].transform("sum")
-    team_att = (team["revenue"] / team["quota"]).to_numpy(float)
+    team_att = kpi_ratio(team, "attainment").to_numpy(float)  # a ratio of the team's sums
     csat_obs = sp["csat"].astype(float)
     csat = csat_obs.fillna(csat_obs.mean() if csat_obs.notna().any() else 1.0).to_numpy(float)
     parts = []

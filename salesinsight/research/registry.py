@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from salesinsight.causal.effect import Effect
+from salesinsight.kpis import OUTCOMES
 from salesinsight.results import ResultMixin, Summary
 
 from .multiplicity import romano_wolf_from_draws
@@ -53,7 +54,7 @@ DESIGNS: dict[str, tuple[str, ...]] = {
     "bunching": ("excess", "b"),
     "rd": ("revenue_next", "attainment_next", "activities_next", "left_next"),
     "effort": ("activities",),
-    "program": ("win_rate", "revenue", "follow_ups", "csat", "opps_created", "activities"),
+    "program": OUTCOMES,  # what evaluate accepts: the outcomes of the KPI registry
     "subgroups": ("difference", "low", "high"),
     "plan": ("csat_corr_gain",),
 }

@@ -169,95 +169,27 @@ def subgroup_effects(
     -------
     SubgroupEffects
     """
-    problems = []
-    if not split > 0:
-        problems.append(f"split must be a positive number of days, got {split!r}")
-    if not isinstance(skip, int | np.integer) or skip < 0:
-        problems.append(f"skip must be a whole number >= 0, got {skip!r}")
-    if not 0 < alpha < 1:
-        problems.append(f"alpha must be in (0, 1), got {alpha!r}")
-    if problems:
-        raise ValueError("subgroup_effects: " + "; ".join(problems))
+    _validate(split, skip, alpha)
     ds = as_dataset(data)
-    enr = ds.sql(
-        "SELECT unit_id AS rep_id, CAST(start_date AS DATE) AS start, arm FROM enrollments "
-        f"WHERE program_id = '{program_id.replace(chr(39), chr(39) * 2)}'"
-    )
-    if enr.empty:
-        raise ValueError(f"subgroup_effects: program {program_id!r} has no enrollment rows")
-    enr["start"] = pd.to_datetime(enr["start"])
+    enr = _enrollments(ds, program_id)
     sp = seller_periods(ds)
     deals = closed_deals(ds)
     if not set(enr["rep_id"]) <= set(sp["rep_id"]):
         raise ValueError(
             f"subgroup_effects: {program_id!r} is not enrolled by seller (unit_id are not rep_id)"
         )
-    periods = np.sort(sp["period_start"].unique())
-    k = {p: i for i, p in enumerate(periods)}
-    sp["k"] = sp["period_start"].map(k)
-    m = deals.merge(sp[["rep_id", "period_start", "period_end", "k"]], on="rep_id")
-    m = m[(m["close_date"] >= m["period_start"]) & (m["close_date"] <= m["period_end"])]
-    wc = m.groupby(["rep_id", "k"]).agg(won=("won", "sum"), closed=("won", "size"))
-    panel = (
-        sp.set_index(["rep_id", "k"])[["tenure_days"]].join(wc).fillna({"won": 0.0, "closed": 0.0})
-    )
-    treated = enr[enr["arm"].fillna("treatment") == "treatment"]
-    never = sorted(set(sp["rep_id"]) - set(enr["rep_id"]))
-    rows = []
-    for start, grp in treated.groupby("start"):
-        q0 = int(np.searchsorted(periods, np.datetime64(start), side="right")) - 1
-        pre, post = q0 - 1, q0 + skip
-        if pre < 0 or post >= len(periods):
-            continue
-        for arm, reps in (("enrolled", sorted(grp["rep_id"])), ("never", never)):
-            for r in reps:
-                if (r, pre) not in panel.index or (r, post) not in panel.index:
-                    continue
-                a, b = panel.loc[(r, pre)], panel.loc[(r, post)]
-                x = a["tenure_days"]
-                rows.append(
-                    {
-                        "cohort": str(pd.Timestamp(periods[q0]).date()),
-                        "rep_id": r,
-                        "arm": arm,
-                        "group": "low" if x < split else "high",
-                        "won_pre": a["won"],
-                        "closed_pre": a["closed"],
-                        "won_post": b["won"],
-                        "closed_post": b["closed"],
-                    }
-                )
-    f = pd.DataFrame(rows)
+    periods, panel = _period_panel(sp, deals)
+    f = _cohort_rows(enr, sp, periods, panel, skip=skip, split=split)
     if f.empty or not {"enrolled", "never"} <= set(f["arm"]):
         raise ValueError(
             f"subgroup_effects: no cohort of {program_id!r} has enrolled and never-enrolled "
             "sellers with a full period before and after the start"
         )
     cohorts = sorted(f["cohort"].unique())
-    cells = [(c, g, a) for c in cohorts for g in ("low", "high") for a in ("enrolled", "never")]
-    idx = {cell: i for i, cell in enumerate(cells)}
-    col = f[["cohort", "group", "arm"]].apply(tuple, axis=1).map(idx).to_numpy()
-    stats_ = ("won_pre", "closed_pre", "won_post", "closed_post", "n")
-    X = np.zeros((len(f), len(cells), len(stats_)))
-    vals = f[list(stats_[:4])].to_numpy(float)
-    X[np.arange(len(f)), col, :4] = vals
-    X[np.arange(len(f)), col, 4] = 1.0
-    X2 = X.reshape(len(f), -1)
+    X2 = _cell_sums(f, cohorts)
     W = seller_weights(f["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
-    shape = (len(cohorts), 2, 2, len(stats_))
-
-    def est(s: np.ndarray) -> dict[str, np.ndarray]:
-        s = s.reshape(*s.shape[:-1], *shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            change = s[..., 2] / s[..., 3] - s[..., 0] / s[..., 1]  # (.., cohort, group, arm)
-            did = change[..., 0] - change[..., 1]  # (.., cohort, group)
-            n_t = s[..., 0, 4]  # enrolled sellers per cohort and group
-            ok = np.isfinite(did) & (n_t > 0)
-            eff = np.where(ok, did * n_t, 0.0).sum(-2) / np.where(ok, n_t, 0.0).sum(-2)
-        return {"low": eff[..., 0], "high": eff[..., 1], "difference": eff[..., 0] - eff[..., 1]}
-
-    point = est(X2.sum(0))
-    boot = est(W @ X2)
+    point = _group_effects(X2.sum(0), len(cohorts))
+    boot = _group_effects(W @ X2, len(cohorts))
     spec = {
         "program_id": program_id,
         "by": "tenure",
@@ -285,7 +217,121 @@ def subgroup_effects(
         )
         for t in TERMS
     }
-    table = (
+    return SubgroupEffects(effects=effects, cells=_cells_table(f), spec=spec)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Steps: validate -> enrollments -> seller-period panel -> cohort rows -> cell sums -> effects
+# ----------------------------------------------------------------------------------------------------------
+#: the sums kept per cohort, group and arm (``n`` counts the sellers)
+_STATS: tuple[str, ...] = ("won_pre", "closed_pre", "won_post", "closed_post", "n")
+
+
+def _validate(split: float, skip: int, alpha: float) -> None:
+    """Raise one ValueError naming every bad argument."""
+    problems = []
+    if not split > 0:
+        problems.append(f"split must be a positive number of days, got {split!r}")
+    if not isinstance(skip, int | np.integer) or skip < 0:
+        problems.append(f"skip must be a whole number >= 0, got {skip!r}")
+    if not 0 < alpha < 1:
+        problems.append(f"alpha must be in (0, 1), got {alpha!r}")
+    if problems:
+        raise ValueError("subgroup_effects: " + "; ".join(problems))
+
+
+def _enrollments(ds: Dataset, program_id: str) -> pd.DataFrame:
+    """Return ``rep_id, start, arm`` of the program's enrollment rows."""
+    enr = ds.sql(
+        "SELECT unit_id AS rep_id, CAST(start_date AS DATE) AS start, arm FROM enrollments "
+        f"WHERE program_id = '{program_id.replace(chr(39), chr(39) * 2)}'"
+    )
+    if enr.empty:
+        raise ValueError(f"subgroup_effects: program {program_id!r} has no enrollment rows")
+    enr["start"] = pd.to_datetime(enr["start"])
+    return enr
+
+
+def _period_panel(sp: pd.DataFrame, deals: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Return the sorted period starts and won/closed deals and tenure per seller and period index."""
+    periods = np.sort(sp["period_start"].unique())
+    k = {p: i for i, p in enumerate(periods)}
+    sp["k"] = sp["period_start"].map(k)
+    m = deals.merge(sp[["rep_id", "period_start", "period_end", "k"]], on="rep_id")
+    m = m[(m["close_date"] >= m["period_start"]) & (m["close_date"] <= m["period_end"])]
+    wc = m.groupby(["rep_id", "k"]).agg(won=("won", "sum"), closed=("won", "size"))
+    panel = (
+        sp.set_index(["rep_id", "k"])[["tenure_days"]].join(wc).fillna({"won": 0.0, "closed": 0.0})
+    )
+    return periods, panel
+
+
+def _cohort_rows(
+    enr: pd.DataFrame,
+    sp: pd.DataFrame,
+    periods: np.ndarray,
+    panel: pd.DataFrame,
+    *,
+    skip: int,
+    split: float,
+) -> pd.DataFrame:
+    """One row per cohort and seller (enrolled or never enrolled) with a period before and after."""
+    treated = enr[enr["arm"].fillna("treatment") == "treatment"]
+    never = sorted(set(sp["rep_id"]) - set(enr["rep_id"]))
+    rows = []
+    for start, grp in treated.groupby("start"):
+        q0 = int(np.searchsorted(periods, np.datetime64(start), side="right")) - 1
+        pre, post = q0 - 1, q0 + skip
+        if pre < 0 or post >= len(periods):
+            continue
+        for arm, reps in (("enrolled", sorted(grp["rep_id"])), ("never", never)):
+            for r in reps:
+                if (r, pre) not in panel.index or (r, post) not in panel.index:
+                    continue
+                a, b = panel.loc[(r, pre)], panel.loc[(r, post)]
+                x = a["tenure_days"]
+                rows.append(
+                    {
+                        "cohort": str(pd.Timestamp(periods[q0]).date()),
+                        "rep_id": r,
+                        "arm": arm,
+                        "group": "low" if x < split else "high",
+                        "won_pre": a["won"],
+                        "closed_pre": a["closed"],
+                        "won_post": b["won"],
+                        "closed_post": b["closed"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _cell_sums(f: pd.DataFrame, cohorts: list[str]) -> np.ndarray:
+    """Per seller row, its sums placed in its (cohort, group, arm) cell, flattened."""
+    cells = [(c, g, a) for c in cohorts for g in ("low", "high") for a in ("enrolled", "never")]
+    idx = {cell: i for i, cell in enumerate(cells)}
+    col = f[["cohort", "group", "arm"]].apply(tuple, axis=1).map(idx).to_numpy()
+    X = np.zeros((len(f), len(cells), len(_STATS)))
+    vals = f[list(_STATS[:4])].to_numpy(float)
+    X[np.arange(len(f)), col, :4] = vals
+    X[np.arange(len(f)), col, 4] = 1.0
+    return X.reshape(len(f), -1)
+
+
+def _group_effects(s: np.ndarray, n_cohorts: int) -> dict[str, np.ndarray]:
+    """Win-rate DiD per group from cell sums, cohorts weighted by enrolled sellers."""
+    s = s.reshape(*s.shape[:-1], n_cohorts, 2, 2, len(_STATS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = s[..., 2] / s[..., 3] - s[..., 0] / s[..., 1]  # (.., cohort, group, arm)
+        did = change[..., 0] - change[..., 1]  # (.., cohort, group)
+        n_t = s[..., 0, 4]  # enrolled sellers per cohort and group
+        ok = np.isfinite(did) & (n_t > 0)
+        eff = np.where(ok, did * n_t, 0.0).sum(-2) / np.where(ok, n_t, 0.0).sum(-2)
+    return {"low": eff[..., 0], "high": eff[..., 1], "difference": eff[..., 0] - eff[..., 1]}
+
+
+def _cells_table(f: pd.DataFrame) -> pd.DataFrame:
+    """Sellers and won/closed deals before and after per cohort, group and arm."""
+    return (
         f.groupby(["cohort", "group", "arm"])
         .agg(
             sellers=("rep_id", "size"),
@@ -296,7 +342,6 @@ def subgroup_effects(
         )
         .reset_index()
     )
-    return SubgroupEffects(effects=effects, cells=table, spec=spec)
 
 
 def _num(x: Any) -> Any:

@@ -294,3 +294,63 @@ def test_delta_tables_without_delta_jars(engine, spark, sim_folder, duck_sim, tm
         got = concurrently([lambda: panel(a, **kw), lambda: panel(b, **kw)])
     for df in got:
         assert_same_panel(df, ref)
+
+
+# --------------------------------------------------------------------------------------------------
+# the dataset's temporary folder (no Spark session needed: the dataset is built around a stand-in)
+# --------------------------------------------------------------------------------------------------
+def _dataset_with_temporary_folder(user_folder: Path) -> tuple[Any, str]:
+    import tempfile
+    from types import SimpleNamespace
+
+    pytest.importorskip("sqlglot", reason='sqlglot is not installed (pip install -e ".[spark]")')
+    from salesinsight.engines.spark import SparkDataset
+
+    tmp = tempfile.TemporaryDirectory(prefix="salesinsight-spark-")
+    (Path(tmp.name) / "reps.csv").write_text("rep_id\nR1\n", encoding="utf-8")  # a transcoded copy
+    dropped: list[str] = []
+    catalog = SimpleNamespace(dropTempView=dropped.append)
+    con = SimpleNamespace(spark=SimpleNamespace(catalog=catalog), names={"reps": "v_reps"})
+    ds = SparkDataset(user_folder, con, frozenset({"reps"}), {}, None, tmp)  # type: ignore[arg-type]
+    return ds, tmp.name
+
+
+def _user_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "reps.csv").write_text("rep_id\nR1\n", encoding="utf-8")
+    return folder
+
+
+def test_temporary_folder_goes_when_the_dataset_is_collected(tmp_path):
+    """An unclosed dataset removes its temporary folder when collected, without a ResourceWarning."""
+    import gc
+    import warnings
+
+    user = _user_folder(tmp_path)
+    ds, tmp_name = _dataset_with_temporary_folder(user)
+    assert Path(tmp_name).is_dir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del ds
+        gc.collect()
+    assert not Path(tmp_name).exists()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert (user / "reps.csv").read_text(
+        encoding="utf-8"
+    ) == "rep_id\nR1\n"  # the user's folder stays
+
+
+def test_close_removes_only_the_temporary_folder(tmp_path):
+    import gc
+
+    user = _user_folder(tmp_path)
+    ds, tmp_name = _dataset_with_temporary_folder(user)
+    with ds:
+        pass
+    assert not Path(tmp_name).exists()
+    assert sorted(p.name for p in user.iterdir()) == ["reps.csv"]
+    ds.close()  # twice: nothing left to do, no error
+    del ds
+    gc.collect()
+    assert (user / "reps.csv").is_file()

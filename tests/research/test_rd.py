@@ -72,3 +72,17 @@ def test_cli_json(no_gaming, capsys):
     assert main([*args, "--n-boot", "99"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["outcome"] == "left_next" and isinstance(out["credible"], bool)
+
+
+def test_outcome_directions_come_from_the_kpi_registry():
+    """Each next-period outcome names a registry KPI; leaving is the one where lower is better."""
+    from salesinsight.kpis import KPIS
+    from salesinsight.research._rd import _OUTCOME_KPIS, OUTCOMES, _higher_is_better
+
+    assert set(_OUTCOME_KPIS) == set(OUTCOMES)
+    assert set(_OUTCOME_KPIS.values()) <= set(KPIS)
+    assert [o for o in OUTCOMES if not _higher_is_better(o)] == ["left_next"]
+    assert _higher_is_better("y")  # a column of the caller's frame
+    frame = _frame(0.0, seed=2).rename(columns={"y": "left_next"})
+    res = rd(frame, outcome="left_next", bunching_check=False)
+    assert res.effect.higher_is_better is False

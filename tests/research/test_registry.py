@@ -131,3 +131,16 @@ def test_research_run_writes_a_run_folder(tmp_path, planted_pull):
     )
     assert main(["research", "run", str(bad), "--out", str(tmp_path / "run2")]) == 2
     assert not (tmp_path / "run2").exists()
+
+
+def test_program_outcomes_are_the_kpi_registry_outcomes(tmp_path, planted_pull):
+    """A program hypothesis takes every outcome evaluate accepts, and nothing else."""
+    from salesinsight.kpis import OUTCOMES
+
+    h = {**H_PULL, "design": "program", "programs": ["P_TRAIN"], "min_effect": 0.01}
+    hyps = [{**h, "id": f"H_{o}", "outcome": o} for o in ("attainment", "win_rate", "attrition")]
+    reg = load_registry(_write(tmp_path, planted_pull, hyps))
+    assert [x.outcome for x in reg.hypotheses] == ["attainment", "win_rate", "attrition"]
+    assert "opps_lost" not in OUTCOMES  # no good direction alone (see salesinsight.kpis)
+    with pytest.raises(RegistryError, match="opps_lost"):
+        load_registry(_write(tmp_path, planted_pull, [{**h, "outcome": "opps_lost"}]))
