@@ -272,7 +272,7 @@ def pull_in(
         How the intervals and p-values are computed. ``"jackknife"``: delete-one-seller jackknife
         standard error (factor ``(G - 1) / G``, G sellers) with a ``t(G - 1)`` interval;
         deterministic. ``"bootstrap"``: percentile interval of the seller-cluster bootstrap (the
-        method before version 5 of this estimator, kept for comparison). The ``n_boot`` bootstrap
+        default before the jackknife, kept for comparison). The ``n_boot`` bootstrap
         draws are computed in both cases (``Effect.extras["draws"]``).
 
     Returns
