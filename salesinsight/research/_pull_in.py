@@ -37,8 +37,8 @@ the pipeline and are not counted as pulled.
 Intervals (``inference``): by default the delete-one-seller **jackknife** (every period of a seller is
 left out together), variance ``(G - 1) / G * sum_i (theta_(i) - theta_bar)^2`` over the G sellers
 (the CR3 idea for a nonlinear estimator), with a ``t(G - 1)`` interval and p-value. It is
-deterministic (no resampling noise in the interval's ends) and, by the Efron-Stein inequality, not
-too small in expectation. ``inference="bootstrap"`` gives the earlier seller cluster bootstrap with
+deterministic (no resampling noise in the interval's ends) and, by the Efron-Stein inequality, in
+expectation at least the variance of the estimator on G - 1 sellers. ``inference="bootstrap"`` gives the earlier seller cluster bootstrap with
 percentile intervals; the bootstrap draws are computed either way (``Effect.extras["draws"]``, for
 joint inference across designs). Both assume sellers are independent of each other.
 """
