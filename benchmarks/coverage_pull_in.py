@@ -13,7 +13,12 @@ Usage::
     python benchmarks/coverage_pull_in.py [--null 100] [--planted 40] [--n-boot 299] [--out FILE]
         [--null-seed0 1000] [--planted-seed0 2000]
 
-Prints a table (share covering, Monte Carlo standard error, mean estimate and mean bootstrap SE) and
+Every cell is scored twice from one ``pull_in`` call: with its default interval (delete-one-seller
+jackknife, t(G - 1); quantity names as they are) and with the seller-bootstrap percentile interval of
+the same call's bootstrap draws (``Effect.extras["draws"]``; quantity names ending ``[pct]``, the
+method before the jackknife).
+
+Prints a table (share covering, Monte Carlo standard error, mean estimate and mean SE) and
 writes it as markdown to ``--out`` when given, and every cell's numbers, as each finishes, to
 ``FILE.cells.null.csv`` and ``FILE.cells.planted.csv`` next to it (for the null cells also the point
 estimates of the earlier estimator, all pipeline ages pooled, on the same seller-periods). Cells are
@@ -28,7 +33,9 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesinsight.research import pull_in
@@ -45,17 +52,33 @@ def _truth_rows(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(t["rows"], columns=t["columns"])
 
 
+def _pct(e: Any, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Seller-bootstrap SE and percentile interval from an effect's bootstrap draws."""
+    d = np.asarray(e.extras["draws"], dtype=float)
+    d = d[np.isfinite(d)]
+    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
+    return float(d.std(ddof=1)), float(lo), float(hi)
+
+
+def _score(out: dict[str, float], q: str, e: Any, truth: float, *, detect: bool) -> None:
+    """Add the cell's columns for quantity ``q``: default interval, then ``q[pct]``."""
+    se_b, lo_b, hi_b = _pct(e)
+    for name, se, lo, hi in ((q, e.se, e.ci_low, e.ci_high), (f"{q}[pct]", se_b, lo_b, hi_b)):
+        out[f"{name}_est"] = e.estimate
+        out[f"{name}_se"] = se
+        out[f"{name}_truth"] = truth
+        out[f"{name}_cover"] = float(lo <= truth <= hi)
+        if detect:
+            out[f"{name}_detect"] = float(lo > 0)
+
+
 def null_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
     """One folder without gaming: estimates, SEs and whether each interval covers 0."""
     folder = crm(root / f"null{seed}", seed=seed, hockey_pull_prob=0.0, **SIZE)
     r = pull_in(folder, n_boot=n_boot, seed=seed)
     out: dict[str, float] = {"kind": "null", "seed": seed}
     for q in QUANTITIES:
-        e = r[q]
-        out[f"{q}_est"] = e.estimate
-        out[f"{q}_se"] = e.se
-        out[f"{q}_truth"] = 0.0
-        out[f"{q}_cover"] = float(e.ci_low <= 0.0 <= e.ci_high)
+        _score(out, q, r[q], 0.0, detect=False)
     # the earlier estimator (all pipeline ages pooled) on the same seller-periods: point estimates
     g = r.seller_periods.groupby(["period_end", "behind"])[["P", "PL", "PN"]].sum().unstack()
     on, behind = g.xs(False, axis=1, level=1), g.xs(True, axis=1, level=1)
@@ -84,18 +107,15 @@ def planted_cell(seed: int, *, n_boot: int, root: Path) -> dict[str, float]:
     }
     out: dict[str, float] = {"kind": "planted", "seed": seed}
     for q in QUANTITIES:
-        e = r[q]
-        out[f"{q}_est"] = e.estimate
-        out[f"{q}_se"] = e.se
-        out[f"{q}_truth"] = truth[q]
-        out[f"{q}_cover"] = float(e.ci_low <= truth[q] <= e.ci_high)
-        out[f"{q}_detect"] = float(e.ci_low > 0)
+        _score(out, q, r[q], truth[q], detect=True)
     prem = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["gaming"]["pull_in"]
-    e = r["discount_premium"]
-    out["discount_premium_est"] = e.estimate
-    out["discount_premium_se"] = e.se
-    out["discount_premium_truth"] = float(prem["discount_premium"])
-    out["discount_premium_cover"] = float(e.ci_low <= prem["discount_premium"] <= e.ci_high)
+    _score(
+        out,
+        "discount_premium",
+        r["discount_premium"],
+        float(prem["discount_premium"]),
+        detect=False,
+    )
     return out
 
 
@@ -155,7 +175,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
                     "detected": round(d[f"{q}_detect"].mean(), 3) if f"{q}_detect" in d else None,
                     "mean_error": round(err.mean(), 4),
                     "sd_estimate_minus_truth": round(err.std(ddof=1), 4),
-                    "mean_bootstrap_se": round(d[f"{q}_se"].mean(), 4),
+                    "mean_se": round(d[f"{q}_se"].mean(), 4),
+                    "sd_z": round(float((err / d[f"{q}_se"]).std(ddof=1)), 3),
                 }
             )
     return pd.DataFrame(out)
@@ -191,6 +212,9 @@ def main() -> None:
         head = (
             f"# pull_in coverage ({args.n_null} null, {args.n_planted} planted folders; 240 sellers, "
             f"6 quarters; {args.n_boot} bootstrap draws; nominal 0.95)\n\n"
+            "Quantities without a suffix: the default interval (delete-one-seller jackknife, "
+            "t(G - 1)); `[pct]`: seller-bootstrap percentile interval from the same call's draws. "
+            "`mc_se`: Monte Carlo SE of the coverage; `sd_z`: SD of (estimate - truth) / SE.\n\n"
             f"`python benchmarks/coverage_pull_in.py --null {args.n_null} --planted "
             f"{args.n_planted} --n-boot {args.n_boot} --null-seed0 {args.null_seed0} "
             f"--planted-seed0 {args.planted_seed0}`\n\n"

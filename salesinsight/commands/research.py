@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Excess closes in the last days of each quota period by sellers who enter them behind "
             "quota, against sellers on track, the matching deficit early in the next period, and "
-            "the discount premium; seller-cluster bootstrap intervals."
+            "the discount premium; delete-one-seller jackknife intervals (or the seller-cluster "
+            "bootstrap with --inference bootstrap)."
         ),
     )
     pi.add_argument("data_dir", metavar="DIR", help="data folder (see docs/data-contract.md)")
@@ -38,6 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="width of the pipeline-age bins in days (0 pools all ages); default 7",
     )
     pi.add_argument("--n-boot", type=int, default=999, dest="n_boot")
+    pi.add_argument(
+        "--inference",
+        choices=("jackknife", "bootstrap"),
+        default="jackknife",
+        help="intervals: delete-one-seller jackknife with t(G-1) (default) or the seller-bootstrap "
+        "percentile interval (the earlier method)",
+    )
     pi.add_argument("--alpha", type=float, default=0.05)
     pi.add_argument("--seed", type=int, default=0)
     pi.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -203,6 +211,7 @@ def run_pull_in(args: argparse.Namespace) -> int:
             n_boot=args.n_boot,
             alpha=args.alpha,
             seed=args.seed,
+            inference=args.inference,
         )
     except (DataError, ValueError, FileNotFoundError) as exc:
         return _fail("pull-in", exc)

@@ -32,8 +32,15 @@ between the groups; when a pipeline deal closes does not. The excess is valued a
 win share and revenue per closed pipeline deal in L. The discount premium per pulled deal is the
 difference-in-differences of mean discounts (all closes in L vs in R, behind vs on track) divided by
 the pulled share of the behind sellers' closes in L. Deals both opened and closed inside L are not in
-the pipeline and are not counted as pulled. Intervals: seller cluster bootstrap (every period of a
-resampled seller comes along).
+the pipeline and are not counted as pulled.
+
+Intervals (``inference``): by default the delete-one-seller **jackknife** (every period of a seller is
+left out together), variance ``(G - 1) / G * sum_i (theta_(i) - theta_bar)^2`` over the G sellers
+(the CR3 idea for a nonlinear estimator), with a ``t(G - 1)`` interval and p-value. It is
+deterministic (no resampling noise in the interval's ends) and, by the Efron-Stein inequality, in
+expectation at least the variance of the estimator on G - 1 sellers. ``inference="bootstrap"`` gives the earlier seller cluster bootstrap with
+percentile intervals; the bootstrap draws are computed either way (``Effect.extras["draws"]``, for
+joint inference across designs). Both assume sellers are independent of each other.
 """
 
 from __future__ import annotations
@@ -45,8 +52,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from salesinsight.causal.effect import Diagnostic, Effect
+from salesinsight.causal.effect import Diagnostic, Effect, library_versions
 from salesinsight.data import Dataset
 from salesinsight.research._display import fmt
 from salesinsight.results import ResultMixin, Summary
@@ -79,6 +87,9 @@ HEADLINES: tuple[str, ...] = (
     "next_period_deficit",
     "discount_premium",
 )
+
+#: interval methods of :func:`pull_in` (``inference``)
+INFERENCE: tuple[str, ...] = ("jackknife", "bootstrap")
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,12 +176,13 @@ class PullIn(ResultMixin):
                 f"{s['reference_days']} days after that",
             )
         )
+        rows.append(("interval", str(self.effects["pulled_deals"].spec.get("inference"))))
         rows.append(
             (
                 "assumption",
                 "without gaming, behind and on-track sellers close the same share of their "
                 "pipeline at entry of each age in the last days (the customers' calendar is "
-                "shared)",
+                "shared); sellers are independent of each other",
             )
         )
         return Summary(
@@ -216,6 +228,7 @@ def pull_in(
     alpha: float = 0.05,
     seed: int = 0,
     boot_universe: Sequence[str] | None = None,
+    inference: str = "jackknife",
 ) -> PullIn:
     """Estimate the won deals (and revenue) behind-quota sellers pulled in from the next period.
 
@@ -255,6 +268,12 @@ def pull_in(
     boot_universe : sequence of str, optional
         Every seller of the data in a fixed order: the bootstrap then resamples this universe, so
         designs run with the same seed share their draws (the registry's Romano-Wolf correction).
+    inference : {"jackknife", "bootstrap"}, default "jackknife"
+        How the intervals and p-values are computed. ``"jackknife"``: delete-one-seller jackknife
+        standard error (factor ``(G - 1) / G``, G sellers) with a ``t(G - 1)`` interval;
+        deterministic. ``"bootstrap"``: percentile interval of the seller-cluster bootstrap (the
+        default before the jackknife, kept for comparison). The ``n_boot`` bootstrap
+        draws are computed in both cases (``Effect.extras["draws"]``).
 
     Returns
     -------
@@ -263,6 +282,10 @@ def pull_in(
     _check(
         window_days, horizon_days, reference_days, behind_pace, alpha, age_bin_days, max_age_days
     )
+    if inference not in INFERENCE:
+        raise ValueError(
+            f"pull_in: inference must be one of {', '.join(INFERENCE)}, got {inference!r}"
+        )
     spec: dict[str, Any] = {
         "window_days": window_days,
         "horizon_days": horizon_days,
@@ -276,6 +299,7 @@ def pull_in(
         "seed": seed,
         "boot_universe": None if boot_universe is None else len(boot_universe),
         "cluster": "rep_id",
+        "inference_method": inference,
     }
     ds = as_dataset(data)
     edges = _age_edges(age_bin_days, max_age_days)
@@ -289,20 +313,44 @@ def pull_in(
         )
     periods = sorted(sp["period_end"].unique())
     q_idx = np.searchsorted(np.asarray(periods), sp["period_end"].to_numpy())
-    k = q_idx * 2 + sp["behind"].to_numpy().astype(int)
-    onehot = np.zeros((len(sp), 2 * len(periods)))
-    onehot[np.arange(len(sp)), k] = 1.0
     stats = [*STATS, *_age_stats(len(edges))]
-    X = sp[stats].to_numpy(float)
-    design = (X[:, :, None] * onehot[:, None, :]).reshape(len(sp), -1)
+    design = _design(sp[stats].to_numpy(float), q_idx, sp["behind"].to_numpy(bool), len(periods))
     codes = pd.factorize(sp["rep_id"])[0]
     W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
     shape = (len(stats), len(periods), 2)
     point = _estimate(design.sum(0).reshape(shape), len(edges))
     boot = _estimate((W @ design).reshape((n_boot, *shape)), len(edges))
     n_units, n_obs = int(codes.max()) + 1, len(sp)
+    jack = None
+    if inference == "jackknife":
+        jack = _jackknife(design, codes, shape, len(edges))
+    effects = _effects(point, boot, jack, alpha=alpha, n_units=n_units, n_obs=n_obs, spec=spec)
+    by = _by_period(sp, periods, point, boot, alpha, jack, n_units)
+    return PullIn(effects=effects, by_period=by, seller_periods=sp, spec=spec)
+
+
+def _effects(
+    point: dict[str, np.ndarray],
+    boot: dict[str, np.ndarray],
+    jack: dict[str, np.ndarray] | None,
+    *,
+    alpha: float,
+    n_units: int,
+    n_obs: int,
+    spec: dict[str, Any],
+) -> dict[str, Effect]:
+    """Build the headline effects and the deficit-matches-excess diagnostic.
+
+    Intervals are jackknife ``t(G - 1)`` when ``jack`` is given, else bootstrap percentile.
+    """
     diff = boot["pulled_closed_deals"] - boot["next_period_deficit"]
-    lo, hi = np.nanquantile(diff, [alpha / 2, 1 - alpha / 2])
+    if jack is None:
+        lo, hi = np.nanquantile(diff, [alpha / 2, 1 - alpha / 2])
+    else:
+        d_point = point["pulled_closed_deals"] - point["next_period_deficit"]
+        d_se = jackknife_se(jack["pulled_closed_deals"] - jack["next_period_deficit"])
+        half = float(sps.t.ppf(1 - alpha / 2, n_units - 1)) * d_se
+        lo, hi = d_point - half, d_point + half
     diag = Diagnostic(
         name="deficit_matches_excess",
         passed=bool(lo <= 0 <= hi),
@@ -323,19 +371,111 @@ def pull_in(
         "discount_premium": "discount share",
     }
     for name in HEADLINES:
-        effects[name] = boot_effect(
-            float(point[name]),
-            boot[name],
-            alpha=alpha,
-            method="pull-in DiD (behind vs on track, last vs reference window)",
-            outcome=f"{name} ({units[name]})",
-            n_units=n_units,
-            n_obs=n_obs,
-            spec=spec,
-            diagnostics=(diag,) if name != "discount_premium" else (),
-        )
-    by = _by_period(sp, periods, point, boot, alpha)
-    return PullIn(effects=effects, by_period=by, seller_periods=sp, spec=spec)
+        kw: dict[str, Any] = {
+            "alpha": alpha,
+            "method": "pull-in DiD (behind vs on track, last vs reference window)",
+            "outcome": f"{name} ({units[name]})",
+            "n_units": n_units,
+            "n_obs": n_obs,
+            "spec": spec,
+            "diagnostics": (diag,) if name != "discount_premium" else (),
+        }
+        if jack is None:
+            effects[name] = boot_effect(float(point[name]), boot[name], **kw)
+        else:
+            effects[name] = jackknife_effect(float(point[name]), jack[name], boot[name], **kw)
+    return effects
+
+
+def _design(x: np.ndarray, period: np.ndarray, behind: np.ndarray, n_periods: int) -> np.ndarray:
+    """One row per seller-period: its statistics ``x`` placed in its (statistic, period, group) cell.
+
+    Summing rows gives the group sums ``_estimate`` takes, shape (stats, periods, 2) once reshaped;
+    a weighted sum gives a bootstrap draw's sums.
+    """
+    onehot = np.zeros((len(x), 2 * n_periods))
+    onehot[np.arange(len(x)), np.asarray(period) * 2 + np.asarray(behind).astype(int)] = 1.0
+    return (x[:, :, None] * onehot[:, None, :]).reshape(len(x), -1)
+
+
+def _jackknife(
+    design: np.ndarray, codes: np.ndarray, shape: tuple[int, ...], n_bins: int
+) -> dict[str, np.ndarray]:
+    """Leave-one-seller-out estimates: row i is the estimator without every period of seller i.
+
+    ``design`` holds one row per seller-period (group sums by column); ``codes`` number the sellers
+    0..G-1. Returns every output of :func:`_estimate` with a leading axis of length G.
+    """
+    n_sellers = int(codes.max()) + 1
+    per_seller = np.zeros((n_sellers, design.shape[1]))
+    np.add.at(per_seller, codes, design)
+    total = design.sum(0)
+    return _estimate((total[None, :] - per_seller).reshape((n_sellers, *shape)), n_bins)
+
+
+def jackknife_se(leave_one_out: np.ndarray) -> float:
+    """Delete-one-cluster jackknife standard error from the G leave-one-out estimates.
+
+    ``sqrt((G - 1) / G * sum_i (theta_(i) - mean_i theta_(i))^2)``; NaN when any estimate is not
+    finite (a seller without whom the estimator is undefined) or G < 2.
+    """
+    x = np.asarray(leave_one_out, dtype=float)
+    g = len(x)
+    if g < 2 or not np.isfinite(x).all():
+        return float("nan")
+    return float(np.sqrt((g - 1) / g * ((x - x.mean()) ** 2).sum()))
+
+
+def jackknife_effect(
+    point: float,
+    leave_one_out: np.ndarray,
+    draws: np.ndarray,
+    *,
+    alpha: float,
+    method: str,
+    outcome: str,
+    n_units: int,
+    n_obs: int,
+    spec: dict[str, Any],
+    diagnostics: Sequence[Diagnostic] = (),
+) -> Effect:
+    """Build an :class:`Effect` with the jackknife SE and a ``t(G - 1)`` interval and p-value.
+
+    ``draws`` (the bootstrap draws) are kept in ``extras["draws"]`` for joint inference; they do not
+    enter the interval.
+    """
+    se = jackknife_se(leave_one_out)
+    df = max(int(n_units) - 1, 1)
+    if np.isfinite(se) and np.isfinite(point) and se > 0:
+        half = float(sps.t.ppf(1 - alpha / 2, df)) * se
+        lo, hi = point - half, point + half
+        p = float(2 * sps.t.sf(abs(point) / se, df))
+    else:
+        lo = hi = p = float("nan")
+    full = {
+        **spec,
+        "ci_level": 1 - alpha,
+        "inference": f"delete-one-seller jackknife ({spec.get('cluster', 'seller')}), "
+        f"{n_units} clusters, t({df}) interval",
+        "versions": library_versions(),
+    }
+    return Effect(
+        estimate=float(point),
+        se=se,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_value=p,
+        n_units=int(n_units),
+        n_obs=int(n_obs),
+        method=method,
+        outcome=outcome,
+        spec=full,
+        diagnostics=tuple(diagnostics),
+        extras={
+            "draws": np.asarray(draws, dtype=float).copy(),
+            "leave_one_out": np.asarray(leave_one_out, dtype=float).copy(),
+        },
+    )
 
 
 def _check(
@@ -500,9 +640,10 @@ def _estimate_sums(s: np.ndarray, n_bins: int) -> dict[str, np.ndarray]:
     }
 
 
-def _by_period(sp, periods, point, boot, alpha) -> pd.DataFrame:
+def _by_period(sp, periods, point, boot, alpha, jack, n_units) -> pd.DataFrame:
     rows = []
     q = [alpha / 2, 1 - alpha / 2]
+    t_crit = float(sps.t.ppf(1 - alpha / 2, n_units - 1))
     for j, end in enumerate(periods):
         sel = sp["period_end"] == end
         row = {
@@ -516,7 +657,11 @@ def _by_period(sp, periods, point, boot, alpha) -> pd.DataFrame:
             ("pulled_closed_deals", "by_closed"),
             ("next_period_deficit", "by_deficit"),
         ):
-            lo, hi = np.nanquantile(boot[key][:, j], q)
+            if jack is None:
+                lo, hi = np.nanquantile(boot[key][:, j], q)
+            else:
+                half = t_crit * jackknife_se(jack[key][:, j])
+                lo, hi = point[key][j] - half, point[key][j] + half
             row[name] = float(point[key][j])
             row[f"{name}_ci_low"] = float(lo)
             row[f"{name}_ci_high"] = float(hi)
