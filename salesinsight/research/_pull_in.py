@@ -40,7 +40,8 @@ left out together), variance ``(G - 1) / G * sum_i (theta_(i) - theta_bar)^2`` o
 deterministic (no resampling noise in the interval's ends) and, by the Efron-Stein inequality, in
 expectation at least the variance of the estimator on G - 1 sellers. ``inference="bootstrap"`` gives the earlier seller cluster bootstrap with
 percentile intervals; the bootstrap draws are computed either way (``Effect.extras["draws"]``, for
-joint inference across designs). Both assume sellers are independent of each other.
+joint inference across designs). Both assume sellers are independent of each other; when a team's
+sellers share timing shocks, ``cluster="team"`` deletes (or resamples) whole teams instead.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from salesinsight.data import Dataset
 from salesinsight.research._display import fmt
 from salesinsight.results import ResultMixin, Summary
 
-from ._boot import boot_effect, seller_weights
+from ._boot import boot_effect, cluster_weights, seller_weights
 from ._frames import as_dataset, pipeline_deals, seller_periods
 
 __all__ = ["PullIn", "pull_in"]
@@ -90,6 +91,8 @@ HEADLINES: tuple[str, ...] = (
 
 #: interval methods of :func:`pull_in` (``inference``)
 INFERENCE: tuple[str, ...] = ("jackknife", "bootstrap")
+#: the clusters intervals resample or delete: a seller (every period of one seller) or a team.
+CLUSTERS: tuple[str, ...] = ("seller", "team")
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +232,7 @@ def pull_in(
     seed: int = 0,
     boot_universe: Sequence[str] | None = None,
     inference: str = "jackknife",
+    cluster: str = "seller",
 ) -> PullIn:
     """Estimate the won deals (and revenue) behind-quota sellers pulled in from the next period.
 
@@ -274,6 +278,12 @@ def pull_in(
         deterministic. ``"bootstrap"``: percentile interval of the seller-cluster bootstrap (the
         default before the jackknife, kept for comparison). The ``n_boot`` bootstrap
         draws are computed in both cases (``Effect.extras["draws"]``).
+    cluster : {"seller", "team"}, default "seller"
+        The cluster the jackknife deletes and the bootstrap resamples: one seller (all of their
+        periods) or one team (``reps.team_id``; all of its sellers). ``"team"`` when sellers of a
+        team share shocks to their deals' timing (a territory's customers signing early or late
+        together): the seller jackknife then misses the shared part of the variance. Needs enough
+        teams (the interval is ``t(teams - 1)``); not combinable with ``boot_universe``.
 
     Returns
     -------
@@ -282,10 +292,7 @@ def pull_in(
     _check(
         window_days, horizon_days, reference_days, behind_pace, alpha, age_bin_days, max_age_days
     )
-    if inference not in INFERENCE:
-        raise ValueError(
-            f"pull_in: inference must be one of {', '.join(INFERENCE)}, got {inference!r}"
-        )
+    _check_inference(inference, cluster, boot_universe)
     spec: dict[str, Any] = {
         "window_days": window_days,
         "horizon_days": horizon_days,
@@ -298,7 +305,7 @@ def pull_in(
         "alpha": alpha,
         "seed": seed,
         "boot_universe": None if boot_universe is None else len(boot_universe),
-        "cluster": "rep_id",
+        "cluster": "rep_id" if cluster == "seller" else "team_id",
         "inference_method": inference,
     }
     ds = as_dataset(data)
@@ -315,8 +322,11 @@ def pull_in(
     q_idx = np.searchsorted(np.asarray(periods), sp["period_end"].to_numpy())
     stats = [*STATS, *_age_stats(len(edges))]
     design = _design(sp[stats].to_numpy(float), q_idx, sp["behind"].to_numpy(bool), len(periods))
-    codes = pd.factorize(sp["rep_id"])[0]
-    W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
+    codes = pd.factorize(sp[spec["cluster"]])[0]
+    if cluster == "seller":
+        W = seller_weights(sp["rep_id"], n_boot=n_boot, seed=seed, universe=boot_universe)
+    else:
+        W = cluster_weights(codes, n_boot=n_boot, seed=seed)
     shape = (len(stats), len(periods), 2)
     point = _estimate(design.sum(0).reshape(shape), len(edges))
     boot = _estimate((W @ design).reshape((n_boot, *shape)), len(edges))
@@ -327,6 +337,19 @@ def pull_in(
     effects = _effects(point, boot, jack, alpha=alpha, n_units=n_units, n_obs=n_obs, spec=spec)
     by = _by_period(sp, periods, point, boot, alpha, jack, n_units)
     return PullIn(effects=effects, by_period=by, seller_periods=sp, spec=spec)
+
+
+def _check_inference(inference: str, cluster: str, boot_universe: Sequence[str] | None) -> None:
+    """Raise one ValueError naming every invalid inference option."""
+    problems = []
+    if inference not in INFERENCE:
+        problems.append(f"inference must be one of {', '.join(INFERENCE)}, got {inference!r}")
+    if cluster not in CLUSTERS:
+        problems.append(f"cluster must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
+    elif cluster == "team" and boot_universe is not None:
+        problems.append("cluster='team' cannot be combined with boot_universe (a seller universe)")
+    if problems:
+        raise ValueError("pull_in: " + "; ".join(problems))
 
 
 def _effects(
@@ -455,7 +478,8 @@ def jackknife_effect(
     full = {
         **spec,
         "ci_level": 1 - alpha,
-        "inference": f"delete-one-seller jackknife ({spec.get('cluster', 'seller')}), "
+        "inference": f"delete-one-{'team' if spec.get('cluster') == 'team_id' else 'seller'} "
+        f"jackknife ({spec.get('cluster', 'rep_id')}), "
         f"{n_units} clusters, t({df}) interval",
         "versions": library_versions(),
     }

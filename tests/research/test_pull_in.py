@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from salesinsight.cli import main
@@ -369,3 +370,39 @@ def test_cli_inference_flag(planted_pull, capsys):
     assert main([*args, "--inference", "bootstrap"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["spec"]["inference_method"] == "bootstrap"
+
+
+def test_team_cluster_deletes_whole_teams(planted_pull, planted):
+    """``cluster="team"``: same estimate; one cluster per team; leave-one-out row k is the estimate
+    re-summed by hand without every seller-period of team k; the interval is t(teams - 1)."""
+    from scipy import stats
+
+    from salesinsight.research._pull_in import STATS, _age_edges, _age_stats, _design, _estimate
+
+    res = pull_in(planted_pull, n_boot=499, cluster="team")
+    e, e_seller = res["pulled_closed_deals"], planted["pulled_closed_deals"]
+    assert e.estimate == e_seller.estimate
+    sp = res.seller_periods
+    teams = pd.factorize(sp["team_id"])[0]
+    assert e.n_units == sp["team_id"].nunique() < e_seller.n_units
+    assert e.spec["cluster"] == "team_id" and "delete-one-team" in e.spec["inference"]
+    n_bins = len(_age_edges(7, 105))  # the defaults
+    names = [*STATS, *_age_stats(n_bins)]
+    periods = sorted(sp["period_end"].unique())
+    q = np.searchsorted(np.asarray(periods), sp["period_end"].to_numpy())
+    d = _design(sp[names].to_numpy(float), q, sp["behind"].to_numpy(bool), len(periods))
+    shape = (len(names), len(periods), 2)
+    loo = e.extras["leave_one_out"]
+    for k in (0, teams.max()):
+        keep = teams != k
+        by_hand = _estimate(d[keep].sum(0).reshape(shape), n_bins)["pulled_closed_deals"]
+        assert loo[k] == pytest.approx(float(by_hand), rel=1e-12)
+    half = stats.t.ppf(0.975, e.n_units - 1) * e.se
+    assert (e.ci_low, e.ci_high) == pytest.approx((e.estimate - half, e.estimate + half))
+
+
+def test_cluster_errors_named_at_once(planted_pull):
+    with pytest.raises(ValueError, match=r"inference.*'wild'.*cluster.*'region'"):
+        pull_in(planted_pull, inference="wild", cluster="region")
+    with pytest.raises(ValueError, match="boot_universe"):
+        pull_in(planted_pull, cluster="team", boot_universe=["R1"])
