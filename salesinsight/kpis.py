@@ -31,6 +31,7 @@ __all__ = [
     "LEVELS",
     "OUTCOMES",
     "SELLERS",
+    "display_name",
     "kpi",
 ]
 
@@ -441,3 +442,25 @@ def kpi(name: str) -> KPI:
         return KPIS[name]
     except KeyError:
         raise KeyError(f"unknown KPI {name!r}; known: {list(KPIS)}") from None
+
+
+def display_name(name: str, language: str = "en") -> str:
+    """Return a KPI's name for a reader in a report language.
+
+    Parameters
+    ----------
+    name : str
+        The KPI (panel column, outcome) name, e.g. ``win_rate``.
+    language : {"en", "zh-CN"}
+        A report language (:data:`LANGUAGES`).
+
+    Returns
+    -------
+    str
+        The registry's name (``win rate`` / ``赢单率``); a name the registry does not know is shown
+        with spaces for underscores.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language {language!r} is not one of {list(LANGUAGES)}")
+    known = KPIS.get(name)
+    return known.names[language] if known is not None else name.replace("_", " ")

@@ -115,7 +115,7 @@ def test_activity_types_are_defined_once():
 
 
 def test_every_kpi_is_named_in_every_report_language():
-    from salesinsight.report.i18n import LANGUAGES
+    from salesinsight.i18n import LANGUAGES
 
     assert set(kpis.LANGUAGES) == set(LANGUAGES)
     for language in LANGUAGES:
@@ -169,8 +169,8 @@ def test_evaluate_knows_exactly_the_registrys_outcomes_and_directions():
 
 
 def test_the_report_words_and_units_come_from_the_registry():
+    from salesinsight.i18n import Lang
     from salesinsight.report import vocabulary as V
-    from salesinsight.report.i18n import Lang
 
     assert V.outcome_name(Lang("zh-CN"), "win_rate") == "赢单率"
     assert V.outcome_name(Lang("en"), "cycle_days") == "sales cycle"

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.i18n import N_, Note
 from salesinsight.report.html import mask_frame
-from salesinsight.report.i18n import N_, Note
 from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
 from salesinsight.results import ResultMixin, Summary

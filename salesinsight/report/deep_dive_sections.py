@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.deep_dive import DeepDive, OutcomeDive
-from salesinsight.report.html import cells_table, element, esc
-from salesinsight.report.i18n import N_, Lang
+from salesinsight.report.html import cells_table, element, esc, summary_table
 from salesinsight.report.summary import VERDICT_COLOURS
 from salesinsight.report.vocabulary import (
     KIND_NAMES,
@@ -22,6 +22,7 @@ from salesinsight.report.vocabulary import (
     verdict_reason,
     verdict_word,
 )
+from salesinsight.results import Badge
 
 __all__ = [
     "SECTIONS",
@@ -58,13 +59,12 @@ def _grain(dive: DeepDive) -> str:
     return spec.get("grain") or dive.params.grain
 
 
+_BADGE_STYLE = "color:#fff;border-radius:4px;padding:1px 8px;font-weight:600;white-space:nowrap"
+
+
 def _badge(lang: Lang, verdict: str) -> str:
     colour = VERDICT_COLOURS.get(verdict, "#5f6368")
-    return (
-        f'<span class="si-badge" style="background:{colour};color:#fff;border-radius:4px;'
-        f'padding:1px 8px;font-weight:600;white-space:nowrap">{esc(verdict_word(lang, verdict))}'
-        "</span>"
-    )
+    return Badge(verdict_word(lang, verdict), colour, _BADGE_STYLE).to_html()
 
 
 def _reason(lang: Lang, dive: DeepDive, o: OutcomeDive) -> str:
@@ -190,7 +190,7 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
             lang.tr("units"),
             lang.tr("observations"),
         ]
-        parts.append(cells_table(headers, rows, numeric={1, 2, 3, 4, 5}))
+        parts.append(summary_table(lang.language, headers, rows, numeric=(1, 2, 3, 4, 5)))
     extra = []
     if o.p_adjusted is not None:
         correction = (
@@ -243,7 +243,8 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
             lang.tr("p-value"),
             lang.tr("details (as the estimator reports them)"),
         ]
-        parts.append(element("h4", lang.tr("Checks")) + cells_table(headers, diags, {3}))
+        checks = summary_table(lang.language, headers, diags, numeric=(3,))
+        parts.append(element("h4", lang.tr("Checks")) + checks)
     if o.notes:
         parts.append(
             "<ul class='si-note'>"

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.calendar import add_months, quarter_label
-from salesinsight.report.i18n import Note
+from salesinsight.i18n import Note
 from salesinsight.report.outputs import json_value as _json_num
 from salesinsight.report.outputs import save_outputs
 from salesinsight.report.params import RunParams

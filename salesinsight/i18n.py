@@ -1,12 +1,14 @@
-"""The report's language: message catalogs (gettext via Babel) and locale formatting.
+"""The report languages: message catalogs (gettext via Babel) and locale formatting.
 
-Every word the report shows comes from :meth:`Lang.tr`; the English text is the message id and the
-translations live in ``salesinsight/report/locale/<locale>/LC_MESSAGES/messages.po``. The ``.po``
+Every word the report (and a :class:`~salesinsight.results.Summary` in a report language) shows
+comes from :meth:`Lang.tr`; the English text is the message id and the translations live in
+``salesinsight/locale/<locale>/LC_MESSAGES/messages.po``. The ``.po``
 sources are compiled in memory when first used (Babel's ``read_po`` + ``write_mo``), so a fresh
 checkout or ``pip install -e .`` needs no build step. Numbers, percentages, money and dates are
 formatted for the language's locale by Babel.
 
-Marking strings: call ``lang.tr("text with {name}", name=value)`` in the report modules, or wrap a
+Marking strings: call ``lang.tr("text with {name}", name=value)`` in the report modules (or here, or in
+``salesinsight/results.py``), or wrap a
 module-level constant in :func:`N_`; ``tests/report/test_i18n.py`` extracts every such message with
 Babel and fails when one lacks a translation.
 """
