@@ -374,7 +374,7 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     ),
     "salesinsight.causal.did_result.StaggeredDiD": lambda ds, tmp: _staggered(ds),
     "salesinsight.causal._heterogeneity.ConditionalEffects": lambda ds, tmp: _conditional(ds),
-    # a staggered program: its event study is the plot (a randomized program's Effect has none)
+    # a staggered program: its event study is the plot (a randomized one: test below)
     "salesinsight.evaluation.result.ProgramEvaluation": lambda ds, tmp: evaluate(
         ds, "P_TRAIN", outcomes=("win_rate",)
     ),
@@ -470,5 +470,24 @@ def test_result_keeps_the_contract(name: str, sim: Any, tmp_path: Any) -> None:
     _, ax = plt.subplots()
     try:
         assert result.plot(ax=ax) is ax
+    finally:
+        plt.close("all")
+
+
+def test_a_randomized_program_plots_its_estimate_and_interval(sim: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    ev = evaluate(sim, "P_COACH", outcomes=("win_rate",))
+    effect = ev.effects["win_rate"]
+    assert effect.terms is None and effect.path is None  # drawn as a point and its interval
+    _, ax = plt.subplots()
+    try:
+        assert ev.plot(ax=ax) is ax
+        (bar,) = ax.containers
+        point, _caps, (segments,) = bar.lines
+        ((lo, _), (hi, _)) = segments.get_segments()[0]
+        # errorbar draws est -/+ (est - lo): equal up to rounding of that subtraction
+        assert list(point.get_xdata()) == [effect.estimate]
+        np.testing.assert_allclose([lo, hi], [effect.ci_low, effect.ci_high], rtol=1e-12, atol=0)
     finally:
         plt.close("all")
