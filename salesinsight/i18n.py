@@ -24,6 +24,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from salesinsight.kpis import KpiName
 from salesinsight.notes import Note
 
 __all__ = [
@@ -124,9 +125,16 @@ class Lang:
         return text.format(**values) if values else text
 
     def note(self, note: object) -> str:
-        """Render a run note in this language (plain text when it is not a :class:`Note`)."""
+        """Render a run note in this language (plain text when it is not a :class:`Note`).
+
+        A :class:`~salesinsight.kpis.KpiName` value is named in this language.
+        """
         if isinstance(note, Note):
-            return self.tr(note.msgid, **note.values)
+            values = {
+                k: v.in_language(self.language) if isinstance(v, KpiName) else v
+                for k, v in note.values.items()
+            }
+            return self.tr(note.msgid, **values)
         return str(note)
 
     def join(self, items: list[str]) -> str:

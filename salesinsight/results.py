@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from salesinsight.i18n import LANGUAGES, N_, Lang
-from salesinsight.kpis import display_name
+from salesinsight.kpis import KpiName, display_name
 
 __all__ = [
     "MAX_TABLE_ROWS",
@@ -57,22 +57,6 @@ _NO = N_("no")
 _MORE_ROWS = N_("... {more} more rows (first {shown} of {total} shown)")
 _ITEM = N_("item")
 _VALUE = N_("value")
-
-
-@dataclass(frozen=True)
-class KpiName:
-    """A KPI in a summary cell or row, shown by its registry name in the summary's language.
-
-    Parameters
-    ----------
-    name : str
-        The KPI name (``win_rate``); see :func:`salesinsight.kpis.display_name`.
-    """
-
-    name: str
-
-    def __str__(self) -> str:
-        return display_name(self.name)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.i18n import N_, Note
+from salesinsight.kpis import KPIS, KpiName
 from salesinsight.report.html import mask_frame
 from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
@@ -352,10 +353,13 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     q_start, q_end = params.quarter_bounds()
     notes: list[str] = []
     outcomes = params.outcomes_for(pid)
-    if prog.get("unit") != "team" and "attrition" in outcomes:
-        outcomes = [o for o in outcomes if o != "attrition"]
+    for o in [o for o in outcomes if o in KPIS and not KPIS[o].defined_for(prog.get("unit"))]:
+        outcomes = [x for x in outcomes if x != o]
         notes.append(
-            Note("Attrition is defined for team programs only; it is left out for this program.")
+            Note(
+                "{outcome:cap} is defined for team programs only; it is left out for this program.",
+                outcome=KpiName(o),
+            )
         )
 
     ev = None

@@ -27,7 +27,7 @@ REPORT_MODULES = sorted(
         if "from salesinsight.notes import Note" in p.read_text(encoding="utf-8")
     }
 )
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+PLACEHOLDER = re.compile(r"\{(\w*)(?::[^{}]*)?\}")  # the name, without a format spec
 
 
 def _babel_messages() -> dict[str, Path]:
