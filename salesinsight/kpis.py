@@ -27,10 +27,12 @@ __all__ = [
     "DEFAULT_OUTCOMES",
     "KPI",
     "KPIS",
+    "KpiName",
     "LANGUAGES",
     "LEVELS",
     "OUTCOMES",
     "SELLERS",
+    "display_name",
     "kpi",
 ]
 
@@ -131,6 +133,14 @@ class KPI:
             and self.denominator is not None
             and self.direction is not None
         )
+
+    def defined_for(self, unit: str | None) -> bool:
+        """Return whether a program assigned per ``unit`` can be evaluated on this KPI.
+
+        A program per rep is evaluated on the rep panel, any other (per team) on the team panel;
+        the KPI must be in that panel (:attr:`levels`): ``attrition`` is not defined for one rep.
+        """
+        return ("rep" if unit == "rep" else "team") in self.levels
 
     @property
     def higher_is_better(self) -> bool:
@@ -441,3 +451,59 @@ def kpi(name: str) -> KPI:
         return KPIS[name]
     except KeyError:
         raise KeyError(f"unknown KPI {name!r}; known: {list(KPIS)}") from None
+
+
+def display_name(name: str, language: str = "en") -> str:
+    """Return a KPI's name for a reader in a report language.
+
+    Parameters
+    ----------
+    name : str
+        The KPI (panel column, outcome) name, e.g. ``win_rate``.
+    language : {"en", "zh-CN"}
+        A report language (:data:`LANGUAGES`).
+
+    Returns
+    -------
+    str
+        The registry's name (``win rate`` / ``赢单率``); a name the registry does not know is shown
+        with spaces for underscores.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language {language!r} is not one of {list(LANGUAGES)}")
+    known = KPIS.get(name)
+    return known.names[language] if known is not None else name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class KpiName:
+    """A KPI named for a reader: :func:`display_name` in ``language`` when formatted.
+
+    Put one in a :class:`~salesinsight.notes.Note` or a :class:`~salesinsight.results.Summary`
+    cell and the report shows the KPI's name in its own language; ``str`` gives this one's. The
+    format spec ``cap`` starts the name with a capital letter (``{outcome:cap}`` at the start of a
+    sentence).
+
+    Parameters
+    ----------
+    name : str
+        The KPI name (``win_rate``).
+    language : {"en", "zh-CN"}
+        The language of the name.
+    """
+
+    name: str
+    language: str = "en"
+
+    def __str__(self) -> str:
+        return display_name(self.name, self.language)
+
+    def __format__(self, spec: str) -> str:
+        text = str(self)
+        if spec == "cap":
+            return text[:1].upper() + text[1:]
+        return format(text, spec)
+
+    def in_language(self, language: str) -> KpiName:
+        """Return the same KPI named in ``language``."""
+        return KpiName(self.name, language)

@@ -2,7 +2,7 @@
 
 A :class:`Note` is a ``str`` (the English sentence, as results.json and the CSV tables keep it) that
 remembers its message id and the values filled into it, so the report can show it in its own
-language (:meth:`salesinsight.report.i18n.Lang.note`). It lives below every layer that writes notes
+language (:meth:`salesinsight.i18n.Lang.note`). It lives below every layer that writes notes
 (mentoring, actions, the report) so none of them has to import the report.
 """
 

@@ -115,7 +115,7 @@ def test_activity_types_are_defined_once():
 
 
 def test_every_kpi_is_named_in_every_report_language():
-    from salesinsight.report.i18n import LANGUAGES
+    from salesinsight.i18n import LANGUAGES
 
     assert set(kpis.LANGUAGES) == set(LANGUAGES)
     for language in LANGUAGES:
@@ -169,8 +169,8 @@ def test_evaluate_knows_exactly_the_registrys_outcomes_and_directions():
 
 
 def test_the_report_words_and_units_come_from_the_registry():
+    from salesinsight.i18n import Lang
     from salesinsight.report import vocabulary as V
-    from salesinsight.report.i18n import Lang
 
     assert V.outcome_name(Lang("zh-CN"), "win_rate") == "赢单率"
     assert V.outcome_name(Lang("en"), "cycle_days") == "sales cycle"
@@ -192,3 +192,24 @@ def test_the_kpis_of_each_optional_table():
         *kpis.ACTIVITY_COLUMNS.values(),
         "follow_ups_per_open_opp",
     }
+
+
+def test_the_panel_a_program_is_evaluated_on_decides_its_outcomes():
+    # the data contract: attrition is a team outcome (departures over the team's sellers)
+    assert not KPIS["attrition"].defined_for("rep") and KPIS["attrition"].defined_for("team")
+    assert KPIS["win_rate"].defined_for("rep") and KPIS["win_rate"].defined_for("team")
+    assert [o for o in OUTCOMES if not KPIS[o].defined_for("rep")] == ["attrition"]
+
+
+def test_a_kpi_name_in_a_note_is_said_in_the_report_language():
+    from salesinsight.i18n import Lang
+    from salesinsight.kpis import KpiName
+    from salesinsight.notes import Note
+
+    note = Note(
+        "{outcome:cap} is defined for team programs only; it is left out for this program.",
+        outcome=KpiName("attrition"),
+    )
+    assert note == "Attrition is defined for team programs only; it is left out for this program."
+    assert Lang("zh-CN").note(note) == "离职率只对以团队为单位的项目有定义，本项目不分析离职率。"
+    assert f"{KpiName('win_rate', 'zh-CN')}|{KpiName('win_rate'):cap}" == "赢单率|Win rate"

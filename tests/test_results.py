@@ -21,7 +21,15 @@ from salesinsight.data import load
 from salesinsight.evaluation import evaluate
 from salesinsight.metrics import panel
 from salesinsight.research.registry import load_registry, run_registry
-from salesinsight.results import MAX_TABLE_ROWS, Result, Summary, fmt_value
+from salesinsight.results import (
+    MAX_TABLE_ROWS,
+    Badge,
+    KpiName,
+    Result,
+    Summary,
+    Table,
+    fmt_value,
+)
 from salesinsight.simulate import crm
 
 matplotlib.use("Agg")
@@ -83,6 +91,74 @@ def test_long_tables_are_cut_and_say_so() -> None:
     assert f"... 5 more rows (first {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 5} shown)" in s.to_text()
     assert str(MAX_TABLE_ROWS + 4) not in s.to_text().split()
     assert "5 more rows" in s.to_html() and "5 more rows" in s.to_markdown()
+
+
+def test_a_summary_says_its_own_words_in_its_language() -> None:
+    big = pd.DataFrame({"x": [1.5, np.nan, 3.0]})
+    zh = Summary(
+        "胜率", rows=[("有", True), ("缺", None)], tables=[Table(big, max_rows=2)], language="zh-CN"
+    )
+    text = zh.to_text()
+    # the words come from the zh_CN catalog; English stays the message id
+    lines = text.splitlines()
+    assert lines[1].split() == ["有", "是"] and lines[2].split() == ["缺", "不适用"]
+    assert "n/a" not in text and "……另有1行（共3行，显示前2行）" in text
+    assert "| 项目 | 值 |" in zh.to_markdown()
+    assert fmt_value(False, "zh-CN") == "否" and fmt_value(np.nan, "zh-CN") == "不适用"
+    en = Summary("t", rows=[("flag", False)], tables=[Table(big, max_rows=2)])
+    assert (
+        "  flag            no" in en.to_text()
+        and "... 1 more rows (first 2 of 3 shown)" in en.to_text()
+    )
+    with pytest.raises(ValueError, match="language 'fr'"):
+        Summary("t", language="fr")
+
+
+def test_kpi_names_come_from_the_registry_in_the_summary_language() -> None:
+    frame = pd.DataFrame(
+        {"outcome": [KpiName("win_rate"), KpiName("follow_ups"), KpiName("odd_kpi")]}
+    )
+    zh = Summary("", tables=[("", frame)], language="zh-CN")
+    en = Summary("", tables=[("", frame)])
+    # the registry's names, written out here by hand
+    assert ["赢单率", "跟进次数", "odd kpi"] == [ln.strip() for ln in zh.to_text().splitlines()[1:]]
+    assert ["win rate", "follow-ups", "odd kpi"] == [
+        ln.strip() for ln in en.to_text().splitlines()[1:]
+    ]
+    assert "<td>赢单率</td>" in zh.to_html() and "| 赢单率 |" in zh.to_markdown()
+
+
+def test_table_layout_and_badges_are_escaped_for_elements_and_attributes() -> None:
+    hostile = '"><script>alert(1)</script>'
+    frame = pd.DataFrame(
+        [[Badge("worked <b>", colour=hostile), "+3.5 pp", "a & b"]],
+        columns=["verdict", "effect", "why"],
+    )
+    s = Summary("", tables=[Table(frame, numeric=(1,), css='si-effects x"y')])
+    page = s.to_html()
+    assert "<script" not in page and "<b>" not in page
+    tags = set(re.findall(r"</?([a-zA-Z]+)", page))
+    assert tags == {"div", "table", "thead", "tbody", "tr", "th", "td", "span"}
+    # every attribute value is quoted and holds no raw quote or angle bracket
+    attrs = re.findall(r'\s([a-z]+)="([^"]*)"', page)
+    assert {a for a, _ in attrs} == {"class", "style"}
+    assert all("<" not in v and ">" not in v for _, v in attrs)
+    assert '<table class="si-table si-effects x&quot;y">' in page
+    assert '<th class="si-text">verdict</th><th class="si-num">effect</th>' in page
+    assert '<td class="si-num">+3.5 pp</td><td class="si-text">a &amp; b</td>' in page
+    assert 'style="background:&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert ">worked &lt;b&gt;</span>" in page
+    # text and Markdown show the badge's words only
+    assert "worked <b>" in s.to_text() and "worked &lt;b&gt;" in s.to_markdown()
+    # a table without layout keeps the bare cells of the notebook display
+    plain = Summary("", tables=[("", frame)]).to_html()
+    assert "<table><thead><tr><th>verdict</th>" in plain and "si-num" not in plain
+
+
+def test_max_rows_none_shows_every_row() -> None:
+    big = pd.DataFrame({"x": np.arange(MAX_TABLE_ROWS + 5)})
+    s = Summary("", tables=[Table(big, max_rows=None)])
+    assert "more rows" not in s.to_text() and str(MAX_TABLE_ROWS + 4) in s.to_text().split()
 
 
 def test_from_lines_makes_the_first_line_the_title_and_drops_list_markers() -> None:
@@ -298,7 +374,7 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     ),
     "salesinsight.causal.did_result.StaggeredDiD": lambda ds, tmp: _staggered(ds),
     "salesinsight.causal._heterogeneity.ConditionalEffects": lambda ds, tmp: _conditional(ds),
-    # a staggered program: its event study is the plot (a randomized program's Effect has none)
+    # a staggered program: its event study is the plot (a randomized one: test below)
     "salesinsight.evaluation.result.ProgramEvaluation": lambda ds, tmp: evaluate(
         ds, "P_TRAIN", outcomes=("win_rate",)
     ),
@@ -394,5 +470,24 @@ def test_result_keeps_the_contract(name: str, sim: Any, tmp_path: Any) -> None:
     _, ax = plt.subplots()
     try:
         assert result.plot(ax=ax) is ax
+    finally:
+        plt.close("all")
+
+
+def test_a_randomized_program_plots_its_estimate_and_interval(sim: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    ev = evaluate(sim, "P_COACH", outcomes=("win_rate",))
+    effect = ev.effects["win_rate"]
+    assert effect.terms is None and effect.path is None  # drawn as a point and its interval
+    _, ax = plt.subplots()
+    try:
+        assert ev.plot(ax=ax) is ax
+        (bar,) = ax.containers
+        point, _caps, (segments,) = bar.lines
+        ((lo, _), (hi, _)) = segments.get_segments()[0]
+        # errorbar draws est -/+ (est - lo): equal up to rounding of that subtraction
+        assert list(point.get_xdata()) == [effect.estimate]
+        np.testing.assert_allclose([lo, hi], [effect.ci_low, effect.ci_high], rtol=1e-12, atol=0)
     finally:
         plt.close("all")

@@ -117,16 +117,8 @@ def experiment(
     u, notes = _prepare(df, outcome, treatment, cluster, covs, ratio_denominator)
     X = _design(u.d, u.cov_mat, adjustment)
     fit, vcov_used = _fit(u.y, X, u.groups, vcov)
-    ci_a = fit.conf_int(alpha=alpha)[1]
-    analytic = {
-        "p_value": float(fit.pvalues[1]),
-        "ci_low": float(ci_a[0]),
-        "ci_high": float(ci_a[1]),
-        "df": float(fit.df_resid) if u.groups is None else float(u.n_units - 1),
-    }
+    analytic, inference = _analytic(fit, u, alpha, vcov_used)
     p_value, ci_low, ci_high = analytic["p_value"], analytic["ci_low"], analytic["ci_high"]
-    dist = "t" if u.groups is None else f"t({u.n_units - 1})"
-    inference = f"analytic {vcov_used} standard errors, {dist} critical values"
     extras: dict[str, Any] = {"arms": u.arms, "analytic": analytic}
     if u.groups is not None and u.n_units < few_clusters:
         boot, inference, note = _few_clusters(u, X, alpha, bootstrap_reps, few_clusters, rng)
@@ -134,15 +126,7 @@ def experiment(
         extras["bootstrap"] = boot
         notes.append(note)
     if permutations > 0:
-        ri = _randomization_p(
-            u.num, u.den, u.d, u.cov_mat, u.groups, adjustment, vcov_used, permutations, rng
-        )
-        extras["ri_p_value"] = ri["p_value"]
-        extras["ri_level"] = ri["level"]
-        notes.append(
-            f"randomization-inference p = {ri['p_value']:.4f} ({permutations} permutations "
-            f"at the {ri['level']} level)"
-        )
+        notes.append(_add_ri(extras, u, adjustment, vcov_used, permutations, rng))
     extras["balance"], diagnostics = _balance_checks(
         u, treatment, covs, balance_threshold, balance_required
     )
@@ -185,6 +169,39 @@ def experiment(
         baseline=float(u.arms.loc[0, "value"]),
         higher_is_better=higher_is_better,
         extras=extras,
+    )
+
+
+def _analytic(fit: Any, u: _Units, alpha: float, vcov_used: str) -> tuple[dict[str, float], str]:
+    """Return the analytic p-value, interval and degrees of freedom, and the inference in words."""
+    ci_a = fit.conf_int(alpha=alpha)[1]
+    analytic = {
+        "p_value": float(fit.pvalues[1]),
+        "ci_low": float(ci_a[0]),
+        "ci_high": float(ci_a[1]),
+        "df": float(fit.df_resid) if u.groups is None else float(u.n_units - 1),
+    }
+    dist = "t" if u.groups is None else f"t({u.n_units - 1})"
+    return analytic, f"analytic {vcov_used} standard errors, {dist} critical values"
+
+
+def _add_ri(
+    extras: dict[str, Any],
+    u: _Units,
+    adjustment: str,
+    vcov_used: str,
+    permutations: int,
+    rng: np.random.Generator,
+) -> str:
+    """Add the randomization-inference p-value and level to ``extras``; return the note."""
+    ri = _randomization_p(
+        u.num, u.den, u.d, u.cov_mat, u.groups, adjustment, vcov_used, permutations, rng
+    )
+    extras["ri_p_value"] = ri["p_value"]
+    extras["ri_level"] = ri["level"]
+    return (
+        f"randomization-inference p = {ri['p_value']:.4f} ({permutations} permutations "
+        f"at the {ri['level']} level)"
     )
 
 

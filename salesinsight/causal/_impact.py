@@ -258,16 +258,7 @@ def impact(
             y[:n_pre], X[:n_pre] if X is not None else None, level, seasonal, alpha, n_sims, rng
         )
         if pit is not None:
-            diagnostics.append(
-                Diagnostic(
-                    name="placebo_time",
-                    passed=pit["passed"],
-                    p_value=pit["p_value"],
-                    value=pit["estimate"],
-                    required=False,
-                    note=pit["note"],
-                )
-            )
+            diagnostics.append(_placebo_diagnostic(pit))
     notes = [CAVEAT]
     if not cf["param_uncertainty"]:
         notes.append(
@@ -319,6 +310,18 @@ def impact(
             "placebo_time": pit,
             "notes": notes,
         },
+    )
+
+
+def _placebo_diagnostic(pit: dict[str, Any]) -> Diagnostic:
+    """Return the placebo-in-time result as an informational diagnostic."""
+    return Diagnostic(
+        name="placebo_time",
+        passed=pit["passed"],
+        p_value=pit["p_value"],
+        value=pit["estimate"],
+        required=False,
+        note=pit["note"],
     )
 
 

@@ -197,6 +197,46 @@ class StaggeredDiD(ResultMixin):
         if balance_e is not None and kind != "dynamic":
             raise ValueError("balance_e applies only to kind='dynamic'")
         assert self._units is not None
+        t_ok, agg = self._cells(kind, min_e=min_e, max_e=max_e, balance_e=balance_e)
+        alpha = float(self.spec["alpha"])
+        z = z_critical(alpha)
+        se = float(column_se(agg.overall_inf, self._units))
+        if not se > SE_ZERO:
+            se = math.nan
+        est = agg.overall
+        pval = wald_p_value(est, se)
+        cf = (t_ok["treated_mean"] - t_ok["att"]).to_numpy(dtype=float)
+        baseline = (
+            float(agg.overall_weights @ cf) if np.all(np.isfinite(agg.overall_weights)) else None
+        )
+        terms, crit = self._terms(agg, cf, alpha=alpha, z=z, uniform=uniform)
+        spec = self._aggregate_spec(
+            kind, min_e=min_e, max_e=max_e, balance_e=balance_e, uniform=uniform,
+            banded=terms is not None and uniform and int(self.spec["bstrap_iters"]) > 0, crit=crit,
+        )  # fmt: skip
+        return Effect(
+            estimate=float(est),
+            se=se,
+            ci_low=float(est - z * se),
+            ci_high=float(est + z * se),
+            p_value=pval,
+            n_units=self.n_clusters if spec.get("cluster") else self.n_units,
+            n_obs=self.n_obs,
+            method=f"staggered_did ({spec['method']}, {spec['control_group']}, {kind})",
+            outcome=self.outcome,
+            spec=spec,
+            diagnostics=(self.pretrend_test(),),
+            baseline=baseline,
+            higher_is_better=self.higher_is_better,
+            terms=terms,
+            extras={"critical_value": crit, "notes": list(self.spec.get("notes", []))},
+        )
+
+    def _cells(
+        self, kind: AggKind, *, min_e: float, max_e: float, balance_e: int | None
+    ) -> tuple[pd.DataFrame, Any]:
+        """Return the estimable ATT(g, t) cells and their aggregation of ``kind``."""
+        assert self._units is not None
         tab = self.att_gt
         ok = np.isfinite(tab["att"].to_numpy())
         t_ok = tab.loc[ok] if not ok.all() else tab
@@ -211,51 +251,61 @@ class StaggeredDiD(ResultMixin):
             max_e=max_e,
             balance_e=balance_e,
         )
-        alpha = float(self.spec["alpha"])
-        z = z_critical(alpha)
-        se = float(column_se(agg.overall_inf, self._units))
-        if not se > SE_ZERO:
-            se = math.nan
-        est = agg.overall
-        pval = wald_p_value(est, se)
-        cf = (t_ok["treated_mean"] - t_ok["att"]).to_numpy(dtype=float)
-        baseline = (
-            float(agg.overall_weights @ cf) if np.all(np.isfinite(agg.overall_weights)) else None
-        )
+        return t_ok, agg
 
-        terms = None
+    def _terms(
+        self, agg: Any, cf: np.ndarray, *, alpha: float, z: float, uniform: bool
+    ) -> tuple[pd.DataFrame | None, float]:
+        """Per-term table (cohort, event time or period) and the critical value of its band."""
+        assert self._units is not None
+        if not agg.term_labels.size:
+            return None, z
         crit = z
-        if agg.term_labels.size:
-            tse = column_se(agg.term_inf, self._units)
-            tse = np.where(tse > SE_ZERO, tse, np.nan)
-            iters = int(self.spec["bstrap_iters"])
-            if uniform and iters > 0:
-                crit = multiplier_crit(
-                    agg.term_inf,
-                    tse,
-                    self._units,
-                    alpha=alpha,
-                    iters=iters,
-                    seed=int(self.spec["seed"]),
-                )
-            labels = agg.term_labels
-            if np.all(labels == np.round(labels)):
-                labels = labels.astype(int)
-            terms = pd.DataFrame(
-                {
-                    "term": labels,
-                    "estimate": agg.term_att,
-                    "se": tse,
-                    "ci_low": agg.term_att - crit * tse,
-                    "ci_high": agg.term_att + crit * tse,
-                    "p_value": wald_p_values(agg.term_att, tse),
-                    "ci_low_pointwise": agg.term_att - z * tse,
-                    "ci_high_pointwise": agg.term_att + z * tse,
-                    "crit_value": crit,
-                    "n_cells": agg.term_cells,
-                    "baseline": agg.term_weights @ cf,
-                }
+        tse = column_se(agg.term_inf, self._units)
+        tse = np.where(tse > SE_ZERO, tse, np.nan)
+        iters = int(self.spec["bstrap_iters"])
+        if uniform and iters > 0:
+            crit = multiplier_crit(
+                agg.term_inf,
+                tse,
+                self._units,
+                alpha=alpha,
+                iters=iters,
+                seed=int(self.spec["seed"]),
             )
+        labels = agg.term_labels
+        if np.all(labels == np.round(labels)):
+            labels = labels.astype(int)
+        terms = pd.DataFrame(
+            {
+                "term": labels,
+                "estimate": agg.term_att,
+                "se": tse,
+                "ci_low": agg.term_att - crit * tse,
+                "ci_high": agg.term_att + crit * tse,
+                "p_value": wald_p_values(agg.term_att, tse),
+                "ci_low_pointwise": agg.term_att - z * tse,
+                "ci_high_pointwise": agg.term_att + z * tse,
+                "crit_value": crit,
+                "n_cells": agg.term_cells,
+                "baseline": agg.term_weights @ cf,
+            }
+        )
+        return terms, crit
+
+    def _aggregate_spec(
+        self,
+        kind: AggKind,
+        *,
+        min_e: float,
+        max_e: float,
+        balance_e: int | None,
+        uniform: bool,
+        banded: bool,
+        crit: float,
+    ) -> dict[str, Any]:
+        """Return the fit's spec with the aggregation and its inference in words."""
+        alpha = float(self.spec["alpha"])
         what = {
             "simple": "average of post-treatment ATT(g,t) weighted by cohort size",
             "group": "cohort-size weighted average of per-cohort average effects",
@@ -265,7 +315,7 @@ class StaggeredDiD(ResultMixin):
         band = (
             f"terms: simultaneous {100 * (1 - alpha):g}% band (sup-t critical value {crit:.3f} "
             f"from {self.spec['bstrap_iters']} Gaussian multiplier draws, seed {self.spec['seed']})"
-            if terms is not None and uniform and int(self.spec["bstrap_iters"]) > 0
+            if banded
             else "terms: pointwise intervals"
         )
         spec = dict(self.spec)
@@ -284,23 +334,7 @@ class StaggeredDiD(ResultMixin):
                 + band
             ),
         )
-        return Effect(
-            estimate=float(est),
-            se=se,
-            ci_low=float(est - z * se),
-            ci_high=float(est + z * se),
-            p_value=pval,
-            n_units=self.n_clusters if spec.get("cluster") else self.n_units,
-            n_obs=self.n_obs,
-            method=f"staggered_did ({spec['method']}, {spec['control_group']}, {kind})",
-            outcome=self.outcome,
-            spec=spec,
-            diagnostics=(self.pretrend_test(),),
-            baseline=baseline,
-            higher_is_better=self.higher_is_better,
-            terms=terms,
-            extras={"critical_value": crit, "notes": list(self.spec.get("notes", []))},
-        )
+        return spec
 
     # ------------------------------------------------------------------ rendering
     def to_frame(self) -> pd.DataFrame:

@@ -481,8 +481,30 @@ class Effect(ResultMixin):
         frame["n_obs"] = frame["n_obs"].astype("Int64")
         return frame
 
+    def plot_data(self) -> pd.DataFrame:
+        """Return the data :meth:`plot` draws, in the units of the outcome.
+
+        Returns
+        -------
+        DataFrame
+            ``path`` (time, observed, counterfactual and its band) when the effect has one; else the
+            ``terms`` in the order drawn (event study); else one ``"effect"`` row with ``estimate``,
+            ``ci_low`` and ``ci_high`` (a point and its interval, e.g. a randomized experiment).
+        """
+        if self.path is not None:
+            return self.path.copy()
+        if self.terms is not None:
+            xs, _ = self._term_positions()
+            return self.terms.iloc[np.argsort(xs, kind="stable")].reset_index(drop=True)
+        row = {"term": "effect", "estimate": self.estimate, "ci_low": self.ci_low}
+        return pd.DataFrame([{**row, "ci_high": self.ci_high, "ci_level": self.ci_level}])
+
     def plot(self, *, ax: Any = None) -> Any:
-        """Plot the counterfactual from ``path`` when present, else the ``terms`` (event study).
+        """Plot the counterfactual from ``path``, else the ``terms`` (event study), else the estimate.
+
+        An effect with neither (a randomized experiment, AIPW, a matched DiD) is drawn as its point
+        estimate with its confidence interval, beside the zero line. :meth:`plot_data` returns what
+        is drawn.
 
         Parameters
         ----------
@@ -494,55 +516,81 @@ class Effect(ResultMixin):
         matplotlib Axes
             ``ax`` (or the new Axes).
         """
-        if self.terms is None and self.path is None:
-            raise ValueError(
-                f"nothing to plot for method {self.method!r}: this Effect has neither `terms` "
-                "(event study) nor `path` (counterfactual); use summary() or to_frame() instead"
-            )
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        if self.path is None:
-            t = self.terms
-            assert t is not None
-            x = pd.to_numeric(t["term"], errors="coerce")
-            numeric = bool(x.notna().all())
-            xs = x.to_numpy(dtype=float) if numeric else np.arange(len(t), dtype=float)
-            order = np.argsort(xs, kind="stable")
-            xs = xs[order]
-            est = t["estimate"].to_numpy(dtype=float)[order]
-            lo = t["ci_low"].to_numpy(dtype=float)[order]
-            hi = t["ci_high"].to_numpy(dtype=float)[order]
-            ax.fill_between(
-                xs, lo, hi, alpha=0.25, color="C0", label=f"{100 * self.ci_level:g}% CI"
+            _, ax = plt.subplots(
+                figsize=(7, 4) if self.terms is not None or self.path is not None else (7, 2.2)
             )
-            ax.plot(xs, est, "o-", color="C0", label="estimate")
-            ax.axhline(0.0, color="grey", lw=0.8)
-            if numeric:
-                ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-                ax.set_xlabel("periods relative to treatment")
-            else:
-                ax.set_xticks(xs)
-                ax.set_xticklabels(t["term"].astype(str).to_numpy()[order], rotation=45)
-                ax.set_xlabel("term")
-            ax.set_ylabel(f"effect on {self.outcome}")
+        if self.path is not None:
+            self._plot_path(ax)
+        elif self.terms is not None:
+            self._plot_terms(ax)
         else:
-            p = self.path
-            assert p is not None
-            ax.plot(p["time"], p["observed"], color="black", label="observed")
-            ax.plot(p["time"], p["counterfactual"], color="C1", ls="--", label="counterfactual")
-            if {"cf_low", "cf_high"} <= set(p.columns):
-                ax.fill_between(
-                    p["time"], p["cf_low"], p["cf_high"], color="C1", alpha=0.2, label="band"
-                )
-            if self.spec.get("treatment_time") is not None:
-                ax.axvline(self.spec["treatment_time"], color="grey", ls=":", lw=1)
-            ax.set_xlabel("time")
-            ax.set_ylabel(self.outcome)
+            self._plot_point(ax)
         ax.set_title(f"{self.outcome}: {self.method}")
         ax.legend(loc="best", fontsize="small")
         return ax
+
+    def _term_positions(self) -> tuple[np.ndarray, bool]:
+        """Return the x positions of the terms (their number when each term is one, else 0, 1, ...)."""
+        t = self.terms
+        assert t is not None
+        x = pd.to_numeric(t["term"], errors="coerce")
+        numeric = bool(x.notna().all())
+        return (x.to_numpy(dtype=float) if numeric else np.arange(len(t), dtype=float)), numeric
+
+    def _plot_terms(self, ax: Any) -> None:
+        t = self.terms
+        assert t is not None
+        xs, numeric = self._term_positions()
+        order = np.argsort(xs, kind="stable")
+        xs = xs[order]
+        est = t["estimate"].to_numpy(dtype=float)[order]
+        lo = t["ci_low"].to_numpy(dtype=float)[order]
+        hi = t["ci_high"].to_numpy(dtype=float)[order]
+        ax.fill_between(xs, lo, hi, alpha=0.25, color="C0", label=f"{100 * self.ci_level:g}% CI")
+        ax.plot(xs, est, "o-", color="C0", label="estimate")
+        ax.axhline(0.0, color="grey", lw=0.8)
+        if numeric:
+            ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
+            ax.set_xlabel("periods relative to treatment")
+        else:
+            ax.set_xticks(xs)
+            ax.set_xticklabels(t["term"].astype(str).to_numpy()[order], rotation=45)
+            ax.set_xlabel("term")
+        ax.set_ylabel(f"effect on {self.outcome}")
+
+    def _plot_path(self, ax: Any) -> None:
+        p = self.path
+        assert p is not None
+        ax.plot(p["time"], p["observed"], color="black", label="observed")
+        ax.plot(p["time"], p["counterfactual"], color="C1", ls="--", label="counterfactual")
+        if {"cf_low", "cf_high"} <= set(p.columns):
+            ax.fill_between(
+                p["time"], p["cf_low"], p["cf_high"], color="C1", alpha=0.2, label="band"
+            )
+        if self.spec.get("treatment_time") is not None:
+            ax.axvline(self.spec["treatment_time"], color="grey", ls=":", lw=1)
+        ax.set_xlabel("time")
+        ax.set_ylabel(self.outcome)
+
+    def _plot_point(self, ax: Any) -> None:
+        d = self.plot_data().iloc[0]
+        est, lo, hi = float(d["estimate"]), float(d["ci_low"]), float(d["ci_high"])
+        ax.errorbar(
+            [est],
+            [0.0],
+            xerr=[[est - lo], [hi - est]],
+            fmt="o",
+            color="C0",
+            capsize=4,
+            label=f"estimate and {100 * self.ci_level:g}% CI",
+        )
+        ax.axvline(0.0, color="grey", lw=0.8)
+        ax.set_yticks([0.0])
+        ax.set_yticklabels([self.method])
+        ax.set_xlabel(f"effect on {self.outcome}")
 
 
 # ---------------------------------------------------------------------- helpers

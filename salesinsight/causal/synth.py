@@ -228,23 +228,7 @@ def synthetic_control(
     conformal = None
     placebo_p_value = inf.p_value
     if interval == "conformal":
-        conformal = conformal_interval(
-            f.obs_avg,
-            pn.Y[:, pn.donor_idx],
-            pn.post,
-            alpha=alpha,
-            start=f.estimate,
-            scheme=conformal_permutations,
-        )
-        inf.ci_low, inf.ci_high, inf.se, inf.p_value = (
-            conformal.ci_low,
-            conformal.ci_high,
-            conformal.se,
-            conformal.p_value,
-        )
-        inf.inference = conformal.note + (
-            "; placebo-in-space checks shown as diagnostics" if placebo else ""
-        )
+        conformal = _conformal_inference(pn, f, inf, alpha, conformal_permutations, placebo)
     diagnostics = [_pre_fit_diagnostic(pn, f), *inf.diagnostics]
     extras = _extras(pn, f, inf, notes, placebo, conformal, placebo_p_value)
     spec["inference"] = inf.inference
@@ -264,16 +248,50 @@ def synthetic_control(
         baseline=float(f.synth_avg[pn.post].mean()),
         higher_is_better=higher_is_better,
         terms=_terms(pn, f, inf),
-        path=pd.DataFrame(
-            {
-                "time": pn.times_arr,
-                "observed": f.obs_avg,
-                "counterfactual": f.synth_avg,
-                "cf_low": inf.band[0],
-                "cf_high": inf.band[1],
-            }
-        ),
+        path=_path(pn, f, inf),
         extras=extras,
+    )
+
+
+def _conformal_inference(
+    pn: _Panel,
+    f: _Fits,
+    inf: _Inference,
+    alpha: float,
+    conformal_permutations: str,
+    placebo: bool,
+) -> Any:
+    """Replace the interval, se and p-value in ``inf`` by the conformal ones; return those."""
+    conformal = conformal_interval(
+        f.obs_avg,
+        pn.Y[:, pn.donor_idx],
+        pn.post,
+        alpha=alpha,
+        start=f.estimate,
+        scheme=conformal_permutations,
+    )
+    inf.ci_low, inf.ci_high, inf.se, inf.p_value = (
+        conformal.ci_low,
+        conformal.ci_high,
+        conformal.se,
+        conformal.p_value,
+    )
+    inf.inference = conformal.note + (
+        "; placebo-in-space checks shown as diagnostics" if placebo else ""
+    )
+    return conformal
+
+
+def _path(pn: _Panel, f: _Fits, inf: _Inference) -> pd.DataFrame:
+    """Return the observed and synthetic averages over time, with the counterfactual's band."""
+    return pd.DataFrame(
+        {
+            "time": pn.times_arr,
+            "observed": f.obs_avg,
+            "counterfactual": f.synth_avg,
+            "cf_low": inf.band[0],
+            "cf_high": inf.band[1],
+        }
     )
 
 

@@ -145,9 +145,9 @@ def _check_options(alpha: float, correction: str, **grains: str | None) -> None:
 
 def _outcomes(outcomes: Sequence[str] | None, program: Mapping[str, Any]) -> tuple[str, ...]:
     """Return the outcomes to evaluate; raise ValueError for an unknown one (with a hint)."""
-    level = "rep" if program["unit"] == "rep" else "team"
+    unit = program["unit"]
     if outcomes is None:  # the defaults defined for the program's unit
-        outs = tuple(o for o in DEFAULT_OUTCOMES if level in KPIS[o].levels)
+        outs = tuple(o for o in DEFAULT_OUTCOMES if KPIS[o].defined_for(unit))
     else:
         outs = tuple(outcomes)
     bad = [o for o in outs if o not in KPI_DEFINITIONS]
@@ -159,7 +159,7 @@ def _outcomes(outcomes: Sequence[str] | None, program: Mapping[str, Any]) -> tup
             f"table, program {program['program_id']!r})"
         )
     for o in outs:
-        if level not in KPIS[o].levels:
+        if not KPIS[o].defined_for(unit):
             raise ValueError(f"outcome {o!r} is defined for team programs only (unit = team)")
     return outs
 

@@ -2,7 +2,7 @@
 
 Performance reviews, mentoring pairs, leading indicators and each manager's action list.
 
-Every word comes from the message catalogs (:class:`~salesinsight.report.i18n.Lang`), every number
+Every word comes from the message catalogs (:class:`~salesinsight.i18n.Lang`), every number
 is formatted for the report's locale with its unit, and no identifier of the code (KPI names, rule
 names, column names) reaches the reader: the action rules' reasons
 (:data:`salesinsight.actions.REASONS`) are re-worded here from their numbers. Every data string is
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from salesinsight import actions as A
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.html import cells_table, element, esc, pseudonym
-from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.summary import VERDICT_COLOURS, report_lang
 from salesinsight.report.vocabulary import outcome_name, verdict_reason, verdict_word
 

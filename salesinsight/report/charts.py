@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from salesinsight.i18n import Lang
 from salesinsight.report.figures import chart_style
-from salesinsight.report.i18n import Lang
 from salesinsight.report.vocabulary import (
     FLOW_OUTCOMES,
     MONEY_OUTCOMES,

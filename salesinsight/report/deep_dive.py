@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.i18n import N_, Note
+from salesinsight.kpis import KPIS, KpiName
 from salesinsight.report.html import mask_frame
-from salesinsight.report.i18n import N_, Note
 from salesinsight.report.outputs import json_value, save_outputs
 from salesinsight.report.params import RunParams
 from salesinsight.results import ResultMixin, Summary
@@ -337,53 +338,20 @@ def build_deep_dive(params: RunParams) -> DeepDive:
     report = engine.validate(params.data_dir)
     ds = engine.load(params.data_dir, validate=False)
     ds.non_selling_roles = tuple(params.non_selling_roles)  # sellers exclude these roles
-    if not ds.has("programs"):
-        raise ValueError(f"{params.data_dir}: no programs table, nothing to examine")
-    programs = ds.table("programs")
-    pid = params.programs[0] if params.programs else str(programs["program_id"].iloc[0])
-    match = programs[programs["program_id"] == pid]
-    if match.empty:
-        raise ValueError(
-            f"program {pid!r} is not in {params.data_dir}/programs; "
-            f"known: {sorted(programs['program_id'])}"
-        )
-    prog = {k: (None if pd.isna(v) else v) for k, v in match.iloc[0].to_dict().items()}
-    prog = {k: (_iso_date(v) if hasattr(v, "isoformat") else v) for k, v in prog.items()}
+    pid, prog = _program(ds, params)
     q_start, q_end = params.quarter_bounds()
     notes: list[str] = []
     outcomes = params.outcomes_for(pid)
-    if prog.get("unit") != "team" and "attrition" in outcomes:
-        outcomes = [o for o in outcomes if o != "attrition"]
-        notes.append(
-            Note("Attrition is defined for team programs only; it is left out for this program.")
-        )
-
-    ev = None
-    try:
-        from salesinsight.evaluation import evaluate
-
-        ev = evaluate(
-            ds,
-            pid,
-            outcomes=outcomes,
-            grain=params.grain,
-            alpha=params.alpha,
-            seed=params.seed,
-            correction=params.correction,
-            end=params.quarter_bounds()[1],
-        )
-    except Exception as exc:  # reported in the deep dive, never a crash
+    for o in [o for o in outcomes if o in KPIS and not KPIS[o].defined_for(prog.get("unit"))]:
+        outcomes = [x for x in outcomes if x != o]
         notes.append(
             Note(
-                "The program could not be evaluated: {error}",
-                error=f"{type(exc).__name__}: {exc}",
+                "{outcome:cap} is defined for team programs only; it is left out for this program.",
+                outcome=KpiName(o),
             )
         )
-    if ev is not None and ev.spec.get("window"):
-        first, last = ev.spec["window"]
-        notes.append(
-            Note("Analysis window of the evaluation: {first} to {last}.", first=first, last=last)
-        )
+
+    ev = _evaluate(ds, params, pid, outcomes, notes)
     design = str(prog.get("design"))
     ri_inputs = None
     if ev is not None and design == "randomized":
@@ -416,6 +384,54 @@ def build_deep_dive(params: RunParams) -> DeepDive:
         validation=report,
         fingerprint=data_fingerprint(params.data_dir),
     )
+
+
+def _program(ds: Any, params: RunParams) -> tuple[str, dict[str, Any]]:
+    """Return the program to examine (the first listed) and its row, dates as ISO strings."""
+    if not ds.has("programs"):
+        raise ValueError(f"{params.data_dir}: no programs table, nothing to examine")
+    programs = ds.table("programs")
+    pid = params.programs[0] if params.programs else str(programs["program_id"].iloc[0])
+    match = programs[programs["program_id"] == pid]
+    if match.empty:
+        raise ValueError(
+            f"program {pid!r} is not in {params.data_dir}/programs; "
+            f"known: {sorted(programs['program_id'])}"
+        )
+    prog = {k: (None if pd.isna(v) else v) for k, v in match.iloc[0].to_dict().items()}
+    prog = {k: (_iso_date(v) if hasattr(v, "isoformat") else v) for k, v in prog.items()}
+    return pid, prog
+
+
+def _evaluate(ds: Any, params: RunParams, pid: str, outcomes: list[str], notes: list[str]) -> Any:
+    """Return the program's evaluation, or None with the reason added to ``notes``."""
+    ev = None
+    try:
+        from salesinsight.evaluation import evaluate
+
+        ev = evaluate(
+            ds,
+            pid,
+            outcomes=outcomes,
+            grain=params.grain,
+            alpha=params.alpha,
+            seed=params.seed,
+            correction=params.correction,
+            end=params.quarter_bounds()[1],
+        )
+    except Exception as exc:  # reported in the deep dive, never a crash
+        notes.append(
+            Note(
+                "The program could not be evaluated: {error}",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        )
+    if ev is not None and ev.spec.get("window"):
+        first, last = ev.spec["window"]
+        notes.append(
+            Note("Analysis window of the evaluation: {first} to {last}.", first=first, last=last)
+        )
+    return ev
 
 
 #: estimator labels: English message ids (results.json keeps them; the notebook translates them).

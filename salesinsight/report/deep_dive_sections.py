@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.deep_dive import DeepDive, OutcomeDive
-from salesinsight.report.html import cells_table, element, esc
-from salesinsight.report.i18n import N_, Lang
+from salesinsight.report.html import cells_table, element, esc, summary_table
 from salesinsight.report.summary import VERDICT_COLOURS
 from salesinsight.report.vocabulary import (
     KIND_NAMES,
@@ -22,6 +22,7 @@ from salesinsight.report.vocabulary import (
     verdict_reason,
     verdict_word,
 )
+from salesinsight.results import Badge
 
 __all__ = [
     "SECTIONS",
@@ -58,13 +59,12 @@ def _grain(dive: DeepDive) -> str:
     return spec.get("grain") or dive.params.grain
 
 
+_BADGE_STYLE = "color:#fff;border-radius:4px;padding:1px 8px;font-weight:600;white-space:nowrap"
+
+
 def _badge(lang: Lang, verdict: str) -> str:
     colour = VERDICT_COLOURS.get(verdict, "#5f6368")
-    return (
-        f'<span class="si-badge" style="background:{colour};color:#fff;border-radius:4px;'
-        f'padding:1px 8px;font-weight:600;white-space:nowrap">{esc(verdict_word(lang, verdict))}'
-        "</span>"
-    )
+    return Badge(verdict_word(lang, verdict), colour, _BADGE_STYLE).to_html()
 
 
 def _reason(lang: Lang, dive: DeepDive, o: OutcomeDive) -> str:
@@ -147,7 +147,7 @@ def header_html(dive: DeepDive) -> str:
 
 def outcome_html(dive: DeepDive, outcome: str) -> str:
     """Verdict, every estimator's effect and interval, and every diagnostic for one outcome."""
-    from salesinsight.report.sections import _STYLE, _check_state
+    from salesinsight.report.sections import _STYLE
 
     lang = dive_lang(dive)
     grain = _grain(dive)
@@ -162,35 +162,57 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
         element("p", _reason(lang, dive, o)),
     ]
     if o.estimates:
-        rows = [
-            [
-                lang.tr(est.label),
-                eff(est.effect.estimate),
-                lang.tr(
-                    "{low} to {high}",
-                    low=eff(est.effect.ci_low, with_unit=False),
-                    high=eff(est.effect.ci_high, with_unit=False),
-                ),
-                _p(
-                    lang,
-                    est.effect.extras.get("ri_p_value")
-                    if est.role == "randomization"
-                    else est.effect.p_value,
-                ),
-                lang.number(est.effect.n_units),
-                lang.number(est.effect.n_obs),
-            ]
-            for est in o.estimates
+        parts.append(_estimates_table(lang, dive, o, eff))
+    extra = _outcome_facts(lang, dive, o, eff)
+    if extra:
+        parts.append(
+            "<ul class='si-note'>" + "".join(f"<li>{esc(t)}</li>" for t in extra) + "</ul>"
+        )
+    parts.append(_checks_table(lang, o))
+    if o.notes:
+        parts.append(
+            "<ul class='si-note'>"
+            + "".join(f"<li>{esc(lang.note(n))}</li>" for n in o.notes)
+            + "</ul>"
+        )
+    return "".join(parts)
+
+
+def _estimates_table(lang: Lang, dive: DeepDive, o: OutcomeDive, eff: Any) -> str:
+    """Every estimator's effect, interval, p-value (randomization p for that row) and sizes."""
+    rows = [
+        [
+            lang.tr(est.label),
+            eff(est.effect.estimate),
+            lang.tr(
+                "{low} to {high}",
+                low=eff(est.effect.ci_low, with_unit=False),
+                high=eff(est.effect.ci_high, with_unit=False),
+            ),
+            _p(
+                lang,
+                est.effect.extras.get("ri_p_value")
+                if est.role == "randomization"
+                else est.effect.p_value,
+            ),
+            lang.number(est.effect.n_units),
+            lang.number(est.effect.n_obs),
         ]
-        headers = [
-            lang.tr("estimator"),
-            lang.tr("effect"),
-            lang.tr("{level} interval", level=lang.percent(1 - dive.params.alpha)),
-            lang.tr("p-value"),
-            lang.tr("units"),
-            lang.tr("observations"),
-        ]
-        parts.append(cells_table(headers, rows, numeric={1, 2, 3, 4, 5}))
+        for est in o.estimates
+    ]
+    headers = [
+        lang.tr("estimator"),
+        lang.tr("effect"),
+        lang.tr("{level} interval", level=lang.percent(1 - dive.params.alpha)),
+        lang.tr("p-value"),
+        lang.tr("units"),
+        lang.tr("observations"),
+    ]
+    return summary_table(lang.language, headers, rows, numeric=(1, 2, 3, 4, 5))
+
+
+def _outcome_facts(lang: Lang, dive: DeepDive, o: OutcomeDive, eff: Any) -> list[str]:
+    """Return the adjusted and randomization p-values, the smallest effect that matters, the TWFE gap."""
     extra = []
     if o.p_adjusted is not None:
         correction = (
@@ -219,10 +241,13 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
     gap = _twfe_gap(lang, o, eff)
     if gap:
         extra.append(gap)
-    if extra:
-        parts.append(
-            "<ul class='si-note'>" + "".join(f"<li>{esc(t)}</li>" for t in extra) + "</ul>"
-        )
+    return extra
+
+
+def _checks_table(lang: Lang, o: OutcomeDive) -> str:
+    """Every estimator's diagnostics (the randomization row repeats the main ones: left out)."""
+    from salesinsight.report.sections import _check_state
+
     diags = [
         [
             lang.tr(est.label),
@@ -235,22 +260,17 @@ def outcome_html(dive: DeepDive, outcome: str) -> str:
         if est.role != "randomization"  # the same regression: its checks repeat the main ones
         for d in est.effect.diagnostics
     ]
-    if diags:
-        headers = [
-            lang.tr("estimator"),
-            lang.tr("check"),
-            lang.tr("result"),
-            lang.tr("p-value"),
-            lang.tr("details (as the estimator reports them)"),
-        ]
-        parts.append(element("h4", lang.tr("Checks")) + cells_table(headers, diags, {3}))
-    if o.notes:
-        parts.append(
-            "<ul class='si-note'>"
-            + "".join(f"<li>{esc(lang.note(n))}</li>" for n in o.notes)
-            + "</ul>"
-        )
-    return "".join(parts)
+    if not diags:
+        return ""
+    headers = [
+        lang.tr("estimator"),
+        lang.tr("check"),
+        lang.tr("result"),
+        lang.tr("p-value"),
+        lang.tr("details (as the estimator reports them)"),
+    ]
+    checks = summary_table(lang.language, headers, diags, numeric=(3,))
+    return element("h4", lang.tr("Checks")) + checks
 
 
 def _twfe_gap(lang: Lang, o: OutcomeDive, eff: Any) -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
+
+from salesinsight.results import Summary, Table
 
 __all__ = [
     "STYLE",
@@ -23,6 +26,7 @@ __all__ = [
     "mask_frame",
     "number",
     "pseudonym",
+    "summary_table",
     "table_html",
 ]
 
@@ -36,7 +40,8 @@ pre.si-note{white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
 .si-summary>li{margin-bottom:8px}
 .si-outcomes{list-style:none;padding-left:12px;font-size:13px}
 .si-outcomes li{margin:2px 0}
-.si-table td.si-num,.si-table th.si-num{text-align:right;white-space:nowrap}
+.si-table td.si-num,.si-table th.si-num{text-align:right}
+.si-effects .si-num{white-space:nowrap}
 .si-table td.si-text,.si-table th.si-text{text-align:left}
 </style>"""
 
@@ -176,3 +181,38 @@ def check_result(passed: bool | None, required: bool) -> str:
     if passed:
         return "passed"
     return "FAILED" if required else "flagged (informational)"
+
+
+def summary_table(
+    language: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    numeric: Sequence[int] = (),
+    css: str = "",
+) -> str:
+    """Render a report table through :meth:`salesinsight.results.Summary.to_html`.
+
+    Parameters
+    ----------
+    language : {"en", "zh-CN"}
+        The report's language (of the summary's own words and of :class:`~salesinsight.results.KpiName`
+        cells).
+    headers : sequence of str
+        Column headers, already in the report's language.
+    rows : sequence of sequences
+        Cells: formatted strings, :class:`~salesinsight.results.KpiName` or
+        :class:`~salesinsight.results.Badge`; every one escaped by the renderer.
+    numeric : sequence of int
+        Positions of the columns aligned as numbers (class ``si-num``; the others ``si-text``).
+    css : str
+        Further class of the ``<table>`` (``si-effects``).
+
+    Returns
+    -------
+    str
+        ``<div class="si-result"><table class="si-table ...">...</table></div>``, every row shown.
+    """
+    frame = pd.DataFrame(list(rows), columns=pd.Index(list(headers), dtype=object), dtype=object)
+    table = Table(frame, numeric=numeric, css=css, max_rows=None)
+    return Summary("", tables=[table], language=language).to_html()

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from salesinsight.calendar import add_months, quarter_label
-from salesinsight.report.i18n import Note
+from salesinsight.i18n import Note
+from salesinsight.kpis import KPIS, KpiName
 from salesinsight.report.outputs import json_value as _json_num
 from salesinsight.report.outputs import save_outputs
 from salesinsight.report.params import RunParams
@@ -392,12 +393,13 @@ def _evaluate_programs(
             )
             continue
         outcomes = params.outcomes_for(pid)
-        if prog["unit"] == "rep" and "attrition" in outcomes:
-            outcomes = [o for o in outcomes if o != "attrition"]
+        for o in [o for o in outcomes if o in KPIS and not KPIS[o].defined_for(prog["unit"])]:
+            outcomes = [x for x in outcomes if x != o]
             notes.append(
                 Note(
-                    "Program {pid}: attrition is evaluated for team programs only; skipped.",
+                    "Program {pid}: {outcome} is evaluated for team programs only; skipped.",
                     pid=pid,
+                    outcome=KpiName(o),
                 )
             )
         absolute = {

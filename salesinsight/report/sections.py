@@ -10,12 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.actions_section import actions_html as actions_html
 from salesinsight.report.html import STYLE as _STYLE
-from salesinsight.report.html import cells_table as _table
+from salesinsight.report.html import cells_table, esc, summary_table
 from salesinsight.report.html import element as _h
-from salesinsight.report.html import esc
-from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.quarterly import OVERVIEW_KPIS, QuarterReport
 from salesinsight.report.sections_people import forecast_html as forecast_html
 from salesinsight.report.sections_people import people_html as people_html
@@ -32,6 +31,7 @@ from salesinsight.report.vocabulary import (
     verdict_reason,
     verdict_word,
 )
+from salesinsight.results import Badge, KpiName
 
 __all__ = [
     "actions_html",
@@ -146,11 +146,11 @@ def kpi_overview_html(report: QuarterReport) -> str:
     return (
         _STYLE
         + _h("h3", lang.tr("Company"))
-        + f"<div class='si-scroll'>{_table(headers, rows, numeric)}</div>"
+        + f"<div class='si-scroll'>{cells_table(headers, rows, numeric)}</div>"
         + _h("p", note, "si-note")
         + "<details>"
         + _h("summary", lang.tr("Teams in {quarter}", quarter=report.params.quarter))
-        + f"<div class='si-scroll'>{_table(team_headers, team_rows, numeric)}</div></details>"
+        + f"<div class='si-scroll'>{cells_table(team_headers, team_rows, numeric)}</div></details>"
     )
 
 
@@ -182,9 +182,8 @@ def _plain_reason(report: QuarterReport, r: Any, lang: Lang) -> str:
     return verdict_reason(lang, r.verdict, failed=failed, small=small, chance=chance)
 
 
-def _badge(lang: Lang, verdict: str) -> str:
-    colour = VERDICT_COLOURS.get(verdict, "#5f6368")
-    return f'<span class="si-badge" style="background:{colour}">{esc(verdict_word(lang, verdict))}</span>'
+def _badge(lang: Lang, verdict: str) -> Badge:
+    return Badge(verdict_word(lang, verdict), VERDICT_COLOURS.get(verdict, "#5f6368"))
 
 
 def program_section_html(report: QuarterReport, program_id: str) -> str:
@@ -209,13 +208,8 @@ def program_section_html(report: QuarterReport, program_id: str) -> str:
         hi = effect_text(lang, r.outcome, r.ci_high, grain=grain, with_unit=False)
         span = lang.tr("{low} to {high}", low=lo, high=hi) if r.ci_low is not None else "–"
         effect = effect_text(lang, r.outcome, r.estimate, grain=grain)
-        table.append(
-            f"<tr><td class='si-text'>{esc(outcome_name(lang, r.outcome))}</td>"
-            f"<td class='si-text'>{_badge(lang, r.verdict)}</td>"
-            f"<td class='si-num'>{esc(effect)}</td>"
-            f"<td class='si-num'>{esc(span)}</td>"
-            f"<td class='si-text'>{esc(_plain_reason(report, r, lang))}</td></tr>"
-        )
+        reason = _plain_reason(report, r, lang)
+        table.append([KpiName(r.outcome), _badge(lang, r.verdict), effect, span, reason])
     headers = [
         lang.tr("outcome"),
         lang.tr("verdict"),
@@ -223,16 +217,7 @@ def program_section_html(report: QuarterReport, program_id: str) -> str:
         lang.tr("likely range (95%)"),
         lang.tr("why"),
     ]
-    parts.append(
-        "<table class='si-table si-effects'><thead><tr>"
-        + "".join(
-            f"<th class='{'si-num' if i in (2, 3) else 'si-text'}'>{esc(h)}</th>"
-            for i, h in enumerate(headers)
-        )
-        + "</tr></thead><tbody>"
-        + "".join(table)
-        + "</tbody></table>"
-    )
+    parts.append(summary_table(lang.language, headers, table, numeric=(2, 3), css="si-effects"))
     if ev is not None:
         parts.append(_checks_html(ev, lang))
         parts.append(_naive_html(ev, lang, grain))
@@ -267,7 +252,7 @@ def _checks_html(ev: Any, lang: Lang) -> str:
     return (
         "<details>"
         + _h("summary", lang.tr("Checks behind these estimates"))
-        + f"{_table(headers, rows)}</details>"
+        + f"{summary_table(lang.language, headers, rows)}</details>"
     )
 
 
@@ -296,7 +281,7 @@ def _naive_html(ev: Any, lang: Lang, grain: str) -> str:
         "<details>"
         + _h("summary", lang.tr("What a naive comparison would have said"))
         + _h("p", text, "si-note")
-        + f"{_table(headers, rows, {2})}</details>"
+        + f"{summary_table(lang.language, headers, rows, numeric=(2,))}</details>"
     )
 
 
@@ -406,7 +391,7 @@ def _technical_table(report: QuarterReport, lang: Lang) -> str:
         lang.tr("smallest effect that matters"),
         lang.tr("estimator"),
     ]
-    return f"<div class='si-scroll'>{_table(headers, rows, {3, 4, 5, 6, 7})}</div>"
+    return f"<div class='si-scroll'>{cells_table(headers, rows, {3, 4, 5, 6, 7})}</div>"
 
 
 def appendix_html(report: QuarterReport) -> str:
@@ -418,7 +403,7 @@ def appendix_html(report: QuarterReport) -> str:
         checks = lang.tr(
             "{errors} errors, {warnings} warnings", errors=len(v.errors), warnings=len(v.warnings)
         )
-    fp = _table([lang.tr("file"), "sha256"], [[k, d] for k, d in report.fingerprint.items()])
+    fp = cells_table([lang.tr("file"), "sha256"], [[k, d] for k, d in report.fingerprint.items()])
     warn = _notes_html(v.warnings) if v is not None and v.warnings else ""
     reasons = "".join(
         f"<li>{esc(r.name)} · {esc(outcome_name(lang, r.outcome))}: {esc(r.reason)}</li>"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.html import STYLE as _STYLE
 from salesinsight.report.html import cells_table as _table
 from salesinsight.report.html import element as _h
 from salesinsight.report.html import esc, mask_frame
-from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.summary import report_lang
 from salesinsight.report.vocabulary import archetype_name
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesinsight.i18n import N_, Lang
 from salesinsight.report.html import esc
-from salesinsight.report.i18n import N_, Lang
 from salesinsight.report.vocabulary import (
     FLOW_OUTCOMES,
     RATE_OUTCOMES,

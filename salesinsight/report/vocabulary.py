@@ -1,6 +1,6 @@
 """Plain words for the report: outcomes with their units, verdicts, designs, checks, program kinds.
 
-Every label is an English message id marked with :func:`~salesinsight.report.i18n.N_` and translated
+Every label is an English message id marked with :func:`~salesinsight.i18n.N_` and translated
 where it is shown (``lang.tr(VERDICT_WORDS[v])``), except KPI names, which the KPI registry holds in
 every report language (``salesinsight.kpis.KPI.names``, :func:`outcome_name`); identifiers never
 reach the reader.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from salesinsight.calendar import GRAINS, periods_per_month
-from salesinsight.kpis import KPIS
-from salesinsight.report.i18n import N_, Lang
+from salesinsight.i18n import N_, Lang
+from salesinsight.kpis import KPIS, display_name
 
 __all__ = [
     "ARCHETYPE_NAMES",
@@ -127,8 +127,7 @@ def archetype_name(lang: Lang, archetype: object) -> str:
 
 def outcome_name(lang: Lang, outcome: str) -> str:
     """Name the outcome in words (an unknown outcome shows with spaces for underscores)."""
-    kpi = KPIS.get(outcome)
-    return kpi.names[lang.language] if kpi is not None else outcome.replace("_", " ")
+    return display_name(outcome, lang.language)
 
 
 def verdict_word(lang: Lang, verdict: str) -> str:

@@ -262,6 +262,31 @@ def test_plot_event_study_and_counterfactual_and_error():
     )
     fig, ax0 = plt.subplots()
     assert make(path=path).plot(ax=ax0) is ax0
+    assert make(path=path).plot_data().equals(path)
     plt.close("all")
-    with pytest.raises(ValueError, match="neither `terms`"):
-        make().plot()
+
+
+def test_plot_without_terms_or_path_draws_the_estimate_and_its_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # estimate 1, se 0.25: the interval is 1 -/+ 1.959964 * 0.25 = [0.510009, 1.489991] (by hand)
+    e = make()
+    data = e.plot_data()
+    assert list(data["term"]) == ["effect"]
+    assert_allclose(
+        data[["estimate", "ci_low", "ci_high"]].to_numpy()[0], [1.0, 0.510009, 1.489991], atol=1e-6
+    )
+    fig, ax = plt.subplots()
+    try:
+        assert e.plot(ax=ax) is ax
+        (bar,) = ax.containers
+        point, _caps, (segments,) = bar.lines
+        assert list(point.get_xdata()) == [1.0]
+        ((x0, _), (x1, _)) = segments.get_segments()[0]
+        assert_allclose([x0, x1], [e.ci_low, e.ci_high], rtol=0, atol=1e-12)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["hand"]
+    finally:
+        plt.close("all")

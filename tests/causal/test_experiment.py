@@ -37,6 +37,32 @@ def test_nsw_difference_in_means_hc1_default(nsw):
     assert_allclose(e.baseline, control.mean(), rtol=1e-12, atol=0)
 
 
+def test_nsw_plot_draws_the_published_estimate_with_its_interval(nsw):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = experiment(nsw, outcome="re78", treatment="treat")
+    fig, ax = plt.subplots()
+    try:
+        assert e.plot(ax=ax) is ax
+        (bar,) = ax.containers
+        point, _caps, (segments,) = bar.lines
+        # the point is the published difference in means (1794.34), the bar the effect's interval
+        assert_allclose(np.asarray(point.get_xdata(), dtype=float), [1794.34], rtol=0, atol=0.005)
+        ((lo, _), (hi, _)) = segments.get_segments()[0]
+        assert_allclose([lo, hi], [e.ci_low, e.ci_high], rtol=1e-12, atol=0)
+        assert lo < 1794.34 < hi
+    finally:
+        plt.close("all")
+    assert e.plot_data()[["estimate", "ci_low", "ci_high"]].iloc[0].tolist() == [
+        e.estimate,
+        e.ci_low,
+        e.ci_high,
+    ]
+
+
 def test_nsw_iid_se(nsw):
     # reference: iid SE 632.85
     e = experiment(nsw, outcome="re78", treatment="treat", vcov="iid")

@@ -161,7 +161,7 @@ def test_reasons_in_chinese():
 
 
 def test_shares_of_sellers_stay_between_1_and_99_percent():
-    from salesinsight.report.i18n import Lang
+    from salesinsight.i18n import Lang
 
     top = Note(A.REASON_MENTOR, attainment=3.36, win_rate=0.45, win_top=0.0, years=3.7)
     assert "better than 99% of sellers" in S.action_reason(Lang("en"), top)

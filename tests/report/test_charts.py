@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesinsight.i18n import Lang
 from salesinsight.report.charts import (
     MAX_WATERFALL_BARS,
     design_figure,
     kpi_trends_figure,
     waterfall_figure,
 )
-from salesinsight.report.i18n import Lang
 
 EN = Lang("en", "CNY")
 

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from salesinsight.i18n import Lang
 from salesinsight.report import deep_dive as dd
 from salesinsight.report import deep_dive_sections as dds
 from salesinsight.report.html import esc
-from salesinsight.report.i18n import Lang
 from salesinsight.report.params import RunParams
 from salesinsight.report.sections import VERDICT_RULES
 from salesinsight.report.vocabulary import verdict_word
@@ -151,6 +151,8 @@ def test_html_is_escaped_and_complete(staggered):
         assert f">{esc(verdict_word(en, staggered.get(outcome).verdict))}<" in block
         assert "same trend before the start" in block  # the pre-trends check, in words
         assert "Two-way fixed effects say" in block
+        # the estimates and checks tables are Summary tables (report.html.summary_table)
+        assert block.count('<div class="si-result"><table class="si-table">') == 2
     naive = dds.naive_html(staggered)
     assert "enrolled sellers after vs before" in naive and "Why not the naive comparison?" in naive
     appendix = dds.appendix_html(staggered)

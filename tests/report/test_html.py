@@ -101,7 +101,7 @@ def test_report_checks_table_shows_informational_checks_as_informational():
     from types import SimpleNamespace
 
     from salesinsight.causal.effect import Diagnostic, Effect
-    from salesinsight.report.i18n import Lang
+    from salesinsight.i18n import Lang
     from salesinsight.report.sections import _checks_html
 
     diags = (
@@ -115,3 +115,20 @@ def test_report_checks_table_shows_informational_checks_as_informational():
     assert ">failed<" not in html_text and "FAILED" not in html_text
     assert "for information: did not pass (does not affect the verdict)" in html_text
     assert "仅供参考：未通过（不影响结论）" in _checks_html(ev, Lang("zh-CN"))
+
+
+def test_summary_table_is_the_summary_html_of_the_cells():
+    from salesinsight.report.html import summary_table
+    from salesinsight.results import Badge, KpiName, Summary, Table
+
+    rows = [[KpiName("win_rate"), Badge("有效", "#1b7f3b"), "+3.5个百分点", "<b>x</b>"]]
+    page = summary_table(
+        "zh-CN", ["指标", "结论", "效果", "原因"], rows, numeric=(2,), css="si-effects"
+    )
+    frame = pd.DataFrame(rows, columns=["指标", "结论", "效果", "原因"], dtype=object)
+    one_source = Summary(
+        "", tables=[Table(frame, numeric=(2,), css="si-effects")], language="zh-CN"
+    )
+    assert page == one_source.to_html()
+    assert '<td class="si-text">赢单率</td>' in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert '<span class="si-badge" style="background:#1b7f3b">有效</span>' in page

@@ -1,4 +1,4 @@
-"""Message catalogs and locale formatting of the report (salesinsight.report.i18n)."""
+"""Message catalogs and locale formatting of the report (salesinsight.i18n)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,22 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 import salesinsight.report as report_pkg
-from salesinsight.report.i18n import EXTRACT_KEYWORDS, LANGUAGES, Lang, catalog_path
+from salesinsight.i18n import EXTRACT_KEYWORDS, LANGUAGES, Lang, catalog_path
 from salesinsight.report.params import RunParams
 
 PACKAGE = Path(report_pkg.__file__).parents[1]
-#: the report's modules, and every module that writes translatable notes (``Note("...")``).
+#: the report's modules, the languages and the results contract (a ``Summary`` says its own words in
+#: the report's language), and every module that writes translatable notes (``Note("...")``).
 REPORT_MODULES = sorted(
     set(Path(report_pkg.__file__).parent.glob("*.py"))
+    | {PACKAGE / "i18n.py", PACKAGE / "results.py"}
     | {
         p
         for p in PACKAGE.rglob("*.py")
         if "from salesinsight.notes import Note" in p.read_text(encoding="utf-8")
     }
 )
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+PLACEHOLDER = re.compile(r"\{(\w*)(?::[^{}]*)?\}")  # the name, without a format spec
 
 
 def _babel_messages() -> dict[str, Path]:
@@ -140,7 +142,7 @@ def test_run_notes_stay_english_in_results_and_are_translated_in_the_report():
     import json
     import pickle
 
-    from salesinsight.report.i18n import Note
+    from salesinsight.i18n import Note
 
     note = Note("Program {pid} starts after {quarter}; not evaluated.", pid="P_X", quarter="2026Q4")
     assert json.dumps([note]) == '["Program P_X starts after 2026Q4; not evaluated."]'

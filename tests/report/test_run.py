@@ -152,7 +152,7 @@ def _escaped_variants(text: str) -> list[str]:
 def test_report_shows_each_programs_verdict_in_the_summary(run):
     """The first screen names every program in one sentence; each program's section shows a
     verdict badge (in plain words) for every outcome."""
-    from salesinsight.report.i18n import Lang
+    from salesinsight.i18n import Lang
     from salesinsight.report.vocabulary import outcome_name, verdict_word
 
     en = Lang("en")
@@ -278,7 +278,7 @@ def test_real_browser_renders_summary_and_every_verdict(run, tmp_path):
         check=True,
     ).stdout
     assert 'class="si-verdicts"' in dom and "si-forest" in dom
-    from salesinsight.report.i18n import Lang
+    from salesinsight.i18n import Lang
     from salesinsight.report.vocabulary import verdict_word
 
     results = json.loads(run[0].results_json.read_text(encoding="utf-8"))
@@ -325,7 +325,7 @@ def _visible_text(page: str, *, before: str | None = None) -> str:
 def test_language_override_gives_a_chinese_report(run, run_zh):
     from babel.messages.pofile import read_po
 
-    from salesinsight.report.i18n import catalog_path
+    from salesinsight.i18n import catalog_path
 
     assert run_zh.run_id != run[0].run_id  # another language is another run
     page = run_zh.report_html.read_text(encoding="utf-8")

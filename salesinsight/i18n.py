@@ -1,12 +1,14 @@
-"""The report's language: message catalogs (gettext via Babel) and locale formatting.
+"""The report languages: message catalogs (gettext via Babel) and locale formatting.
 
-Every word the report shows comes from :meth:`Lang.tr`; the English text is the message id and the
-translations live in ``salesinsight/report/locale/<locale>/LC_MESSAGES/messages.po``. The ``.po``
+Every word the report (and a :class:`~salesinsight.results.Summary` in a report language) shows
+comes from :meth:`Lang.tr`; the English text is the message id and the translations live in
+``salesinsight/locale/<locale>/LC_MESSAGES/messages.po``. The ``.po``
 sources are compiled in memory when first used (Babel's ``read_po`` + ``write_mo``), so a fresh
 checkout or ``pip install -e .`` needs no build step. Numbers, percentages, money and dates are
 formatted for the language's locale by Babel.
 
-Marking strings: call ``lang.tr("text with {name}", name=value)`` in the report modules, or wrap a
+Marking strings: call ``lang.tr("text with {name}", name=value)`` in the report modules (or here, or in
+``salesinsight/results.py``), or wrap a
 module-level constant in :func:`N_`; ``tests/report/test_i18n.py`` extracts every such message with
 Babel and fails when one lacks a translation.
 """
@@ -22,6 +24,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from salesinsight.kpis import KpiName
 from salesinsight.notes import Note
 
 __all__ = [
@@ -122,9 +125,16 @@ class Lang:
         return text.format(**values) if values else text
 
     def note(self, note: object) -> str:
-        """Render a run note in this language (plain text when it is not a :class:`Note`)."""
+        """Render a run note in this language (plain text when it is not a :class:`Note`).
+
+        A :class:`~salesinsight.kpis.KpiName` value is named in this language.
+        """
         if isinstance(note, Note):
-            return self.tr(note.msgid, **note.values)
+            values = {
+                k: v.in_language(self.language) if isinstance(v, KpiName) else v
+                for k, v in note.values.items()
+            }
+            return self.tr(note.msgid, **values)
         return str(note)
 
     def join(self, items: list[str]) -> str:
