@@ -219,7 +219,6 @@ LONG_FUNCTIONS: set[str] = {
     "salesinsight/causal/did_result.py::aggregate",  # 111 lines
     "salesinsight/causal/synth.py::synthetic_control",  # 81 lines
     "salesinsight/commands/importer.py::run",  # 88 lines
-    "salesinsight/commands/research.py::add_parser",  # 170 lines
     "salesinsight/data/rules.py::table_rules",  # 87 lines
     "salesinsight/metrics/_early_warning.py::early_warning",  # 81 lines
     "salesinsight/metrics/_forecast.py::forecast",  # 118 lines
