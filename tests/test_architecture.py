@@ -225,7 +225,6 @@ LONG_FUNCTIONS: set[str] = {
     "salesinsight/metrics/_profiles.py::profiles",  # 188 lines
     "salesinsight/report/deep_dive.py::build_deep_dive",  # 85 lines
     "salesinsight/report/deep_dive_sections.py::outcome_html",  # 104 lines
-    "salesinsight/research/_bunching.py::bunching",  # 175 lines
     "salesinsight/research/_effort.py::effort",  # 97 lines
     "salesinsight/research/_rd.py::rd",  # 86 lines
     "salesinsight/research/subgroups.py::subgroup_effects",  # 128 lines

@@ -81,10 +81,10 @@ def _add_bunching(rs: argparse._SubParsersAction) -> None:
     bu.add_argument("--degree", type=int, default=7)
     bu.add_argument(
         "--upper",
-        type=float,
+        type=_upper,
         default=None,
-        help="fix the excluded window's upper edge (attainment); default: chosen from the data "
-        "where the excess reaches the missing mass (Kleven 2016)",
+        help="upper edge of the excluded window (attainment), or 'mass_balance' to choose it from "
+        "the data where the excess reaches the missing mass (Kleven 2016); default threshold + 0.2",
     )
     bu.add_argument("--n-boot", type=int, default=499, dest="n_boot")
     bu.add_argument("--alpha", type=float, default=0.05)
@@ -248,6 +248,18 @@ def _add_staggered_power(rs: argparse._SubParsersAction) -> None:
     )
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
     sp.set_defaults(handler=run_staggered_power)
+
+
+def _upper(text: str) -> float | str:
+    """`--upper`: a number or ``mass_balance``."""
+    if text == "mass_balance":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or 'mass_balance', got {text!r}"
+        ) from None
 
 
 def _fail(command: str, exc: Exception) -> int:
