@@ -121,3 +121,19 @@ def test_bad_input_names_every_argument_and_value():
         assert part in msg
     with pytest.raises(ValueError, match="n_teams is required without data"):
         staggered_power(None)
+
+
+@pytest.mark.slow
+def test_null_false_positive_rate_is_at_most_nominal_within_monte_carlo_error():
+    """100 null replications (6 teams of 9, 2 waves over 5 quarters): the share of *worked* or
+    *harmed* verdicts with nothing planted is at most what a 5% test gives, up to a one-sided 0.5%
+    binomial margin (at most 11 of 100)."""
+    from scipy import stats
+
+    res = staggered_power(
+        None, effect=0.05, n_teams=6, team_size=9, cohorts=2, quarters=5, n_sims=100, seed=11
+    )
+    null = res.replications[res.replications["kind"] == "null"]
+    assert len(null) == 100 and (null["truth"] == 0).all()
+    n_false = int(null["detected"].sum())
+    assert n_false <= stats.binom.ppf(0.995, len(null), 0.05), (n_false, len(null))
