@@ -271,6 +271,11 @@ def staggered_power(
         spec["n_teams"] = int(target["teams"])
     if team_size is None:
         spec["team_size"] = max(3, round(target["team_size"])) if target is not None else 9
+    if spec["n_teams"] * spec["team_size"] < 20:
+        raise ValueError(
+            "staggered_power: n_teams x team_size must be at least 20 sellers (the simulator's "
+            f"minimum), got {spec['n_teams']} x {spec['team_size']}"
+        )
     base = {
         "n_reps": spec["n_teams"] * spec["team_size"],
         "team_size": spec["team_size"],

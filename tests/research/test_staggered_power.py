@@ -121,6 +121,8 @@ def test_bad_input_names_every_argument_and_value():
         assert part in msg
     with pytest.raises(ValueError, match="n_teams is required without data"):
         staggered_power(None)
+    with pytest.raises(ValueError, match=r"at least 20 sellers .*got 3 x 5"):
+        staggered_power(None, n_teams=3, team_size=5)
 
 
 @pytest.mark.slow
