@@ -4,6 +4,8 @@ Each cell simulates one folder (240 sellers, 6 quarters, no pull-in) and estimat
 quota with several choices of the excluded window's upper edge, all from the same seller-periods:
 
 - ``mass_balance`` (the default): the edge chosen from the data where B reaches M (Kleven 2016);
+- ``mass_balance plug-in``: the edge chosen once by mass balance on the full sample and then held
+  fixed in every bootstrap draw (the draws do not re-choose it);
 - ``fixed 1.10`` (the earlier default), ``fixed 1.20`` and ``fixed 1.30``: the window sensitivity.
 
 *planted* cells (``bunch_prob=1``: every seller within 10% below quota pulls just enough deals that
@@ -28,6 +30,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -38,8 +41,10 @@ from salesinsight.simulate import crm
 SIZE = {"n_reps": 240, "quarters": 6}
 NULL_SEED0 = 3000
 PLANTED_SEED0 = 4000
+PLUG_IN = "mass_balance plug-in"
 RULES: dict[str, float | None] = {
     "mass_balance": None,
+    PLUG_IN: None,  # the edge mass_balance chose on the full sample, fixed in the draws
     "fixed 1.10": 1.10,
     "fixed 1.20": 1.20,
     "fixed 1.30": 1.30,
@@ -57,8 +62,10 @@ def cell(seed: int, *, planted: bool, n_boot: int, root: Path) -> list[dict[str,
         rows = pd.DataFrame(t["rep_quarters"]["rows"], columns=t["rep_quarters"]["columns"])
         m = sp.merge(rows, left_on=["rep_id", "period"], right_on=["rep_id", "quarter"])
         truth = float((m["bunched_across_quota"] & m["attainment"].between(0.2, 2.0)).sum())
-    out = []
+    out: list[dict[str, object]] = []
     for rule, upper in RULES.items():
+        if rule == PLUG_IN:
+            upper = float(cast(float, out[0]["upper"]))  # the mass_balance row comes first
         b = bunching(sp, upper=upper, n_boot=n_boot, seed=seed)
         out.append(
             {

@@ -416,6 +416,11 @@ FACTORIES: dict[str, Callable[[Any, Any], Any]] = {
     "salesinsight.research._bunching.Bunching": lambda ds, tmp: research.bunching(ds, n_boot=99),
     "salesinsight.research._rd.RDResult": lambda ds, tmp: research.rd(ds, n_boot=99),
     "salesinsight.research._design.Design": lambda ds, tmp: research.design(ds),
+    "salesinsight.research._staggered_power.StaggeredPower": lambda ds, tmp: (
+        research.staggered_power(
+            None, n_teams=4, team_size=8, cohorts=1, quarters=3, share_per_cohort=0.25, n_sims=2
+        )
+    ),
     "salesinsight.research._assign.Assignment": lambda ds, tmp: research.assign(
         ds, "P_NEW", start_date="2026-07-01"
     ),

@@ -474,3 +474,17 @@ def test_gaming_parameters_are_checked():
         SimConfig(hockey_rule="sometimes")
     with pytest.raises(ValueError, match="bunch_prob"):
         SimConfig(bunch_prob=1.5)
+
+
+def test_train_cohorts_sets_the_number_of_waves_and_is_checked(tmp_path):
+    folder = crm(tmp_path / "waves", seed=4, n_reps=40, quarters=5, train_cohorts=1)
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    # one wave at the second quarter's start (the default would be min(4, 5 - 2) = 3 waves)
+    assert truth["programs"]["P_TRAIN"]["start_dates"] == ["2025-04-01"]
+    assert truth["config"]["train_cohorts"] == 1
+    e = pd.read_csv(folder / "enrollments.csv")
+    assert set(e.loc[e["program_id"] == "P_TRAIN", "start_date"]) == {"2025-04-01"}
+    with pytest.raises(
+        ValueError, match=r"train_cohorts must be between 1 and quarters - 2 = 3, got 4"
+    ):
+        crm(tmp_path / "bad", seed=4, n_reps=40, quarters=5, train_cohorts=4)

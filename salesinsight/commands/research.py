@@ -15,6 +15,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Research designs for incentive hypotheses on CRM data (docs/research.md).",
     )
     rs = p.add_subparsers(dest="research_command", required=True, metavar="DESIGN")
+    _add_pull_in(rs)
+    _add_bunching(rs)
+    _add_rd(rs)
+    _add_design(rs)
+    _add_staggered_power(rs)
+    _add_assign(rs)
+    _add_effort(rs)
+    _add_what_if(rs)
+    _add_registry(rs)
+
+
+def _add_pull_in(rs: argparse._SubParsersAction) -> None:
+    """Register `research pull-in`."""
     pi = rs.add_parser(
         "pull-in",
         help="deals pulled into the quarter's last days by sellers behind quota",
@@ -51,6 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pi.add_argument("--json", action="store_true", help="print the result as JSON")
     pi.set_defaults(handler=run_pull_in)
 
+
+def _add_bunching(rs: argparse._SubParsersAction) -> None:
+    """Register `research bunching`."""
     bu = rs.add_parser(
         "bunching",
         help="excess mass of attainment just above a threshold (Kleven 2016)",
@@ -73,10 +89,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bu.add_argument("--degree", type=int, default=7)
     bu.add_argument(
         "--upper",
-        type=float,
+        type=_upper,
         default=None,
-        help="fix the excluded window's upper edge (attainment); default: chosen from the data "
-        "where the excess reaches the missing mass (Kleven 2016)",
+        help="upper edge of the excluded window (attainment), or 'mass_balance' to choose it from "
+        "the data where the excess reaches the missing mass (Kleven 2016); default threshold + 0.2",
     )
     bu.add_argument("--n-boot", type=int, default=499, dest="n_boot")
     bu.add_argument("--alpha", type=float, default=0.05)
@@ -84,6 +100,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bu.add_argument("--json", action="store_true", help="print the result as JSON")
     bu.set_defaults(handler=run_bunching)
 
+
+def _add_rd(rs: argparse._SubParsersAction) -> None:
+    """Register `research rd`."""
     r = rs.add_parser(
         "rd",
         help="regression discontinuity at a bonus threshold, with the sorting checks",
@@ -106,6 +125,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.set_defaults(handler=run_rd)
 
+
+def _add_design(rs: argparse._SubParsersAction) -> None:
+    """Register `research design`."""
     de = rs.add_parser(
         "design",
         help="minimum detectable effect or units needed for a randomized program",
@@ -124,6 +146,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     de.add_argument("--json", action="store_true", help="print the result as JSON")
     de.set_defaults(handler=run_design)
 
+
+def _add_assign(rs: argparse._SubParsersAction) -> None:
+    """Register `research assign`."""
     a = rs.add_parser(
         "assign",
         help="stratified, seeded (re-)randomized assignment rows for enrollments.csv",
@@ -143,6 +168,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", default=None, metavar="FILE", help="CSV file for the rows (new file)")
     a.set_defaults(handler=run_assign)
 
+
+def _add_effort(rs: argparse._SubParsersAction) -> None:
+    """Register `research effort`."""
     ef = rs.add_parser(
         "effort",
         help="late-period activity of sellers far behind quota vs on track (Chung et al.)",
@@ -159,6 +187,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ef.add_argument("--seed", type=int, default=0)
     ef.set_defaults(handler=run_effort)
 
+
+def _add_what_if(rs: argparse._SubParsersAction) -> None:
+    """Register `research what-if`."""
     w = rs.add_parser(
         "what-if",
         help="payouts under alternative incentive plans on the historical data (accounting)",
@@ -172,6 +203,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--json", action="store_true", help="print the result as JSON")
     w.set_defaults(handler=run_what_if)
 
+
+def _add_registry(rs: argparse._SubParsersAction) -> None:
+    """Register `research run`."""
     ru = rs.add_parser(
         "run",
         help="test every hypothesis of a registry into a run folder (papermill notebook)",
@@ -187,6 +221,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ru.add_argument("--force", action="store_true", help="replace an existing run folder")
     ru.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     ru.set_defaults(handler=run_registry_command)
+
+
+def _add_staggered_power(rs: argparse._SubParsersAction) -> None:
+    """Register `research staggered-power`."""
+    sp = rs.add_parser(
+        "staggered-power",
+        help="power of a staggered rollout by simulation through the CRM simulator",
+        description=(
+            "Simulate staggered rollouts (the simulator tuned to the data's win rate, ICC and "
+            "previous-quarter correlation) with a known effect and with none, evaluate each with "
+            "the staggered DiD the quarterly evaluation uses, and report power, the false-positive "
+            "rate, the mean estimate and coverage with their Monte Carlo SEs."
+        ),
+    )
+    sp.add_argument(
+        "data_dir", metavar="DIR", nargs="?", default=None, help="data folder to calibrate to"
+    )
+    sp.add_argument("--effect", type=float, default=0.025, help="win-probability effect")
+    sp.add_argument("--n-teams", type=int, default=None, dest="n_teams")
+    sp.add_argument("--team-size", type=int, default=None, dest="team_size")
+    sp.add_argument("--cohorts", type=int, default=3)
+    sp.add_argument("--quarters", type=int, default=6)
+    sp.add_argument("--share-per-cohort", type=float, default=0.12, dest="share_per_cohort")
+    sp.add_argument("--ramp-weeks", type=int, default=0, dest="ramp_weeks")
+    sp.add_argument("--n-sims", type=int, default=100, dest="n_sims")
+    sp.add_argument("--alpha", type=float, default=0.05)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument(
+        "--no-calibrate",
+        action="store_false",
+        dest="calibrate",
+        help="use the simulator's defaults instead of tuning it to DIR",
+    )
+    sp.add_argument("--json", action="store_true", help="print the result as JSON")
+    sp.set_defaults(handler=run_staggered_power)
+
+
+def _upper(text: str) -> float | str:
+    """`--upper`: a number or ``mass_balance``."""
+    if text == "mass_balance":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number or 'mass_balance', got {text!r}"
+        ) from None
 
 
 def _fail(command: str, exc: Exception) -> int:
@@ -286,6 +367,32 @@ def run_design(args: argparse.Namespace) -> int:
         )
     except (DataError, ValueError, FileNotFoundError) as exc:
         return _fail("design", exc)
+    _print(res, args.json)
+    return 0
+
+
+def run_staggered_power(args: argparse.Namespace) -> int:
+    """`research staggered-power`: print the summary or JSON; 1 on bad input."""
+    from salesinsight.data import DataError
+    from salesinsight.research import staggered_power
+
+    try:
+        res = staggered_power(
+            args.data_dir,
+            effect=args.effect,
+            n_teams=args.n_teams,
+            team_size=args.team_size,
+            cohorts=args.cohorts,
+            quarters=args.quarters,
+            share_per_cohort=args.share_per_cohort,
+            ramp_weeks=args.ramp_weeks,
+            n_sims=args.n_sims,
+            alpha=args.alpha,
+            seed=args.seed,
+            calibrate=args.calibrate,
+        )
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        return _fail("staggered-power", exc)
     _print(res, args.json)
     return 0
 

@@ -1,7 +1,7 @@
 """Incentive research on CRM data.
 
 Quarter-end pull-in, bunching at thresholds, regression discontinuity, experiment design and
-assignment, plan what-ifs and a registry of hypotheses.
+assignment, staggered-rollout power by simulation, plan what-ifs and a registry of hypotheses.
 
 See ``docs/research.md`` for the methods, their assumptions and a worked example.
 """
@@ -14,6 +14,7 @@ from ._design import Design, design
 from ._effort import effort
 from ._pull_in import PullIn, pull_in
 from ._rd import RDResult, next_period_outcomes, rd
+from ._staggered_power import StaggeredPower, staggered_power
 from .multiplicity import romano_wolf, romano_wolf_from_draws
 from .plans import Plan, PlanComparison, csat_reward, default_plans, what_if
 from .registry import RegistryResult
@@ -28,6 +29,7 @@ __all__ = [
     "PullIn",
     "RDResult",
     "RegistryResult",
+    "StaggeredPower",
     "SubgroupEffects",
     "assign",
     "bunching",
@@ -40,6 +42,7 @@ __all__ = [
     "rd",
     "romano_wolf",
     "romano_wolf_from_draws",
+    "staggered_power",
     "subgroup_effects",
     "what_if",
 ]

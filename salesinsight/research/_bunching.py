@@ -13,12 +13,14 @@ counterfactual count of a bin is the polynomial alone. Then
     b = B / counterfactual count of the first bin at the threshold         Kleven's normalized b
 
 ``B`` and ``M`` should agree when bunchers come from just below. By default the upper edge of the
-window is chosen from the data as Kleven (2016) recommends: starting one bin above the threshold, it
-is widened bin by bin (up to ``max_upper``) until the excess ``B`` reaches the missing mass ``M``, so
-bunchers who overshoot the threshold (one deal can be 10-20% of quota) are not absorbed by the
-polynomial. ``window`` reports ``B`` and ``M`` for every candidate edge (the window sensitivity).
-Intervals: seller-cluster bootstrap of the whole procedure (bins re-counted, upper edge re-chosen,
-polynomial re-fitted).
+window is ``threshold + 0.2`` (``DEFAULT_UPPER_OFFSET``), so bunchers who overshoot the threshold (one
+deal can be 10-20% of quota) are not absorbed by the polynomial; it was chosen over the data-driven
+edge on a pre-registered simulation comparison (docs/research.md: same false-excess rate, power 0.80
+against 0.48). ``upper="mass_balance"`` chooses the edge from the data as Kleven (2016) recommends:
+starting one bin above the threshold, it is widened bin by bin (up to ``max_upper``) until the excess
+``B`` reaches the missing mass ``M``. ``window`` reports ``B`` and ``M`` for every candidate edge (the
+window sensitivity). Intervals: seller-cluster bootstrap of the whole procedure (bins re-counted, a
+data-driven edge re-chosen, polynomial re-fitted).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from salesinsight.results import ResultMixin, Summary
 from ._boot import boot_effect, seller_weights
 from ._frames import as_dataset, seller_periods
 
-__all__ = ["Bunching", "bunching"]
+__all__ = ["DEFAULT_UPPER_OFFSET", "Bunching", "bunching"]
+
+#: default upper edge of the excluded window, above the threshold (attainment units)
+DEFAULT_UPPER_OFFSET = 0.2
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +130,8 @@ class Bunching(ResultMixin):
                 f"chosen from the data: the first edge where B reaches M (Kleven 2016), searched "
                 f"up to {s['max_upper']:g}"
                 if s["upper_rule"] == "mass_balance"
-                else "fixed by the caller",
+                else f"fixed at {s['upper']:g} (default: threshold + {DEFAULT_UPPER_OFFSET:g}; "
+                "upper='mass_balance' chooses it from the data)",
             ),
         ]
         for term, e in (("excess B", self.excess), ("b", self.b), ("missing M", self.missing)):
@@ -194,10 +200,10 @@ def bunching(
     lower : float, optional
         Lower edge of the excluded window (attainment); default ``threshold - 0.1``.
     upper : float or "mass_balance", optional
-        Upper edge of the excluded window ``[lower, upper)``. Default (None or ``"mass_balance"``):
-        chosen from the data, the smallest edge (in steps of ``bin_width`` above the threshold, up to
-        ``max_upper``) at which the excess ``B`` reaches the missing mass ``M`` (Kleven 2016); the
-        bootstrap re-chooses it in every draw. A number fixes it.
+        Upper edge of the excluded window ``[lower, upper)``. Default (None): ``threshold + 0.2``.
+        A number fixes it elsewhere. ``"mass_balance"``: chosen from the data, the smallest edge (in
+        steps of ``bin_width`` above the threshold, up to ``max_upper``) at which the excess ``B``
+        reaches the missing mass ``M`` (Kleven 2016); the bootstrap re-chooses it in every draw.
     max_upper : float, optional
         Widest upper edge searched; default ``threshold + 0.4``.
     fit_range : (float, float), optional
@@ -220,89 +226,27 @@ def bunching(
     -------
     Bunching
     """
-    lower = threshold - 0.1 if lower is None else float(lower)
-    auto = upper is None or (isinstance(upper, str) and upper == "mass_balance")
-    if isinstance(upper, str) and not auto:
-        raise ValueError(f"bunching: upper must be a number or 'mass_balance', got {upper!r}")
-    fixed_upper = 0.0 if auto else float(cast(float, upper))
-    max_upper = threshold + 0.4 if max_upper is None else float(max_upper)
-    lo, hi = fit_range if fit_range is not None else (threshold - 0.8, threshold + 1.0)
-    _check(threshold, bin_width, lower, max_upper if auto else fixed_upper, lo, hi, degree, alpha)
-    if isinstance(data, pd.DataFrame):
-        missing = {"rep_id", "attainment"} - set(data.columns)
-        if missing:
-            raise ValueError(f"bunching: the frame lacks column(s) {', '.join(sorted(missing))}")
-        sp = data
-    else:
-        sp = seller_periods(as_dataset(data), min_tenure_days=min_tenure_days)
-    att = sp["attainment"].to_numpy(float)
-    n_below = int(np.ceil(round((threshold - lo) / bin_width, 9)))
-    n_above = int(np.ceil(round((hi - threshold) / bin_width, 9)))
-    edges = threshold + bin_width * np.arange(-n_below, n_above + 1)
-    z = (edges[:-1] + edges[1:]) / 2
-    inside = np.isfinite(att) & (att >= edges[0]) & (att < edges[-1])
-    j = np.clip(np.searchsorted(edges, att[inside], side="right") - 1, 0, len(z) - 1)
-    onehot = np.zeros((int(inside.sum()), len(z)))
-    onehot[np.arange(len(j)), j] = 1.0
-    k_max = max(1, int(np.floor(round((max_upper - threshold) / bin_width, 9))))
-    uppers = np.round(threshold + bin_width * np.arange(1, k_max + 1), 10)
-    if not auto:
-        uppers = uppers[uppers < hi - 1e-9]  # the sensitivity grid stays inside the fit range
-        uppers = np.unique(np.append(uppers, round(fixed_upper, 10)))
+    lower, auto, fixed_upper, max_upper, (lo, hi) = _options(
+        threshold, bin_width, lower, upper, max_upper, fit_range, degree, alpha
+    )
+    sp = _frame(data, min_tenure_days)
+    edges, z, inside, onehot = _bins(sp["attainment"].to_numpy(float), threshold, bin_width, lo, hi)
+    uppers = _candidate_uppers(
+        threshold, bin_width, max_upper, fixed_upper if not auto else None, hi
+    )
     counts = onehot.sum(0)
     codes = pd.factorize(sp["rep_id"].to_numpy()[inside])[0]
     W = seller_weights(
         sp["rep_id"].to_numpy()[inside], n_boot=n_boot, seed=seed, universe=boot_universe
     )
-    boot_counts = W @ onehot
-    fits: list[tuple[Any, ...]] = []
-    kept: list[float] = []
-    for u in uppers:
-        excluded = (edges[:-1] >= lower - 1e-12) & (edges[:-1] < u - 1e-12)
-        above = excluded & (edges[:-1] >= threshold - 1e-12)
-        below = excluded & ~above
-        is_fixed = not auto and u == round(fixed_upper, 10)
-        problem = ""
-        if not above.any() or not below.any():
-            problem = "the excluded window must hold bins on both sides of the threshold"
-        elif (~excluded).sum() <= degree + 1:
-            problem = (
-                f"only {(~excluded).sum()} bins outside the excluded window for a degree "
-                f"{degree} polynomial; widen fit_range or lower the degree"
-            )
-        if problem:
-            if is_fixed or (auto and not fits):
-                raise ValueError(f"bunching: {problem}")
-            continue  # a candidate edge of the sensitivity grid that the fit range cannot carry
-        proj = _projection(z, threshold, excluded, degree, bin_width)
-        kept.append(u)
-        fits.append(
-            (
-                excluded,
-                above,
-                below,
-                _estimate(counts, proj, above, below),
-                _estimate(boot_counts, proj, above, below),
-            )
-        )
-    uppers = np.asarray(kept)
-    pick: Any
-    pick_b: Any
-    if auto:
-        pick = _first_balanced(
-            np.array([f[3]["excess"] for f in fits]), np.array([f[3]["missing"] for f in fits])
-        )
-        pick_b = _first_balanced(
-            np.stack([f[4]["excess"] for f in fits], axis=-1),
-            np.stack([f[4]["missing"] for f in fits], axis=-1),
-        )
-    else:
-        pick = np.int64(np.flatnonzero(uppers == round(fixed_upper, 10))[0])
-        pick_b = np.full(n_boot, pick)
+    uppers, fits = _fit_windows(
+        uppers, edges, z, counts, W @ onehot, threshold, lower, degree, bin_width,
+        fixed_upper if not auto else None,
+    )  # fmt: skip
+    pick, pick_b = _choose(fits, uppers, fixed_upper if not auto else None, n_boot)
     excluded, above, below, point, _ = fits[int(pick)]
-    rows = np.arange(n_boot)
     boot = {
-        name: np.stack([f[4][name] for f in fits], axis=-1)[rows, pick_b]
+        name: np.stack([f[4][name] for f in fits], axis=-1)[np.arange(n_boot), pick_b]
         for name in ("excess", "missing", "b")
     }
     chosen_upper = float(uppers[int(pick)])
@@ -315,7 +259,6 @@ def bunching(
             "share_of_draws": np.bincount(pick_b, minlength=len(uppers)) / n_boot,
         }
     )
-    balanced = bool(point["excess"] >= point["missing"]) or not auto
     spec = {
         "threshold": threshold,
         "bin_width": bin_width,
@@ -333,6 +276,160 @@ def bunching(
         "n_obs": int(inside.sum()),
         "cluster": "rep_id",
     }
+    balance = _balance(point, boot, auto=auto, max_upper=max_upper, alpha=alpha)
+    n_units = int(codes.max()) + 1 if len(codes) else 0
+    fx = _effects(point, boot, balance, alpha=alpha, n_units=n_units, spec=spec)
+    bins = pd.DataFrame(
+        {
+            "z": z,
+            "count": counts,
+            "counterfactual": point["counterfactual"],
+            "excluded": excluded,
+            "side": np.where(above, "above", np.where(below, "below", "fit")),
+        }
+    )
+    return Bunching(
+        excess=fx["excess"], b=fx["b"], missing=fx["missing"], bins=bins, window=window, spec=spec
+    )
+
+
+def _options(
+    threshold: float,
+    bin_width: float,
+    lower: float | None,
+    upper: float | str | None,
+    max_upper: float | None,
+    fit_range: tuple[float, float] | None,
+    degree: int,
+    alpha: float,
+) -> tuple[float, bool, float, float, tuple[float, float]]:
+    """Resolve the defaults and check every option: ``lower, auto, fixed_upper, max_upper, range``."""
+    lower = threshold - 0.1 if lower is None else float(lower)
+    if upper is None:
+        upper = threshold + DEFAULT_UPPER_OFFSET
+    auto = isinstance(upper, str) and upper == "mass_balance"
+    if isinstance(upper, str) and not auto:
+        raise ValueError(f"bunching: upper must be a number or 'mass_balance', got {upper!r}")
+    fixed_upper = 0.0 if auto else float(cast(float, upper))
+    max_upper = threshold + 0.4 if max_upper is None else float(max_upper)
+    lo, hi = fit_range if fit_range is not None else (threshold - 0.8, threshold + 1.0)
+    _check(threshold, bin_width, lower, max_upper if auto else fixed_upper, lo, hi, degree, alpha)
+    return lower, auto, fixed_upper, max_upper, (lo, hi)
+
+
+def _frame(data: str | Path | Dataset | pd.DataFrame, min_tenure_days: int) -> pd.DataFrame:
+    """Seller-periods with ``rep_id`` and ``attainment``: the caller's frame, or from the folder."""
+    if isinstance(data, pd.DataFrame):
+        missing = {"rep_id", "attainment"} - set(data.columns)
+        if missing:
+            raise ValueError(f"bunching: the frame lacks column(s) {', '.join(sorted(missing))}")
+        return data
+    return seller_periods(as_dataset(data), min_tenure_days=min_tenure_days)
+
+
+def _bins(
+    att: np.ndarray, threshold: float, bin_width: float, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bin edges (the threshold one of them), centres, rows inside the range, one-hot bin matrix."""
+    n_below = int(np.ceil(round((threshold - lo) / bin_width, 9)))
+    n_above = int(np.ceil(round((hi - threshold) / bin_width, 9)))
+    edges = threshold + bin_width * np.arange(-n_below, n_above + 1)
+    z = (edges[:-1] + edges[1:]) / 2
+    inside = np.isfinite(att) & (att >= edges[0]) & (att < edges[-1])
+    j = np.clip(np.searchsorted(edges, att[inside], side="right") - 1, 0, len(z) - 1)
+    onehot = np.zeros((int(inside.sum()), len(z)))
+    onehot[np.arange(len(j)), j] = 1.0
+    return edges, z, inside, onehot
+
+
+def _candidate_uppers(
+    threshold: float, bin_width: float, max_upper: float, fixed: float | None, hi: float
+) -> np.ndarray:
+    """Upper edges searched (data-driven) or reported as the sensitivity grid (fixed edge)."""
+    k_max = max(1, int(np.floor(round((max_upper - threshold) / bin_width, 9))))
+    uppers = np.round(threshold + bin_width * np.arange(1, k_max + 1), 10)
+    if fixed is not None:
+        uppers = uppers[uppers < hi - 1e-9]  # the sensitivity grid stays inside the fit range
+        uppers = np.unique(np.append(uppers, round(fixed, 10)))
+    return uppers
+
+
+def _fit_windows(
+    uppers: np.ndarray,
+    edges: np.ndarray,
+    z: np.ndarray,
+    counts: np.ndarray,
+    boot_counts: np.ndarray,
+    threshold: float,
+    lower: float,
+    degree: int,
+    bin_width: float,
+    fixed: float | None,
+) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """Fit the counterfactual for every candidate edge the fit range can carry.
+
+    Returns the edges kept and per edge ``(excluded, above, below, point, boot)`` estimates.
+    """
+    fits: list[tuple[Any, ...]] = []
+    kept: list[float] = []
+    for u in uppers:
+        excluded = (edges[:-1] >= lower - 1e-12) & (edges[:-1] < u - 1e-12)
+        above = excluded & (edges[:-1] >= threshold - 1e-12)
+        below = excluded & ~above
+        is_fixed = fixed is not None and u == round(fixed, 10)
+        problem = ""
+        if not above.any() or not below.any():
+            problem = "the excluded window must hold bins on both sides of the threshold"
+        elif (~excluded).sum() <= degree + 1:
+            problem = (
+                f"only {(~excluded).sum()} bins outside the excluded window for a degree "
+                f"{degree} polynomial; widen fit_range or lower the degree"
+            )
+        if problem:
+            if is_fixed or (fixed is None and not fits):
+                raise ValueError(f"bunching: {problem}")
+            continue  # a candidate edge of the sensitivity grid that the fit range cannot carry
+        proj = _projection(z, threshold, excluded, degree, bin_width)
+        kept.append(u)
+        fits.append(
+            (
+                excluded,
+                above,
+                below,
+                _estimate(counts, proj, above, below),
+                _estimate(boot_counts, proj, above, below),
+            )
+        )
+    return np.asarray(kept), fits
+
+
+def _choose(
+    fits: list[tuple[Any, ...]], uppers: np.ndarray, fixed: float | None, n_boot: int
+) -> tuple[Any, Any]:
+    """Return the index of the edge used on the sample and in every bootstrap draw."""
+    if fixed is None:
+        pick = _first_balanced(
+            np.array([f[3]["excess"] for f in fits]), np.array([f[3]["missing"] for f in fits])
+        )
+        pick_b = _first_balanced(
+            np.stack([f[4]["excess"] for f in fits], axis=-1),
+            np.stack([f[4]["missing"] for f in fits], axis=-1),
+        )
+        return pick, pick_b
+    at = np.int64(np.flatnonzero(uppers == round(fixed, 10))[0])
+    return at, np.full(n_boot, at)
+
+
+def _balance(
+    point: dict[str, np.ndarray],
+    boot: dict[str, np.ndarray],
+    *,
+    auto: bool,
+    max_upper: float,
+    alpha: float,
+) -> Diagnostic:
+    """Return the mass-balance diagnostic: B against M (by construction with a data-driven edge)."""
+    balanced = bool(point["excess"] >= point["missing"]) or not auto
     gap = boot["excess"] - boot["missing"]
     g_lo, g_hi = np.quantile(gap, [alpha / 2, 1 - alpha / 2])
     if auto:
@@ -355,20 +452,33 @@ def bunching(
             f"from just below (difference interval [{g_lo:.4g}, {g_hi:.4g}]); if not, widen the "
             "excluded window"
         )
-    balance = Diagnostic(
+    return Diagnostic(
         name="mass_balance",
         passed=passed,
         value=float(point["excess"] - point["missing"]),
         required=False,
         note=note,
     )
-    n_units = int(codes.max()) + 1 if len(codes) else 0
+
+
+def _effects(
+    point: dict[str, np.ndarray],
+    boot: dict[str, np.ndarray],
+    balance: Diagnostic,
+    *,
+    alpha: float,
+    n_units: int,
+    spec: dict[str, Any],
+) -> dict[str, Effect]:
+    """B, b and M as bootstrap :class:`Effect` objects (the balance diagnostic on B)."""
     common: dict[str, Any]
-    common = {"alpha": alpha, "n_units": n_units, "n_obs": int(inside.sum()), "spec": spec}
-    method = f"bunching (polynomial degree {degree}, excluded [{lower:g}, {chosen_upper:g})" + (
-        ", upper edge by mass balance)" if auto else ")"
+    common = {"alpha": alpha, "n_units": n_units, "n_obs": spec["n_obs"], "spec": spec}
+    auto = spec["upper_rule"] == "mass_balance"
+    method = (
+        f"bunching (polynomial degree {spec['degree']}, excluded [{spec['lower']:g}, "
+        f"{spec['upper']:g})" + (", upper edge by mass balance)" if auto else ")")
     )
-    fx = {
+    return {
         name: boot_effect(
             float(point[name]),
             boot[name],
@@ -383,18 +493,6 @@ def bunching(
             ("missing", "missing seller-periods below the threshold"),
         )
     }
-    bins = pd.DataFrame(
-        {
-            "z": z,
-            "count": counts,
-            "counterfactual": point["counterfactual"],
-            "excluded": excluded,
-            "side": np.where(above, "above", np.where(below, "below", "fit")),
-        }
-    )
-    return Bunching(
-        excess=fx["excess"], b=fx["b"], missing=fx["missing"], bins=bins, window=window, spec=spec
-    )
 
 
 def _first_balanced(excess: np.ndarray, missing: np.ndarray) -> np.ndarray:

@@ -182,6 +182,9 @@ class SimConfig:
     # programs
     train_ramp_weeks: int = 8
     train_share_per_cohort: float = 0.12
+    # number of P_TRAIN cohorts, one per quarter start from the second quarter; default (None):
+    # min(4, quarters - 2). Omitted from to_dict() at None, so earlier truth.json files keep their bytes
+    train_cohorts: int | None = None
     train_selection_strength: float = 2.0
     mentee_share: float = 0.18
     mentor_quality_sd: float = 0.0  # sd of each mentor's shift of the mentee revenue effect
@@ -201,11 +204,18 @@ class SimConfig:
             raise ValueError(f"bunch_prob must be in [0, 1], got {self.bunch_prob!r}")
         if not 0.0 < self.bunch_window < 1.0:
             raise ValueError(f"bunch_window must be in (0, 1), got {self.bunch_window!r}")
+        if self.train_cohorts is not None and not 1 <= self.train_cohorts <= self.quarters - 2:
+            raise ValueError(
+                f"train_cohorts must be between 1 and quarters - 2 = {self.quarters - 2}, got "
+                f"{self.train_cohorts!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view of the configuration."""
         out = dataclasses.asdict(self)
         out["effects"] = {k: dict(v) for k, v in self.effects.items()}
+        if out["train_cohorts"] is None:
+            del out["train_cohorts"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 

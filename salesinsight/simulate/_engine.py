@@ -150,7 +150,7 @@ def _setup(cfg: SimConfig, effects: dict[str, dict[str, float]], seed: int) -> _
         leniency=leniency,
         reps=reps,
         state=prog.ProgramState(effects, cfg.train_ramp_weeks * 7, org.n_teams),
-        sched=prog.schedule(cfg.quarters, cfg.observational_start_quarter),
+        sched=prog.schedule(cfg.quarters, cfg.observational_start_quarter, cfg.train_cohorts),
     )
 
 

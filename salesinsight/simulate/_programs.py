@@ -14,12 +14,15 @@ TEAM_PROGRAMS: tuple[str, ...] = ("P_COACH", "P_INCENT")
 INCENTIVE_REGIONS: tuple[str, ...] = ("east", "south")
 
 
-def schedule(quarters: int, observational_start: int | None = None) -> dict[str, list[int]]:
+def schedule(
+    quarters: int, observational_start: int | None = None, train_cohorts: int | None = None
+) -> dict[str, list[int]]:
     """Return the real-quarter indices (0 = first) at whose start each program enrolls units.
 
-    ``observational_start`` moves the observational program (``P_PLACEBO``).
+    ``observational_start`` moves the observational program (``P_PLACEBO``); ``train_cohorts``
+    sets the number of ``P_TRAIN`` cohorts (default ``min(4, quarters - 2)``).
     """
-    n_cohorts = max(1, min(4, quarters - 2))
+    n_cohorts = max(1, min(4, quarters - 2)) if train_cohorts is None else int(train_cohorts)
     mentor_q = max(1, (3 * quarters) // 8)
     obs_q = mentor_q if observational_start is None else int(observational_start)
     if not 1 <= obs_q < quarters:
@@ -118,7 +121,7 @@ class ProgramState:
         start = self.start_days(pid, rep, team_of_rep)
         on = day >= start
         if pid == "P_TRAIN":
-            return np.where(on, np.clip((day - start + 1) / self.ramp_days, 0.0, 1.0), 0.0)
+            return np.where(on, np.clip((day - start + 1) / max(self.ramp_days, 1), 0.0, 1.0), 0.0)
         return on.astype(float)
 
     def shifts(

@@ -86,8 +86,33 @@ def test_cli_json_one_result_per_threshold(planted_bunch, capsys):
     assert out[0]["sorting"] is True and set(out[0]["excess"]) >= {"estimate", "ci_low", "ci_high"}
 
 
-def test_upper_edge_by_mass_balance_and_window_sensitivity(planted, planted_bunch):
+def test_default_upper_edge_is_threshold_plus_0_2(planted, planted_bunch):
+    """The default edge (pre-registered comparison, docs/research.md) is fixed at threshold + 0.2."""
+    assert planted.spec["upper_rule"] == "fixed"
+    assert planted.spec["upper"] == pytest.approx(1.2)
+    at_12 = bunching(planted_bunch, threshold=1.2, n_boot=99)
+    assert at_12.spec["upper"] == pytest.approx(1.4) and at_12.spec["lower"] == pytest.approx(1.1)
+    assert "threshold + 0.2" in str(planted)
+
+
+def test_cli_upper_takes_a_number_or_mass_balance(planted_bunch, capsys):
+    import json
+
+    from salesinsight.cli import main
+
+    args = ["research", "bunching", str(planted_bunch), "--n-boot", "99", "--json"]
+    assert main([*args, "--upper", "mass_balance"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["spec"]["upper_rule"] == "mass_balance"
+    assert main([*args, "--upper", "1.3"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["spec"]["upper"] == pytest.approx(1.3)
+    with pytest.raises(SystemExit):
+        main([*args, "--upper", "widest"])
+    assert "expected a number or 'mass_balance', got 'widest'" in capsys.readouterr().err
+
+
+def test_upper_edge_by_mass_balance_and_window_sensitivity(planted_bunch):
     """The chosen edge is the first candidate where B reaches M; a fixed edge reports the same grid."""
+    planted = bunching(planted_bunch, upper="mass_balance")
     w = planted.window
     assert planted.spec["upper_rule"] == "mass_balance"
     first = int(np.flatnonzero(w["excess"].to_numpy() >= w["missing"].to_numpy())[0])
