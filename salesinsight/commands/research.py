@@ -59,6 +59,13 @@ def _add_pull_in(rs: argparse._SubParsersAction) -> None:
         help="intervals: delete-one-seller jackknife with t(G-1) (default) or the seller-bootstrap "
         "percentile interval (the earlier method)",
     )
+    pi.add_argument(
+        "--cluster",
+        choices=("seller", "team"),
+        default="seller",
+        help="what the intervals delete or resample: one seller (default) or one team, for timing "
+        "shocks a team shares",
+    )
     pi.add_argument("--alpha", type=float, default=0.05)
     pi.add_argument("--seed", type=int, default=0)
     pi.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -293,6 +300,7 @@ def run_pull_in(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             seed=args.seed,
             inference=args.inference,
+            cluster=args.cluster,
         )
     except (DataError, ValueError, FileNotFoundError) as exc:
         return _fail("pull-in", exc)

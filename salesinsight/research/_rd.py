@@ -245,12 +245,13 @@ def rd(
     cluster = pd.factorize(f["rep_id"])[0]
     est = _rdrobust(y, x, threshold, cluster, alpha)
     density_p = _rddensity(x, threshold)
-    bun = (
-        bunching(f, threshold=threshold, n_boot=n_boot, alpha=alpha, seed=seed)
-        if bunching_check
-        else None
-    )
-    diags = _sorting_checks(density_p, bun, threshold, alpha)
+    bun = bun_mb = None
+    if bunching_check:
+        bun = bunching(f, threshold=threshold, n_boot=n_boot, alpha=alpha, seed=seed)
+        bun_mb = bunching(
+            f, threshold=threshold, upper="mass_balance", n_boot=n_boot, alpha=alpha, seed=seed
+        )
+    diags = _sorting_checks(density_p, bun, threshold, alpha, mass_balance=bun_mb)
     credible = not any(d.required and d.passed is False for d in diags)
     spec = {
         "outcome": outcome,
@@ -319,8 +320,16 @@ def _rd_frame(
     return f
 
 
-def _sorting_checks(density_p: float, bun: Any, threshold: float, alpha: float) -> list[Diagnostic]:
-    """Return the density-continuity check and, when run, the no-bunching check."""
+def _sorting_checks(
+    density_p: float, bun: Any, threshold: float, alpha: float, *, mass_balance: Any = None
+) -> list[Diagnostic]:
+    """Return the density-continuity check and, when run, the no-bunching checks.
+
+    Bunching is checked with both upper-edge rules (the fixed default and mass balance): excess mass
+    found by either makes the design not credible. The fixed edge has more power against sorting
+    that lands just above the threshold; mass balance catches sellers pushed further above it (deals
+    pulled in across quota), which the fixed edge can miss.
+    """
     diags = [
         Diagnostic(
             name="density_continuity",
@@ -340,6 +349,19 @@ def _sorting_checks(density_p: float, bun: Any, threshold: float, alpha: float) 
                 note=(
                     f"excess mass just above {threshold:g}: B = {bun.excess.estimate:.3g} seller-"
                     f"periods, interval [{bun.excess.ci_low:.3g}, {bun.excess.ci_high:.3g}]"
+                ),
+            )
+        )
+    if mass_balance is not None:
+        mb = mass_balance.excess
+        diags.append(
+            Diagnostic(
+                name="no_bunching_mass_balance",
+                passed=not mass_balance.sorting,
+                value=float(mb.estimate),
+                note=(
+                    f"excess mass above {threshold:g} with the mass-balance upper edge: B = "
+                    f"{mb.estimate:.3g} seller-periods, interval [{mb.ci_low:.3g}, {mb.ci_high:.3g}]"
                 ),
             )
         )

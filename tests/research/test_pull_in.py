@@ -370,6 +370,9 @@ def test_cli_inference_flag(planted_pull, capsys):
     assert main([*args, "--inference", "bootstrap"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["spec"]["inference_method"] == "bootstrap"
+    assert main([*args, "--cluster", "team"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["spec"]["cluster"] == "team_id"
 
 
 def test_team_cluster_deletes_whole_teams(planted_pull, planted):

@@ -86,3 +86,34 @@ def test_outcome_directions_come_from_the_kpi_registry():
     frame = _frame(0.0, seed=2).rename(columns={"y": "left_next"})
     res = rd(frame, outcome="left_next", bunching_check=False)
     assert res.effect.higher_is_better is False
+
+
+def test_sorting_found_by_either_upper_edge_rule_withholds_the_jump():
+    """Bunching is checked with the fixed default edge and with mass balance; excess mass found by
+    either one is a failed required check (the two catch different sorting: just above the
+    threshold, or pushed further above it by pulled-in deals)."""
+    from types import SimpleNamespace
+
+    from salesinsight.research._rd import _sorting_checks
+
+    def bun(sorting: bool) -> SimpleNamespace:
+        excess = SimpleNamespace(estimate=40.0 if sorting else 2.0, ci_low=-1.0, ci_high=80.0)
+        return SimpleNamespace(sorting=sorting, excess=excess)
+
+    for fixed, balance in ((False, False), (True, False), (False, True), (True, True)):
+        diags = _sorting_checks(0.5, bun(fixed), 1.0, 0.05, mass_balance=bun(balance))
+        failed = [d.name for d in diags if d.required and d.passed is False]
+        assert bool(failed) == (fixed or balance), (fixed, balance, failed)
+        assert ("no_bunching_mass_balance" in failed) == balance
+
+
+def test_pulled_in_sorting_at_quota_makes_the_demo_not_credible(tmp_path):
+    """The demo folder (seed 0): quarter-end pull-in pushes sellers across quota, landing anywhere
+    above it. The fixed edge misses it there (B = 51 [-7, 108] in the session-5 run), mass balance
+    finds it, so the jump at quota is withheld."""
+    from salesinsight.simulate import crm
+
+    res = rd(crm(tmp_path / "demo", seed=0), outcome="revenue_next", n_boot=199)
+    assert not res.credible
+    names = {d.name: d.passed for d in res.effect.diagnostics}
+    assert names["no_bunching_mass_balance"] is False
