@@ -215,7 +215,8 @@ def render_html(
         for c in nb.cells
         if not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))
     ]
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"  # jupytext and papermill draw random ids; the page must not vary
         if cell.cell_type == "code":
             cell.outputs = [
                 o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")

@@ -237,13 +237,14 @@ def test_invalid_data_folder_leaves_nothing_on_disk(sim, tmp_path):
 
 
 def test_forced_rerun_replaces_the_folder_with_identical_results(run):
-    """Reproducibility: the same params on the same data give byte-identical results and tables
-    (timestamps and run ids live only in the manifest); --force replaces the old folder."""
+    """Reproducibility: the same params on the same data give byte-identical results, tables and
+    report page (timestamps and run ids live only in the manifest; the notebook's random cell ids
+    are not on the page); --force replaces the old folder."""
     result, params, reports = run
     d = result.run_dir
     before = {
         p.relative_to(d).as_posix(): p.read_bytes()
-        for p in [d / "results.json", *sorted((d / "tables").glob("*.csv"))]
+        for p in [d / "results.json", d / "report.html", *sorted((d / "tables").glob("*.csv"))]
     }
     (d / "stale-marker.txt").write_text("from the first run")
     again = execute_run(params, reports_root=reports, force=True)
@@ -251,7 +252,7 @@ def test_forced_rerun_replaces_the_folder_with_identical_results(run):
     assert not (d / "stale-marker.txt").exists()
     after = {
         p.relative_to(d).as_posix(): p.read_bytes()
-        for p in [d / "results.json", *sorted((d / "tables").glob("*.csv"))]
+        for p in [d / "results.json", d / "report.html", *sorted((d / "tables").glob("*.csv"))]
     }
     assert after.keys() == before.keys()
     for name in before:
