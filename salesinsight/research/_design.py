@@ -33,13 +33,19 @@ import pandas as pd
 from scipy import stats
 
 from salesinsight.data import Dataset
+from salesinsight.kpis import KPIS, SELLERS
 from salesinsight.results import ResultMixin, Summary
 
 from ._frames import as_dataset
 
 __all__ = ["Design", "design", "unit_outcomes"]
 
-RATE_OUTCOMES: frozenset[str] = frozenset({"win_rate", "attainment", "csat", "avg_deal_size"})
+#: outcomes a team panel holds as team totals and the design puts per seller (the data contract's
+#: per-seller figures): the KPIs whose registry denominator is ``sellers_active``. Ratios (win rate,
+#: attainment, cycle days, ...) and shares are already comparable across team sizes.
+PER_SELLER_OUTCOMES: frozenset[str] = frozenset(
+    name for name, k in KPIS.items() if k.denominator == SELLERS
+)
 UNITS: tuple[str, ...] = ("team", "rep")
 
 
@@ -246,10 +252,8 @@ def unit_outcomes(
     y = p[outcome].astype(float)
     if unit == "team":
         active = p["n_active_reps"] > 0
-        if outcome not in RATE_OUTCOMES:
-            sellers = _sellers_active(ds, grain)
-            n = pd.MultiIndex.from_arrays([p["team_id"], p["period"]]).map(sellers)
-            n = pd.Series(np.asarray(n, dtype=float), index=p.index)
+        if outcome in PER_SELLER_OUTCOMES:
+            n = p["sellers_active"].astype(float)
             y = y / n.where(n > 0)
     else:
         active = p["active"].astype(bool)
@@ -267,21 +271,6 @@ def unit_outcomes(
     pre_mean = both.groupby("period")["y_pre"].transform("mean")
     df["y_pre_dm"] = (df["y_pre"] - pre_mean.reindex(df.index)).where(df["y_pre"].notna())
     return df.reset_index(drop=True)
-
-
-def _sellers_active(ds: Dataset, grain: str) -> dict[tuple[str, str], int]:
-    """Count sellers (active reps whose role is not ``manager``) per (team_id, period).
-
-    This is the per-seller denominator of the data contract.
-    """
-    from salesinsight.metrics import panel
-
-    rp = panel(ds, grain=grain, by="rep")
-    reps = ds.table("reps")
-    role = reps.set_index("rep_id")["role"] if "role" in reps else pd.Series(dtype=object)
-    is_mgr = rp["rep_id"].map(role).fillna("").astype(str).str.lower().eq("manager")
-    sel = rp[rp["active"].astype(bool) & ~is_mgr]
-    return sel.groupby(["team_id", "period"]).size().to_dict()
 
 
 def design(

@@ -116,3 +116,20 @@ def test_team_revenue_is_per_seller_not_per_row_of_reps(no_gaming):
     got = d.unit_outcomes[d.unit_outcomes["period"] == "2025Q3"].set_index("unit_id")["y"]
     expected = (rev.xs("2025Q3", level="q") / sellers).reindex(got.index)
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-9)
+
+
+def test_only_per_seller_kpis_are_divided_by_sellers(no_gaming):
+    """Which team outcomes are put per seller comes from the KPI registry (denominator
+    ``sellers_active``): revenue and activities are; a ratio (cycle days, a mean over closed deals)
+    and a share (share at quota) are not, so they equal the team panel's own values."""
+    from salesinsight.metrics import panel
+    from salesinsight.research._design import PER_SELLER_OUTCOMES, unit_outcomes
+
+    assert {"revenue", "activities", "opps_won", "attrition"} <= PER_SELLER_OUTCOMES
+    assert not {"win_rate", "attainment", "cycle_days", "share_at_quota"} & PER_SELLER_OUTCOMES
+    p = panel(no_gaming, grain="quarter", by="team")
+    p = p[p["period"] == "2025Q3"].set_index("team_id")
+    for outcome in ("cycle_days", "share_at_quota"):
+        u = unit_outcomes(no_gaming, unit="team", outcome=outcome)
+        got = u[u["period"] == "2025Q3"].set_index("unit_id")["y"]
+        np.testing.assert_allclose(got.to_numpy(), p.loc[got.index, outcome].to_numpy(), rtol=1e-12)
